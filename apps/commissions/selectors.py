@@ -1,0 +1,31 @@
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from apps.distributors.models import Distributor
+
+from .models import CommissionRecord, LedgerEntry, Wallet
+
+
+def wallet_for(*, distributor: Distributor) -> Wallet:
+    return Wallet.objects.get(distributor=distributor)
+
+
+def commission_records_for(*, distributor: Distributor) -> "QuerySet[CommissionRecord]":
+    return (
+        CommissionRecord.objects.filter(merchant_id=distributor.merchant_id, beneficiary=distributor)
+        .select_related("order", "order_line")
+        .order_by("-id")
+    )
+
+
+def ledger_balances(*, distributor: Distributor) -> dict[str, Decimal]:
+    """Each balance recomputed from the ledger (what the wallet must always equal)."""
+    rows = (
+        LedgerEntry.objects.filter(distributor=distributor)
+        .values("account")
+        .annotate(total=Sum("amount"))
+    )
+    balances = {account: Decimal("0.00") for account in LedgerEntry.Account.values}
+    balances.update({row["account"]: row["total"] for row in rows})
+    return balances

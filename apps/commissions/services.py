@@ -1,0 +1,171 @@
+"""Commission settlement and release.
+
+Settlement is gated by a compare-and-swap on the order (commission_status pending → settled) in the
+same transaction that writes the records, the ledger entries and the wallet changes, so a task that is
+delivered twice, retried, or run by two workers at once settles exactly once. The unique constraint on
+(order line, beneficiary, level) is the last line of defence.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.money import ZERO, percent_of
+from apps.core.state import compare_and_swap
+from apps.distributors.models import Distributor
+from apps.orders.models import Order, OrderLine
+
+from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+
+MAX_LEVELS = 3
+
+
+def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[int, Decimal]:
+    """Percent per level for the levels that have a beneficiary, trimmed to the plan's cap.
+
+    The cap bounds the sum of all paid levels; should the configured levels exceed it, the deepest
+    levels give way first, so the nearest distributor keeps the most.
+    """
+    remaining = min(plan.max_total_percent, Decimal("100"))
+    percents: dict[int, Decimal] = {}
+    for level in sorted(levels):
+        if level > MAX_LEVELS:
+            continue
+        percent = min(plan.level_percents[level], remaining)
+        percents[level] = percent
+        remaining -= percent
+    return percents
+
+
+def commission_settle_order(*, order_id: int) -> int:
+    """Create the order's commission records (frozen) and credit the frozen balances.
+
+    Returns how many records this call created: 0 when the order was already settled, is not
+    completed, or has no one to pay.
+    """
+    with transaction.atomic():
+        if not compare_and_swap(
+            Order.objects.filter(status=Order.Status.COMPLETED),
+            pk=order_id,
+            field="commission_status",
+            old=Order.CommissionStatus.PENDING,
+            new=Order.CommissionStatus.SETTLED,
+        ):
+            return 0
+        order = Order.objects.get(pk=order_id)
+        plan = CommissionPlan.objects.filter(merchant_id=order.merchant_id, is_enabled=True).first()
+        if plan is None:
+            return 0
+        active = set(
+            Distributor.objects.filter(
+                pk__in=[pk for _level, pk in order.beneficiary_ids], status=Distributor.Status.ACTIVE
+            ).values_list("pk", flat=True)
+        )
+        beneficiaries = [(level, pk) for level, pk in order.beneficiary_ids if pk in active]
+        percents = commission_level_percents(plan, [level for level, _pk in beneficiaries])
+        release_at = (order.completed_at or timezone.now()) + timedelta(days=plan.freeze_days)
+        records = []
+        for line in OrderLine.objects.filter(order_id=order_id).only("pk", "paid_amount"):
+            for level, distributor_id in beneficiaries:
+                amount = percent_of(line.paid_amount, percents[level])
+                if amount <= ZERO:
+                    continue
+                records.append(
+                    CommissionRecord(
+                        merchant_id=order.merchant_id,
+                        order_id=order_id,
+                        order_line_id=line.pk,
+                        beneficiary_id=distributor_id,
+                        level=level,
+                        base_amount=line.paid_amount,
+                        rate_percent=percents[level],
+                        amount=amount,
+                        release_at=release_at,
+                    )
+                )
+        CommissionRecord.objects.bulk_create(records)
+        earned: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for record in records:
+            earned[record.beneficiary_id] += record.amount
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    merchant_id=order.merchant_id,
+                    distributor_id=record.beneficiary_id,
+                    account=LedgerEntry.Account.FROZEN,
+                    amount=record.amount,
+                    kind=LedgerEntry.Kind.COMMISSION_EARNED,
+                    commission=record,
+                )
+                for record in records
+            ]
+        )
+        Wallet.objects.bulk_create(
+            [Wallet(merchant_id=order.merchant_id, distributor_id=pk) for pk in sorted(earned)],
+            ignore_conflicts=True,
+        )
+        for distributor_id in sorted(earned):
+            Wallet.objects.filter(distributor_id=distributor_id).update(
+                frozen=F("frozen") + earned[distributor_id]
+            )
+    return len(records)
+
+
+def commission_release(*, record_id: int, now=None) -> bool:
+    """Move one frozen record whose freeze is over to the available balance. True if it moved."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not compare_and_swap(
+            CommissionRecord.objects.filter(release_at__lte=now),
+            pk=record_id,
+            field="status",
+            old=CommissionRecord.Status.FROZEN,
+            new=CommissionRecord.Status.RELEASED,
+            released_at=now,
+        ):
+            return False
+        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(pk=record_id)
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    merchant_id=record.merchant_id,
+                    distributor_id=record.beneficiary_id,
+                    account=account,
+                    amount=amount,
+                    kind=LedgerEntry.Kind.COMMISSION_RELEASED,
+                    commission_id=record_id,
+                )
+                for account, amount in (
+                    (LedgerEntry.Account.FROZEN, -record.amount),
+                    (LedgerEntry.Account.AVAILABLE, record.amount),
+                )
+            ]
+        )
+        Wallet.objects.filter(distributor_id=record.beneficiary_id).update(
+            frozen=F("frozen") - record.amount, available=F("available") + record.amount
+        )
+    return True
+
+
+def commissions_release_due(*, now=None, limit: int = 1000) -> int:
+    now = now or timezone.now()
+    due = CommissionRecord.objects.filter(
+        status=CommissionRecord.Status.FROZEN, release_at__lte=now
+    ).order_by("id").values_list("pk", flat=True)[:limit]
+    return sum(commission_release(record_id=record_id, now=now) for record_id in list(due))
+
+
+def commissions_unsettled_order_ids(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:
+    """Completed orders whose settlement never ran (e.g. a crash between commit and enqueue)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Order.objects.filter(
+            commission_status=Order.CommissionStatus.PENDING,
+            status=Order.Status.COMPLETED,
+            completed_at__lte=cutoff,
+        ).order_by("id").values_list("pk", flat=True)[:1000]
+    )

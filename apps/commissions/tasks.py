@@ -1,0 +1,22 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def commission_settle_order_task(order_id: int) -> int:
+    return services.commission_settle_order(order_id=order_id)
+
+
+@shared_task
+def commissions_release_due() -> int:
+    return services.commissions_release_due()
+
+
+@shared_task
+def commissions_sweep_unsettled() -> int:
+    """Beat's safety net: enqueue settlement for completed orders that were never settled."""
+    order_ids = services.commissions_unsettled_order_ids()
+    for order_id in order_ids:
+        commission_settle_order_task.delay(order_id)
+    return len(order_ids)

@@ -1,0 +1,113 @@
+"""API bases: merchant scoping that fails closed, and domain errors answered as clear 4xx."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.http import Http404
+from rest_framework import exceptions, permissions, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from apps.merchants.models import Merchant
+from apps.merchants.selectors import merchant_for_staff, merchant_get_active_by_slug
+
+from .errors import DomainError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=400)
+    return drf_exception_handler(exc, context)
+
+
+class IsMerchantStaff(permissions.BasePermission):
+    message = "You do not work for an active merchant."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return merchant_for_staff(request.user) is not None
+
+
+class _ScopedViewSetMixin:
+    """Refuses subclasses that override ``get_queryset``: they override ``scope_queryset``."""
+
+    queryset: models.QuerySet
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset; override scope_queryset instead so that "
+                "merchant scoping cannot be lost."
+            )
+
+    def scope_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset
+
+
+class MerchantStaffViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
+    """Back-office API: every queryset filtered to the caller's merchant."""
+
+    permission_classes = [permissions.IsAuthenticated, IsMerchantStaff]
+
+    @property
+    def merchant(self) -> Merchant:
+        merchant = merchant_for_staff(self.request.user)
+        if merchant is None:
+            raise exceptions.PermissionDenied(IsMerchantStaff.message)
+        return merchant
+
+    def get_queryset(self) -> models.QuerySet:
+        return self.scope_queryset(self.queryset.all()).filter(merchant=self.merchant)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        context["merchant"] = self.merchant
+        return context
+
+
+class StoreViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
+    """Storefront and distributor API under ``/api/v1/stores/<store>/…``: scoped to that store.
+
+    ``scope_queryset`` may narrow further to the caller (``self.request.user``).
+    """
+
+    @property
+    def merchant(self) -> Merchant:
+        cached = getattr(self, "_merchant", None)
+        if cached is None:
+            cached = merchant_get_active_by_slug(slug=self.kwargs.get("store", ""))
+            if cached is None:
+                raise Http404("No such store.")
+            self._merchant = cached
+        return cached
+
+    def get_queryset(self) -> models.QuerySet:
+        return self.scope_queryset(self.queryset.all()).filter(merchant=self.merchant)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        context["merchant"] = self.merchant
+        return context
+
+
+class MerchantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id accepted only if it belongs to the merchant in the serializer context.
+
+    Another merchant's id answers exactly like an id that does not exist.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        merchant = self.context.get("merchant")
+        queryset = super().get_queryset()
+        if merchant is None:
+            return queryset.none()
+        return queryset.filter(merchant=merchant)

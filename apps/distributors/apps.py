@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DistributorsConfig(AppConfig):
+    name = "apps.distributors"
+    label = "distributors"

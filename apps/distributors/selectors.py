@@ -1,0 +1,50 @@
+from django.db.models import Count, QuerySet
+
+from apps.accounts.models import User
+from apps.merchants.models import Merchant
+
+from .models import CustomerBinding, Distributor
+
+
+def distributor_for_user(*, merchant: Merchant, user: User) -> Distributor | None:
+    if not user.is_authenticated:
+        return None
+    return Distributor.objects.filter(merchant=merchant, user=user).first()
+
+
+def distributor_upline(*, distributor: Distributor) -> list[Distributor]:
+    """The distributor's inviters, nearest first, at most three levels."""
+    return list(distributor.get_ancestors(ascending=True).select_related("user")[:3])
+
+
+def distributor_team(*, distributor: Distributor) -> dict[int, list[Distributor]]:
+    """Downline levels 1–3 in one query: level → members (each annotated with ``team_count``)."""
+    members = (
+        Distributor.objects.filter(
+            tree_id=distributor.tree_id,
+            lft__gt=distributor.lft,
+            rght__lt=distributor.rght,
+            level__lte=distributor.level + 3,
+        )
+        .select_related("user")
+        .annotate(direct_count=Count("children"))
+        .order_by("level", "joined_at", "id")
+    )
+    team: dict[int, list[Distributor]] = {1: [], 2: [], 3: []}
+    for member in members:
+        team[member.level - distributor.level].append(member)
+    return team
+
+
+def distributor_team_size(*, distributor: Distributor) -> int:
+    return distributor.get_descendant_count()
+
+
+def binding_for_customer(*, merchant: Merchant, customer: User) -> CustomerBinding | None:
+    return CustomerBinding.objects.filter(merchant=merchant, customer=customer).first()
+
+
+def bound_customers(*, distributor: Distributor) -> "QuerySet[CustomerBinding]":
+    return CustomerBinding.objects.filter(
+        merchant_id=distributor.merchant_id, distributor=distributor
+    ).select_related("customer")

@@ -1,0 +1,29 @@
+from django.db.models import QuerySet
+
+from apps.accounts.models import User
+
+from .models import Merchant
+
+
+def merchant_get_active_by_slug(*, slug: str) -> Merchant | None:
+    return Merchant.objects.filter(slug=slug, status=Merchant.Status.ACTIVE).first()
+
+
+def merchant_for_staff(user: User) -> Merchant | None:
+    """The active merchant whose back office ``user`` works in, or None. Cached on the user object."""
+    if not user.is_authenticated:
+        return None
+    cached = getattr(user, "_fenxiao_staff_merchant", False)
+    if cached is not False:
+        return cached
+    merchant = (
+        Merchant.objects.filter(staff__user=user, status=Merchant.Status.ACTIVE).first()
+        if user.is_active
+        else None
+    )
+    user._fenxiao_staff_merchant = merchant  # type: ignore[attr-defined]
+    return merchant
+
+
+def merchants_active() -> "QuerySet[Merchant]":
+    return Merchant.objects.filter(status=Merchant.Status.ACTIVE)

@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.merchants.models import MerchantOwned
+
+
+class Cart(MerchantOwned):
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carts"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "customer"], name="cart_one_per_customer")
+        ]
+
+
+class CartItem(MerchantOwned):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    sku = models.ForeignKey("products.Sku", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("cart item")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "sku"], name="cart_item_one_per_sku"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="cart_item_quantity_positive"),
+        ]
+
+
+class Order(MerchantOwned):
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        SHIPPED = "shipped", _("Shipped")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class CommissionStatus(models.TextChoices):
+        NONE = "none", _("No commission")
+        PENDING = "pending", _("To settle")
+        SETTLED = "settled", _("Settled")
+
+    number = models.CharField(_("order number"), max_length=32)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status, default=Status.PENDING_PAYMENT
+    )
+    goods_amount = models.DecimalField(_("goods amount"), max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=0
+    )
+    shipping_amount = models.DecimalField(
+        _("shipping"), max_digits=12, decimal_places=2, default=0
+    )
+    payable_amount = models.DecimalField(_("amount payable"), max_digits=12, decimal_places=2)
+    # The upline snapshot taken when the order is placed: later changes to the tree or to the
+    # customer's binding never change who is paid for this order.
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("distributor (level 1)"),
+    )
+    level2_distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("level 2"),
+    )
+    level3_distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("level 3"),
+    )
+    commission_status = models.CharField(
+        _("commission"), max_length=16, choices=CommissionStatus, default=CommissionStatus.NONE
+    )
+    recipient_name = models.CharField(_("recipient"), max_length=64)
+    recipient_phone = models.CharField(_("phone"), max_length=32)
+    shipping_address = models.CharField(_("address"), max_length=255)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    shipping_carrier = models.CharField(_("carrier"), max_length=64, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("pay before"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "number"], name="order_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(payable_amount__gte=0), name="order_payable_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="order_status_expires"),
+            models.Index(fields=["status", "shipped_at"], name="order_status_shipped"),
+            models.Index(fields=["commission_status", "completed_at"], name="order_commission"),
+            models.Index(fields=["merchant", "customer", "-id"], name="order_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def beneficiary_ids(self) -> list[tuple[int, int]]:
+        """(level, distributor id) for each level of the snapshot that has a distributor."""
+        chain = (self.distributor_id, self.level2_distributor_id, self.level3_distributor_id)
+        return [(level, pk) for level, pk in enumerate(chain, start=1) if pk is not None]
+
+
+class OrderLine(MerchantOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey("products.Sku", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    product_name = models.CharField(_("product"), max_length=120)
+    sku_name = models.CharField(_("SKU"), max_length=120)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    # What the consumer actually pays for this line, after discounts and without shipping: the
+    # commission base.
+    paid_amount = models.DecimalField(_("line amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_name} / {self.sku_name} × {self.quantity}"
+
+
+class OrderStatusChange(MerchantOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order status changes")
+        ordering = ["id"]

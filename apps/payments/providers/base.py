@@ -1,0 +1,40 @@
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from apps.payments.models import Payment
+
+
+class InvalidNotification(Exception):
+    """A notification that must not be trusted: bad signature, malformed body, unknown provider."""
+
+
+@dataclass(frozen=True)
+class PaymentNotification:
+    """What a provider's asynchronous notification says, once its signature is verified."""
+
+    out_trade_no: str
+    provider_trade_no: str
+    amount: Decimal
+    succeeded: bool
+    paid_at: datetime
+
+
+class PaymentProvider(Protocol):
+    """What Fenxiao needs from a payment provider (WeChat Pay, Alipay, the built-in sandbox)."""
+
+    name: str
+
+    def checkout_url(self, payment: "Payment") -> str:
+        """Where to send the consumer to pay."""
+        ...
+
+    def parse_notification(self, *, body: bytes, headers: dict[str, str]) -> PaymentNotification:
+        """Verify and decode an asynchronous notification; raise InvalidNotification if untrusted."""
+        ...
+
+    def acknowledgement(self) -> tuple[str, str]:
+        """(content type, body) the provider expects back so that it stops retrying."""
+        ...

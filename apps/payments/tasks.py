@@ -1,0 +1,38 @@
+import logging
+import urllib.error
+import urllib.request
+
+from celery import shared_task
+from django.utils import timezone
+
+from .models import Payment
+from .providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sandbox_notification_body, sandbox_sign
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=2)
+def sandbox_deliver_notification(self, payment_id: int, provider_trade_no: str) -> None:
+    """Play the sandbox provider: POST the signed notification until the merchant acknowledges it."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return
+    body = sandbox_notification_body(
+        out_trade_no=payment.out_trade_no,
+        provider_trade_no=provider_trade_no,
+        amount=payment.amount,
+        paid_at=timezone.now(),
+    )
+    request = urllib.request.Request(
+        SandboxProvider().notify_url(),
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sandbox_sign(body)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if response.status == 200:
+                return
+    except urllib.error.URLError as error:
+        logger.warning("sandbox notification for %s failed: %s", payment.out_trade_no, error)
+    raise self.retry(countdown=min(2 ** self.request.retries, 60))

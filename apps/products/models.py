@@ -1,0 +1,53 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.merchants.models import MerchantOwned
+
+
+class Product(MerchantOwned):
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(_("image"), upload_to="products/", blank=True)
+    is_active = models.BooleanField(_("on sale"), default=True)
+    sort_order = models.IntegerField(_("sort order"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["sort_order", "id"]
+        indexes = [models.Index(fields=["merchant", "is_active", "sort_order"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sku(MerchantOwned):
+    """规格: what is actually priced, stocked and ordered."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="skus", verbose_name=_("product")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    code = models.CharField(_("code"), max_length=64)
+    price = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
+    is_active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        ordering = ["product_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="sku_code_unique_per_merchant"),
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="sku_stock_not_negative"),
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="sku_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} / {self.name}" if self.product_id else self.name

@@ -1,0 +1,185 @@
+"""Settings shared by every environment.
+
+Configuration comes from the environment (django-environ). ``DATABASE_URL`` and ``REDIS_URL`` are
+required here; ``make run`` / ``make test`` fill them in from the embedded PostgreSQL and Redis
+(``config/embedded.py``) when they are not set.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# The public address of this site, used for share links, QR codes and the sandbox
+# payment provider's asynchronous notification callback.
+SITE_URL = env("FENXIAO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "mptt",
+    "apps.core",
+    "apps.accounts",
+    "apps.merchants",
+    "apps.products",
+    "apps.distributors",
+    "apps.orders",
+    "apps.payments",
+    "apps.commissions",
+    "apps.storefront",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.distributors.middleware.ReferralMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("FENXIAO_TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env("FENXIAO_MEDIA_ROOT", default=str(BASE_DIR / "media"))
+
+
+def redis_urls(url: str) -> tuple[str, str]:
+    """Return (redis-py URL, Celery broker URL) for ``REDIS_URL``.
+
+    ``REDIS_URL`` may be ``redis://host:port/db`` or ``unix:///path/to/redis.sock?db=N`` (the embedded
+    Redis listens on a unix socket). Celery's Redis transport spells sockets ``redis+socket://``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return url, f"redis+socket://{parts.path}" + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme in ("redis", "rediss"):
+        return url, url
+    raise environ.ImproperlyConfigured(f"REDIS_URL must be redis://, rediss:// or unix://, got {url!r}")
+
+
+REDIS_URL, CELERY_BROKER_URL = redis_urls(env("REDIS_URL"))
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Longer than any task may run, so a task whose worker died is redelivered only after it surely stopped.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "orders-cancel-expired": {"task": "apps.orders.tasks.orders_cancel_expired", "schedule": 60.0},
+    "orders-auto-complete": {"task": "apps.orders.tasks.orders_auto_complete", "schedule": 300.0},
+    "commissions-release-due": {
+        "task": "apps.commissions.tasks.commissions_release_due",
+        "schedule": 300.0,
+    },
+    "commissions-sweep-unsettled": {
+        "task": "apps.commissions.tasks.commissions_sweep_unsettled",
+        "schedule": 120.0,
+    },
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fenxiao API",
+    "DESCRIPTION": "Storefront, distributor and merchant operations of the Fenxiao distribution mall.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Business defaults (per-merchant settings override them where the models say so).
+FENXIAO_UNPAID_ORDER_TTL_MINUTES = env.int("FENXIAO_UNPAID_ORDER_TTL_MINUTES", default=30)
+FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
+FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
+FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("FENXIAO_LOG_LEVEL", default="INFO")},
+}
