@@ -100,7 +100,7 @@ def is_our_process(pid: int, executable: Path, marker: str | None = None) -> boo
     After a reboot a pid file may name a pid that now belongs to an unrelated process (perhaps the
     system's own postgres or redis-server), so being alive is not enough.
     """
-    import psutil  # a dependency of pgserver; imported here so `stop` on a bare python still loads
+    import psutil  # a dependency of pgserver: present wherever the servers can have been started
 
     try:
         proc = psutil.Process(pid)
@@ -163,7 +163,7 @@ def pg_bin(name: str) -> Path:
     return package_dir("pgserver") / "pginstall" / "bin" / name
 
 
-def pg_postmaster() -> dict[str, str] | None:
+def pg_postmaster(clean_stale: bool = True) -> dict[str, str] | None:
     """Fields of postmaster.pid if it names our running server; else None.
 
     A stale postmaster.pid (and the socket lock file that goes with it) is removed, because postgres
@@ -179,6 +179,8 @@ def pg_postmaster() -> dict[str, str] | None:
     pid = int(info["pid"]) if info.get("pid", "").isdigit() else None
     if pid and is_our_process(pid, pg_bin("postgres"), str(PG_DATA)):
         return info
+    if not clean_stale:
+        return None
     log(f"removing stale {pid_file.relative_to(ROOT)} (pid {pid} is not our postgres)")
     if info.get("socket_dir") and info.get("port"):
         for leftover in (f".s.PGSQL.{info['port']}.lock", f".s.PGSQL.{info['port']}"):
@@ -270,7 +272,7 @@ def redis_server_bin() -> Path:
 def redis_socket() -> Path:
     candidate = REDIS_DIR / "redis.sock"
     if len(os.fsencode(str(candidate))) > SOCKET_PATH_MAX:
-        return short_dir() / "redis.sock"
+        return SHORT_DIR / "redis.sock"
     return candidate
 
 
@@ -282,13 +284,15 @@ def redis_alive(sock: Path) -> bool:
     return unix_request(sock, b"PING\r\n") == b"+PONG\r\n"
 
 
-def redis_pid() -> int | None:
+def redis_pid(clean_stale: bool = True) -> int | None:
     """The pid in our pid file if it is our redis-server; a stale pid file is removed."""
     pid = read_int(REDIS_PIDFILE)
     if pid is None:
         return None
     if is_our_process(pid, redis_server_bin()):
         return pid
+    if not clean_stale:
+        return None
     log(f"removing stale {REDIS_PIDFILE.relative_to(ROOT)} (pid {pid} is not our redis-server)")
     REDIS_PIDFILE.unlink(missing_ok=True)
     return None
@@ -304,6 +308,8 @@ def redis_start() -> Path:
         os.kill(pid, signal.SIGKILL)
         wait_gone(pid, 5)
         REDIS_PIDFILE.unlink(missing_ok=True)
+    if sock.parent == SHORT_DIR:
+        short_dir()
     sock.unlink(missing_ok=True)
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -356,7 +362,9 @@ def redis_stop() -> None:
 def cmd_env(missing_only: bool) -> int:
     want_pg = not (missing_only and os.environ.get("DATABASE_URL"))
     want_redis = not (missing_only and os.environ.get("REDIS_URL"))
-    lines = []
+    lines: list[str] = []
+    if not (want_pg or want_redis):
+        return 0
     with locked():
         if want_pg:
             lines.append(f"export DATABASE_URL={shlex.quote(pg_url(pg_start()))}")
@@ -367,7 +375,8 @@ def cmd_env(missing_only: bool) -> int:
 
 
 def cmd_status() -> int:
-    info = pg_postmaster()
+    """Read-only: touches no files, starts and stops nothing."""
+    info = pg_postmaster(clean_stale=False)
     pg_ok = pg_ready(info)
     sock = redis_socket()
     redis_ok = redis_alive(sock)
@@ -376,7 +385,8 @@ def cmd_status() -> int:
     else:
         print(f"postgres: stopped  (data: {PG_DATA})")
     if redis_ok:
-        print(f"redis:    running (pid {read_int(REDIS_PIDFILE)})  REDIS_URL={redis_url(sock)}")
+        pid = redis_pid(clean_stale=False)
+        print(f"redis:    running (pid {pid})  REDIS_URL={redis_url(sock)}")
     else:
         print(f"redis:    stopped  (data: {REDIS_DIR})")
     return 0 if pg_ok and redis_ok else 3

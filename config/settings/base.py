@@ -6,7 +6,7 @@ required here; ``make run`` / ``make test`` fill them in from the embedded Postg
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -115,7 +115,9 @@ def redis_urls(url: str) -> tuple[str, str]:
     """
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return url, f"redis+socket://{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        # Celery's socket transport ignores ``db=N`` and reads the database as ``virtual_host``.
+        database = parse_qs(parts.query).get("db", ["0"])[0]
+        return url, f"redis+socket://{parts.path}?virtual_host={database}"
     if parts.scheme in ("redis", "rediss"):
         return url, url
     raise environ.ImproperlyConfigured(f"REDIS_URL must be redis://, rediss:// or unix://, got {url!r}")
