@@ -5,6 +5,8 @@ from apps.orders.services import Recipient
 
 from .factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
 
+pytest_plugins = ["tests.support.celery_worker"]
+
 
 @pytest.fixture
 def merchant(db):
