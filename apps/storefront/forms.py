@@ -1,0 +1,35 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.orders.services import MAX_LINE_QUANTITY
+
+
+class AddToCartForm(forms.Form):
+    sku = forms.IntegerField(label=_("Variant"), min_value=1, max_value=2**62)
+    quantity = forms.IntegerField(
+        label=_("Quantity"), min_value=1, max_value=MAX_LINE_QUANTITY, initial=1
+    )
+
+
+class CartQuantityForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class CheckoutForm(forms.Form):
+    recipient_name = forms.CharField(label=_("Recipient name"), max_length=64)
+    recipient_phone = forms.CharField(label=_("Phone"), max_length=32)
+    shipping_address = forms.CharField(
+        label=_("Address"), max_length=255, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=255, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DistributorJoinForm(forms.Form):
+    invite_code = forms.CharField(
+        label=_("Invite code"),
+        max_length=32,
+        required=False,
+        help_text=_("Optional: the code of the distributor who invited you."),
+    )

@@ -1,0 +1,75 @@
+"""Reads for the storefront pages, each shaped so a page costs the same queries for 1 row or 100."""
+
+from django.db.models import Min, Prefetch, Q, QuerySet, Sum
+
+from apps.accounts.models import User
+from apps.merchants.models import Merchant
+from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
+from apps.payments.models import Payment
+from apps.products.models import Product, Sku
+
+ON_SALE_SKU = Q(skus__is_active=True)
+
+
+def storefront_products(*, merchant: Merchant) -> "QuerySet[Product]":
+    """Products on sale, annotated with ``lowest_price`` and ``stock_total`` of their on-sale SKUs.
+
+    A product without any SKU on sale is not shown.
+    """
+    return (
+        Product.objects.filter(merchant=merchant, is_active=True)
+        .annotate(
+            lowest_price=Min("skus__price", filter=ON_SALE_SKU),
+            stock_total=Sum("skus__stock", filter=ON_SALE_SKU),
+        )
+        .filter(lowest_price__isnull=False)
+        .order_by("sort_order", "id")
+    )
+
+
+def storefront_product(*, merchant: Merchant, product_id: int) -> Product | None:
+    """One product on sale with its on-sale SKUs prefetched as ``skus_on_sale``."""
+    return (
+        Product.objects.filter(merchant=merchant, is_active=True, pk=product_id)
+        .prefetch_related(
+            Prefetch(
+                "skus",
+                queryset=Sku.objects.filter(merchant=merchant, is_active=True).order_by(
+                    "price", "id"
+                ),
+                to_attr="skus_on_sale",
+            )
+        )
+        .first()
+    )
+
+
+def cart_items(*, merchant: Merchant, customer: User) -> list[CartItem]:
+    return list(
+        CartItem.objects.filter(merchant=merchant, cart__customer=customer)
+        .select_related("sku__product")
+        .order_by("id")
+    )
+
+
+def customer_orders(*, merchant: Merchant, customer: User) -> "QuerySet[Order]":
+    return (
+        Order.objects.filter(merchant=merchant, customer=customer)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .order_by("-id")
+    )
+
+
+def order_details(*, order: Order) -> dict:
+    """Lines, status history and the payment currently awaiting its provider's confirmation."""
+    return {
+        "lines": list(OrderLine.objects.filter(order=order).order_by("id")),
+        "history": list(OrderStatusChange.objects.filter(order=order).order_by("id")),
+        "pending_payment": Payment.objects.filter(
+            order=order, status=Payment.Status.PENDING
+        ).first(),
+    }
+
+
+def store_products_for_sharing(*, merchant: Merchant) -> "QuerySet[Product]":
+    return storefront_products(merchant=merchant).only("id", "name", "sort_order")

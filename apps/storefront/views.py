@@ -1,0 +1,526 @@
+"""Storefront pages: catalogue, cart, checkout, orders and the distributor's pages.
+
+Thin: every read goes through a selector and every write through a service. A store is resolved
+from the URL's slug (unknown or inactive → 404) and every id in the URL is looked up inside that
+store, so another merchant's ids behave as absent.
+"""
+
+import io
+import posixpath
+from collections.abc import Callable
+from functools import wraps
+from typing import cast
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import qrcode
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.models import User
+from apps.commissions.models import Wallet
+from apps.commissions.selectors import commission_records_for, wallet_for
+from apps.core.errors import DomainError, NotFound
+from apps.core.money import ZERO, quantize_money
+from apps.distributors.middleware import referral_cookie_name
+from apps.distributors.models import Distributor
+from apps.distributors.selectors import (
+    distributor_for_user,
+    distributor_team,
+    distributor_team_size,
+    distributor_upline,
+)
+from apps.distributors.services import distributor_get_by_code, distributor_join
+from apps.merchants.models import Merchant
+from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
+from apps.orders.models import Order
+from apps.orders.services import (
+    Recipient,
+    cart_add_item,
+    cart_remove_item,
+    cart_set_quantity,
+    order_cancel,
+    order_confirm_receipt,
+    order_get_for_customer,
+    order_place_from_cart,
+)
+from apps.payments.providers import provider_get
+from apps.payments.services import payment_start
+from apps.products.models import Sku
+
+from . import selectors
+from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+
+RECORDS_PER_PAGE = 20
+ORDERS_PER_PAGE = 20
+
+
+class SignedInRequest(HttpRequest):
+    """A request that passed ``store_login_required``: its user is a real ``User``."""
+
+    user: User  # type: ignore[assignment]
+
+
+def store_view(view: Callable) -> Callable:
+    """Resolve ``slug`` to an active merchant (404 otherwise) and pass it as ``merchant``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+        merchant = merchant_get_active_by_slug(slug=slug)
+        if merchant is None:
+            raise Http404(_("No such store."))
+        return view(request, merchant, *args, **kwargs)
+
+    return wrapper
+
+
+def store_login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(request: HttpRequest, merchant: Merchant, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, merchant, *args, **kwargs)
+
+    return wrapper
+
+
+def distributor_required(view: Callable) -> Callable:
+    """Signed in and a distributor of this store; otherwise off to the join page."""
+
+    @wraps(view)
+    def wrapper(request: SignedInRequest, merchant: Merchant, *args, **kwargs) -> HttpResponse:
+        distributor = distributor_for_user(merchant=merchant, user=request.user)
+        if distributor is None:
+            return redirect("storefront:distributor-join", slug=merchant.slug)
+        return view(request, merchant, distributor, *args, **kwargs)
+
+    return store_login_required(wrapper)
+
+
+def render_store(
+    request: HttpRequest, merchant: Merchant, template: str, context: dict | None = None, status=200
+) -> HttpResponse:
+    return render(request, template, {"merchant": merchant, **(context or {})}, status=status)
+
+
+# --- Platform ---------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "storefront/home.html", {"stores": list(merchants_active())})
+
+
+# --- Catalogue --------------------------------------------------------------------------------
+
+
+@require_GET
+@store_view
+def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
+    products = list(selectors.storefront_products(merchant=merchant))
+    return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
+
+
+@store_view
+def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
+    product = selectors.storefront_product(merchant=merchant, product_id=product_id)
+    if product is None:
+        raise Http404(_("No such product."))
+    status = 200
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        form = AddToCartForm(request.POST)
+        if form.is_valid():
+            try:
+                cart_add_item(
+                    merchant=merchant,
+                    customer=cast(User, request.user),
+                    sku_id=form.cleaned_data["sku"],
+                    quantity=form.cleaned_data["quantity"],
+                )
+            except DomainError as error:
+                field = "quantity" if error.code == "invalid_quantity" else "sku"
+                form.add_error(field, error.message)
+                status = error.status
+            else:
+                messages.success(request, _("Added to your cart."))
+                return redirect("storefront:product", slug=merchant.slug, product_id=product.pk)
+        else:
+            status = 400
+    elif request.method == "GET":
+        skus: list[Sku] = getattr(product, "skus_on_sale", [])
+        first = next((sku.pk for sku in skus if sku.stock > 0), None)
+        form = AddToCartForm(initial={"sku": first, "quantity": 1})
+    else:
+        return HttpResponse(status=405)
+    return render_store(
+        request, merchant, "storefront/product.html", {"product": product, "form": form}, status
+    )
+
+
+# --- Cart and checkout ------------------------------------------------------------------------
+
+
+@require_GET
+@store_view
+@store_login_required
+def cart(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
+    return _render_cart(request, merchant)
+
+
+def _cart_context(request: SignedInRequest, merchant: Merchant) -> dict:
+    items = selectors.cart_items(merchant=merchant, customer=request.user)
+    for item in items:
+        item.line_total = quantize_money(item.sku.price * item.quantity)  # type: ignore[attr-defined]
+    total = sum((item.sku.price * item.quantity for item in items), ZERO)
+    return {"items": items, "total": quantize_money(total)}
+
+
+def _render_cart(request: SignedInRequest, merchant: Merchant, status: int = 200) -> HttpResponse:
+    return render_store(
+        request, merchant, "storefront/cart.html", _cart_context(request, merchant), status
+    )
+
+
+@require_POST
+@store_view
+@store_login_required
+def cart_update(request: SignedInRequest, merchant: Merchant, item_id: int) -> HttpResponse:
+    form = CartQuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a quantity between 1 and 999."))
+        return _render_cart(request, merchant, status=400)
+    try:
+        cart_set_quantity(
+            merchant=merchant,
+            customer=request.user,
+            item_id=item_id,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _render_cart(request, merchant, status=error.status)
+    return redirect("storefront:cart", slug=merchant.slug)
+
+
+@require_POST
+@store_view
+@store_login_required
+def cart_remove(request: SignedInRequest, merchant: Merchant, item_id: int) -> HttpResponse:
+    try:
+        cart_remove_item(merchant=merchant, customer=request.user, item_id=item_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    messages.success(request, _("Removed from your cart."))
+    return redirect("storefront:cart", slug=merchant.slug)
+
+
+@store_view
+@store_login_required
+def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = CheckoutForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = order_place_from_cart(
+                    merchant=merchant,
+                    customer=request.user,
+                    recipient=Recipient(
+                        name=data["recipient_name"],
+                        phone=data["recipient_phone"],
+                        address=data["shipping_address"],
+                    ),
+                    note=data["note"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+                status = error.status
+            else:
+                return redirect("storefront:order", slug=merchant.slug, order_id=order.pk)
+        else:
+            status = 400
+    else:
+        form = CheckoutForm(
+            initial={
+                "recipient_name": request.user.get_full_name(),
+                "recipient_phone": request.user.phone,
+            }
+        )
+    return render_store(
+        request,
+        merchant,
+        "storefront/checkout.html",
+        {"form": form, **_cart_context(request, merchant)},
+        status,
+    )
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+
+@require_GET
+@store_view
+@store_login_required
+def order_list(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
+    paginator = Paginator(
+        selectors.customer_orders(merchant=merchant, customer=request.user), ORDERS_PER_PAGE
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    return render_store(request, merchant, "storefront/orders.html", {"page": page})
+
+
+def _customer_order(request: SignedInRequest, merchant: Merchant, order_id: int) -> Order:
+    try:
+        return order_get_for_customer(merchant=merchant, customer=request.user, order_id=order_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _render_order(
+    request: SignedInRequest, merchant: Merchant, order: Order, status: int = 200
+) -> HttpResponse:
+    details = selectors.order_details(order=order)
+    confirming = (
+        order.status == Order.Status.PENDING_PAYMENT
+        and details["pending_payment"] is not None
+        and request.GET.get("confirming") == "1"
+    )
+    return render_store(
+        request,
+        merchant,
+        "storefront/order.html",
+        {"order": order, "confirming": confirming, "Status": Order.Status, **details},
+        status,
+    )
+
+
+@require_GET
+@store_view
+@store_login_required
+def order_detail(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
+    return _render_order(request, merchant, _customer_order(request, merchant, order_id))
+
+
+@require_POST
+@store_view
+@store_login_required
+def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
+    order = _customer_order(request, merchant, order_id)
+    try:
+        payment = payment_start(merchant=merchant, customer=request.user, order_id=order.pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+        order.refresh_from_db()
+        return _render_order(request, merchant, order, status=error.status)
+    return redirect(provider_get(payment.provider).checkout_url(payment))
+
+
+@require_POST
+@store_view
+@store_login_required
+def order_cancel_view(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
+    order = _customer_order(request, merchant, order_id)
+    try:
+        cancelled = order_cancel(order=order, actor=request.user, reason="cancelled by customer")
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _render_order(request, merchant, order, status=error.status)
+    if not cancelled:
+        messages.error(request, _("This order changed meanwhile; it can no longer be cancelled."))
+        order.refresh_from_db()
+        return _render_order(request, merchant, order, status=409)
+    messages.success(request, _("Order cancelled."))
+    return redirect("storefront:order", slug=merchant.slug, order_id=order.pk)
+
+
+@require_POST
+@store_view
+@store_login_required
+def order_confirm(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
+    order = _customer_order(request, merchant, order_id)
+    try:
+        order_confirm_receipt(merchant=merchant, customer=request.user, order_id=order.pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+        order.refresh_from_db()
+        return _render_order(request, merchant, order, status=error.status)
+    messages.success(request, _("Thank you! The order is complete."))
+    return redirect("storefront:order", slug=merchant.slug, order_id=order.pk)
+
+
+# --- Distributor pages ------------------------------------------------------------------------
+
+
+def _remembered_invite_code(request: HttpRequest, merchant: Merchant) -> str:
+    return (
+        request.GET.get("ref") or request.COOKIES.get(referral_cookie_name(merchant.slug)) or ""
+    ).strip()
+
+
+@store_view
+@store_login_required
+def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
+    if distributor_for_user(merchant=merchant, user=request.user) is not None:
+        return redirect("storefront:distributor-earnings", slug=merchant.slug)
+    status = 200
+    inviter: Distributor | None = None
+    if request.method == "POST":
+        form = DistributorJoinForm(request.POST)
+        if form.is_valid():
+            code = form.cleaned_data["invite_code"].strip()
+            try:
+                distributor_join(merchant=merchant, user=request.user, invite_code=code or None)
+            except DomainError as error:
+                form.add_error("invite_code", error.message)
+                status = error.status
+            else:
+                messages.success(request, _("Welcome! You are now a distributor of this store."))
+                return redirect("storefront:distributor-earnings", slug=merchant.slug)
+        else:
+            status = 400
+    elif request.method == "GET":
+        code = _remembered_invite_code(request, merchant)
+        if code:
+            try:
+                inviter = distributor_get_by_code(merchant=merchant, code=code)
+            except DomainError:
+                inviter = None
+        form = DistributorJoinForm(initial={"invite_code": inviter.invite_code if inviter else ""})
+    else:
+        return HttpResponse(status=405)
+    return render_store(
+        request,
+        merchant,
+        "storefront/distributor/join.html",
+        {"form": form, "inviter": inviter},
+        status,
+    )
+
+
+@require_GET
+@store_view
+@distributor_required
+def distributor_earnings(
+    request: SignedInRequest, merchant: Merchant, distributor: Distributor
+) -> HttpResponse:
+    try:
+        wallet = wallet_for(distributor=distributor)
+    except Wallet.DoesNotExist:
+        wallet = Wallet(merchant=merchant, distributor=distributor)
+    paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render_store(
+        request,
+        merchant,
+        "storefront/distributor/earnings.html",
+        {"distributor": distributor, "wallet": wallet, "page": page},
+    )
+
+
+def _share_url(path: str, code: str) -> str:
+    return f"{settings.SITE_URL}{path}?{urlencode({'ref': code})}"
+
+
+@require_GET
+@store_view
+@distributor_required
+def distributor_share(
+    request: SignedInRequest, merchant: Merchant, distributor: Distributor
+) -> HttpResponse:
+    store_path = reverse("storefront:catalogue", kwargs={"slug": merchant.slug})
+    links = [
+        {
+            "label": _("Store home"),
+            "path": store_path,
+            "url": _share_url(store_path, distributor.invite_code),
+            "test_id": "share-store",
+        }
+    ]
+    for product in selectors.store_products_for_sharing(merchant=merchant):
+        path = reverse(
+            "storefront:product", kwargs={"slug": merchant.slug, "product_id": product.pk}
+        )
+        links.append(
+            {
+                "label": product.name,
+                "path": path,
+                "url": _share_url(path, distributor.invite_code),
+                "test_id": f"share-product-{product.pk}",
+            }
+        )
+    join_path = reverse("storefront:distributor-join", kwargs={"slug": merchant.slug})
+    return render_store(
+        request,
+        merchant,
+        "storefront/distributor/share.html",
+        {
+            "distributor": distributor,
+            "links": links,
+            "join_url": _share_url(join_path, distributor.invite_code),
+        },
+    )
+
+
+def qr_target_url(*, merchant: Merchant, target: str, invite_code: str) -> str | None:
+    """SITE_URL + ``target`` + ``ref=CODE``; None unless ``target`` is a path inside the store."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/"):
+        return None
+    normalized = posixpath.normpath(parts.path) + ("/" if parts.path.endswith("/") else "")
+    if not normalized.startswith(f"/s/{merchant.slug}/"):
+        return None
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "ref"]
+    query.append(("ref", invite_code))
+    return f"{settings.SITE_URL}{normalized}?{urlencode(query)}"
+
+
+@require_GET
+@store_view
+@distributor_required
+def distributor_qr(
+    request: SignedInRequest, merchant: Merchant, distributor: Distributor
+) -> HttpResponse:
+    target = request.GET.get("target", "")
+    url = qr_target_url(merchant=merchant, target=target, invite_code=distributor.invite_code)
+    if url is None:
+        return HttpResponseBadRequest(
+            _("The QR code target must be a page of this store."), content_type="text/plain"
+        )
+    image = qrcode.make(url, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+@store_view
+@distributor_required
+def distributor_team_view(
+    request: SignedInRequest, merchant: Merchant, distributor: Distributor
+) -> HttpResponse:
+    team = distributor_team(distributor=distributor)
+    levels = [{"level": level, "members": members} for level, members in sorted(team.items())]
+    return render_store(
+        request,
+        merchant,
+        "storefront/distributor/team.html",
+        {
+            "distributor": distributor,
+            "levels": levels,
+            "team_size": distributor_team_size(distributor=distributor),
+            "upline": distributor_upline(distributor=distributor),
+        },
+    )
