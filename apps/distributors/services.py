@@ -126,3 +126,47 @@ def binding_bind(
         ignore_conflicts=True,
     )
     return CustomerBinding.objects.select_related("distributor").get(merchant=merchant, customer=customer)
+
+
+def distributor_move(*, distributor: Distributor, new_parent: Distributor | None) -> Distributor:
+    """Place ``distributor`` (with its whole team) under ``new_parent``, or make it a root.
+
+    Holds the root rows of both trees (and, for a new root, the new-tree lock) while django-mptt
+    renumbers, so concurrent joins and moves queue up instead of corrupting the trees. Orders
+    already placed keep their upline snapshot; only future orders follow the new tree.
+    """
+    with transaction.atomic():
+        if new_parent is None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
+        locked: set[int] = set()
+        while True:
+            node = Distributor.objects.get(pk=distributor.pk)
+            target = Distributor.objects.get(pk=new_parent.pk) if new_parent is not None else None
+            wanted = {node.tree_id} | ({target.tree_id} if target is not None else set())
+            if wanted <= locked:
+                break
+            locked |= wanted
+            list(
+                Distributor.objects.select_for_update()
+                .filter(tree_id__in=sorted(locked), parent=None)
+                .order_by("tree_id")
+                .values_list("pk", flat=True)
+            )
+        if target is not None and (
+            target.merchant_id != node.merchant_id
+            or (target.tree_id == node.tree_id and node.lft <= target.lft <= node.rght)
+        ):
+            raise DomainError(
+                _("A distributor cannot be placed under itself or under someone in its own team."),
+                code="distributor_loop",
+            )
+        Distributor.objects.move_node(node, target, "last-child")
+    return node
+
+
+def distributors_set_status(*, queryset, old: str, new: str) -> int:
+    """Suspend or reactivate distributors (compare-and-swap per row on ``old``). A suspended
+    distributor earns nothing from orders settled while suspended and keeps what it already earned.
+    """
+    return queryset.filter(status=old).update(status=new)

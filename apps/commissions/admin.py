@@ -1,0 +1,80 @@
+"""Commission settings (editable by the merchant) and the money trail (read-only: records, wallets
+and the append-only ledger are written by the settlement services alone)."""
+
+from django.contrib import admin
+
+from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
+
+from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+
+
+@admin.register(CommissionPlan)
+class CommissionPlanAdmin(MerchantScopedAdmin):
+    """One plan per merchant (created with the merchant). The model's ``clean`` keeps the levels
+    within the cap; its message shows on the form."""
+
+    list_display = (
+        "__str__",
+        "level1_percent",
+        "level2_percent",
+        "level3_percent",
+        "max_total_percent",
+        "freeze_days",
+        "is_enabled",
+        "updated_at",
+    )
+    list_filter = ("is_enabled",)
+    search_fields = ("merchant__name", "merchant__slug")
+    list_select_related = ("merchant",)
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        if not super().has_add_permission(request):
+            return False
+        if request.user.is_superuser:
+            return True
+        return not CommissionPlan.objects.filter(merchant=request_merchant(request)).exists()
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(CommissionRecord)
+class CommissionRecordAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    list_display = (
+        "id",
+        "order",
+        "beneficiary",
+        "level",
+        "base_amount",
+        "rate_percent",
+        "amount",
+        "status",
+        "release_at",
+        "released_at",
+        "created_at",
+    )
+    list_filter = ("status", "level", "created_at")
+    search_fields = ("order__number", "beneficiary__invite_code", "beneficiary__user__username")
+    list_select_related = ("order", "beneficiary__user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    list_display = ("distributor", "frozen", "available", "withdrawn", "total_earned")
+    search_fields = ("distributor__invite_code", "distributor__user__username")
+    list_select_related = ("distributor__user",)
+
+    @admin.display(description="total earned")
+    def total_earned(self, wallet: Wallet):  # type: ignore[no-untyped-def]
+        return wallet.total_earned
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    list_display = ("id", "created_at", "distributor", "account", "kind", "amount", "commission")
+    list_filter = ("account", "kind", "created_at")
+    search_fields = ("distributor__invite_code", "distributor__user__username")
+    list_select_related = ("distributor__user", "commission")
+    date_hierarchy = "created_at"

@@ -1,0 +1,208 @@
+"""Orders in the back office: read-only money and history; shipping and cancelling go through the
+order services (the state machine), never through a hand-edited status."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.db import transaction
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.core.admin import (
+    MerchantScopedAdmin,
+    MerchantScopedTabularInline,
+    ReadOnlyAdminMixin,
+    request_merchant,
+)
+from apps.core.errors import DomainError
+
+from .models import Order, OrderLine, OrderStatusChange
+from .services import order_cancel, order_ship
+
+
+class OrderLineInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    model = OrderLine
+    fields = ("product_name", "sku_name", "unit_price", "quantity", "paid_amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class OrderStatusChangeInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    model = OrderStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("status history")
+
+    def scope_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        return queryset.select_related("actor")
+
+
+@admin.register(Order)
+class OrderAdmin(MerchantScopedAdmin):
+    list_display = (
+        "number",
+        "customer",
+        "recipient_name",
+        "recipient_phone",
+        "status",
+        "payable_amount",
+        "commission_status",
+        "created_at",
+    )
+    list_filter = ("status", "commission_status", "created_at")
+    search_fields = ("number", "recipient_phone", "recipient_name", "customer__username")
+    list_select_related = ("customer",)
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("number", "customer", "status", "commission_status", "note")}),
+        (
+            gettext_lazy("Amounts"),
+            {
+                "fields": ("goods_amount", "discount_amount", "shipping_amount", "payable_amount"),
+            },
+        ),
+        (
+            gettext_lazy("Recipient"),
+            {
+                "fields": ("recipient_name", "recipient_phone", "shipping_address"),
+            },
+        ),
+        (gettext_lazy("Shipping"), {"fields": ("shipping_carrier", "tracking_number")}),
+        (
+            gettext_lazy("Distribution snapshot (who earns commission)"),
+            {
+                "fields": ("distributor", "level2_distributor", "level3_distributor"),
+            },
+        ),
+        (
+            gettext_lazy("Dates"),
+            {
+                "fields": (
+                    "created_at",
+                    "expires_at",
+                    "paid_at",
+                    "shipped_at",
+                    "completed_at",
+                    "cancelled_at",
+                ),
+            },
+        ),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+    inlines = (OrderLineInline, OrderStatusChangeInline)
+    actions = ("ship_orders", "cancel_unpaid_orders")
+
+    # Orders come from customers; their money, snapshot and status are never edited by hand.
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<path:object_id>/ship/",
+                self.admin_site.admin_view(self.ship_view),
+                name="orders_order_ship",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original = context.get("original")
+        context["can_ship"] = original is not None and original.status == Order.Status.PAID
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def ship_view(self, request: HttpRequest, object_id: str):  # type: ignore[no-untyped-def]
+        order = self.get_object(request, unquote(object_id))
+        if request.method == "POST":
+            self._ship(request, [order])
+            return redirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return self._render_ship(request, [order], action=None)
+
+    def _render_ship(self, request, orders, action):  # type: ignore[no-untyped-def]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ship orders"),
+            "opts": self.opts,
+            "orders": orders,
+            "paid_status": Order.Status.PAID,
+            "action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+    def _ship(self, request: HttpRequest, orders: list[Order]) -> int:
+        """Ship each order on its own: one failure is reported and changes nothing of that order,
+        and does not undo the others."""
+        shipped = 0
+        for order in orders:
+            if order.status != Order.Status.PAID:
+                self.message_user(
+                    request,
+                    f"{order.number}: " + _("Only a paid order can be shipped."),
+                    messages.ERROR,
+                )
+                continue
+            merchant = order.merchant if request.user.is_superuser else request_merchant(request)
+            try:
+                with transaction.atomic():
+                    order_ship(
+                        merchant=merchant,  # type: ignore[arg-type]
+                        order_id=order.pk,
+                        carrier=request.POST.get(f"carrier-{order.pk}", ""),
+                        tracking_number=request.POST.get(f"tracking-{order.pk}", ""),
+                        actor=request.user,  # type: ignore[arg-type]
+                    )
+            except DomainError as error:
+                self.message_user(request, f"{order.number}: {error.message}", messages.ERROR)
+            else:
+                shipped += 1
+        if shipped:
+            self.message_user(
+                request, _("%(count)d order(s) shipped.") % {"count": shipped}, messages.SUCCESS
+            )
+        return shipped
+
+    @admin.action(description=gettext_lazy("Ship selected orders…"))
+    def ship_orders(self, request, queryset):  # type: ignore[no-untyped-def]
+        orders = list(queryset.select_related("merchant").order_by("pk"))
+        if "post" in request.POST:
+            self._ship(request, orders)
+            return None
+        return self._render_ship(request, orders, action="ship_orders")
+
+    @admin.action(description=gettext_lazy("Cancel selected unpaid orders"))
+    def cancel_unpaid_orders(self, request, queryset):  # type: ignore[no-untyped-def]
+        cancelled = 0
+        for order in queryset.order_by("pk"):
+            try:
+                done = order_cancel(
+                    order=order, actor=request.user, reason=_("Cancelled in the back office.")
+                )
+            except DomainError as error:
+                self.message_user(request, f"{order.number}: {error.message}", messages.ERROR)
+                continue
+            if done:
+                cancelled += 1
+            else:
+                self.message_user(
+                    request,
+                    f"{order.number}: " + _("This order changed meanwhile; reload it."),
+                    messages.ERROR,
+                )
+        if cancelled:
+            self.message_user(
+                request, _("%(count)d order(s) cancelled.") % {"count": cancelled}, messages.SUCCESS
+            )

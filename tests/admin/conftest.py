@@ -1,0 +1,106 @@
+"""Two stores with a row of every merchant-owned model each, staff of store A and an operator."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import transaction
+
+from apps.commissions.services import commission_settle_order
+from apps.distributors.models import Distributor
+from apps.distributors.services import binding_bind, distributor_join
+from apps.merchants.models import Merchant
+from apps.orders.models import Order
+from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
+from apps.payments.services import payment_start
+from apps.products.models import Product, Sku
+from tests.factories import (
+    MerchantFactory,
+    MerchantStaffFactory,
+    ProductFactory,
+    SkuFactory,
+    UserFactory,
+)
+
+RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
+
+
+@dataclass
+class Store:
+    merchant: Merchant
+    product: Product
+    sku: Sku
+    root: Distributor
+    child: Distributor
+    unpaid: Order
+    paid: Order
+    completed: Order
+
+
+def build_store(merchant: Merchant) -> Store:
+    """One product/SKU, a root distributor and its invitee, a bound customer with three orders:
+    unpaid (with a pending payment), paid, and completed and settled (two commission records)."""
+    product = ProductFactory(merchant=merchant)
+    sku = SkuFactory(product=product)
+    root = distributor_join(merchant=merchant, user=UserFactory())
+    child = distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
+    customer = UserFactory()
+    binding_bind(merchant=merchant, customer=customer, invite_code=child.invite_code)
+
+    def place() -> Order:
+        return order_place(
+            merchant=merchant, customer=customer, lines=[(sku.pk, 1)], recipient=RECIPIENT
+        )
+
+    unpaid = place()
+    payment_start(merchant=merchant, customer=customer, order_id=unpaid.pk)
+    paid = place()
+    completed = place()
+    with transaction.atomic():
+        order_mark_paid(order=paid)
+        order_mark_paid(order=completed)
+    order_ship(
+        merchant=merchant, order_id=completed.pk, carrier="SF", tracking_number="SF1", actor=None
+    )
+    completed.refresh_from_db()
+    order_complete(order=completed)
+    assert commission_settle_order(order_id=completed.pk) == 2
+    for row in (unpaid, paid, completed, sku):
+        row.refresh_from_db()
+    return Store(merchant, product, sku, root, child, unpaid, paid, completed)
+
+
+@pytest.fixture
+def store_a(db) -> Store:
+    return build_store(MerchantFactory(name="Store A", slug="store-a"))
+
+
+@pytest.fixture
+def store_b(db) -> Store:
+    return build_store(MerchantFactory(name="Store B", slug="store-b"))
+
+
+@pytest.fixture
+def staff_a(store_a):
+    return MerchantStaffFactory(merchant=store_a.merchant).user
+
+
+@pytest.fixture
+def staff_b(store_b):
+    return MerchantStaffFactory(merchant=store_b.merchant).user
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_a):
+    client.force_login(staff_a)
+    return client
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client

@@ -1,0 +1,239 @@
+"""Every registered admin, enumerated: merchant staff see only their store, the operator sees all,
+and platform-level admins are the operator's alone."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.authtoken.models import Token, TokenProxy
+
+from apps.accounts.models import User
+from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
+from apps.distributors.models import CustomerBinding, Distributor
+from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
+from apps.merchants.services import merchant_application_submit
+from apps.orders.models import Order
+from apps.payments.models import Payment
+from apps.products.models import Product, Sku
+
+from .conftest import build_store
+
+# Rows of each merchant-owned model that one store built by ``build_store`` has.
+ROWS_PER_STORE = {
+    Product: 1,
+    Sku: 1,
+    Distributor: 2,
+    CustomerBinding: 1,
+    Order: 3,
+    Payment: 1,
+    CommissionPlan: 1,
+    CommissionRecord: 2,
+    Wallet: 2,
+    LedgerEntry: 2,
+}
+# Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
+ADDABLE_BY_STAFF = {Product, Sku}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan}
+OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
+
+MERCHANT_ADMINS = sorted(
+    (
+        model
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, MerchantScopedAdmin)
+    ),
+    key=lambda model: model._meta.label,
+)
+OPERATOR_ADMINS = sorted(
+    (
+        model
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, OperatorOnlyMixin)
+    ),
+    key=lambda model: model._meta.label,
+)
+
+
+def url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def rows_of(model, merchant):
+    return set(model._default_manager.filter(merchant=merchant).values_list("pk", flat=True))
+
+
+def test_every_registered_admin_is_scoped_or_operator_only():
+    assert set(MERCHANT_ADMINS) == set(ROWS_PER_STORE)
+    assert set(OPERATOR_ADMINS) == OPERATOR_ONLY
+    assert len(admin.site._registry) == len(ROWS_PER_STORE) + len(OPERATOR_ONLY)
+
+
+@pytest.mark.parametrize("model", MERCHANT_ADMINS, ids=lambda model: model._meta.label)
+def test_staff_see_only_their_merchants_rows(model, store_a, store_b, staff_client):
+    a_rows, b_rows = rows_of(model, store_a.merchant), rows_of(model, store_b.merchant)
+    assert len(a_rows) == len(b_rows) == ROWS_PER_STORE[model]
+
+    response = staff_client.get(url(model, "changelist"))
+
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    assert changelist.result_count == ROWS_PER_STORE[model]
+    assert changelist.full_result_count == ROWS_PER_STORE[model]
+    assert {row.pk for row in changelist.result_list} == a_rows
+    a_row, b_row = min(a_rows), min(b_rows)
+    assert staff_client.get(url(model, "change", a_row)).status_code == 200
+    assert staff_client.get(url(model, "change", b_row)).status_code == 404
+    assert staff_client.post(url(model, "change", b_row), {}).status_code == 404
+    assert staff_client.get(url(model, "delete", b_row)).status_code == 404
+    assert staff_client.post(url(model, "delete", b_row), {"post": "yes"}).status_code == 404
+    assert staff_client.get(url(model, "history", b_row)).status_code == 404
+    assert staff_client.get(url(model, "change", 999_999_999)).status_code == 404
+    assert staff_client.get(url(model, "add")).status_code == (
+        200 if model in ADDABLE_BY_STAFF else 403
+    )
+    assert model._default_manager.filter(pk=b_row).exists()
+
+
+@pytest.mark.parametrize("model", MERCHANT_ADMINS, ids=lambda model: model._meta.label)
+def test_operator_sees_every_merchants_rows(model, store_a, store_b, operator_client):
+    response = operator_client.get(url(model, "changelist"))
+
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    assert changelist.result_count == 2 * ROWS_PER_STORE[model]
+    assert {row.pk for row in changelist.result_list} == (
+        rows_of(model, store_a.merchant) | rows_of(model, store_b.merchant)
+    )
+    assert "merchant" in changelist.list_display
+    b_row = min(rows_of(model, store_b.merchant))
+    assert operator_client.get(url(model, "change", b_row)).status_code == 200
+    assert operator_client.get(url(model, "add")).status_code == (
+        200 if model in ADDABLE_BY_OPERATOR else 403
+    )
+
+
+@pytest.mark.parametrize("role", ["staff", "operator"])
+@pytest.mark.parametrize("model", MERCHANT_ADMINS, ids=lambda model: model._meta.label)
+def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a, operator, client):
+    client.force_login(staff_a if role == "staff" else operator)
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(url(model, "changelist")).status_code == 200
+    build_store(store_a.merchant)
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(url(model, "changelist"))
+
+    per_merchant = 1 if model is CommissionPlan else 2  # one plan per merchant
+    assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
+    assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def _operator_object_id(model, store_b, staff_b):
+    if model is Merchant:
+        return store_b.merchant.pk
+    if model is MerchantStaff:
+        return staff_b.merchant_membership.pk
+    if model is MerchantApplication:
+        return merchant_application_submit(
+            username="applicant",
+            password="applicant-pass-123",
+            store_name="New Store",
+            slug="new-store",
+            contact_name="Han Meimei",
+            contact_phone="13900000000",
+            contact_email="han@example.com",
+        ).pk
+    if model is User:
+        return staff_b.pk
+    if model is Group:
+        return Group.objects.create(name="auditors").pk
+    if model is TokenProxy:
+        return Token.objects.create(user=staff_b).user_id  # the token admin is keyed by user id
+    raise AssertionError(model)
+
+
+@pytest.mark.parametrize("model", OPERATOR_ADMINS, ids=lambda model: model._meta.label)
+def test_operator_only_admins_refuse_staff(model, store_b, staff_b, staff_a):
+    object_id = _operator_object_id(model, store_b, staff_b)
+    staff, operator = Client(), Client()
+    staff.force_login(staff_a)
+    operator.force_login(User.objects.create(username="root", is_staff=True, is_superuser=True))
+
+    for path in (
+        url(model, "changelist"),
+        url(model, "add"),
+        url(model, "change", object_id),
+        url(model, "delete", object_id),
+        url(model, "history", object_id),
+        url(model, "change", 999_999_999),
+    ):
+        assert staff.get(path).status_code == 403, path
+    assert staff.post(url(model, "delete", object_id), {"post": "yes"}).status_code == 403
+    lookup = {"user_id": object_id} if model is TokenProxy else {"pk": object_id}
+    assert model._default_manager.filter(**lookup).count() == 1
+
+    assert operator.get(url(model, "changelist")).status_code == 200
+    assert operator.get(url(model, "change", object_id)).status_code == 200
+    assert operator.get(url(model, "change", 999_999_999)).status_code == 404
+
+
+def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
+    response = staff_client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    listed = {
+        (app["app_label"], model["object_name"])
+        for app in response.context["app_list"]
+        for model in app["models"]
+    }
+    assert listed == {
+        ("products", "Product"),
+        ("products", "Sku"),
+        ("distributors", "Distributor"),
+        ("distributors", "CustomerBinding"),
+        ("orders", "Order"),
+        ("payments", "Payment"),
+        ("commissions", "CommissionPlan"),
+        ("commissions", "CommissionRecord"),
+        ("commissions", "Wallet"),
+        ("commissions", "LedgerEntry"),
+    }
+    assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
+    assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
+    assert staff_client.get(reverse("admin:app_list", args=["auth"])).status_code == 404
+
+
+def test_operator_index_lists_every_module(operator_client):
+    response = operator_client.get(reverse("admin:index"))
+
+    listed = {model["model"] for app in response.context["app_list"] for model in app["models"]}
+    assert listed == set(admin.site._registry)
+    assert "Fenxiao 分销商城 back office" in response.content.decode()
+
+
+def test_staff_of_a_suspended_merchant_see_nothing(store_a, staff_client):
+    Merchant.objects.filter(pk=store_a.merchant.pk).update(status=Merchant.Status.SUSPENDED)
+
+    response = staff_client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert response.context["app_list"] == []
+    for model in MERCHANT_ADMINS:
+        assert staff_client.get(url(model, "changelist")).status_code == 403
+        assert (
+            staff_client.get(
+                url(model, "change", min(rows_of(model, store_a.merchant)))
+            ).status_code
+            == 404
+        )
+    assert staff_client.get(url(Product, "add")).status_code == 403
+
+
+def test_staff_without_a_membership_see_nothing(store_a, client):
+    client.force_login(User.objects.create(username="loose", is_staff=True))
+
+    assert client.get(reverse("admin:index")).context["app_list"] == []
+    assert client.get(url(Order, "changelist")).status_code == 403
