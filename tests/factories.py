@@ -26,6 +26,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class MerchantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Merchant
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Store {n}")
     slug = factory.Sequence(lambda n: f"store-{n}")

@@ -13,9 +13,8 @@ def merchant_for_staff(user: User) -> Merchant | None:
     """The active merchant whose back office ``user`` works in, or None. Cached on the user object."""
     if not user.is_authenticated:
         return None
-    cached = getattr(user, "_fenxiao_staff_merchant", False)
-    if cached is not False:
-        return cached
+    if hasattr(user, "_fenxiao_staff_merchant"):
+        return user._fenxiao_staff_merchant  # type: ignore[no-any-return]
     merchant = (
         Merchant.objects.filter(staff__user=user, status=Merchant.Status.ACTIVE).first()
         if user.is_active

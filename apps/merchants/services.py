@@ -43,7 +43,10 @@ def merchant_application_submit(
     description: str = "",
 ) -> MerchantApplication:
     """A public application: creates the applicant's account (not yet staff) and the application."""
-    if Merchant.objects.filter(slug=slug).exists():
+    slug_claimed = MerchantApplication.objects.filter(
+        slug=slug, status=MerchantApplication.Status.PENDING
+    ).exists()
+    if slug_claimed or Merchant.objects.filter(slug=slug).exists():
         raise DomainError(_("The store address “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken")
     with transaction.atomic():
         try:

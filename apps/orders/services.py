@@ -138,6 +138,9 @@ def order_place_from_cart(
 ) -> Order:
     """Turn the customer's cart in this store into an order (the cart is emptied)."""
     with transaction.atomic():
+        # Lock the cart first: a checkout submitted twice at once must not turn one cart into two
+        # orders. The second submission waits here, then finds the cart empty.
+        list(Cart.objects.select_for_update().filter(merchant=merchant, customer=customer))
         items = list(
             CartItem.objects.filter(merchant=merchant, cart__customer=customer)
             .select_related("sku__product")
@@ -209,14 +212,16 @@ def _order_create(
             raise Conflict(
                 _("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock"
             )
-    binding = (
-        CustomerBinding.objects.filter(merchant=merchant, customer=customer)
-        .select_related("distributor__parent__parent")
-        .first()
+    # The upline snapshot needs only the three ids: one joined query, no model instances. At most
+    # one binding per (merchant, customer) (a unique constraint), so no ORDER BY / LIMIT.
+    level1_id, level2_id, level3_id = next(
+        iter(
+            CustomerBinding.objects.filter(merchant=merchant, customer=customer).values_list(
+                "distributor_id", "distributor__parent_id", "distributor__parent__parent_id"
+            )
+        ),
+        (None, None, None),
     )
-    level1 = binding.distributor if binding is not None else None
-    level2 = level1.parent if level1 is not None else None
-    level3 = level2.parent if level2 is not None else None
     now = timezone.now()
     goods = quantize_money(sum((sku.price * quantity for sku, quantity in lines), ZERO))
     order = Order.objects.create(
@@ -227,9 +232,9 @@ def _order_create(
         discount_amount=ZERO,
         shipping_amount=ZERO,
         payable_amount=goods,
-        distributor=level1,
-        level2_distributor=level2,
-        level3_distributor=level3,
+        distributor_id=level1_id,
+        level2_distributor_id=level2_id,
+        level3_distributor_id=level3_id,
         recipient_name=recipient.name,
         recipient_phone=recipient.phone,
         shipping_address=recipient.address,

@@ -1,4 +1,5 @@
 import secrets
+from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,7 +49,7 @@ def payment_get_pending(*, out_trade_no: str) -> Payment:
     return payment
 
 
-def payment_handle_notification(*, provider: str, body: bytes, headers: dict[str, str]) -> str:
+def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[str, str]) -> str:
     """Apply a provider's asynchronous notification. Idempotent and safe under concurrency.
 
     Raises DomainError (nothing written) for an untrusted or inconsistent notification. Returns what

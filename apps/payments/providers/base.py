@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +32,7 @@ class PaymentProvider(Protocol):
         """Where to send the consumer to pay."""
         ...
 
-    def parse_notification(self, *, body: bytes, headers: dict[str, str]) -> PaymentNotification:
+    def parse_notification(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
         """Verify and decode an asynchronous notification; raise InvalidNotification if untrusted."""
         ...
 

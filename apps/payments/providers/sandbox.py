@@ -8,6 +8,7 @@ until it is acknowledged. Nothing trusts the browser's redirect; only the verifi
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -52,7 +53,7 @@ class SandboxProvider:
     def notify_url(self) -> str:
         return settings.SITE_URL + reverse("payments:notify", kwargs={"provider": self.name})
 
-    def parse_notification(self, *, body: bytes, headers: dict[str, str]) -> PaymentNotification:
+    def parse_notification(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
         signature = headers.get(SIGNATURE_HEADER, "")
         if not signature or not hmac.compare_digest(signature, sandbox_sign(body)):
             raise InvalidNotification("signature does not match")

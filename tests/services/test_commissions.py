@@ -1,0 +1,265 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.selectors import ledger_balances
+from apps.commissions.services import (
+    commission_level_percents,
+    commission_release,
+    commission_settle_order,
+    commissions_release_due,
+    commissions_unsettled_order_ids,
+)
+from apps.distributors.models import CustomerBinding, Distributor
+from apps.orders.models import Order
+from tests.factories import SkuFactory, UserFactory
+
+from .flows import bind, completed_order, shipped_order
+
+D = Decimal
+
+
+@pytest.fixture
+def lines(merchant):
+    """Two lines: 1 × 33.33 and 3 × 10.01 = 30.03."""
+    first = SkuFactory(product__merchant=merchant, price=D("33.33"), stock=10)
+    second = SkuFactory(product__merchant=merchant, price=D("10.01"), stock=10)
+    return [(first, 1), (second, 3)]
+
+
+@pytest.fixture
+def order(merchant, customer, chain, lines):
+    """Completed; its customer is bound to chain[3]: levels 1–3 are chain[3], [2], [1]."""
+    bind(merchant=merchant, customer=customer, distributor=chain[3])
+    return completed_order(merchant=merchant, customer=customer, lines=lines)
+
+
+def records(order):
+    return sorted(
+        CommissionRecord.objects.filter(order=order).values_list(
+            "order_line__paid_amount", "beneficiary_id", "level", "rate_percent", "amount", "status"
+        )
+    )
+
+
+def wallet(distributor):
+    return Wallet.objects.get(distributor=distributor)
+
+
+def test_settlement_creates_one_record_per_line_beneficiary_and_level_rounded_down(order, chain):
+    # when the completed order is settled
+    created = commission_settle_order(order_id=order.pk)
+
+    # then each line pays 10 / 5 / 2 % to levels 1–3, each record rounded down to the cent
+    assert created == 6
+    assert records(order) == sorted(
+        [
+            (D("33.33"), chain[3].pk, 1, D("10.00"), D("3.33"), "frozen"),  # 3.333
+            (D("33.33"), chain[2].pk, 2, D("5.00"), D("1.66"), "frozen"),  # 1.6665
+            (D("33.33"), chain[1].pk, 3, D("2.00"), D("0.66"), "frozen"),  # 0.6666
+            (D("30.03"), chain[3].pk, 1, D("10.00"), D("3.00"), "frozen"),  # 3.003
+            (D("30.03"), chain[2].pk, 2, D("5.00"), D("1.50"), "frozen"),  # 1.5015
+            (D("30.03"), chain[1].pk, 3, D("2.00"), D("0.60"), "frozen"),  # 0.6006
+        ]
+    )
+    # and the fourth ancestor gets nothing
+    assert CommissionRecord.objects.filter(beneficiary=chain[0]).count() == 0
+    order.refresh_from_db()
+    assert order.commission_status == Order.CommissionStatus.SETTLED
+    release_at = order.completed_at + timedelta(days=7)
+    assert set(
+        CommissionRecord.objects.filter(order=order).values_list("release_at", flat=True)
+    ) == {release_at}
+
+
+def test_settlement_credits_frozen_balances_equal_to_the_ledger(order, chain):
+    commission_settle_order(order_id=order.pk)
+
+    expected = {chain[0]: D("0.00"), chain[1]: D("1.26"), chain[2]: D("3.16"), chain[3]: D("6.33")}
+    for distributor, frozen in expected.items():
+        balances = wallet(distributor)
+        assert (balances.frozen, balances.available, balances.withdrawn) == (frozen, 0, 0)
+        assert ledger_balances(distributor=distributor) == {
+            "frozen": frozen,
+            "available": D("0.00"),
+            "withdrawn": D("0.00"),
+        }
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMMISSION_EARNED).count() == 6
+
+
+def test_settling_twice_creates_nothing_more(order, chain):
+    assert commission_settle_order(order_id=order.pk) == 6
+
+    assert commission_settle_order(order_id=order.pk) == 0
+
+    assert CommissionRecord.objects.filter(order=order).count() == 6
+    assert LedgerEntry.objects.count() == 6
+    assert wallet(chain[3]).frozen == D("6.33")
+
+
+def test_unfinished_order_is_not_settled(merchant, customer, chain, lines):
+    bind(merchant=merchant, customer=customer, distributor=chain[3])
+    order = shipped_order(merchant=merchant, customer=customer, lines=lines)
+    # even if its commission status claims otherwise
+    Order.objects.filter(pk=order.pk).update(commission_status=Order.CommissionStatus.PENDING)
+
+    assert commission_settle_order(order_id=order.pk) == 0
+
+    assert CommissionRecord.objects.count() == 0
+    assert Order.objects.get(pk=order.pk).commission_status == Order.CommissionStatus.PENDING
+
+
+def test_suspended_beneficiary_is_skipped_and_others_keep_their_rate(order, chain):
+    Distributor.objects.filter(pk=chain[2].pk).update(status=Distributor.Status.SUSPENDED)
+
+    assert commission_settle_order(order_id=order.pk) == 4
+
+    assert records(order) == sorted(
+        [
+            (D("33.33"), chain[3].pk, 1, D("10.00"), D("3.33"), "frozen"),
+            (D("33.33"), chain[1].pk, 3, D("2.00"), D("0.66"), "frozen"),
+            (D("30.03"), chain[3].pk, 1, D("10.00"), D("3.00"), "frozen"),
+            (D("30.03"), chain[1].pk, 3, D("2.00"), D("0.60"), "frozen"),
+        ]
+    )
+    assert wallet(chain[2]).frozen == D("0.00")
+    assert ledger_balances(distributor=chain[2])["frozen"] == D("0.00")
+
+
+def test_upline_snapshot_decides_even_if_the_binding_changes_later(
+    merchant, order, chain, customer
+):
+    # the customer's binding is moved to the root after the order was placed
+    CustomerBinding.objects.filter(customer=customer).update(distributor=chain[0])
+
+    commission_settle_order(order_id=order.pk)
+
+    assert {pk for _base, pk, *_rest in records(order)} == {chain[1].pk, chain[2].pk, chain[3].pk}
+
+
+def test_disabled_plan_pays_nothing(merchant, order):
+    CommissionPlan.objects.filter(merchant=merchant).update(is_enabled=False)
+
+    assert commission_settle_order(order_id=order.pk) == 0
+
+    assert CommissionRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("percents", "cap", "levels", "expected"),
+    [
+        # within the cap: unchanged
+        ((D("10"), D("5"), D("2")), D("30"), [1, 2, 3], {1: D("10"), 2: D("5"), 3: D("2")}),
+        # over the cap: the deepest level gives way first
+        ((D("20"), D("15"), D("10")), D("30"), [1, 2, 3], {1: D("20"), 2: D("10"), 3: D("0")}),
+        ((D("20"), D("15"), D("10")), D("15"), [1, 2, 3], {1: D("15"), 2: D("0"), 3: D("0")}),
+        # only the levels that have a beneficiary count towards the cap
+        ((D("20"), D("15"), D("10")), D("30"), [1, 3], {1: D("20"), 3: D("10")}),
+        ((D("20"), D("15"), D("10")), D("30"), [2, 3], {2: D("15"), 3: D("10")}),
+    ],
+)
+def test_cap_trims_the_deepest_level_first(percents, cap, levels, expected):
+    plan = CommissionPlan(
+        level1_percent=percents[0],
+        level2_percent=percents[1],
+        level3_percent=percents[2],
+        max_total_percent=cap,
+    )
+
+    assert commission_level_percents(plan, levels) == expected
+
+
+def test_records_of_a_level_trimmed_to_zero_are_not_written(merchant, order, chain):
+    # given a plan whose levels exceed its cap (only possible without the constraint, which this
+    # test's transaction drops and rolls back)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "ALTER TABLE commissions_commissionplan "
+            "DROP CONSTRAINT commission_plan_levels_within_cap"
+        )
+    CommissionPlan.objects.filter(merchant=merchant).update(
+        level1_percent=D("20"),
+        level2_percent=D("15"),
+        level3_percent=D("10"),
+        max_total_percent=D("30"),
+    )
+
+    assert commission_settle_order(order_id=order.pk) == 4
+
+    assert records(order) == sorted(
+        [
+            (D("33.33"), chain[3].pk, 1, D("20.00"), D("6.66"), "frozen"),  # 6.666
+            (D("33.33"), chain[2].pk, 2, D("10.00"), D("3.33"), "frozen"),  # 3.333
+            (D("30.03"), chain[3].pk, 1, D("20.00"), D("6.00"), "frozen"),  # 6.006
+            (D("30.03"), chain[2].pk, 2, D("10.00"), D("3.00"), "frozen"),  # 3.003
+        ]
+    )
+    assert CommissionRecord.objects.filter(beneficiary=chain[1]).count() == 0
+
+
+def test_release_after_the_freeze_moves_frozen_to_available(order, chain):
+    # given settled commission, frozen for 7 days after completion
+    commission_settle_order(order_id=order.pk)
+    order.refresh_from_db()
+    due_at = order.completed_at + timedelta(days=7)
+
+    # when the release job runs one second early, then on time, then again
+    early = commissions_release_due(now=due_at - timedelta(seconds=1))
+    on_time = commissions_release_due(now=due_at)
+    again = commissions_release_due(now=due_at + timedelta(days=1))
+
+    # then everything is released exactly once
+    assert (early, on_time, again) == (0, 6, 0)
+    assert set(CommissionRecord.objects.values_list("status", "released_at")) == {
+        ("released", due_at)
+    }
+    expected = {chain[1]: D("1.26"), chain[2]: D("3.16"), chain[3]: D("6.33")}
+    for distributor, amount in expected.items():
+        balances = wallet(distributor)
+        assert (balances.frozen, balances.available) == (D("0.00"), amount)
+        assert ledger_balances(distributor=distributor) == {
+            "frozen": D("0.00"),
+            "available": amount,
+            "withdrawn": D("0.00"),
+        }
+    # and each record has exactly two release entries: −amount frozen, +amount available
+    record = CommissionRecord.objects.get(beneficiary=chain[3], order_line__paid_amount=D("33.33"))
+    assert sorted(
+        LedgerEntry.objects.filter(
+            commission=record, kind=LedgerEntry.Kind.COMMISSION_RELEASED
+        ).values_list("account", "amount")
+    ) == [("available", D("3.33")), ("frozen", D("-3.33"))]
+    assert LedgerEntry.objects.count() == 6 + 12
+
+
+def test_releasing_one_record_twice_moves_it_once(order, chain):
+    commission_settle_order(order_id=order.pk)
+    record = CommissionRecord.objects.get(beneficiary=chain[2], order_line__paid_amount=D("30.03"))
+    now = record.release_at
+
+    assert commission_release(record_id=record.pk, now=now) is True
+    assert commission_release(record_id=record.pk, now=now) is False
+
+    balances = wallet(chain[2])
+    assert (balances.frozen, balances.available) == (D("1.66"), D("1.50"))
+    assert ledger_balances(distributor=chain[2])["frozen"] == D("1.66")
+    assert ledger_balances(distributor=chain[2])["available"] == D("1.50")
+
+
+def test_sweeper_finds_completed_orders_left_unsettled(order, merchant, chain, lines):
+    # given the completed order's enqueue was lost a while ago, and another completed just now
+    Order.objects.filter(pk=order.pk).update(completed_at=order.completed_at - timedelta(minutes=5))
+    buyer = UserFactory()
+    bind(merchant=merchant, customer=buyer, distributor=chain[3])
+    recent = completed_order(merchant=merchant, customer=buyer, lines=lines)
+    assert recent.commission_status == Order.CommissionStatus.PENDING
+
+    # then only the old one is swept up
+    assert commissions_unsettled_order_ids() == [order.pk]
+
+    commission_settle_order(order_id=order.pk)
+    assert commissions_unsettled_order_ids() == []
