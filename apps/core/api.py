@@ -1,10 +1,11 @@
 """API bases: merchant scoping that fails closed, and domain errors answered as clear 4xx."""
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff, merchant_get_active_by_slug
 
-from .errors import DomainError
+from .errors import DomainError, NotFound
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -39,7 +40,8 @@ class _ScopedViewSetMixin:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
+        # The scoped bases below define get_queryset themselves; only their subclasses are refused.
+        if "get_queryset" in cls.__dict__ and cls.__module__ != __name__:
             raise TypeError(
                 f"{cls.__name__} overrides get_queryset; override scope_queryset instead so that "
                 "merchant scoping cannot be lost."
@@ -102,8 +104,19 @@ class StoreViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
 class MerchantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related id accepted only if it belongs to the merchant in the serializer context.
 
-    Another merchant's id answers exactly like an id that does not exist.
+    Another merchant's id answers exactly like an id that does not exist: 404, as an id in a URL
+    would (DRF's own field would answer 400 "object does not exist").
     """
+
+    def fail(self, key: str, **kwargs: Any) -> NoReturn:
+        if key == "does_not_exist":
+            model = self.get_queryset().model
+            raise NotFound(
+                _("No %(model)s with id %(pk)s.")
+                % {"model": model._meta.verbose_name, "pk": kwargs.get("pk_value")},
+                code=f"unknown_{model._meta.model_name}",
+            )
+        super().fail(key, **kwargs)
 
     def get_queryset(self) -> models.QuerySet:
         merchant = self.context.get("merchant")

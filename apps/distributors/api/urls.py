@@ -1,0 +1,14 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+store_router = SimpleRouter()
+store_router.register("distributor", views.DistributorSelfViewSet, basename="store-distributor")
+
+merchant_router = SimpleRouter()
+merchant_router.register(
+    "distributors", views.MerchantDistributorViewSet, basename="merchant-distributor"
+)
+
+store_urlpatterns = store_router.urls
+merchant_urlpatterns = merchant_router.urls

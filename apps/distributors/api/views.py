@@ -1,0 +1,137 @@
+from typing import cast
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.core.api import MerchantStaffViewSet, StoreViewSet
+from apps.core.errors import NotFound
+from apps.distributors.models import Distributor
+from apps.distributors.selectors import distributor_team, distributor_team_size, distributor_upline
+from apps.distributors.services import distributor_join
+from apps.products.models import Product, Sku
+
+from . import links
+from .serializers import (
+    DistributorJoinSerializer,
+    DistributorProfileSerializer,
+    MerchantDistributorSerializer,
+    ShareLinksSerializer,
+    TeamSerializer,
+)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorSelfViewSet(StoreViewSet):
+    """The caller's own distributor profile in this store (分销员中心)."""
+
+    queryset = Distributor.objects.all()
+    serializer_class = DistributorProfileSerializer
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(user=self.request.user).select_related("user")
+
+    def own_profile(self) -> Distributor:
+        distributor = self.get_queryset().first()
+        if distributor is None:
+            raise NotFound(_("You are not a distributor of this store."), code="not_a_distributor")
+        return distributor
+
+    @extend_schema(
+        request=DistributorJoinSerializer,
+        responses={200: DistributorProfileSerializer, 201: DistributorProfileSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def join(self, request: Request, store: str) -> Response:
+        """Become a distributor of this store (free; joining again changes nothing: 200)."""
+        serializer = DistributorJoinSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        existed = self.get_queryset().exists()
+        distributor_join(
+            merchant=self.merchant,
+            user=cast(User, request.user),
+            invite_code=serializer.validated_data["invite_code"] or None,
+        )
+        return Response(
+            self._profile_data(self.own_profile()),
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses=DistributorProfileSerializer)
+    @action(detail=False, methods=["get"])
+    def me(self, request: Request, store: str) -> Response:
+        """Profile, invite code, the store's share link and the upline (at most three levels)."""
+        return Response(self._profile_data(self.own_profile()))
+
+    @extend_schema(responses=TeamSerializer)
+    @action(detail=False, methods=["get"])
+    def team(self, request: Request, store: str) -> Response:
+        """Downline levels 1–3 with their members, and the size of the whole team."""
+        distributor = self.own_profile()
+        team = distributor_team(distributor=distributor)
+        data = {
+            "team_size": distributor_team_size(distributor=distributor),
+            "levels": [
+                {"level": level, "count": len(members), "members": members}
+                for level, members in sorted(team.items())
+            ],
+        }
+        return Response(TeamSerializer(data).data)
+
+    @extend_schema(responses=ShareLinksSerializer)
+    @action(detail=False, methods=["get"], url_path="share-links")
+    def share_links(self, request: Request, store: str) -> Response:
+        """The store's link and one per product on sale, each with ?ref=CODE and a QR code URL."""
+        distributor = self.own_profile()
+        merchant = self.merchant
+        on_sale_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
+        products = (
+            Product.objects.filter(merchant=merchant, is_active=True)
+            .filter(Exists(on_sale_skus))
+            .order_by("sort_order", "id")
+            .only("id", "name")
+        )
+        targets = [("store", None, merchant.name)] + [
+            ("product", product.pk, product.name) for product in products
+        ]
+        share_links = []
+        for kind, product_id, name in targets:
+            path = links.store_page_path(merchant=merchant, product_id=product_id)
+            share_links.append(
+                {
+                    "kind": kind,
+                    "product": product_id,
+                    "name": name,
+                    "url": links.share_url(path=path, invite_code=distributor.invite_code),
+                    "qr_url": links.qr_url(merchant=merchant, path=path),
+                }
+            )
+        data = {"invite_code": distributor.invite_code, "links": share_links}
+        return Response(ShareLinksSerializer(data).data)
+
+    def _profile_data(self, distributor: Distributor) -> dict:
+        path = links.store_page_path(merchant=self.merchant)
+        distributor.share_url = links.share_url(path=path, invite_code=distributor.invite_code)
+        distributor.qr_url = links.qr_url(merchant=self.merchant, path=path)
+        distributor.upline = distributor_upline(distributor=distributor)
+        for relative_level, member in enumerate(distributor.upline, start=1):
+            member.relative_level = relative_level
+        return self.get_serializer(distributor).data
+
+
+@extend_schema(tags=["merchant"])
+class MerchantDistributorViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantStaffViewSet
+):
+    """The merchant's distributors with their inviter and place in the tree (read-only)."""
+
+    queryset = Distributor.objects.all()
+    serializer_class = MerchantDistributorSerializer
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("user", "parent").order_by("tree_id", "lft")

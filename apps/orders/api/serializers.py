@@ -1,0 +1,188 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core.api import MerchantScopedPrimaryKeyRelatedField
+from apps.core.api_schema import NamedChoiceField
+from apps.core.money import quantize_money
+from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
+from apps.orders.services import MAX_LINE_QUANTITY
+from apps.products.models import Sku
+
+# --- Cart -------------------------------------------------------------------------------------
+
+
+class CartItemSerializer(serializers.ModelSerializer):
+    product = serializers.IntegerField(source="sku.product_id", read_only=True)
+    product_name = serializers.CharField(source="sku.product.name", read_only=True)
+    sku_name = serializers.CharField(source="sku.name", read_only=True)
+    unit_price = serializers.DecimalField(
+        source="sku.price", max_digits=12, decimal_places=2, read_only=True
+    )
+    line_total = serializers.SerializerMethodField()
+    on_sale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CartItem
+        fields = [
+            "id",
+            "sku",
+            "product",
+            "product_name",
+            "sku_name",
+            "unit_price",
+            "quantity",
+            "line_total",
+            "on_sale",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    def get_line_total(self, item: CartItem) -> str:
+        return str(quantize_money(item.sku.price * item.quantity))
+
+    def get_on_sale(self, item: CartItem) -> bool:
+        return item.sku.is_active and item.sku.product.is_active
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartItemSerializer(many=True)
+    quantity = serializers.IntegerField(help_text="Units in the cart.")
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CartItemCreateSerializer(serializers.Serializer):
+    sku = MerchantScopedPrimaryKeyRelatedField(queryset=Sku.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class CartItemQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "sku",
+            "product",
+            "product_name",
+            "sku_name",
+            "unit_price",
+            "quantity",
+            "paid_amount",
+        ]
+        read_only_fields = fields
+
+
+class OrderStatusChangeSerializer(serializers.ModelSerializer):
+    from_status = NamedChoiceField(
+        [("", "-"), *Order.Status.choices], enum_name="OrderStatusOrBlankEnum", read_only=True
+    )
+    to_status = NamedChoiceField(Order.Status.choices, enum_name="OrderStatusEnum", read_only=True)
+
+    class Meta:
+        model = OrderStatusChange
+        fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+        read_only_fields = fields
+
+
+ORDER_FIELDS = [
+    "id",
+    "number",
+    "status",
+    "goods_amount",
+    "discount_amount",
+    "shipping_amount",
+    "payable_amount",
+    "recipient_name",
+    "recipient_phone",
+    "shipping_address",
+    "note",
+    "shipping_carrier",
+    "tracking_number",
+    "created_at",
+    "expires_at",
+    "paid_at",
+    "shipped_at",
+    "completed_at",
+    "cancelled_at",
+    "lines",
+]
+
+
+def order_status_field(**kwargs) -> NamedChoiceField:  # type: ignore[no-untyped-def]
+    return NamedChoiceField(Order.Status.choices, enum_name="OrderStatusEnum", **kwargs)
+
+
+class StoreOrderSerializer(serializers.ModelSerializer):
+    """An order as its customer sees it."""
+
+    status = order_status_field(read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ORDER_FIELDS
+        read_only_fields = fields
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = MerchantScopedPrimaryKeyRelatedField(queryset=Sku.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """Without ``lines`` the order is placed from the cart (which is emptied)."""
+
+    recipient_name = serializers.CharField(max_length=64)
+    recipient_phone = serializers.CharField(max_length=32)
+    shipping_address = serializers.CharField(max_length=255)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    lines = OrderLineInputSerializer(many=True, required=False, allow_empty=False)
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    out_trade_no = serializers.CharField()
+    provider = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    checkout_url = serializers.URLField(help_text="Send the customer here to pay.")
+
+
+class CustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class MerchantOrderSerializer(serializers.ModelSerializer):
+    """An order as the back office sees it: with customer, upline snapshot and history."""
+
+    status = order_status_field(read_only=True)
+    customer = CustomerSerializer(read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+    history = OrderStatusChangeSerializer(many=True, read_only=True, source="status_changes")
+
+    class Meta:
+        model = Order
+        fields = [
+            *ORDER_FIELDS,
+            "customer",
+            "distributor",
+            "level2_distributor",
+            "level3_distributor",
+            "commission_status",
+            "history",
+        ]
+        read_only_fields = fields
+
+
+class OrderShipSerializer(serializers.Serializer):
+    carrier = serializers.CharField(max_length=64)
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class OrderStatusFilterSerializer(serializers.Serializer):
+    status = NamedChoiceField(Order.Status.choices, enum_name="OrderStatusEnum", required=False)

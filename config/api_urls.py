@@ -1,0 +1,37 @@
+"""``/api/v1/``: each app contributes its own routes from ``apps/<app>/api/urls.py``.
+
+- ``stores/<store>/…``: storefront and distributor endpoints of one store (``store`` = its slug);
+- ``merchant/…``: the back office of the caller's merchant;
+- ``auth/token/`` and ``merchant-applications/``: public.
+"""
+
+from django.urls import include, path
+
+from apps.accounts.api import urls as accounts
+from apps.commissions.api import urls as commissions
+from apps.distributors.api import urls as distributors
+from apps.merchants.api import urls as merchants
+from apps.orders.api import urls as orders
+from apps.products.api import urls as products
+
+app_name = "api"
+
+store_urlpatterns = [
+    *products.store_urlpatterns,
+    *orders.store_urlpatterns,
+    *distributors.store_urlpatterns,
+    *commissions.store_urlpatterns,
+]
+merchant_urlpatterns = [
+    *products.merchant_urlpatterns,
+    *orders.merchant_urlpatterns,
+    *distributors.merchant_urlpatterns,
+    *commissions.merchant_urlpatterns,
+]
+
+urlpatterns = [
+    *accounts.public_urlpatterns,
+    *merchants.public_urlpatterns,
+    path("stores/<slug:store>/", include(store_urlpatterns)),
+    path("merchant/", include(merchant_urlpatterns)),
+]

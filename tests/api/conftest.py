@@ -1,0 +1,156 @@
+"""Fixtures for the REST API tests: two merchants with the same kinds of rows, so that every
+endpoint can be checked against the other merchant's ids."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+from apps.commissions.models import CommissionRecord
+from apps.commissions.services import commission_settle_order
+from apps.distributors.models import Distributor
+from apps.distributors.services import binding_bind, distributor_join
+from apps.merchants.models import Merchant
+from apps.orders.models import CartItem, Order
+from apps.orders.services import (
+    Recipient,
+    cart_add_item,
+    order_confirm_receipt,
+    order_place,
+    order_ship,
+)
+from apps.payments.models import Payment
+from apps.payments.providers.sandbox import (
+    SIGNATURE_HEADER,
+    sandbox_notification_body,
+    sandbox_sign,
+)
+from apps.payments.services import payment_handle_notification, payment_start
+from apps.products.models import Product, Sku
+from tests.factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
+
+RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
+
+
+def api_url(name: str, **kwargs: Any) -> str:
+    return reverse(f"api:{name}", kwargs=kwargs)
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def pay(order: Order) -> Order:
+    """Pay through the sandbox provider's signed notification, as in production."""
+    payment = payment_start(merchant=order.merchant, customer=order.customer, order_id=order.pk)
+    body = sandbox_notification_body(
+        out_trade_no=payment.out_trade_no,
+        provider_trade_no=f"T{payment.pk}",
+        amount=payment.amount,
+        paid_at=timezone.now(),
+    )
+    result = payment_handle_notification(
+        provider="sandbox", body=body, headers={SIGNATURE_HEADER: sandbox_sign(body)}
+    )
+    assert result == "paid"
+    order.refresh_from_db()
+    return order
+
+
+def place(merchant: Merchant, customer: User, sku: Sku, quantity: int = 1) -> Order:
+    return order_place(
+        merchant=merchant, customer=customer, lines=[(sku.pk, quantity)], recipient=RECIPIENT
+    )
+
+
+@dataclass
+class Store:
+    """One merchant with one of everything, seen from its staff, customer and distributors."""
+
+    merchant: Merchant
+    staff: User
+    customer: User
+    product: Product
+    sku: Sku
+    distributors: list[Distributor]
+    pending_order: Order  # the customer's, unpaid
+    paid_order: Order  # the customer's, paid
+    completed_order: Order  # the customer's, through distributors[1] → commission records
+    cart_item: CartItem  # in the customer's cart
+    records: list[CommissionRecord] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return self.merchant.slug
+
+
+def build_store(*, customer: User | None = None) -> Store:
+    merchant = MerchantFactory()
+    staff = MerchantStaffFactory(merchant=merchant).user
+    customer = customer or UserFactory()
+    sku = SkuFactory(product__merchant=merchant, price=Decimal("100.00"), stock=50)
+    root = distributor_join(merchant=merchant, user=UserFactory(nickname="Root"))
+    child = distributor_join(
+        merchant=merchant, user=UserFactory(nickname="Child"), invite_code=root.invite_code
+    )
+    buyer = UserFactory()
+    binding_bind(merchant=merchant, customer=buyer, invite_code=child.invite_code)
+    completed = pay(place(merchant, buyer, sku, 2))
+    order_ship(
+        merchant=merchant, order_id=completed.pk, carrier="SF", tracking_number="SF1", actor=staff
+    )
+    order_confirm_receipt(merchant=merchant, customer=buyer, order_id=completed.pk)
+    assert commission_settle_order(order_id=completed.pk) == 2
+    item = cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
+    return Store(
+        merchant=merchant,
+        staff=staff,
+        customer=customer,
+        product=sku.product,
+        sku=sku,
+        distributors=[root, child],
+        pending_order=place(merchant, customer, sku),
+        paid_order=pay(place(merchant, customer, sku)),
+        completed_order=completed,
+        cart_item=item,
+        records=list(CommissionRecord.objects.filter(order=completed).order_by("level")),
+    )
+
+
+@dataclass
+class World:
+    a: Store
+    b: Store
+    stranger: User  # a customer of store A who owns nothing there
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a request could write, to prove that a refused request wrote nothing."""
+        return {
+            "products": list(Product.objects.order_by("id").values()),
+            "skus": list(Sku.objects.order_by("id").values()),
+            "cart_items": list(CartItem.objects.order_by("id").values()),
+            "orders": list(Order.objects.order_by("id").values()),
+            "payments": list(Payment.objects.order_by("id").values()),
+            "distributors": list(Distributor.objects.order_by("id").values()),
+            "plans": list(
+                Merchant.objects.order_by("id").values(
+                    "commission_plan__level1_percent", "commission_plan__freeze_days"
+                )
+            ),
+        }
+
+
+@pytest.fixture
+def world(db) -> World:
+    customer = UserFactory()  # a customer of both stores: the same person, two tenants
+    return World(
+        a=build_store(customer=customer), b=build_store(customer=customer), stranger=UserFactory()
+    )

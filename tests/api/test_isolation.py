@@ -1,0 +1,398 @@
+"""Tenant isolation over every API endpoint, driven by the URL patterns themselves.
+
+``ROUTES`` is read from ``config.api_urls``: every (route name, HTTP method) the API serves.
+Each one must have a case in ``CASES`` proving that another merchant's ids (in the URL or in the
+body) behave as absent (404) and write nothing, that another customer's rows are absent, and that
+lists hold only the caller's merchant's rows. A new endpoint without a case fails
+``test_every_route_has_a_case``.
+"""
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+import pytest
+from django.urls import URLPattern, URLResolver
+from rest_framework.authtoken.models import Token
+
+from apps.commissions.models import CommissionPlan
+from apps.merchants.models import MerchantApplication
+from config import api_urls
+
+from .conftest import World, api_url, client_for
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def _methods(pattern: URLPattern) -> list[str]:
+    actions = getattr(pattern.callback, "actions", None)
+    if actions is not None:
+        return sorted(actions)
+    view_class = pattern.callback.view_class
+    return [method for method in HTTP_METHODS if hasattr(view_class, method)]
+
+
+ROUTES = sorted(
+    (pattern.name, method)
+    for _path, pattern in _walk(api_urls.urlpatterns)
+    for method in _methods(pattern)
+)
+
+
+def test_every_route_has_a_case() -> None:
+    assert all(name for name, _method in ROUTES), "every API route needs a name"
+    assert set(ROUTES) == set(CASES)
+
+
+def test_route_enumeration_sees_the_whole_api() -> None:
+    assert len(ROUTES) == 40
+    assert ("merchant-order-ship", "post") in ROUTES
+    assert ("store-cart-item-detail", "delete") in ROUTES
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _refused(world: World, call: Callable[[], object], status: int = 404) -> dict:
+    before = world.snapshot()
+    response = call()
+    assert response.status_code == status, response.content  # type: ignore[attr-defined]
+    assert world.snapshot() == before
+    return response.json() if response.content else {}  # type: ignore[attr-defined]
+
+
+def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.content
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) and "results" in body else body
+    return [row["id"] for row in rows]
+
+
+# --- public -----------------------------------------------------------------------------------
+
+
+def public_token(world: World) -> None:
+    before = Token.objects.count()
+    response = client_for(None).post(
+        api_url("auth-token"), {"username": world.b.staff.username, "password": "wrong"}
+    )
+    assert response.status_code == 400
+    assert Token.objects.count() == before
+
+
+def public_application(world: World) -> None:
+    before = MerchantApplication.objects.count()
+    body = _refused(
+        world,
+        lambda: client_for(None).post(
+            api_url("merchant-application-create"),
+            {
+                "username": "newcomer",
+                "password": "a-long-enough-pass-42",
+                "store_name": "Copycat",
+                "slug": world.b.slug,
+                "contact_name": "Wang",
+                "contact_phone": "139",
+                "contact_email": "wang@example.com",
+            },
+            format="json",
+        ),
+        status=400,
+    )
+    assert body["code"] == "slug_taken"
+    assert MerchantApplication.objects.count() == before
+
+
+# --- storefront -------------------------------------------------------------------------------
+
+
+def store_products(world: World) -> None:
+    response = client_for(None).get(api_url("store-product-list", store=world.a.slug))
+    assert _ids(response) == [world.a.product.pk]
+
+
+def store_product(world: World) -> None:
+    url = api_url("store-product-detail", store=world.a.slug, pk=world.b.product.pk)
+    assert client_for(None).get(url).status_code == 404
+
+
+def store_cart(world: World) -> None:
+    for store in (world.a, world.b):  # the same customer has a cart in each store
+        response = client_for(store.customer).get(api_url("store-cart", store=store.slug))
+        assert [item["id"] for item in response.json()["items"]] == [store.cart_item.pk]
+    stranger = client_for(world.stranger).get(api_url("store-cart", store=world.a.slug))
+    assert stranger.json()["items"] == []
+
+
+def store_cart_add(world: World) -> None:
+    body = _refused(
+        world,
+        lambda: client_for(world.a.customer).post(
+            api_url("store-cart-item-list", store=world.a.slug),
+            {"sku": world.b.sku.pk, "quantity": 1},
+            format="json",
+        ),
+    )
+    assert body == {"detail": f"No SKU with id {world.b.sku.pk}.", "code": "unknown_sku"}
+
+
+def _cart_item_case(method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        other_merchant = api_url(
+            "store-cart-item-detail", store=world.a.slug, pk=world.b.cart_item.pk
+        )
+        own = api_url("store-cart-item-detail", store=world.a.slug, pk=world.a.cart_item.pk)
+        for user, url in ((world.a.customer, other_merchant), (world.stranger, own)):
+            call = getattr(client_for(user), method)
+            _refused(world, lambda call=call, url=url: call(url, {"quantity": 3}, format="json"))
+
+    return case
+
+
+def store_orders(world: World) -> None:
+    response = client_for(world.a.customer).get(api_url("store-order-list", store=world.a.slug))
+    assert _ids(response) == [world.a.paid_order.pk, world.a.pending_order.pk]
+    assert (
+        _ids(client_for(world.stranger).get(api_url("store-order-list", store=world.a.slug))) == []
+    )
+
+
+def store_order_place(world: World) -> None:
+    body = _refused(
+        world,
+        lambda: client_for(world.a.customer).post(
+            api_url("store-order-list", store=world.a.slug),
+            {
+                "recipient_name": "Li Lei",
+                "recipient_phone": "13800000000",
+                "shipping_address": "1 Nanjing Road",
+                "lines": [
+                    {"sku": world.a.sku.pk, "quantity": 1},
+                    {"sku": world.b.sku.pk, "quantity": 1},
+                ],
+            },
+            format="json",
+        ),
+    )
+    assert body["code"] == "unknown_sku"
+
+
+def _order_case(name: str, method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        other_merchant = api_url(name, store=world.a.slug, pk=world.b.pending_order.pk)
+        other_customer = api_url(name, store=world.a.slug, pk=world.a.pending_order.pk)
+        for user, url in ((world.a.customer, other_merchant), (world.stranger, other_customer)):
+            call = getattr(client_for(user), method)
+            _refused(world, lambda call=call, url=url: call(url, format="json"))
+
+    return case
+
+
+def store_join(world: World) -> None:
+    body = _refused(
+        world,
+        lambda: client_for(world.stranger).post(
+            api_url("store-distributor-join", store=world.a.slug),
+            {"invite_code": world.b.distributors[0].invite_code},
+            format="json",
+        ),
+    )
+    assert body["code"] == "unknown_invite_code"
+
+
+def _distributor_only_case(name: str) -> Callable[[World], None]:
+    """A distributor of store B only is no distributor in store A."""
+
+    def case(world: World) -> None:
+        b_distributor = world.b.distributors[0].user
+        assert client_for(b_distributor).get(api_url(name, store=world.b.slug)).status_code == 200
+        body = _refused(
+            world, lambda: client_for(b_distributor).get(api_url(name, store=world.a.slug))
+        )
+        assert body["code"] == "not_a_distributor"
+
+    return case
+
+
+def store_commissions(world: World) -> None:
+    b_child = world.b.distributors[1].user
+    in_b = client_for(b_child).get(api_url("store-commission-list", store=world.b.slug))
+    assert _ids(in_b) == [world.b.records[0].pk]
+    assert _ids(client_for(b_child).get(api_url("store-commission-list", store=world.a.slug))) == []
+
+
+# --- merchant back office ---------------------------------------------------------------------
+
+
+def _list_case(name: str, expected: Callable[[World], list[int]]) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        response = client_for(world.a.staff).get(api_url(name))
+        assert _ids(response) == expected(world)
+
+    return case
+
+
+def _detail_case(name: str, method: str, other: Callable[[World], int]) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        client = client_for(world.a.staff)
+        url = api_url(name, pk=other(world))
+        _refused(world, lambda: getattr(client, method)(url, {"name": "Taken over"}, format="json"))
+
+    return case
+
+
+def merchant_product_create(world: World) -> None:
+    response = client_for(world.a.staff).post(
+        api_url("merchant-product-list"), {"name": "New tea", "merchant": world.b.merchant.pk}
+    )
+    assert response.status_code == 201
+    assert (
+        world.a.merchant.pk
+        == type(world.a.product).objects.get(pk=response.json()["id"]).merchant_id
+    )
+
+
+def merchant_sku_create(world: World) -> None:
+    body = _refused(
+        world,
+        lambda: client_for(world.a.staff).post(
+            api_url("merchant-sku-list"),
+            {
+                "product": world.b.product.pk,
+                "name": "Big",
+                "code": "NEW-1",
+                "price": "9.90",
+                "stock": 1,
+            },
+            format="json",
+        ),
+    )
+    assert body == {
+        "detail": f"No product with id {world.b.product.pk}.",
+        "code": "unknown_product",
+    }
+
+
+def merchant_sku_patch(world: World) -> None:
+    _detail_case("merchant-sku-detail", "patch", lambda w: w.b.sku.pk)(world)
+    own = api_url("merchant-sku-detail", pk=world.a.sku.pk)
+    client = client_for(world.a.staff)
+    _refused(world, lambda: client.patch(own, {"product": world.b.product.pk}, format="json"))
+
+
+def merchant_ship(world: World) -> None:
+    client = client_for(world.a.staff)
+    url = api_url("merchant-order-ship", pk=world.b.paid_order.pk)
+    _refused(
+        world, lambda: client.post(url, {"carrier": "SF", "tracking_number": "1"}, format="json")
+    )
+
+
+def merchant_plan_get(world: World) -> None:
+    CommissionPlan.objects.filter(merchant=world.b.merchant).update(level1_percent=Decimal("20.00"))
+    for store, expected in ((world.a, "10.00"), (world.b, "20.00")):
+        response = client_for(store.staff).get(api_url("merchant-commission-plan"))
+        assert response.json()["level1_percent"] == expected
+
+
+def merchant_plan_put(world: World) -> None:
+    response = client_for(world.b.staff).put(
+        api_url("merchant-commission-plan"),
+        {
+            "level1_percent": "12.00",
+            "level2_percent": "6.00",
+            "level3_percent": "3.00",
+            "max_total_percent": "25.00",
+            "freeze_days": 10,
+            "is_enabled": True,
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    plans = dict(CommissionPlan.objects.values_list("merchant_id", "level1_percent"))
+    assert plans == {world.a.merchant.pk: Decimal("10.00"), world.b.merchant.pk: Decimal("12.00")}
+
+
+CASES: dict[tuple[str, str], Callable[[World], None]] = {
+    ("auth-token", "post"): public_token,
+    ("merchant-application-create", "post"): public_application,
+    ("store-product-list", "get"): store_products,
+    ("store-product-detail", "get"): store_product,
+    ("store-cart", "get"): store_cart,
+    ("store-cart-item-list", "post"): store_cart_add,
+    ("store-cart-item-detail", "patch"): _cart_item_case("patch"),
+    ("store-cart-item-detail", "delete"): _cart_item_case("delete"),
+    ("store-order-list", "get"): store_orders,
+    ("store-order-list", "post"): store_order_place,
+    ("store-order-detail", "get"): _order_case("store-order-detail", "get"),
+    ("store-order-pay", "post"): _order_case("store-order-pay", "post"),
+    ("store-order-cancel", "post"): _order_case("store-order-cancel", "post"),
+    ("store-order-confirm-receipt", "post"): _order_case("store-order-confirm-receipt", "post"),
+    ("store-distributor-join", "post"): store_join,
+    ("store-distributor-me", "get"): _distributor_only_case("store-distributor-me"),
+    ("store-distributor-team", "get"): _distributor_only_case("store-distributor-team"),
+    ("store-distributor-share-links", "get"): _distributor_only_case(
+        "store-distributor-share-links"
+    ),
+    ("store-distributor-earnings", "get"): _distributor_only_case("store-distributor-earnings"),
+    ("store-commission-list", "get"): store_commissions,
+    ("merchant-product-list", "get"): _list_case(
+        "merchant-product-list", lambda w: [w.a.product.pk]
+    ),
+    ("merchant-product-list", "post"): merchant_product_create,
+    ("merchant-product-detail", "get"): _detail_case(
+        "merchant-product-detail", "get", lambda w: w.b.product.pk
+    ),
+    ("merchant-product-detail", "put"): _detail_case(
+        "merchant-product-detail", "put", lambda w: w.b.product.pk
+    ),
+    ("merchant-product-detail", "patch"): _detail_case(
+        "merchant-product-detail", "patch", lambda w: w.b.product.pk
+    ),
+    ("merchant-product-detail", "delete"): _detail_case(
+        "merchant-product-detail", "delete", lambda w: w.b.product.pk
+    ),
+    ("merchant-sku-list", "get"): _list_case("merchant-sku-list", lambda w: [w.a.sku.pk]),
+    ("merchant-sku-list", "post"): merchant_sku_create,
+    ("merchant-sku-detail", "get"): _detail_case(
+        "merchant-sku-detail", "get", lambda w: w.b.sku.pk
+    ),
+    ("merchant-sku-detail", "put"): _detail_case(
+        "merchant-sku-detail", "put", lambda w: w.b.sku.pk
+    ),
+    ("merchant-sku-detail", "patch"): merchant_sku_patch,
+    ("merchant-sku-detail", "delete"): _detail_case(
+        "merchant-sku-detail", "delete", lambda w: w.b.sku.pk
+    ),
+    ("merchant-order-list", "get"): _list_case(
+        "merchant-order-list",
+        lambda w: [w.a.paid_order.pk, w.a.pending_order.pk, w.a.completed_order.pk],
+    ),
+    ("merchant-order-detail", "get"): _detail_case(
+        "merchant-order-detail", "get", lambda w: w.b.paid_order.pk
+    ),
+    ("merchant-order-ship", "post"): merchant_ship,
+    ("merchant-distributor-list", "get"): _list_case(
+        "merchant-distributor-list", lambda w: [d.pk for d in w.a.distributors]
+    ),
+    ("merchant-distributor-detail", "get"): _detail_case(
+        "merchant-distributor-detail", "get", lambda w: w.b.distributors[0].pk
+    ),
+    ("merchant-commission-list", "get"): _list_case(
+        "merchant-commission-list", lambda w: [r.pk for r in reversed(w.a.records)]
+    ),
+    ("merchant-commission-plan", "get"): merchant_plan_get,
+    ("merchant-commission-plan", "put"): merchant_plan_put,
+}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{name}:{method}" for name, method in ROUTES])
+def test_isolation(route: tuple[str, str], world: World) -> None:
+    CASES[route](world)

@@ -1,0 +1,148 @@
+"""List endpoints cost the same number of queries for 1 row as for 10 (no N+1).
+
+Callers authenticate with a token, as integrators do, so each request loads its user afresh (the
+token lookup is one query) and nothing is cached between requests.
+"""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.commissions.services import commission_settle_order
+from apps.distributors.services import binding_bind, distributor_join
+from apps.orders.services import order_confirm_receipt, order_ship
+from tests.factories import SkuFactory, UserFactory
+
+from .conftest import api_url, pay, place
+
+
+def token_client(user) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def completed_orders(merchant, staff_user, sku, buyer, count):  # type: ignore[no-untyped-def]
+    for _ in range(count):
+        order = pay(place(merchant, buyer, sku))
+        order_ship(
+            merchant=merchant,
+            order_id=order.pk,
+            carrier="SF",
+            tracking_number="1",
+            actor=staff_user,
+        )
+        order_confirm_receipt(merchant=merchant, customer=buyer, order_id=order.pk)
+        commission_settle_order(order_id=order.pk)
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_store_product_list(merchant, django_assert_num_queries, rows):
+    for _ in range(rows):
+        product = SkuFactory(product__merchant=merchant).product
+        SkuFactory(product=product)
+    client = APIClient()
+    # store, count, products, their SKUs on sale
+    with django_assert_num_queries(4):
+        response = client.get(api_url("store-product-list", store=merchant.slug))
+    assert response.json()["count"] == rows
+    assert [len(row["skus"]) for row in response.json()["results"]] == [2] * rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_merchant_order_list(merchant, staff_user, sku, django_assert_num_queries, rows):
+    for _ in range(rows):
+        pay(place(merchant, UserFactory(), sku, 2))
+    client = token_client(staff_user)
+    # token+user, staff's merchant, count, orders+customers, lines, history
+    with django_assert_num_queries(6):
+        response = client.get(api_url("merchant-order-list"))
+    assert response.json()["count"] == rows
+    assert [len(row["history"]) for row in response.json()["results"]] == [2] * rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_customer_order_list(merchant, customer, sku, django_assert_num_queries, rows):
+    for _ in range(rows):
+        place(merchant, customer, sku)
+    client = token_client(customer)
+    # token+user, store, count, orders, lines
+    with django_assert_num_queries(5):
+        response = client.get(api_url("store-order-list", store=merchant.slug))
+    assert response.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_cart(merchant, customer, django_assert_num_queries, rows):
+    client = token_client(customer)
+    for _ in range(rows):
+        sku = SkuFactory(product__merchant=merchant)
+        client.post(
+            api_url("store-cart-item-list", store=merchant.slug), {"sku": sku.pk, "quantity": 1}
+        )
+    # token+user, store, cart, its items with SKUs and products
+    with django_assert_num_queries(4):
+        response = client.get(api_url("store-cart", store=merchant.slug))
+    assert response.json()["quantity"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_merchant_product_list(merchant, staff_user, django_assert_num_queries, rows):
+    for _ in range(rows):
+        SkuFactory(product__merchant=merchant)
+    client = token_client(staff_user)
+    # token+user, staff's merchant, count, products, SKUs
+    with django_assert_num_queries(5):
+        response = client.get(api_url("merchant-product-list"))
+    assert response.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_merchant_sku_list(merchant, staff_user, django_assert_num_queries, rows):
+    for _ in range(rows):
+        SkuFactory(product__merchant=merchant)
+    client = token_client(staff_user)
+    # token+user, staff's merchant, count, SKUs
+    with django_assert_num_queries(4):
+        response = client.get(api_url("merchant-sku-list"))
+    assert response.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_merchant_distributor_list(merchant, staff_user, django_assert_num_queries, rows):
+    root = distributor_join(merchant=merchant, user=UserFactory())
+    for _ in range(rows - 1):
+        distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
+    client = token_client(staff_user)
+    # token+user, staff's merchant, count, distributors with users and parents
+    with django_assert_num_queries(4):
+        response = client.get(api_url("merchant-distributor-list"))
+    assert response.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_commission_lists(merchant, staff_user, sku, chain, django_assert_num_queries, rows):
+    buyer = UserFactory()
+    binding_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
+    completed_orders(merchant, staff_user, sku, buyer, rows)
+    office = token_client(staff_user)
+    distributor = token_client(chain[3].user)
+    # token+user, staff's merchant, count, records with orders, lines, beneficiaries and users
+    with django_assert_num_queries(4):
+        merchant_side = office.get(api_url("merchant-commission-list"))
+    # token+user, store, count, records with orders and lines
+    with django_assert_num_queries(4):
+        distributor_side = distributor.get(api_url("store-commission-list", store=merchant.slug))
+    assert merchant_side.json()["count"] == 3 * rows
+    assert distributor_side.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_team(merchant, chain, django_assert_num_queries, rows):
+    for _ in range(rows - 1):
+        distributor_join(merchant=merchant, user=UserFactory(), invite_code=chain[0].invite_code)
+    client = token_client(chain[0].user)
+    # token+user, store, own profile, team (levels 1–3)
+    with django_assert_num_queries(4):
+        response = client.get(api_url("store-distributor-team", store=merchant.slug))
+    assert response.json()["team_size"] == rows + 2
