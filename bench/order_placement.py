@@ -1,0 +1,642 @@
+"""Order placement: the Django service against a hand-written psycopg2 floor, side by side.
+
+What is measured: a signed-in consumer's cart of two lines becoming a placed order — stock reserved
+with a conditional UPDATE per line, the customer's binding and its upline snapshotted (the customer
+is bound to a distributor five deep, so levels 1–3 are all filled), the order, its lines and its
+first status-history row written, the cart emptied, committed.
+
+- Django side: ``apps.orders.services.order_place_from_cart`` (the code the storefront and the API
+  run).
+- Floor: the same writes as hand-written SQL over a bare psycopg2 connection in one transaction
+  (BEGIN, SELECT cart items + SKU + product, UPDATE stock per line, SELECT binding + upline, INSERT
+  order, INSERT lines (one multi-row statement), INSERT history, DELETE cart items, COMMIT).
+
+The cart is refilled before every order, outside the timed section (both sides, the same way). The
+two sides run alternately in rounds, so machine noise falls on both. Statements per order are
+counted in a separate, untimed pass (see ``count_django_statements``).
+
+Runs against its own throwaway database ``<DATABASE_URL's name>_bench`` (created, migrated, dropped
+at the end), so it never touches dev or test data. Usage::
+
+    DJANGO_SETTINGS_MODULE=config.settings.test python bench/order_placement.py [--orders 2000]
+
+Targets: Django ≥ 1/3 of the floor's orders/s in one process, ≤ 15 statements per order. Exit
+status 1 when the statement target is missed (exact and repeatable), and with ``--strict`` also when
+the ratio is (it moves with the machine's load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+import environ  # noqa: E402
+import psycopg2  # noqa: E402
+from psycopg2 import sql  # noqa: E402
+
+TARGET_RATIO = 1 / 3
+TARGET_STATEMENTS = 15
+CART = ((0, 2), (1, 1))  # (index of the SKU, quantity): two lines
+CHAIN_DEPTH = 5
+COUNTED_ORDERS = 20
+WARMUP_ORDERS = 50
+
+
+# --- the throwaway database ------------------------------------------------------------------
+
+
+def connect_kwargs(url: str) -> dict:
+    config = environ.Env.db_url_config(url)
+    kwargs = {
+        "dbname": config["NAME"],
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+    }
+    # A unix-socket host (the embedded PostgreSQL) arrives as OPTIONS={"host": "/path"}.
+    kwargs.update(config.get("OPTIONS", {}))
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def bench_database_url(url: str) -> tuple[str, str]:
+    """(URL, name) of the bench database: the same server, ``<name>_bench``."""
+    name = environ.Env.db_url_config(url)["NAME"] + "_bench"
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name)), name
+
+
+def admin_execute(url: str, statement: sql.Composable) -> None:
+    kwargs = connect_kwargs(url)
+    kwargs["dbname"] = "postgres"
+    connection = psycopg2.connect(**kwargs)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def drop_database(url: str, name: str) -> None:
+    admin_execute(
+        url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    )
+
+
+def create_database(url: str, name: str) -> None:
+    drop_database(url, name)
+    admin_execute(url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+# --- fixtures (made through the services, like real data) -------------------------------------
+
+
+class Fixture:
+    def __init__(self, *, orders: int) -> None:
+        from apps.accounts.models import User
+        from apps.distributors.services import binding_bind, distributor_join
+        from apps.merchants.services import merchant_create
+        from apps.orders.services import Recipient, cart_get_or_create
+        from apps.products.models import Product, Sku
+
+        owner = User.objects.create_user("bench_owner")
+        self.merchant = merchant_create(name="Bench store", slug="bench-store", owner=owner)
+        product = Product.objects.create(merchant=self.merchant, name="西湖龙井")
+        stock = (orders + WARMUP_ORDERS + COUNTED_ORDERS + 100) * 2 * 10
+        self.skus = Sku.objects.bulk_create(
+            Sku(
+                merchant=self.merchant,
+                product=product,
+                name=name,
+                code=code,
+                price=price,
+                stock=stock,
+            )
+            for name, code, price in (
+                ("50g", "LJ-50", Decimal("128.00")),
+                ("250g", "LJ-250", Decimal("568.00")),
+            )
+        )
+        chain = [
+            distributor_join(merchant=self.merchant, user=User.objects.create_user("bench_d1"))
+        ]
+        for level in range(2, CHAIN_DEPTH + 1):
+            chain.append(
+                distributor_join(
+                    merchant=self.merchant,
+                    user=User.objects.create_user(f"bench_d{level}"),
+                    invite_code=chain[-1].invite_code,
+                )
+            )
+        self.chain = chain
+        self.customers = {}
+        self.carts = {}
+        for side in ("django", "floor"):
+            customer = User.objects.create_user(f"bench_{side}_customer")
+            binding_bind(
+                merchant=self.merchant, customer=customer, invite_code=chain[-1].invite_code
+            )
+            self.customers[side] = customer
+            self.carts[side] = cart_get_or_create(merchant=self.merchant, customer=customer)
+        self.recipient = Recipient("李雷", "13800000000", "上海市南京东路 1 号")
+
+    def refill(self, side: str) -> None:
+        """Two lines in the side's cart (untimed: it is the consumer's shopping, not the order)."""
+        from apps.orders.models import CartItem
+
+        CartItem.objects.bulk_create(
+            CartItem(
+                merchant=self.merchant,
+                cart=self.carts[side],
+                sku=self.skus[index],
+                quantity=quantity,
+            )
+            for index, quantity in CART
+        )
+
+    def expected_upline(self) -> tuple[int, int, int]:
+        return (self.chain[-1].pk, self.chain[-2].pk, self.chain[-3].pk)
+
+
+# --- the two sides ----------------------------------------------------------------------------
+
+
+class DjangoSide:
+    name = "django"
+
+    def __init__(self, fixture: Fixture) -> None:
+        from apps.orders.services import order_place_from_cart
+
+        self.fixture = fixture
+        self.place_from_cart = order_place_from_cart
+
+    def place(self) -> int:
+        order = self.place_from_cart(
+            merchant=self.fixture.merchant,
+            customer=self.fixture.customers["django"],
+            recipient=self.fixture.recipient,
+        )
+        return order.pk
+
+
+LOCK_CART = "SELECT id FROM orders_cart WHERE merchant_id = %s AND customer_id = %s FOR UPDATE"
+SELECT_CART = """
+SELECT ci.id, ci.quantity, s.id, s.name, s.price, s.is_active, p.id, p.name, p.is_active
+FROM orders_cartitem ci
+JOIN orders_cart c ON c.id = ci.cart_id
+JOIN products_sku s ON s.id = ci.sku_id
+JOIN products_product p ON p.id = s.product_id
+WHERE ci.merchant_id = %s AND c.customer_id = %s
+ORDER BY ci.sku_id
+"""
+RESERVE_STOCK = """
+UPDATE products_sku SET stock = stock - %s WHERE id = %s AND stock >= %s AND is_active
+"""
+SELECT_UPLINE = """
+SELECT b.distributor_id, d1.parent_id, d2.parent_id
+FROM distributors_customerbinding b
+JOIN distributors_distributor d1 ON d1.id = b.distributor_id
+LEFT JOIN distributors_distributor d2 ON d2.id = d1.parent_id
+WHERE b.merchant_id = %s AND b.customer_id = %s
+"""
+INSERT_ORDER = """
+INSERT INTO orders_order (
+    merchant_id, number, customer_id, status, goods_amount, discount_amount, shipping_amount,
+    payable_amount, distributor_id, level2_distributor_id, level3_distributor_id,
+    commission_status, recipient_name, recipient_phone, shipping_address, note, shipping_carrier,
+    tracking_number, created_at, expires_at
+) VALUES (
+    %s, %s, %s, 'pending_payment', %s, 0, 0, %s, %s, %s, %s, 'none', %s, %s, %s, %s, '', '', %s, %s
+) RETURNING id
+"""
+INSERT_LINES = """
+INSERT INTO orders_orderline (
+    merchant_id, order_id, sku_id, product_id, product_name, sku_name, unit_price, quantity,
+    paid_amount
+) VALUES {}
+"""
+INSERT_HISTORY = """
+INSERT INTO orders_orderstatuschange (
+    merchant_id, order_id, from_status, to_status, actor_id, reason, created_at
+) VALUES (%s, %s, '', 'pending_payment', %s, '', %s)
+"""
+DELETE_CART_ITEMS = "DELETE FROM orders_cartitem WHERE id = ANY(%s)"
+CENT = Decimal("0.01")
+
+
+class FloorSide:
+    """The same writes, by hand, in one transaction over a bare psycopg2 connection."""
+
+    name = "floor"
+
+    def __init__(self, fixture: Fixture, url: str, ttl_minutes: int) -> None:
+        self.merchant_id = fixture.merchant.pk
+        self.customer_id = fixture.customers["floor"].pk
+        self.recipient = fixture.recipient
+        self.ttl = timedelta(minutes=ttl_minutes)
+        self.connection = psycopg2.connect(**connect_kwargs(url))
+        self.connection.autocommit = True  # BEGIN and COMMIT are sent explicitly, and counted
+        self.cursor = self.connection.cursor()
+        self.statements: Counter[str] | None = None
+        # Mirrors the Django path: set when order_place_from_cart locks the cart row first.
+        self.lock_cart = False
+
+    def _execute(self, statement: str, params: tuple | list | None = None) -> None:
+        if self.statements is not None:
+            kind = statement.split(None, 1)[0].upper()
+            self.statements["SELECT … FOR UPDATE" if statement is LOCK_CART else kind] += 1
+        self.cursor.execute(statement, params)
+
+    def place(self) -> int:
+        execute, cursor = self._execute, self.cursor
+        execute("BEGIN")
+        try:
+            if self.lock_cart:
+                execute(LOCK_CART, (self.merchant_id, self.customer_id))
+                cursor.fetchall()
+            execute(SELECT_CART, (self.merchant_id, self.customer_id))
+            items = cursor.fetchall()
+            if not items:
+                raise RuntimeError("empty cart")
+            for (
+                _item,
+                quantity,
+                _sku,
+                _name,
+                _price,
+                sku_active,
+                _p,
+                _pname,
+                product_active,
+            ) in items:
+                if not (sku_active and product_active) or not 1 <= quantity <= 999:
+                    raise RuntimeError("not on sale")
+            for _item, quantity, sku_id, *_rest in items:
+                execute(RESERVE_STOCK, (quantity, sku_id, quantity))
+                if cursor.rowcount != 1:
+                    raise RuntimeError("out of stock")
+            execute(SELECT_UPLINE, (self.merchant_id, self.customer_id))
+            level1, level2, level3 = cursor.fetchone() or (None, None, None)
+            now = datetime.now(UTC)
+            goods = sum((row[4] * row[1] for row in items), Decimal("0")).quantize(CENT)
+            number = now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+            name, phone, address = self.recipient.name, self.recipient.phone, self.recipient.address
+            execute(
+                INSERT_ORDER,
+                (
+                    self.merchant_id,
+                    number,
+                    self.customer_id,
+                    goods,
+                    goods,
+                    level1,
+                    level2,
+                    level3,
+                    name,
+                    phone,
+                    address,
+                    "",
+                    now,
+                    now + self.ttl,
+                ),
+            )
+            order_id = cursor.fetchone()[0]
+            params: list = []
+            for _item, quantity, sku_id, sku_name, price, _a, product_id, product_name, _b in items:
+                params += [
+                    self.merchant_id,
+                    order_id,
+                    sku_id,
+                    product_id,
+                    product_name,
+                    sku_name,
+                    price,
+                    quantity,
+                    (price * quantity).quantize(CENT),
+                ]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+            execute(INSERT_LINES.format(values), params)
+            execute(INSERT_HISTORY, (self.merchant_id, order_id, self.customer_id, now))
+            execute(DELETE_CART_ITEMS, ([row[0] for row in items],))
+            execute("COMMIT")
+        except BaseException:
+            self.cursor.execute("ROLLBACK")
+            raise
+        return order_id
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+# --- counting statements ----------------------------------------------------------------------
+
+
+def count_django_statements(side: DjangoSide, fixture: Fixture, orders: int) -> dict:
+    """Statements per order on the Django path, by kind.
+
+    ``connection.execute_wrapper`` sees every statement that goes through a cursor (SELECT, INSERT,
+    UPDATE, DELETE and also SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT, which Django
+    sends as cursor statements). BEGIN and COMMIT are not cursor statements — psycopg2 sends them
+    when Django switches autocommit off and calls ``commit()`` — so they are taken from Django's
+    own transaction log (``debug_transaction`` records them in ``connection.queries`` while queries
+    are captured). Both are added up.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cursor_statements: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    locks_cart = False
+
+    def wrapper(execute, statement, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal locks_cart
+        kind = statement.split(None, 1)[0].upper()
+        if kind == "SELECT" and 'FROM "orders_cart" ' in statement and "FOR UPDATE" in statement:
+            locks_cart = True
+            kind = "SELECT … FOR UPDATE"
+        if kind == "ROLLBACK" and "SAVEPOINT" in statement.upper():
+            kind = "ROLLBACK TO SAVEPOINT"
+        cursor_statements[kind] += 1
+        examples.setdefault(kind, statement)
+        return execute(statement, params, many, context)
+
+    transaction_control: Counter[str] = Counter()
+    for _ in range(orders):
+        fixture.refill("django")
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(wrapper):
+            side.place()
+        for query in captured.captured_queries:
+            if query["sql"] in ("BEGIN", "COMMIT", "ROLLBACK"):
+                transaction_control[query["sql"]] += 1
+    total = cursor_statements + transaction_control
+    return {
+        "per_order": sum(total.values()) / orders,
+        "by_kind": {kind: count / orders for kind, count in sorted(total.items())},
+        "locks_cart": locks_cart,
+        "examples": examples,
+    }
+
+
+def count_floor_statements(side: FloorSide, fixture: Fixture, orders: int) -> dict:
+    side.statements = Counter()
+    for _ in range(orders):
+        fixture.refill("floor")
+        side.place()
+    total, side.statements = side.statements, None
+    return {
+        "per_order": sum(total.values()) / orders,
+        "by_kind": {kind: count / orders for kind, count in sorted(total.items())},
+    }
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+
+def timed_batch(
+    side: DjangoSide | FloorSide, fixture: Fixture, orders: int, timings: dict[str, list[float]]
+) -> None:
+    """Wall-clock and this process's CPU time of each placement (refill excluded)."""
+    clock, cpu_clock = time.perf_counter, time.process_time
+    for _ in range(orders):
+        fixture.refill(side.name)
+        start, cpu_start = clock(), cpu_clock()
+        side.place()
+        timings["wall"].append(clock() - start)
+        timings["cpu"].append(cpu_clock() - cpu_start)
+
+
+def summary(timings: dict[str, list[float]]) -> dict:
+    wall = timings["wall"]
+    ordered = sorted(wall)
+    return {
+        "orders": len(wall),
+        "seconds": sum(wall),
+        "orders_per_second": len(wall) / sum(wall),
+        "mean_ms": statistics.fmean(wall) * 1000,
+        "median_ms": statistics.median(wall) * 1000,
+        "p95_ms": ordered[int(len(ordered) * 0.95) - 1] * 1000,
+        "python_cpu_ms": statistics.fmean(timings["cpu"]) * 1000,
+    }
+
+
+def verify(fixture: Fixture) -> dict:
+    """Both sides wrote the same thing: every order has its two lines, history and the upline."""
+    from django.db.models import Count
+
+    from apps.orders.models import CartItem, Order
+
+    expected = fixture.expected_upline()
+    rows = Order.objects.annotate(
+        line_count=Count("lines", distinct=True),
+        history_count=Count("status_changes", distinct=True),
+    )
+    wrong = [
+        order.pk
+        for order in rows
+        if (order.distributor_id, order.level2_distributor_id, order.level3_distributor_id)
+        != expected
+        or order.line_count != len(CART)
+        or order.history_count != 1
+        or order.goods_amount != Decimal("824.00")
+    ]
+    if wrong:
+        raise SystemExit(f"orders written wrongly: {wrong[:10]}")
+    if CartItem.objects.exists():
+        raise SystemExit("a cart was not emptied")
+    return {
+        side: Order.objects.filter(customer=fixture.customers[side]).count()
+        for side in ("django", "floor")
+    }
+
+
+def profile_django(side: DjangoSide, fixture: Fixture, orders: int) -> str:
+    profiler = cProfile.Profile()
+    for _ in range(orders):
+        fixture.refill("django")
+        profiler.enable()
+        side.place()
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+    return out.getvalue()
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, bench_url: str) -> dict:
+    from django.conf import settings
+
+    load_before = os.getloadavg()
+    fixture = Fixture(orders=args.orders)
+    with psycopg2.connect(**connect_kwargs(bench_url)) as analyze:
+        analyze.autocommit = True
+        analyze.cursor().execute("ANALYZE")
+    django_side = DjangoSide(fixture)
+    floor_side = FloorSide(fixture, bench_url, settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES)
+    try:
+        sides: list[DjangoSide | FloorSide] = [django_side, floor_side]
+        for side in sides:
+            timed_batch(side, fixture, WARMUP_ORDERS, {"wall": [], "cpu": []})
+        statements = {
+            "django": count_django_statements(django_side, fixture, COUNTED_ORDERS),
+        }
+        floor_side.lock_cart = statements["django"]["locks_cart"]
+        statements["floor"] = count_floor_statements(floor_side, fixture, COUNTED_ORDERS)
+        timings: dict[str, dict[str, list[float]]] = {
+            name: {"wall": [], "cpu": []} for name in ("django", "floor")
+        }
+        per_round = max(1, args.orders // args.rounds)
+        done = 0
+        round_number = 0
+        while done < args.orders:
+            batch = min(per_round, args.orders - done)
+            order = sides if round_number % 2 == 0 else sides[::-1]
+            for side in order:
+                timed_batch(side, fixture, batch, timings[side.name])
+            done += batch
+            round_number += 1
+        profile = profile_django(django_side, fixture, args.profile) if args.profile else None
+        written = verify(fixture)
+    finally:
+        floor_side.close()
+    django_result, floor_result = summary(timings["django"]), summary(timings["floor"])
+    return {
+        "benchmark": "order_placement",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "orders_per_side": args.orders,
+        "rounds": round_number,
+        "cart_lines": len(CART),
+        "upline_depth": CHAIN_DEPTH,
+        "cart_refill": "before every order, outside the timed section (both sides alike)",
+        "django": {**django_result, "statements": statements["django"]},
+        "floor": {**floor_result, "statements": statements["floor"]},
+        "ratio": django_result["orders_per_second"] / floor_result["orders_per_second"],
+        "targets": {"ratio_at_least": TARGET_RATIO, "statements_at_most": TARGET_STATEMENTS},
+        "orders_written": written,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
+        "profile": profile,
+    }
+
+
+def report(result: dict) -> tuple[str, bool, bool]:
+    django, floor = result["django"], result["floor"]
+    load = result["load_average_1min"]
+    ratio_ok = result["ratio"] >= TARGET_RATIO
+    statements_ok = django["statements"]["per_order"] <= TARGET_STATEMENTS
+
+    def kinds(statements: dict) -> str:
+        return ", ".join(f"{kind} {count:g}" for kind, count in statements["by_kind"].items())
+
+    lines = [
+        "",
+        "Order placement — cart of 2 lines → order (stock reserved, L1–L3 upline snapshotted)",
+        f"  {result['orders_per_side']} orders per side in {result['rounds']} alternating rounds;"
+        " the cart is refilled",
+        "  before each order, outside the timed section",
+        f"  machine: {result['cpus']} CPUs, 1-min load average {load['before']:.1f} before, "
+        f"{load['after']:.1f} after",
+        "",
+        f"  {'':<28}{'orders/s':>10}{'mean ms':>10}{'median ms':>11}{'p95 ms':>9}"
+        f"{'cpu ms':>9}{'stmts':>7}",
+    ]
+    for label, side in (
+        ("Django order_place_from_cart", django),
+        ("floor (psycopg2, by hand)", floor),
+    ):
+        lines.append(
+            f"  {label:<28}{side['orders_per_second']:>10.0f}{side['mean_ms']:>10.2f}"
+            f"{side['median_ms']:>11.2f}{side['p95_ms']:>9.2f}{side['python_cpu_ms']:>9.2f}"
+            f"{side['statements']['per_order']:>7g}"
+        )
+    lines += [
+        "",
+        f"  ratio Django / floor: {result['ratio']:.2f}  (target ≥ {TARGET_RATIO:.2f}: "
+        f"{'met' if ratio_ok else 'MISSED'})",
+        f"  Django statements per order: {django['statements']['per_order']:g}  (target ≤ "
+        f"{TARGET_STATEMENTS}: {'met' if statements_ok else 'MISSED'})",
+        f"    Django: {kinds(django['statements'])}",
+        f"    floor:  {kinds(floor['statements'])}",
+        "  (floor mirrors the Django path's cart lock: "
+        f"{'yes' if django['statements']['locks_cart'] else 'no, Django takes none'})",
+        "  (statements include BEGIN, COMMIT and any SAVEPOINT / RELEASE;",
+        "   cpu ms = this Python process's CPU time per order, the rest is waiting for PostgreSQL)",
+    ]
+    if result["profile"]:
+        lines += ["", result["profile"]]
+    return "\n".join(lines), ratio_ok, statements_ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--orders", type=int, default=2000, help="orders per side (default 2000)")
+    parser.add_argument("--rounds", type=int, default=20, help="alternating rounds (default 20)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also cProfile N extra Django orders and print the top functions",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 also when the orders/s ratio target is missed"
+    )
+    args = parser.parse_args()
+    if args.orders < 1 or args.rounds < 1:
+        parser.error("--orders and --rounds must be at least 1")
+    url = os.environ.get("DATABASE_URL")
+    if not url or not os.environ.get("REDIS_URL"):
+        parser.error("DATABASE_URL and REDIS_URL must be set (make bench sets them)")
+    bench_url, bench_name = bench_database_url(url)
+    print(f"bench database {bench_name}: creating and migrating…", flush=True)
+    create_database(url, bench_name)
+    try:
+        os.environ["DATABASE_URL"] = bench_url
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", verbosity=0)
+        try:
+            result = run(args, bench_url)
+        finally:
+            connections.close_all()
+    finally:
+        if not args.keep_db:
+            drop_database(url, bench_name)
+    text, ratio_ok, statements_ok = report(result)
+    print(text)
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = results / f"order_placement-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"\n  written: {path.relative_to(ROOT)}")
+    return 0 if statements_ok and (ratio_ok or not args.strict) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
