@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """Everyone who signs in: operators, merchant staff, distributors and consumers alike.
 
     What a user may do comes from what they are attached to (a merchant staff membership, a

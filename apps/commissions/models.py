@@ -14,26 +14,43 @@ class CommissionPlan(models.Model):
     """A merchant's commission settings: percent per level, a cap on their sum, freeze days."""
 
     merchant = models.OneToOneField(
-        Merchant, on_delete=models.CASCADE, related_name="commission_plan", verbose_name=_("merchant")
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="commission_plan",
+        verbose_name=_("merchant"),
     )
     level1_percent = models.DecimalField(
-        _("level 1 (%)"), max_digits=5, decimal_places=2, default=Decimal("10.00"),
+        _("level 1 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10.00"),
         validators=percent_validators,
     )
     level2_percent = models.DecimalField(
-        _("level 2 (%)"), max_digits=5, decimal_places=2, default=Decimal("5.00"),
+        _("level 2 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
         validators=percent_validators,
     )
     level3_percent = models.DecimalField(
-        _("level 3 (%)"), max_digits=5, decimal_places=2, default=Decimal("2.00"),
+        _("level 3 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("2.00"),
         validators=percent_validators,
     )
     max_total_percent = models.DecimalField(
-        _("cap on all levels (%)"), max_digits=5, decimal_places=2, default=Decimal("30.00"),
+        _("cap on all levels (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("30.00"),
         validators=percent_validators,
     )
     freeze_days = models.PositiveIntegerField(
-        _("freeze days"), default=7, validators=[MaxValueValidator(365)],
+        _("freeze days"),
+        default=7,
+        validators=[MaxValueValidator(365)],
         help_text=_("Commission stays frozen this many days after the order completes."),
     )
     is_enabled = models.BooleanField(_("enabled"), default=True)
@@ -63,7 +80,9 @@ class CommissionPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.merchant}: {self.level1_percent}/{self.level2_percent}/{self.level3_percent}%"
+        return (
+            f"{self.merchant}: {self.level1_percent}/{self.level2_percent}/{self.level3_percent}%"
+        )
 
     @property
     def level_percents(self) -> dict[int, Decimal]:
@@ -113,7 +132,9 @@ class CommissionRecord(MerchantOwned):
             models.CheckConstraint(
                 condition=models.Q(level__gte=1, level__lte=3), name="commission_level_1_to_3"
             ),
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="commission_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="commission_amount_not_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "release_at"], name="commission_release_due"),
@@ -162,7 +183,11 @@ class LedgerEntry(MerchantOwned):
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind)
     commission = models.ForeignKey(
-        CommissionRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        CommissionRecord,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
     )
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
@@ -172,6 +197,7 @@ class LedgerEntry(MerchantOwned):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["commission", "account", "kind"], name="ledger_entry_once_per_commission_move"
+                fields=["commission", "account", "kind"],
+                name="ledger_entry_once_per_commission_move",
             )
         ]

@@ -13,7 +13,9 @@ def wallet_for(*, distributor: Distributor) -> Wallet:
 
 def commission_records_for(*, distributor: Distributor) -> "QuerySet[CommissionRecord]":
     return (
-        CommissionRecord.objects.filter(merchant_id=distributor.merchant_id, beneficiary=distributor)
+        CommissionRecord.objects.filter(
+            merchant_id=distributor.merchant_id, beneficiary=distributor
+        )
         .select_related("order", "order_line")
         .order_by("-id")
     )

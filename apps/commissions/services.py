@@ -62,7 +62,8 @@ def commission_settle_order(*, order_id: int) -> int:
             return 0
         active = set(
             Distributor.objects.filter(
-                pk__in=[pk for _level, pk in order.beneficiary_ids], status=Distributor.Status.ACTIVE
+                pk__in=[pk for _level, pk in order.beneficiary_ids],
+                status=Distributor.Status.ACTIVE,
             ).values_list("pk", flat=True)
         )
         beneficiaries = [(level, pk) for level, pk in order.beneficiary_ids if pk in active]
@@ -128,7 +129,9 @@ def commission_release(*, record_id: int, now=None) -> bool:
             released_at=now,
         ):
             return False
-        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(pk=record_id)
+        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(
+            pk=record_id
+        )
         LedgerEntry.objects.bulk_create(
             [
                 LedgerEntry(
@@ -153,9 +156,11 @@ def commission_release(*, record_id: int, now=None) -> bool:
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:
     now = now or timezone.now()
-    due = CommissionRecord.objects.filter(
-        status=CommissionRecord.Status.FROZEN, release_at__lte=now
-    ).order_by("id").values_list("pk", flat=True)[:limit]
+    due = (
+        CommissionRecord.objects.filter(status=CommissionRecord.Status.FROZEN, release_at__lte=now)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(commission_release(record_id=record_id, now=now) for record_id in list(due))
 
 
@@ -167,5 +172,7 @@ def commissions_unsettled_order_ids(*, older_than: timedelta = timedelta(minutes
             commission_status=Order.CommissionStatus.PENDING,
             status=Order.Status.COMPLETED,
             completed_at__lte=cutoff,
-        ).order_by("id").values_list("pk", flat=True)[:1000]
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:1000]
     )

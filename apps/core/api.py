@@ -36,8 +36,6 @@ class IsMerchantStaff(permissions.BasePermission):
 class _ScopedViewSetMixin:
     """Refuses subclasses that override ``get_queryset``: they override ``scope_queryset``."""
 
-    queryset: models.QuerySet
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # The scoped bases below define get_queryset themselves; only their subclasses are refused.
@@ -64,10 +62,10 @@ class MerchantStaffViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
         return merchant
 
     def get_queryset(self) -> models.QuerySet:
-        return self.scope_queryset(self.queryset.all()).filter(merchant=self.merchant)
+        return self.scope_queryset(super().get_queryset()).filter(merchant=self.merchant)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if getattr(self, "swagger_fake_view", False):
             return context
         context["merchant"] = self.merchant
@@ -91,10 +89,10 @@ class StoreViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
         return cached
 
     def get_queryset(self) -> models.QuerySet:
-        return self.scope_queryset(self.queryset.all()).filter(merchant=self.merchant)
+        return self.scope_queryset(super().get_queryset()).filter(merchant=self.merchant)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if getattr(self, "swagger_fake_view", False):
             return context
         context["merchant"] = self.merchant
@@ -121,6 +119,7 @@ class MerchantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> models.QuerySet:
         merchant = self.context.get("merchant")
         queryset = super().get_queryset()
+        assert queryset is not None, "a scoped related field needs a queryset"
         if merchant is None:
             return queryset.none()
         return queryset.filter(merchant=merchant)

@@ -14,7 +14,13 @@ def check_transition(transitions: Mapping[str, frozenset[str]], old: str, new: s
 
 
 def compare_and_swap(
-    queryset: "models.QuerySet[Any] | models.Manager[Any]", *, pk: int, field: str, old: str, new: str, **updates: Any
+    queryset: "models.QuerySet[Any] | models.Manager[Any]",
+    *,
+    pk: int,
+    field: str,
+    old: str,
+    new: str,
+    **updates: Any,
 ) -> bool:
     """``UPDATE … SET field = new WHERE pk = … AND field = old``; True when this call made the change.
 

@@ -1,5 +1,6 @@
 """Remembers a share link's code and binds the visitor once they are signed in."""
 
+import contextlib
 import re
 
 from django.conf import settings
@@ -41,10 +42,9 @@ class ReferralMiddleware:
         if code and request.user.is_authenticated:
             merchant = merchant_get_active_by_slug(slug=slug)
             if merchant is not None:
-                try:
+                # A refused binding (self-referral, a loop) just leaves the visitor unbound.
+                with contextlib.suppress(DomainError):
                     binding_bind(merchant=merchant, customer=request.user, invite_code=code)
-                except DomainError:
-                    pass
                 bound = True
         response = self.get_response(request)
         if bound:

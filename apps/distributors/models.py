@@ -6,7 +6,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 from apps.merchants.models import MerchantOwned
 
 
-class Distributor(MPTTModel, MerchantOwned):
+class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
     Tree writes go through ``apps.distributors.services.distributor_join`` only, which holds a lock on

@@ -22,19 +22,27 @@ def invite_code_normalize(code: str) -> str:
     """Upper-cased code, or DomainError when it cannot be a code at all."""
     normalized = (code or "").strip().upper()
     if not INVITE_CODE_PATTERN.match(normalized):
-        raise DomainError(_("“%(code)s” is not a valid invite code.") % {"code": code[:32]},
-                          code="invalid_invite_code")
+        raise DomainError(
+            _("“%(code)s” is not a valid invite code.") % {"code": code[:32]},
+            code="invalid_invite_code",
+        )
     return normalized
 
 
 def distributor_get_by_code(*, merchant: Merchant, code: str) -> Distributor:
     normalized = invite_code_normalize(code)
-    distributor = Distributor.objects.filter(
-        merchant=merchant, invite_code=normalized, status=Distributor.Status.ACTIVE
-    ).select_related("user").first()
+    distributor = (
+        Distributor.objects.filter(
+            merchant=merchant, invite_code=normalized, status=Distributor.Status.ACTIVE
+        )
+        .select_related("user")
+        .first()
+    )
     if distributor is None:
-        raise NotFound(_("No distributor has the invite code “%(code)s”.") % {"code": normalized},
-                       code="unknown_invite_code")
+        raise NotFound(
+            _("No distributor has the invite code “%(code)s”.") % {"code": normalized},
+            code="unknown_invite_code",
+        )
     return distributor
 
 
@@ -51,7 +59,9 @@ def _lock_tree_of(node: Distributor) -> Distributor:
     return Distributor.objects.get(pk=node.pk)
 
 
-def distributor_join(*, merchant: Merchant, user: User, invite_code: str | None = None) -> Distributor:
+def distributor_join(
+    *, merchant: Merchant, user: User, invite_code: str | None = None
+) -> Distributor:
     """Make ``user`` a distributor of ``merchant`` (recruitment mode: everyone).
 
     Placed under the owner of ``invite_code``; without a code, under the distributor the user is bound
@@ -67,9 +77,11 @@ def distributor_join(*, merchant: Merchant, user: User, invite_code: str | None 
     if invite_code:
         inviter = distributor_get_by_code(merchant=merchant, code=invite_code)
     else:
-        binding = CustomerBinding.objects.filter(merchant=merchant, customer=user).select_related(
-            "distributor"
-        ).first()
+        binding = (
+            CustomerBinding.objects.filter(merchant=merchant, customer=user)
+            .select_related("distributor")
+            .first()
+        )
         if binding is not None and binding.distributor.is_active:
             inviter = binding.distributor
     try:
@@ -120,12 +132,20 @@ def binding_bind(
         and own_profile.lft < distributor.lft
         and distributor.rght < own_profile.rght
     ):
-        raise DomainError(_("You cannot be referred by someone in your own team."), code="referral_loop")
+        raise DomainError(
+            _("You cannot be referred by someone in your own team."), code="referral_loop"
+        )
     CustomerBinding.objects.bulk_create(
-        [CustomerBinding(merchant=merchant, customer=customer, distributor=distributor, source=source)],
+        [
+            CustomerBinding(
+                merchant=merchant, customer=customer, distributor=distributor, source=source
+            )
+        ],
         ignore_conflicts=True,
     )
-    return CustomerBinding.objects.select_related("distributor").get(merchant=merchant, customer=customer)
+    return CustomerBinding.objects.select_related("distributor").get(
+        merchant=merchant, customer=customer
+    )
 
 
 def distributor_move(*, distributor: Distributor, new_parent: Distributor | None) -> Distributor:

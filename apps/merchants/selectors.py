@@ -1,3 +1,4 @@
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
@@ -9,7 +10,7 @@ def merchant_get_active_by_slug(*, slug: str) -> Merchant | None:
     return Merchant.objects.filter(slug=slug, status=Merchant.Status.ACTIVE).first()
 
 
-def merchant_for_staff(user: User) -> Merchant | None:
+def merchant_for_staff(user: "User | AnonymousUser") -> Merchant | None:
     """The active merchant whose back office ``user`` works in, or None. Cached on the user object."""
     if not user.is_authenticated:
         return None

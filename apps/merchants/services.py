@@ -47,7 +47,9 @@ def merchant_application_submit(
         slug=slug, status=MerchantApplication.Status.PENDING
     ).exists()
     if slug_claimed or Merchant.objects.filter(slug=slug).exists():
-        raise DomainError(_("The store address “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken")
+        raise DomainError(
+            _("The store address “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken"
+        )
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -28,7 +28,9 @@ class CartItem(MerchantOwned):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["cart", "sku"], name="cart_item_one_per_sku"),
-            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="cart_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="cart_item_quantity_positive"
+            ),
         ]
 
 
@@ -56,12 +58,8 @@ class Order(MerchantOwned):
         _("status"), max_length=20, choices=Status, default=Status.PENDING_PAYMENT
     )
     goods_amount = models.DecimalField(_("goods amount"), max_digits=12, decimal_places=2)
-    discount_amount = models.DecimalField(
-        _("discount"), max_digits=12, decimal_places=2, default=0
-    )
-    shipping_amount = models.DecimalField(
-        _("shipping"), max_digits=12, decimal_places=2, default=0
-    )
+    discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
+    shipping_amount = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=0)
     payable_amount = models.DecimalField(_("amount payable"), max_digits=12, decimal_places=2)
     # The upline snapshot taken when the order is placed: later changes to the tree or to the
     # customer's binding never change who is paid for this order.
@@ -149,7 +147,9 @@ class OrderLine(MerchantOwned):
         verbose_name_plural = _("order lines")
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:

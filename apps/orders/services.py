@@ -50,15 +50,13 @@ def _check_quantity(quantity: int) -> int:
 
 def _sku_for_sale(*, merchant: Merchant, sku_id: int) -> Sku:
     """The merchant's on-sale SKU; another merchant's SKU acts as absent."""
-    sku = (
-        Sku.objects.filter(merchant=merchant, pk=sku_id)
-        .select_related("product")
-        .first()
-    )
+    sku = Sku.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
     if sku is None:
         raise NotFound(_("This item does not exist."), code="unknown_sku")
     if not (sku.is_active and sku.product.is_active):
-        raise DomainError(_("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive")
+        raise DomainError(
+            _("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive"
+        )
     return sku
 
 
@@ -93,7 +91,9 @@ def cart_add_item(*, merchant: Merchant, customer: User, sku_id: int, quantity: 
         return item
 
 
-def cart_set_quantity(*, merchant: Merchant, customer: User, item_id: int, quantity: int) -> CartItem:
+def cart_set_quantity(
+    *, merchant: Merchant, customer: User, item_id: int, quantity: int
+) -> CartItem:
     _check_quantity(quantity)
     item = CartItem.objects.filter(merchant=merchant, cart__customer=customer, pk=item_id).first()
     if item is None:
@@ -123,7 +123,9 @@ class Recipient:
     def validate(self) -> "Recipient":
         name, phone, address = self.name.strip(), self.phone.strip(), self.address.strip()
         if not (name and phone and address):
-            raise DomainError(_("Recipient name, phone and address are required."), code="recipient")
+            raise DomainError(
+                _("Recipient name, phone and address are required."), code="recipient"
+            )
         if len(name) > 64 or len(phone) > 32 or len(address) > 255:
             raise DomainError(_("Recipient details are too long."), code="recipient")
         return Recipient(name, phone, address)
@@ -175,7 +177,9 @@ def order_place(
         quantities[sku_id] = _check_quantity(quantities.get(sku_id, 0) + _check_quantity(quantity))
     skus = {
         sku.pk: sku
-        for sku in Sku.objects.filter(merchant=merchant, pk__in=quantities).select_related("product")
+        for sku in Sku.objects.filter(merchant=merchant, pk__in=quantities).select_related(
+            "product"
+        )
     }
     missing = set(quantities) - set(skus)
     if missing:
@@ -191,7 +195,12 @@ def order_place(
 
 
 def _order_create(
-    *, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]], recipient: Recipient, note: str
+    *,
+    merchant: Merchant,
+    customer: User,
+    lines: list[tuple[Sku, int]],
+    recipient: Recipient,
+    note: str,
 ) -> Order:
     """Reserve stock, snapshot prices and the upline, write the order. Caller holds a transaction.
 
@@ -203,7 +212,9 @@ def _order_create(
     for sku, quantity in lines:
         _check_quantity(quantity)
         if not (sku.is_active and sku.product.is_active):
-            raise DomainError(_("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive")
+            raise DomainError(
+                _("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive"
+            )
     for sku, quantity in lines:
         reserved = Sku.objects.filter(pk=sku.pk, stock__gte=quantity, is_active=True).update(
             stock=F("stock") - quantity
@@ -280,7 +291,11 @@ def order_transition(
     ):
         return False
     OrderStatusChange.objects.create(
-        merchant_id=order.merchant_id, order=order, from_status=old, to_status=new, actor=actor,
+        merchant_id=order.merchant_id,
+        order=order,
+        from_status=old,
+        to_status=new,
+        actor=actor,
         reason=reason,
     )
     order.status = new
@@ -312,7 +327,9 @@ def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -
             order=order, new=S.CANCELLED, actor=actor, reason=reason, cancelled_at=timezone.now()
         ):
             return False
-        for line in OrderLine.objects.filter(order=order).order_by("sku_id").only("sku_id", "quantity"):
+        for line in (
+            OrderLine.objects.filter(order=order).order_by("sku_id").only("sku_id", "quantity")
+        ):
             Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
     return True
 
@@ -381,7 +398,9 @@ def order_confirm_receipt(*, merchant: Merchant, customer: User, order_id: int) 
 def orders_cancel_expired(*, now=None, limit: int = 500) -> int:
     now = now or timezone.now()
     cancelled = 0
-    for order in Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("id")[:limit]:
+    for order in Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("id")[
+        :limit
+    ]:
         cancelled += order_cancel(order=order, reason="unpaid, expired")
     return cancelled
 
@@ -390,6 +409,8 @@ def orders_auto_complete(*, now=None, limit: int = 500) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.FENXIAO_AUTO_COMPLETE_DAYS)
     completed = 0
-    for order in Order.objects.filter(status=S.SHIPPED, shipped_at__lte=cutoff).order_by("id")[:limit]:
+    for order in Order.objects.filter(status=S.SHIPPED, shipped_at__lte=cutoff).order_by("id")[
+        :limit
+    ]:
         completed += order_complete(order=order, reason="auto-completed after shipping")
     return completed

@@ -18,7 +18,9 @@ from .providers import InvalidNotification, provider_get
 from .providers.base import PaymentNotification
 
 
-def payment_start(*, merchant: Merchant, customer: User, order_id: int, provider: str = "sandbox") -> Payment:
+def payment_start(
+    *, merchant: Merchant, customer: User, order_id: int, provider: str = "sandbox"
+) -> Payment:
     """The pending payment for an unpaid order (one is created the first time)."""
     order = order_get_for_customer(merchant=merchant, customer=customer, order_id=order_id)
     if order.status != Order.Status.PENDING_PAYMENT:

@@ -6,7 +6,12 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import Payment
-from .providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sandbox_notification_body, sandbox_sign
+from .providers.sandbox import (
+    SIGNATURE_HEADER,
+    SandboxProvider,
+    sandbox_notification_body,
+    sandbox_sign,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,4 +40,4 @@ def sandbox_deliver_notification(self, payment_id: int, provider_trade_no: str) 
                 return
     except urllib.error.URLError as error:
         logger.warning("sandbox notification for %s failed: %s", payment.out_trade_no, error)
-    raise self.retry(countdown=min(2 ** self.request.retries, 60))
+    raise self.retry(countdown=min(2**self.request.retries, 60))

@@ -44,7 +44,9 @@ class Sku(MerchantOwned):
         verbose_name_plural = _("SKUs")
         ordering = ["product_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "code"], name="sku_code_unique_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "code"], name="sku_code_unique_per_merchant"
+            ),
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="sku_stock_not_negative"),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="sku_price_positive"),
         ]

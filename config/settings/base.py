@@ -120,7 +120,9 @@ def redis_urls(url: str) -> tuple[str, str]:
         return url, f"redis+socket://{parts.path}?virtual_host={database}"
     if parts.scheme in ("redis", "rediss"):
         return url, url
-    raise environ.ImproperlyConfigured(f"REDIS_URL must be redis://, rediss:// or unix://, got {url!r}")
+    raise environ.ImproperlyConfigured(
+        f"REDIS_URL must be redis://, rediss:// or unix://, got {url!r}"
+    )
 
 
 REDIS_URL, CELERY_BROKER_URL = redis_urls(env("REDIS_URL"))
@@ -150,7 +152,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

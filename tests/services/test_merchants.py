@@ -33,7 +33,9 @@ def test_a_pending_application_reserves_its_store_address(db):
 
 def test_an_address_is_free_again_once_its_application_is_rejected(db):
     first = apply(username="first")
-    MerchantApplication.objects.filter(pk=first.pk).update(status=MerchantApplication.Status.REJECTED)
+    MerchantApplication.objects.filter(pk=first.pk).update(
+        status=MerchantApplication.Status.REJECTED
+    )
 
     second = apply(username="second")
 
