@@ -2,6 +2,7 @@
 and the append-only ledger are written by the settlement services alone)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
 
@@ -66,7 +67,7 @@ class WalletAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     search_fields = ("distributor__invite_code", "distributor__user__username")
     list_select_related = ("distributor__user",)
 
-    @admin.display(description="total earned")
+    @admin.display(description=gettext_lazy("total earned"))
     def total_earned(self, wallet: Wallet):  # type: ignore[no-untyped-def]
         return wallet.total_earned
 

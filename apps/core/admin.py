@@ -20,13 +20,14 @@ from django.db import models
 from django.forms.models import InlineForeignKeyField
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff
 
-admin.site.site_header = "Fenxiao 分销商城 back office"
-admin.site.site_title = "Fenxiao 分销商城"
-admin.site.index_title = "Back office"
+admin.site.site_header = gettext_lazy("Fenxiao back office")
+admin.site.site_title = gettext_lazy("Fenxiao")
+admin.site.index_title = gettext_lazy("Back office")
 
 
 def _is_merchant_owned(model: type[models.Model]) -> bool:

@@ -4,13 +4,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from .errors import Conflict
 
 
 def check_transition(transitions: Mapping[str, frozenset[str]], old: str, new: str) -> None:
     if new not in transitions.get(old, frozenset()):
-        raise Conflict(f"Cannot go from {old!r} to {new!r}.", code="invalid_transition")
+        raise Conflict(
+            _("Cannot go from “%(old)s” to “%(new)s”.") % {"old": old, "new": new},
+            code="invalid_transition",
+        )
 
 
 def compare_and_swap(

@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Sum
+from django.utils.translation import gettext_lazy
 
 from apps.core.admin import MerchantScopedAdmin, MerchantScopedTabularInline
 
@@ -38,11 +39,11 @@ class ProductAdmin(MerchantScopedAdmin):
             sku_count=Count("skus", distinct=True), total_stock=Sum("skus__stock")
         )
 
-    @admin.display(description="SKUs", ordering="sku_count")
+    @admin.display(description=gettext_lazy("SKUs"), ordering="sku_count")
     def sku_count(self, product: Product) -> int:
         return product.sku_count  # type: ignore[attr-defined]
 
-    @admin.display(description="stock", ordering="total_stock")
+    @admin.display(description=gettext_lazy("stock"), ordering="total_stock")
     def total_stock(self, product: Product) -> int:
         return product.total_stock or 0  # type: ignore[attr-defined]
 
