@@ -17,3 +17,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests never run collectstatic; the live server serves static files through the finders.
+MIDDLEWARE = [
+    entry for entry in MIDDLEWARE if entry != "whitenoise.middleware.WhiteNoiseMiddleware"
+]  # noqa: F405
