@@ -64,7 +64,10 @@ def commission_settle_order(*, order_id: int) -> int:
             Distributor.objects.filter(
                 pk__in=[pk for _level, pk in order.beneficiary_ids],
                 status=Distributor.Status.ACTIVE,
-            ).values_list("pk", flat=True)
+            )
+            # Nobody earns on their own purchase, whatever the snapshot says.
+            .exclude(user_id=order.customer_id)
+            .values_list("pk", flat=True)
         )
         beneficiaries = [(level, pk) for level, pk in order.beneficiary_ids if pk in active]
         percents = commission_level_percents(plan, [level for level, _pk in beneficiaries])

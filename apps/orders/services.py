@@ -194,6 +194,33 @@ def order_place(
         )
 
 
+def _upline_snapshot(*, merchant: Merchant, customer: User) -> tuple[int | None, ...]:
+    """(level 1, level 2, level 3) distributor ids for the customer's order, None where absent.
+
+    One joined query over the binding and two parents. The chain stops below the buyer: nobody earns
+    commission on their own purchase, even if the tree was rearranged after the binding was made.
+    """
+    row = next(
+        iter(
+            CustomerBinding.objects.filter(merchant=merchant, customer=customer).values_list(
+                "distributor_id",
+                "distributor__user_id",
+                "distributor__parent_id",
+                "distributor__parent__user_id",
+                "distributor__parent__parent_id",
+                "distributor__parent__parent__user_id",
+            )
+        ),
+        (None,) * 6,
+    )
+    chain: list[int | None] = []
+    for distributor_id, user_id in zip(row[0::2], row[1::2], strict=True):
+        if distributor_id is None or user_id == customer.pk:
+            break
+        chain.append(distributor_id)
+    return tuple(chain + [None] * (3 - len(chain)))
+
+
 def _order_create(
     *,
     merchant: Merchant,
@@ -223,16 +250,7 @@ def _order_create(
             raise Conflict(
                 _("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock"
             )
-    # The upline snapshot needs only the three ids: one joined query, no model instances. At most
-    # one binding per (merchant, customer) (a unique constraint), so no ORDER BY / LIMIT.
-    level1_id, level2_id, level3_id = next(
-        iter(
-            CustomerBinding.objects.filter(merchant=merchant, customer=customer).values_list(
-                "distributor_id", "distributor__parent_id", "distributor__parent__parent_id"
-            )
-        ),
-        (None, None, None),
-    )
+    level1_id, level2_id, level3_id = _upline_snapshot(merchant=merchant, customer=customer)
     now = timezone.now()
     goods = quantize_money(sum((sku.price * quantity for sku, quantity in lines), ZERO))
     order = Order.objects.create(
@@ -319,14 +337,21 @@ def order_get_for_merchant(*, merchant: Merchant, order_id: int) -> Order:
 
 
 def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -> bool:
-    """Cancel an unpaid order and give its stock back. False if it was no longer unpaid."""
+    """Cancel an unpaid order, close its pending payment and give its stock back.
+
+    False if it was no longer unpaid (a payment notification won the race).
+    """
+    from apps.payments.services import payment_close_pending, payments_lock_pending
+
     if order.status != S.PENDING_PAYMENT:
         raise Conflict(_("Only an unpaid order can be cancelled."), code="invalid_transition")
     with transaction.atomic():
+        payments_lock_pending(order=order)
         if not order_transition(
             order=order, new=S.CANCELLED, actor=actor, reason=reason, cancelled_at=timezone.now()
         ):
             return False
+        payment_close_pending(order=order)
         for line in (
             OrderLine.objects.filter(order=order).order_by("sku_id").only("sku_id", "quantity")
         ):

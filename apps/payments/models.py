@@ -14,6 +14,9 @@ class Payment(MerchantOwned):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
+        # The order was cancelled or expired before any money arrived; the provider's checkout is
+        # closed (with a real provider, this is where its close-order API is called).
+        CLOSED = "closed", _("Closed")
         # The money arrived after the order had been closed: it must be refunded, not kept.
         REFUND_REQUIRED = "refund_required", _("Refund required")
 

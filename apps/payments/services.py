@@ -14,7 +14,7 @@ from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
 
 from .models import Payment
-from .providers import InvalidNotification, provider_get
+from .providers import InvalidNotification, ProviderUnavailable, provider_get
 from .providers.base import PaymentNotification
 
 
@@ -27,7 +27,12 @@ def payment_start(
         raise Conflict(_("This order is not awaiting payment."), code="not_payable")
     if order.expires_at <= timezone.now():
         raise Conflict(_("This order has expired; place it again."), code="order_expired")
-    provider_get(provider)
+    try:
+        provider_get(provider)
+    except ProviderUnavailable as error:
+        raise DomainError(
+            _("This payment method is not available."), code="provider_unavailable"
+        ) from error
     existing = Payment.objects.filter(order=order, status=Payment.Status.PENDING).first()
     if existing is not None:
         return existing
@@ -44,11 +49,54 @@ def payment_start(
         return Payment.objects.get(order=order, status=Payment.Status.PENDING)
 
 
-def payment_get_pending(*, out_trade_no: str) -> Payment:
-    payment = Payment.objects.filter(out_trade_no=out_trade_no).select_related("order").first()
+def payment_get_for_customer(*, customer: User, out_trade_no: str) -> Payment:
+    payment = (
+        Payment.objects.filter(out_trade_no=out_trade_no, order__customer=customer)
+        .select_related("order__merchant")
+        .first()
+    )
     if payment is None:
         raise NotFound(_("No such payment."), code="unknown_payment")
     return payment
+
+
+def payment_check_payable(*, payment: Payment) -> None:
+    """Conflict unless the payment can still be paid: pending, its order awaiting payment.
+
+    Code ``already_paid`` when it went through; ``payment_closed`` when the order was cancelled or
+    has expired (nobody may pay for it any more).
+    """
+    if payment.status == Payment.Status.SUCCEEDED:
+        raise Conflict(_("This order is already paid."), code="already_paid")
+    order = payment.order
+    if (
+        payment.status != Payment.Status.PENDING
+        or order.status != Order.Status.PENDING_PAYMENT
+        or order.expires_at <= timezone.now()
+    ):
+        raise Conflict(
+            _("This order can no longer be paid: it was cancelled or has expired."),
+            code="payment_closed",
+        )
+
+
+def payment_close_pending(*, order: Order) -> int:
+    """Close the order's pending payment (the order was cancelled). Caller holds the transaction
+    and has locked the payment rows first (``payments_lock_pending``)."""
+    return Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+        status=Payment.Status.CLOSED
+    )
+
+
+def payments_lock_pending(*, order: Order) -> None:
+    """Lock the order's pending payments. Taken before the order row, in the same order as a
+    notification takes them (payment, then order), so a cancel racing a notification cannot
+    deadlock."""
+    list(
+        Payment.objects.select_for_update()
+        .filter(order=order, status=Payment.Status.PENDING)
+        .values_list("pk", flat=True)
+    )
 
 
 def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[str, str]) -> str:
@@ -60,6 +108,8 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
     """
     try:
         notification = provider_get(provider).parse_notification(body=body, headers=headers)
+    except ProviderUnavailable as error:
+        raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
     if not notification.succeeded:
@@ -78,6 +128,10 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
                 % {"paid": notification.amount, "due": payment.amount},
                 code="amount_mismatch",
             )
+        if payment.status == Payment.Status.CLOSED:
+            # Money arrived for a checkout we had closed: record it for refund, never keep it.
+            _payment_refund_required(payment=payment, notification=notification, old=payment.status)
+            return "refund_required"
         if payment.status != Payment.Status.PENDING:
             return "duplicate"
         return _payment_succeeded(payment=payment, notification=notification)
@@ -99,13 +153,19 @@ def _payment_succeeded(*, payment: Payment, notification: PaymentNotification) -
             merchant_net=payment.amount - fee,
         )
         return "paid"
+    _payment_refund_required(payment=payment, notification=notification, old=Payment.Status.PENDING)
+    return "refund_required"
+
+
+def _payment_refund_required(
+    *, payment: Payment, notification: PaymentNotification, old: str
+) -> None:
     compare_and_swap(
         Payment.objects,
         pk=payment.pk,
         field="status",
-        old=Payment.Status.PENDING,
+        old=old,
         new=Payment.Status.REFUND_REQUIRED,
         provider_trade_no=notification.provider_trade_no,
         succeeded_at=notification.paid_at,
     )
-    return "refund_required"

@@ -4,6 +4,7 @@ import json
 import secrets
 from typing import cast
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,11 +14,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import Conflict, DomainError, NotFound
 
 from .models import Payment
 from .providers import provider_get
-from .services import payment_get_pending, payment_handle_notification
+from .services import (
+    payment_check_payable,
+    payment_get_for_customer,
+    payment_handle_notification,
+)
 from .tasks import sandbox_deliver_notification
 
 
@@ -30,21 +35,27 @@ def _order_url(payment: Payment) -> str:
 
 @login_required
 def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
-    """Plays the provider's checkout page. Only the payment's own customer may open it."""
+    """Plays the provider's checkout page. Only the payment's own customer may open it, and only
+    while the order still awaits payment."""
     try:
-        payment = payment_get_pending(out_trade_no=out_trade_no)
+        payment = payment_get_for_customer(customer=request.user, out_trade_no=out_trade_no)
     except NotFound as error:
         raise Http404(error.message) from error
-    if payment.provider != "sandbox" or payment.order.customer_id != request.user.pk:
+    if payment.provider != "sandbox":
         raise Http404(_("No such payment."))
+    try:
+        payment_check_payable(payment=payment)
+    except Conflict as error:
+        if error.code != "already_paid":
+            messages.error(request, error.message)
+        return redirect(_order_url(payment))
     merchant = payment.order.merchant
     if request.method == "POST":
-        if payment.status == Payment.Status.PENDING:
-            provider_trade_no = "SBX" + secrets.token_hex(12).upper()
-            payment_id = payment.pk
-            transaction.on_commit(
-                lambda: sandbox_deliver_notification.delay(payment_id, provider_trade_no)
-            )
+        provider_trade_no = "SBX" + secrets.token_hex(12).upper()
+        payment_id = payment.pk
+        transaction.on_commit(
+            lambda: sandbox_deliver_notification.delay(payment_id, provider_trade_no)
+        )
         return redirect(_order_url(payment) + "?confirming=1")
     if request.method != "GET":
         return HttpResponse(status=405)

@@ -182,6 +182,9 @@ SPECTACULAR_SETTINGS = {
 FENXIAO_UNPAID_ORDER_TTL_MINUTES = env.int("FENXIAO_UNPAID_ORDER_TTL_MINUTES", default=30)
 FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
 FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
+# Enabled payment providers. The sandbox marks orders paid without money moving: on in dev and
+# tests, off in production unless listed explicitly.
+FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
 
 LOGGING = {

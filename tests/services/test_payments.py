@@ -136,7 +136,7 @@ def test_unknown_provider_is_refused(order, payment):
     with pytest.raises(DomainError) as caught:
         payment_handle_notification(provider="wechat-fake", body=body, headers=headers)
 
-    assert caught.value.code == "invalid_notification"
+    assert (caught.value.status, caught.value.code) == (404, "unknown_provider")
     assert Payment.objects.get(pk=payment.pk).status == "pending"
 
 

@@ -128,6 +128,6 @@ def test_garbage_bodies_never_500(client, db):
     unknown_provider = client.post(
         "/pay/notify/nopay/", data=b"{}", content_type="application/json"
     )
-    assert unknown_provider.status_code == 400
-    assert unknown_provider.json()["code"] == "invalid_notification"
+    assert unknown_provider.status_code == 404
+    assert unknown_provider.json()["code"] == "unknown_provider"
     assert client.get(NOTIFY_URL).status_code == 405
