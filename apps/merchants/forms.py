@@ -30,7 +30,7 @@ class MerchantApplicationForm(forms.Form):
     )
     contact_name = forms.CharField(label=_("Contact name"), max_length=64)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32)
-    contact_email = forms.EmailField(label=_("Contact email"))
+    contact_email = forms.EmailField(label=_("Contact email"), max_length=254)
     description = forms.CharField(
         label=_("What you sell"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -391,6 +391,7 @@ def test_apply_to_become_a_merchant(db):
         ({"password": "123"}, "password"),
         ({"slug": "Bad Slug!"}, "slug"),
         ({"contact_email": "not-an-email"}, "contact_email"),
+        ({"contact_email": "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "com"}, "contact_email"),
         ({"store_name": ""}, "store_name"),
     ],
 )

@@ -122,6 +122,16 @@ def test_apply_shows_slug_errors_and_writes_nothing(client, db, slug, message):
     assert not User.objects.filter(username="tea-owner").exists()
 
 
+def test_apply_with_an_email_longer_than_254_characters_is_a_form_error(client, db):
+    too_long = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "com"
+
+    response = client.post(reverse("merchants:apply"), {**APPLICATION, "contact_email": too_long})
+
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["contact_email"]
+    assert not MerchantApplication.objects.exists()
+
+
 def test_apply_with_taken_username_is_a_form_error(client, customer):
     response = client.post(
         reverse("merchants:apply"), {**APPLICATION, "username": customer.username}

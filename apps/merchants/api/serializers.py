@@ -14,7 +14,7 @@ class MerchantApplicationCreateSerializer(serializers.Serializer):
     slug = serializers.CharField(max_length=50, validators=[slug_validator])
     contact_name = serializers.CharField(max_length=64)
     contact_phone = serializers.CharField(max_length=32)
-    contact_email = serializers.EmailField()
+    contact_email = serializers.EmailField(max_length=254)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
     def validate_password(self, value: str) -> str:
