@@ -1,18 +1,21 @@
 """Commission settings (editable by the merchant) and the money trail (read-only: records, wallets
 and the append-only ledger are written by the settlement services alone)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy
 
 from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
+from apps.core.errors import DomainError
 
 from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from .services import PLAN_FIELDS, commission_plan_update
 
 
 @admin.register(CommissionPlan)
 class CommissionPlanAdmin(MerchantScopedAdmin):
     """One plan per merchant (created with the merchant). The model's ``clean`` keeps the levels
-    within the cap; its message shows on the form."""
+    within the cap; its message shows on the form. Changes are saved by ``commission_plan_update``,
+    which checks them again with the row locked."""
 
     list_display = (
         "__str__",
@@ -38,6 +41,20 @@ class CommissionPlanAdmin(MerchantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:  # only when the plan is missing (see has_add_permission)
+            super().save_model(request, obj, form, change)
+            return
+        fields = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in PLAN_FIELDS
+        }
+        if not fields:
+            return
+        try:
+            commission_plan_update(merchant=obj.merchant, **fields)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
 
 
 @admin.register(CommissionRecord)

@@ -9,19 +9,135 @@ delivered twice, retried, or run by two workers at once settles exactly once. Th
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from apps.core.money import ZERO, percent_of
+from apps.core.errors import DomainError, NotFound
+from apps.core.money import CENT, ZERO, percent_of
 from apps.core.state import compare_and_swap
 from apps.distributors.models import Distributor
+from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 
 from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 
 MAX_LEVELS = 3
+PLAN_FIELDS = (
+    "level1_percent",
+    "level2_percent",
+    "level3_percent",
+    "max_total_percent",
+    "freeze_days",
+    "is_enabled",
+)
+MAX_FREEZE_DAYS = 365
+HUNDRED_PERCENT = Decimal("100")
+
+
+class CommissionPlanInvalid(DomainError):
+    """A plan refused; ``field`` names the setting at fault so that forms can show it there."""
+
+    def __init__(self, message: str, *, code: str, field: str):
+        super().__init__(message, code=code)
+        self.field = field
+
+
+def _percent(value: Any, *, field: str, label: str) -> Decimal:
+    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+        raise CommissionPlanInvalid(
+            _("%(label)s must be a percentage such as 12.50.") % {"label": label},
+            code="invalid_percent",
+            field=field,
+        )
+    try:
+        percent = Decimal(value)
+    except ArithmeticError as error:
+        raise CommissionPlanInvalid(
+            _("%(label)s must be a percentage such as 12.50.") % {"label": label},
+            code="invalid_percent",
+            field=field,
+        ) from error
+    if not percent.is_finite() or percent != percent.quantize(CENT):
+        raise CommissionPlanInvalid(
+            _("%(label)s has at most two decimal places.") % {"label": label},
+            code="invalid_percent",
+            field=field,
+        )
+    if not ZERO <= percent <= HUNDRED_PERCENT:
+        raise CommissionPlanInvalid(
+            _("%(label)s must be between 0 and 100%%.") % {"label": label},
+            code="percent_out_of_range",
+            field=field,
+        )
+    return percent.quantize(CENT)
+
+
+def commission_plan_check(
+    *,
+    level1_percent: Any,
+    level2_percent: Any,
+    level3_percent: Any,
+    max_total_percent: Any,
+    freeze_days: Any,
+) -> None:
+    """Each level 0–100 %, their sum within the cap, the cap at most 100 %, 0–365 freeze days.
+
+    Raises ``CommissionPlanInvalid`` naming the first problem found.
+    """
+    levels = [
+        _percent(value, field=f"level{level}_percent", label=_("Level %(n)d") % {"n": level})
+        for level, value in enumerate((level1_percent, level2_percent, level3_percent), start=1)
+    ]
+    cap = _percent(max_total_percent, field="max_total_percent", label=_("The cap"))
+    if (
+        isinstance(freeze_days, bool)
+        or not isinstance(freeze_days, int)
+        or not 0 <= freeze_days <= MAX_FREEZE_DAYS
+    ):
+        raise CommissionPlanInvalid(
+            _("Freeze days must be a whole number from 0 to %(max)d.") % {"max": MAX_FREEZE_DAYS},
+            code="freeze_days_out_of_range",
+            field="freeze_days",
+        )
+    total = sum(levels, ZERO)
+    if total > cap:
+        raise CommissionPlanInvalid(
+            _("The levels add up to %(total)s%%, more than the cap of %(cap)s%%.")
+            % {"total": total, "cap": cap},
+            code="levels_over_cap",
+            field="max_total_percent",
+        )
+
+
+def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPlan:
+    """Change the given settings of the merchant's plan, checked together with the others.
+
+    The row is locked while it is checked and written, so two concurrent edits cannot together
+    produce levels over the cap.
+    """
+    unknown = set(fields) - set(PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"not commission plan settings: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        plan = CommissionPlan.objects.select_for_update().filter(merchant=merchant).first()
+        if plan is None:
+            raise NotFound(_("This merchant has no commission plan."), code="no_commission_plan")
+        if not isinstance(fields.get("is_enabled", True), bool):
+            raise CommissionPlanInvalid(
+                _("“Enabled” is yes or no."), code="invalid_is_enabled", field="is_enabled"
+            )
+        merged = {name: fields.get(name, getattr(plan, name)) for name in PLAN_FIELDS}
+        commission_plan_check(**{k: v for k, v in merged.items() if k != "is_enabled"})
+        for name, value in fields.items():
+            setattr(plan, name, value)
+        if fields:
+            plan.save(update_fields=[*fields, "updated_at"])
+    plan.refresh_from_db()
+    return plan
 
 
 def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[int, Decimal]:

@@ -16,7 +16,13 @@ from apps.core.admin import OperatorOnlyAdmin
 from apps.core.errors import DomainError
 
 from .models import Merchant, MerchantApplication, MerchantStaff
-from .services import merchant_application_approve, merchant_application_reject
+from .services import (
+    merchant_application_approve,
+    merchant_application_reject,
+    merchant_set_status,
+    merchant_staff_add,
+    merchant_staff_update,
+)
 
 
 @admin.register(Merchant)
@@ -45,18 +51,34 @@ class MerchantAdmin(OperatorOnlyAdmin):
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        """The status goes through ``merchant_set_status``; the other fields the form changed are
+        written alone, so a stale form never puts back a status changed meanwhile."""
+        fields = [name for name in form.changed_data if name in self.fields and name != "status"]
+        if fields:
+            obj.save(update_fields=fields)
+        if "status" in form.changed_data:
+            self._set_status(request, obj, form.cleaned_data["status"])
+
+    def _set_status(self, request: HttpRequest, merchant: Merchant, status: str) -> bool:
+        try:
+            return merchant_set_status(merchant_id=merchant.pk, status=status)
+        except DomainError as error:
+            self.message_user(request, f"{merchant.name}: {error.message}", messages.ERROR)
+            return False
+
+    def _set_statuses(self, request, queryset, status: str) -> int:  # type: ignore[no-untyped-def]
+        merchants = queryset.exclude(status=status).order_by("pk")
+        return sum(self._set_status(request, merchant, status) for merchant in merchants)
+
     @admin.action(description=gettext_lazy("Suspend selected merchants"))
     def suspend_merchants(self, request, queryset):  # type: ignore[no-untyped-def]
-        count = queryset.exclude(status=Merchant.Status.SUSPENDED).update(
-            status=Merchant.Status.SUSPENDED
-        )
+        count = self._set_statuses(request, queryset, Merchant.Status.SUSPENDED)
         self.message_user(request, _("%(count)d merchant(s) suspended.") % {"count": count})
 
     @admin.action(description=gettext_lazy("Activate selected merchants"))
     def activate_merchants(self, request, queryset):  # type: ignore[no-untyped-def]
-        count = queryset.exclude(status=Merchant.Status.ACTIVE).update(
-            status=Merchant.Status.ACTIVE
-        )
+        count = self._set_statuses(request, queryset, Merchant.Status.ACTIVE)
         self.message_user(request, _("%(count)d merchant(s) activated.") % {"count": count})
 
 
@@ -217,8 +239,18 @@ class MerchantStaffAdmin(OperatorOnlyAdmin):
     readonly_fields = ("created_at",)
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        super().save_model(request, obj, form, change)
-        # Staff sign in to the back office; a membership without admin access would be useless.
-        if not obj.user.is_staff:
-            obj.user.is_staff = True
-            obj.user.save(update_fields=["is_staff"])
+        try:
+            if not change:
+                membership = merchant_staff_add(merchant=obj.merchant, user=obj.user, role=obj.role)
+                obj.pk, obj.created_at = membership.pk, membership.created_at
+                obj._state.adding = False
+                return
+            fields = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in ("merchant", "user", "role")
+            }
+            if fields:
+                merchant_staff_update(staff_id=obj.pk, **fields)
+        except DomainError as error:
+            self.message_user(request, f"{obj.user}: {error.message}", messages.ERROR)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -5,7 +7,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.commissions.models import CommissionPlan
-from apps.core.errors import Conflict, DomainError
+from apps.core.errors import Conflict, DomainError, NotFound
+from apps.core.state import compare_and_swap
 
 from .models import Merchant, MerchantApplication, MerchantStaff
 
@@ -21,14 +24,84 @@ def merchant_create(*, name: str, slug: str, owner: User, platform_fee_percent=N
                 merchant = Merchant.objects.create(**fields)
         except IntegrityError as error:
             raise Conflict(_("The store address “%(slug)s” is taken.") % {"slug": slug}) from error
-        if MerchantStaff.objects.filter(user=owner).exists():
-            raise Conflict(_("This user already works for another merchant."))
-        MerchantStaff.objects.create(merchant=merchant, user=owner, role=MerchantStaff.Role.OWNER)
-        if not owner.is_staff:
-            owner.is_staff = True
-            owner.save(update_fields=["is_staff"])
+        merchant_staff_add(merchant=merchant, user=owner, role=MerchantStaff.Role.OWNER)
         CommissionPlan.objects.create(merchant=merchant)
     return merchant
+
+
+def merchant_staff_add(*, merchant: Merchant, user: User, role: str) -> MerchantStaff:
+    """Make ``user`` staff of ``merchant`` and let them into the back office (``is_staff``).
+
+    A user works for one merchant at most: one who is staff already (here or elsewhere) is
+    refused with Conflict.
+    """
+    if role not in MerchantStaff.Role.values:
+        raise DomainError(_("Unknown staff role “%(role)s”.") % {"role": role}, code="invalid_role")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                membership = MerchantStaff.objects.create(merchant=merchant, user=user, role=role)
+        except IntegrityError as error:
+            raise Conflict(
+                _("This user already works for another merchant."), code="already_staff"
+            ) from error
+        if not user.is_staff:
+            User.objects.filter(pk=user.pk).update(is_staff=True)
+            user.is_staff = True
+    return membership
+
+
+def merchant_staff_update(*, staff_id: int, **fields: Any) -> MerchantStaff:
+    """Change a membership's merchant, user or role; a new user gets back-office access too."""
+    unknown = set(fields) - {"merchant", "user", "role"}
+    if unknown:
+        raise TypeError(f"not staff fields: {', '.join(sorted(unknown))}")
+    if "role" in fields and fields["role"] not in MerchantStaff.Role.values:
+        raise DomainError(
+            _("Unknown staff role “%(role)s”.") % {"role": fields["role"]}, code="invalid_role"
+        )
+    with transaction.atomic():
+        membership = MerchantStaff.objects.select_for_update().filter(pk=staff_id).first()
+        if membership is None:
+            raise NotFound(_("No such staff member."), code="unknown_staff")
+        for name, value in fields.items():
+            setattr(membership, name, value)
+        try:
+            with transaction.atomic():
+                membership.save(update_fields=list(fields))
+        except IntegrityError as error:
+            raise Conflict(
+                _("This user already works for another merchant."), code="already_staff"
+            ) from error
+        if "user" in fields and not membership.user.is_staff:
+            User.objects.filter(pk=membership.user_id).update(is_staff=True)
+            membership.user.is_staff = True
+    return membership
+
+
+MERCHANT_STATUSES = frozenset(Merchant.Status.values)
+
+
+def merchant_set_status(*, merchant_id: int, status: str) -> bool:
+    """Put the merchant in ``status`` (pending, active, suspended) as a compare-and-swap from the
+    status it has now. True if this call changed it, False if it was in that status already;
+    Conflict if someone else changed it in between."""
+    if status not in MERCHANT_STATUSES:
+        raise DomainError(
+            _("Unknown merchant status “%(status)s”.") % {"status": status}, code="invalid_status"
+        )
+    current = Merchant.objects.filter(pk=merchant_id).values_list("status", flat=True).first()
+    if current is None:
+        raise NotFound(_("No such merchant."), code="unknown_merchant")
+    if current == status:
+        return False
+    if not compare_and_swap(
+        Merchant.objects, pk=merchant_id, field="status", old=current, new=status
+    ):
+        raise Conflict(
+            _("The merchant's status changed meanwhile; look again."), code="status_changed"
+        )
+    return True
 
 
 def merchant_application_submit(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 
 from .models import Payment
@@ -38,7 +39,9 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     """Plays the provider's checkout page. Only the payment's own customer may open it, and only
     while the order still awaits payment."""
     try:
-        payment = payment_get_for_customer(customer=request.user, out_trade_no=out_trade_no)
+        payment = payment_get_for_customer(
+            customer=cast(User, request.user), out_trade_no=out_trade_no
+        )
     except NotFound as error:
         raise Http404(error.message) from error
     if payment.provider != "sandbox":

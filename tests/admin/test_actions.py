@@ -1,6 +1,8 @@
 """Back-office actions go through the services, one object at a time, and never reach another
 merchant's rows."""
 
+from decimal import Decimal
+
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -339,3 +341,41 @@ def test_delete_selected_deletes_only_own_rows(store_a, store_b, staff_client):
         store_b.product.name,
         "Spare B",
     }
+
+
+def test_operator_suspends_and_activates_merchants(store_a, store_b, operator_client):
+    Merchant.objects.filter(pk=store_b.merchant.pk).update(status=Merchant.Status.SUSPENDED)
+    selection = {"_selected_action": [store_a.merchant.pk, store_b.merchant.pk]}
+
+    suspended = operator_client.post(
+        url(Merchant, "changelist"), {**selection, "action": "suspend_merchants"}
+    )
+
+    assert messages_of(suspended) == ["1 merchant(s) suspended."]
+    assert set(Merchant.objects.values_list("status", flat=True)) == {"suspended"}
+
+    activated = operator_client.post(
+        url(Merchant, "changelist"), {**selection, "action": "activate_merchants"}
+    )
+
+    assert messages_of(activated) == ["1 merchant(s) suspended.", "2 merchant(s) activated."]
+    assert set(Merchant.objects.values_list("status", flat=True)) == {"active"}
+
+
+def test_operator_changes_a_merchants_status_and_fee_on_its_form(store_a, operator_client):
+    merchant = store_a.merchant
+    data = {
+        "name": merchant.name,
+        "status": "suspended",
+        "platform_fee_percent": "2.50",
+        "contact_email": "",
+        "description": "",
+    }
+
+    response = operator_client.post(url(Merchant, "change", merchant.pk), data)
+
+    assert response.status_code == 302
+    assert Merchant.objects.values_list("status", "platform_fee_percent").get(pk=merchant.pk) == (
+        "suspended",
+        Decimal("2.50"),
+    )

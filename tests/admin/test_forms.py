@@ -155,6 +155,61 @@ def test_editing_a_price_keeps_stock_sold_meanwhile(store_a, staff_client):
     assert (sku.price, sku.stock) == (Decimal("120.00"), 96)
 
 
+def test_restocking_in_the_inline_keeps_stock_sold_meanwhile(store_a, staff_client):
+    sku = store_a.sku  # the form was rendered with stock 97; then an order takes one more
+    Sku.objects.filter(pk=sku.pk).update(stock=96)
+    data = product_data(
+        **{
+            "name": store_a.product.name,
+            "skus-INITIAL_FORMS": "1",
+            "skus-0-id": str(sku.pk),
+            "skus-0-product": str(store_a.product.pk),
+            "skus-0-name": sku.name,
+            "skus-0-code": sku.code,
+            "skus-0-price": "100.00",
+            "skus-0-stock": "107",  # ten received
+            "initial-skus-0-stock": "97",
+        }
+    )
+
+    response = staff_client.post(url(Product, "change", store_a.product.pk), data)
+
+    assert response.status_code == 302
+    assert Sku.objects.get(pk=sku.pk).stock == 106
+
+
+def test_restocking_a_sku_keeps_stock_sold_meanwhile(store_a, staff_client):
+    sku = store_a.sku
+    Sku.objects.filter(pk=sku.pk).update(stock=95)  # two sold after the form showed 97
+
+    response = staff_client.post(
+        url(Sku, "change", sku.pk),
+        sku_data(store_a.product, name=sku.name, code=sku.code, price="100.00", stock="90")
+        | {"initial-stock": "97"},
+    )
+
+    assert response.status_code == 302
+    assert Sku.objects.values_list("price", "stock").get(pk=sku.pk) == (Decimal("100.00"), 88)
+
+
+def test_removing_more_stock_than_is_left_is_refused_with_a_message(store_a, staff_client):
+    sku = store_a.sku
+    Sku.objects.filter(pk=sku.pk).update(stock=3)  # 94 sold after the form showed 97
+
+    response = staff_client.post(
+        url(Sku, "change", sku.pk),
+        sku_data(store_a.product, name=sku.name, code=sku.code, price="150.00", stock="0")
+        | {"initial-stock": "97"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert f"{sku.code}: Only 3 in stock: cannot remove 97." in [
+        str(message) for message in response.context["messages"]
+    ]
+    assert Sku.objects.values_list("price", "stock").get(pk=sku.pk) == (Decimal("100.00"), 3)
+
+
 def test_sku_list_filter_offers_only_own_products(store_a, store_b, staff_client, operator):
     second = SkuFactory(product__merchant=store_a.merchant, product__name="Zz second").product
 

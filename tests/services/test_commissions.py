@@ -7,15 +7,18 @@ from django.db import connection
 from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 from apps.commissions.selectors import ledger_balances
 from apps.commissions.services import (
+    CommissionPlanInvalid,
     commission_level_percents,
+    commission_plan_update,
     commission_release,
     commission_settle_order,
     commissions_release_due,
     commissions_unsettled_order_ids,
 )
+from apps.core.errors import NotFound
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.orders.models import Order
-from tests.factories import SkuFactory, UserFactory
+from tests.factories import MerchantFactory, SkuFactory, UserFactory
 
 from .flows import bind, completed_order, shipped_order
 
@@ -263,3 +266,145 @@ def test_sweeper_finds_completed_orders_left_unsettled(order, merchant, chain, l
 
     commission_settle_order(order_id=order.pk)
     assert commissions_unsettled_order_ids() == []
+
+
+# --- the commission plan ----------------------------------------------------------------------
+
+
+def plan_values(merchant):
+    return CommissionPlan.objects.values_list(
+        "level1_percent",
+        "level2_percent",
+        "level3_percent",
+        "max_total_percent",
+        "freeze_days",
+        "is_enabled",
+    ).get(merchant=merchant)
+
+
+def test_plan_update_changes_the_given_settings(merchant, other_merchant):
+    plan = commission_plan_update(
+        merchant=merchant,
+        level1_percent=D("12.50"),
+        level3_percent=D("0"),
+        max_total_percent="17.50",
+        freeze_days=0,
+        is_enabled=False,
+    )
+
+    assert plan.merchant_id == merchant.pk
+    assert plan_values(merchant) == (D("12.50"), D("5.00"), D("0.00"), D("17.50"), 0, False)
+    assert plan_values(other_merchant) == (D("10.00"), D("5.00"), D("2.00"), D("30.00"), 7, True)
+
+
+def test_plan_levels_may_add_up_to_exactly_the_cap_of_100(merchant):
+    commission_plan_update(
+        merchant=merchant,
+        level1_percent=D("100"),
+        level2_percent=D("0"),
+        level3_percent=D("0"),
+        max_total_percent=D("100"),
+        freeze_days=365,
+    )
+
+    assert plan_values(merchant) == (D("100.00"), D("0.00"), D("0.00"), D("100.00"), 365, True)
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "field", "message"),
+    [
+        (
+            {"max_total_percent": D("16.99")},
+            "levels_over_cap",
+            "max_total_percent",
+            "The levels add up to 17.00%, more than the cap of 16.99%.",
+        ),
+        (
+            {"level1_percent": D("24")},
+            "levels_over_cap",
+            "max_total_percent",
+            "The levels add up to 31.00%, more than the cap of 30.00%.",
+        ),
+        (
+            {"max_total_percent": D("100.01")},
+            "percent_out_of_range",
+            "max_total_percent",
+            "The cap must be between 0 and 100%.",
+        ),
+        (
+            {"level2_percent": D("-0.01")},
+            "percent_out_of_range",
+            "level2_percent",
+            "Level 2 must be between 0 and 100%.",
+        ),
+        (
+            {"level3_percent": D("101")},
+            "percent_out_of_range",
+            "level3_percent",
+            "Level 3 must be between 0 and 100%.",
+        ),
+        (
+            {"level1_percent": D("1.005")},
+            "invalid_percent",
+            "level1_percent",
+            "Level 1 has at most two decimal places.",
+        ),
+        (
+            {"level1_percent": 1.5},
+            "invalid_percent",
+            "level1_percent",
+            "Level 1 must be a percentage such as 12.50.",
+        ),
+        (
+            {"freeze_days": 366},
+            "freeze_days_out_of_range",
+            "freeze_days",
+            "Freeze days must be a whole number from 0 to 365.",
+        ),
+        (
+            {"freeze_days": -1},
+            "freeze_days_out_of_range",
+            "freeze_days",
+            "Freeze days must be a whole number from 0 to 365.",
+        ),
+        (
+            {"is_enabled": "yes"},
+            "invalid_is_enabled",
+            "is_enabled",
+            "“Enabled” is yes or no.",
+        ),
+    ],
+)
+def test_bad_plan_is_refused_naming_the_problem(merchant, change, code, field, message):
+    with pytest.raises(CommissionPlanInvalid) as refused:
+        commission_plan_update(merchant=merchant, **change)
+
+    assert (refused.value.code, refused.value.field, refused.value.status) == (code, field, 400)
+    assert refused.value.message == message
+    assert plan_values(merchant) == (D("10.00"), D("5.00"), D("2.00"), D("30.00"), 7, True)
+
+
+def test_plan_levels_are_checked_against_the_stored_cap(merchant):
+    commission_plan_update(merchant=merchant, max_total_percent=D("20"))
+
+    with pytest.raises(CommissionPlanInvalid) as refused:
+        commission_plan_update(merchant=merchant, level2_percent=D("8.01"))
+
+    assert refused.value.message == "The levels add up to 20.01%, more than the cap of 20.00%."
+    assert plan_values(merchant)[:4] == (D("10.00"), D("5.00"), D("2.00"), D("20.00"))
+
+
+def test_a_merchant_without_a_plan_is_told_so(db):
+    merchant = MerchantFactory()
+    CommissionPlan.objects.filter(merchant=merchant).delete()
+
+    with pytest.raises(NotFound) as refused:
+        commission_plan_update(merchant=merchant, freeze_days=3)
+
+    assert (refused.value.code, refused.value.status) == ("no_commission_plan", 404)
+    assert CommissionPlan.objects.filter(merchant=merchant).count() == 0
+
+
+def test_plan_update_refuses_unknown_settings(merchant):
+    with pytest.raises(TypeError):
+        commission_plan_update(merchant=merchant, merchant_id=1)

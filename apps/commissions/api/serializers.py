@@ -1,9 +1,7 @@
-from decimal import Decimal
-
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
+from apps.commissions.services import CommissionPlanInvalid, commission_plan_check
 from apps.core.api_schema import NamedChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer
 
@@ -83,14 +81,9 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
         }
 
     def validate(self, attrs: dict) -> dict:
-        total = sum((attrs[f"level{level}_percent"] for level in (1, 2, 3)), Decimal("0"))
-        if total > attrs["max_total_percent"]:
-            raise serializers.ValidationError(
-                {
-                    "max_total_percent": [
-                        _("The levels add up to %(total)s%%, more than the cap of %(cap)s%%.")
-                        % {"total": total, "cap": attrs["max_total_percent"]}
-                    ]
-                }
-            )
+        """The service's own check, answered per field like the other input errors."""
+        try:
+            commission_plan_check(**{k: v for k, v in attrs.items() if k != "is_enabled"})
+        except CommissionPlanInvalid as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from error
         return attrs

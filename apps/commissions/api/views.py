@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
+from apps.commissions.services import commission_plan_update
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 
@@ -85,5 +86,5 @@ class CommissionPlanViewSet(MerchantStaffViewSet):
     def replace(self, request: Request) -> Response:
         serializer = self.get_serializer(self.plan(), data=request.data)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        plan = commission_plan_update(merchant=self.merchant, **serializer.validated_data)
+        return Response(self.get_serializer(plan).data)

@@ -1,12 +1,19 @@
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Prefetch, ProtectedError, QuerySet
-from django.utils.translation import gettext as _
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
-from apps.core.errors import Conflict
 from apps.products.models import Product, Sku
+from apps.products.services import (
+    product_create,
+    product_delete,
+    product_update,
+    sku_create,
+    sku_delete,
+    sku_set_stock,
+    sku_update,
+)
 
 from .serializers import MerchantProductSerializer, MerchantSkuSerializer, StoreProductSerializer
 
@@ -33,52 +40,56 @@ class StoreProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Stor
         )
 
 
-class _ProtectedDeleteMixin:
-    protected_message = ""
-
-    def perform_destroy(self, instance) -> None:  # type: ignore[no-untyped-def]
-        try:
-            with transaction.atomic():
-                instance.delete()
-        except ProtectedError as error:
-            raise Conflict(self.protected_message, code="protected") from error
-
-
 @extend_schema(tags=["merchant"])
-class MerchantProductViewSet(_ProtectedDeleteMixin, viewsets.ModelViewSet, MerchantStaffViewSet):
+class MerchantProductViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
     """The merchant's products (on sale or not), each with all its SKUs."""
 
     queryset = Product.objects.all()
     serializer_class = MerchantProductSerializer
-    protected_message = _("This product has SKUs or orders; take it off sale instead.")
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.prefetch_related("skus").order_by("sort_order", "id")
 
     def perform_create(self, serializer) -> None:  # type: ignore[no-untyped-def]
-        serializer.save(merchant=self.merchant)
+        serializer.instance = product_create(merchant=self.merchant, **serializer.validated_data)
+
+    def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
+        serializer.instance = product_update(
+            merchant=self.merchant, product_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Product) -> None:
+        product_delete(merchant=self.merchant, product_id=instance.pk)
 
 
 @extend_schema(tags=["merchant"])
-class MerchantSkuViewSet(_ProtectedDeleteMixin, viewsets.ModelViewSet, MerchantStaffViewSet):
+class MerchantSkuViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
     queryset = Sku.objects.all()
     serializer_class = MerchantSkuSerializer
-    protected_message = _("This SKU has been ordered; take it off sale instead.")
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.order_by("product_id", "id")
 
     def perform_create(self, serializer) -> None:  # type: ignore[no-untyped-def]
-        self._save(serializer, merchant=self.merchant)
+        fields = dict(serializer.validated_data)
+        product = fields.pop("product")
+        serializer.instance = sku_create(merchant=self.merchant, product_id=product.pk, **fields)
 
     def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
-        self._save(serializer)
+        """Stock is set as a compare-and-swap from the figure this request read, so an order
+        placed in between is refused (409) rather than silently put back."""
+        sku: Sku = serializer.instance
+        fields = dict(serializer.validated_data)
+        stock = fields.pop("stock", None)
+        if "product" in fields:
+            fields["product_id"] = fields.pop("product").pk
+        with transaction.atomic():
+            updated = sku_update(merchant=self.merchant, sku_id=sku.pk, **fields)
+            if stock is not None and stock != sku.stock:
+                updated.stock = sku_set_stock(
+                    merchant=self.merchant, sku_id=sku.pk, expected=sku.stock, new=stock
+                )
+        serializer.instance = updated
 
-    def _save(self, serializer, **fields) -> None:  # type: ignore[no-untyped-def]
-        try:
-            with transaction.atomic():
-                serializer.save(**fields)
-        except IntegrityError as error:  # a concurrent request took the same code
-            raise Conflict(
-                _("Another SKU of this store already has this code."), code="sku_code_taken"
-            ) from error
+    def perform_destroy(self, instance: Sku) -> None:
+        sku_delete(merchant=self.merchant, sku_id=instance.pk)

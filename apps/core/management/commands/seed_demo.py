@@ -3,9 +3,9 @@
 Everything is made through the services a real user would trigger — merchants, distributors joining
 by invite code, customers bound by share link, carts, orders, sandbox payments with a signed
 notification, shipping, completion and settlement — so every row is consistent with the money rules.
-The only direct writes are the catalogue (there is no product service) and the timestamps of the
-"weeks ago" history, moved into the past together so that one old order's commission is due and
-can be released by ``commissions_release_due``.
+The catalogue goes through the product services too. The only direct writes are the timestamps of
+the "weeks ago" history, moved into the past together so that one old order's commission is due
+and can be released by ``commissions_release_due``.
 
 Settlement runs in this process (``commission_settle_order``); the task that ``order_complete``
 enqueues on commit runs eagerly here and finds nothing left to do, so no worker is needed.
@@ -51,6 +51,7 @@ from apps.payments.providers.sandbox import (
 )
 from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Product, Sku
+from apps.products.services import product_create, sku_create
 
 DEMO_PASSWORD = "fenxiao-demo"
 TEA, FRUIT = "demo-tea", "demo-fruit"
@@ -364,20 +365,18 @@ class Command(BaseCommand):
         for slug, products in CATALOGUE.items():
             merchant = self.merchants[slug]
             for position, (name, description, skus) in enumerate(products):
-                product = Product.objects.create(
+                product = product_create(
                     merchant=merchant, name=name, description=description, sort_order=position
                 )
-                Sku.objects.bulk_create(
-                    Sku(
+                for sku_name, code, price, stock in skus:
+                    sku_create(
                         merchant=merchant,
-                        product=product,
+                        product_id=product.pk,
                         name=sku_name,
                         code=code,
                         price=Decimal(price),
                         stock=stock,
                     )
-                    for sku_name, code, price, stock in skus
-                )
 
     def _create_distributors(self) -> None:
         for slug, username, inviter in DISTRIBUTORS:

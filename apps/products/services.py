@@ -1,0 +1,274 @@
+"""The catalogue: products and their SKUs, always within one merchant.
+
+Stock is never written as part of an edit: orders reserve it concurrently (``stock = stock - n``),
+so a staff member's form or request that was read before a sale would put the sold units back.
+Stock changes go through ``sku_adjust_stock`` (relative, applied on top of whatever was sold
+meanwhile) or ``sku_set_stock`` (a compare-and-swap from the value the caller saw).
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
+from django.utils.translation import gettext as _
+
+from apps.core.errors import Conflict, DomainError, NotFound
+from apps.core.money import CENT
+from apps.merchants.models import Merchant
+
+from .models import Product, Sku
+
+PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_order"})
+# ``stock`` is deliberately absent: see the module docstring.
+SKU_FIELDS = frozenset({"product_id", "name", "code", "price", "is_active"})
+MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _clean_name(value: Any, *, max_length: int) -> str:
+    name = str(value).strip() if value is not None else ""
+    if not name:
+        raise DomainError(_("Give it a name."), code="name_required")
+    if len(name) > max_length:
+        raise DomainError(
+            _("The name is longer than %(max)d characters.") % {"max": max_length},
+            code="name_too_long",
+        )
+    return name
+
+
+def _clean_code(value: Any) -> str:
+    code = str(value).strip() if value is not None else ""
+    if not code:
+        raise DomainError(_("Give the SKU a code."), code="sku_code_required")
+    if len(code) > Sku._meta.get_field("code").max_length:  # type: ignore[operator]
+        raise DomainError(_("The SKU code is too long."), code="sku_code_too_long")
+    return code
+
+
+def _clean_price(value: Any) -> Decimal:
+    if isinstance(value, float) or not isinstance(value, Decimal | int | str):
+        raise DomainError(_("A price is a decimal amount such as 12.50."), code="invalid_price")
+    try:
+        price = Decimal(value)
+    except ArithmeticError as error:
+        raise DomainError(
+            _("A price is a decimal amount such as 12.50."), code="invalid_price"
+        ) from error
+    if not price.is_finite() or price <= 0:
+        raise DomainError(_("The price must be more than 0."), code="invalid_price")
+    if price != price.quantize(CENT):
+        raise DomainError(_("A price has at most two decimal places."), code="invalid_price")
+    if price > MAX_PRICE:
+        raise DomainError(_("The price is too large."), code="invalid_price")
+    return price.quantize(CENT)
+
+
+def _clean_stock(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(_("Stock is a whole number."), code="invalid_stock")
+    if value < 0:
+        raise DomainError(_("Stock cannot be negative."), code="invalid_stock")
+    return value
+
+
+def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"cannot set {', '.join(sorted(unknown))} here")
+
+
+def _product_of(merchant: Merchant, product_id: int) -> Product:
+    product = Product.objects.filter(merchant=merchant, pk=product_id).first()
+    if product is None:
+        raise NotFound(_("No product with id %(pk)s.") % {"pk": product_id}, code="unknown_product")
+    return product
+
+
+def _sku_not_found(sku_id: int) -> NotFound:
+    return NotFound(_("No SKU with id %(pk)s.") % {"pk": sku_id}, code="unknown_sku")
+
+
+def _code_taken(code: str) -> Conflict:
+    return Conflict(
+        _("Another SKU of this store already has the code “%(code)s”.") % {"code": code},
+        code="sku_code_taken",
+    )
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+def product_create(
+    *,
+    merchant: Merchant,
+    name: str,
+    description: str = "",
+    image: Any = None,
+    is_active: bool = True,
+    sort_order: int = 0,
+) -> Product:
+    product = Product(
+        merchant=merchant,
+        name=_clean_name(name, max_length=Product._meta.get_field("name").max_length or 0),
+        description=description or "",
+        is_active=is_active,
+        sort_order=sort_order,
+    )
+    if image:
+        product.image = image
+    product.save()
+    return product
+
+
+def product_update(*, merchant: Merchant, product_id: int, **fields: Any) -> Product:
+    """Change the given fields of one of the merchant's products (and only those columns)."""
+    _check_fields(fields, PRODUCT_FIELDS)
+    if "name" in fields:
+        fields["name"] = _clean_name(
+            fields["name"], max_length=Product._meta.get_field("name").max_length or 0
+        )
+    if "description" in fields:
+        fields["description"] = fields["description"] or ""
+    product = _product_of(merchant, product_id)
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if fields:
+        product.save(update_fields=list(fields))
+    return product
+
+
+def product_delete(*, merchant: Merchant, product_id: int) -> None:
+    product = _product_of(merchant, product_id)
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError as error:
+        raise Conflict(
+            _("This product has SKUs or orders; take it off sale instead."), code="protected"
+        ) from error
+
+
+# --- SKUs -------------------------------------------------------------------------------------
+
+
+def sku_create(
+    *,
+    merchant: Merchant,
+    product_id: int,
+    name: str,
+    code: str,
+    price: Decimal | int | str,
+    stock: int = 0,
+    is_active: bool = True,
+) -> Sku:
+    """A SKU of one of the merchant's products; its code is unique within the merchant."""
+    sku = Sku(
+        merchant=merchant,
+        name=_clean_name(name, max_length=Sku._meta.get_field("name").max_length or 0),
+        code=_clean_code(code),
+        price=_clean_price(price),
+        stock=_clean_stock(stock),
+        is_active=is_active,
+    )
+    sku.product = _product_of(merchant, product_id)
+    if Sku.objects.filter(merchant=merchant, code=sku.code).exists():
+        raise _code_taken(sku.code)
+    try:
+        with transaction.atomic():
+            sku.save()
+    except IntegrityError as error:  # a concurrent request took the same code
+        raise _code_taken(sku.code) from error
+    return sku
+
+
+def sku_update(*, merchant: Merchant, sku_id: int, **fields: Any) -> Sku:
+    """Change the given fields (not stock) of one of the merchant's SKUs, writing only those."""
+    _check_fields(fields, SKU_FIELDS)
+    if "name" in fields:
+        fields["name"] = _clean_name(
+            fields["name"], max_length=Sku._meta.get_field("name").max_length or 0
+        )
+    if "code" in fields:
+        fields["code"] = _clean_code(fields["code"])
+    if "price" in fields:
+        fields["price"] = _clean_price(fields["price"])
+    sku = Sku.objects.filter(merchant=merchant, pk=sku_id).first()
+    if sku is None:
+        raise _sku_not_found(sku_id)
+    if "product_id" in fields:
+        sku.product = _product_of(merchant, fields.pop("product_id"))
+        fields["product"] = sku.product
+    if (
+        "code" in fields
+        and Sku.objects.filter(merchant=merchant, code=fields["code"]).exclude(pk=sku.pk).exists()
+    ):
+        raise _code_taken(fields["code"])
+    for name, value in fields.items():
+        setattr(sku, name, value)
+    if fields:
+        try:
+            with transaction.atomic():
+                sku.save(update_fields=list(fields))
+        except IntegrityError as error:
+            raise _code_taken(fields["code"]) from error
+    return sku
+
+
+def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
+    """Add ``delta`` (negative to remove) to the stock as it is now; returns the new stock.
+
+    Applied in the database on top of whatever orders reserved meanwhile, so no sale is lost.
+    Refused (Conflict) when it would take the stock below zero.
+    """
+    if isinstance(delta, bool) or not isinstance(delta, int):
+        raise DomainError(_("Stock is a whole number."), code="invalid_stock")
+    skus = Sku.objects.filter(merchant=merchant, pk=sku_id)
+    if delta and skus.filter(stock__gte=-delta).update(stock=F("stock") + delta) == 0:
+        if not skus.exists():
+            raise _sku_not_found(sku_id)
+        raise Conflict(
+            _("Only %(stock)d in stock: cannot remove %(count)d.")
+            % {"stock": skus.values_list("stock", flat=True).get(), "count": -delta},
+            code="insufficient_stock",
+        )
+    stock = skus.values_list("stock", flat=True).first()
+    if stock is None:
+        raise _sku_not_found(sku_id)
+    return stock
+
+
+def sku_set_stock(*, merchant: Merchant, sku_id: int, expected: int, new: int) -> int:
+    """Set the stock to ``new`` if it is still ``expected`` (what the caller saw).
+
+    If an order reserved stock since, nothing is written and Conflict says so: the caller decides
+    again from the current figure rather than putting the sold units back.
+    """
+    new = _clean_stock(new)
+    skus = Sku.objects.filter(merchant=merchant, pk=sku_id)
+    if skus.filter(stock=expected).update(stock=new) == 1:
+        return new
+    current = skus.values_list("stock", flat=True).first()
+    if current is None:
+        raise _sku_not_found(sku_id)
+    raise Conflict(
+        _("The stock changed to %(stock)d meanwhile (orders were placed); nothing was changed.")
+        % {"stock": current},
+        code="stock_changed",
+    )
+
+
+def sku_delete(*, merchant: Merchant, sku_id: int) -> None:
+    sku = Sku.objects.filter(merchant=merchant, pk=sku_id).first()
+    if sku is None:
+        raise _sku_not_found(sku_id)
+    try:
+        with transaction.atomic():
+            sku.delete()
+    except ProtectedError as error:
+        raise Conflict(
+            _("This SKU has been ordered; take it off sale instead."), code="protected"
+        ) from error
