@@ -133,6 +133,13 @@ class MerchantApplication(models.Model):
         verbose_name = _("merchant application")
         verbose_name_plural = _("merchant applications")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=models.Q(status="pending"),
+                name="merchant_application_pending_slug_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.store_name} ({self.get_status_display()})"

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,7 +116,17 @@ def merchant_application_submit(
     contact_email: str,
     description: str = "",
 ) -> MerchantApplication:
-    """A public application: creates the applicant's account (not yet staff) and the application."""
+    """A public application: creates the applicant's account (not yet staff) and the application.
+
+    The store address is reserved while the application is pending (a partial unique constraint
+    settles two applicants racing for it).
+    """
+    try:
+        User.username_validator(username)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], code="invalid_username") from error
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError(_("That username is taken."), code="username_taken")
     slug_claimed = MerchantApplication.objects.filter(
         slug=slug, status=MerchantApplication.Status.PENDING
     ).exists()
@@ -131,15 +142,21 @@ def merchant_application_submit(
                 )
         except IntegrityError as error:
             raise DomainError(_("That username is taken."), code="username_taken") from error
-        return MerchantApplication.objects.create(
-            applicant=user,
-            store_name=store_name,
-            slug=slug,
-            contact_name=contact_name,
-            contact_phone=contact_phone,
-            contact_email=contact_email,
-            description=description,
-        )
+        try:
+            with transaction.atomic():
+                return MerchantApplication.objects.create(
+                    applicant=user,
+                    store_name=store_name,
+                    slug=slug,
+                    contact_name=contact_name,
+                    contact_phone=contact_phone,
+                    contact_email=contact_email,
+                    description=description,
+                )
+        except IntegrityError as error:
+            raise DomainError(
+                _("The store address “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken"
+            ) from error
 
 
 def merchant_application_approve(*, application_id: int, reviewer: User) -> Merchant:

@@ -114,9 +114,10 @@ class ProductAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
     inlines = (SkuInline,)
 
     def scope_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        # Aggregating drops the model's default ordering; restate it for stable pages.
         return queryset.annotate(
             sku_count=Count("skus", distinct=True), total_stock=Sum("skus__stock")
-        )
+        ).order_by("sort_order", "id")
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         try:

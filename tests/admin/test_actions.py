@@ -12,7 +12,7 @@ from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order, OrderStatusChange
 from apps.products.models import Product
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import MerchantFactory, ProductFactory, UserFactory
 
 from .test_scoping import url
 
@@ -224,17 +224,11 @@ def test_operator_approves_an_application_and_the_owner_runs_only_their_store(
 
 
 def test_approve_action_reports_a_taken_address(store_a, operator_client):
-    # Submitting refuses a slug another pending application holds; this clash is one that
-    # predates that check (or was written by hand), which approval must still refuse cleanly.
+    # A pending application reserves its address against other applications, but a store can
+    # still take it meanwhile by another path; approval must then refuse cleanly.
     first = submit()
-    clash = MerchantApplication.objects.create(
-        applicant=UserFactory(username="copycat"),
-        store_name="Tea House",
-        slug="tea-house",
-        contact_name="Copy Cat",
-        contact_phone="13900000001",
-        contact_email="copycat@example.com",
-    )
+    clash = submit(slug="tea-garden", username="copycat")
+    MerchantFactory(slug="tea-garden")
 
     response = operator_client.post(
         url(MerchantApplication, "changelist"),
@@ -245,7 +239,7 @@ def test_approve_action_reports_a_taken_address(store_a, operator_client):
     )
 
     assert response.status_code == 302
-    assert messages_of(response)[-1] == "Tea House: The store address “tea-house” is taken."
+    assert messages_of(response)[-1] == "Tea House: The store address “tea-garden” is taken."
     assert dict(MerchantApplication.objects.values_list("pk", "status")) == {
         first.pk: "approved",
         clash.pk: "pending",

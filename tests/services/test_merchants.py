@@ -161,3 +161,20 @@ def test_set_status_loses_to_a_change_made_in_between(merchant, monkeypatch):
 
     assert (refused.value.code, refused.value.status) == ("status_changed", 409)
     assert (status_of(merchant), status_of(pending)) == ("suspended", "pending")
+
+
+@pytest.mark.parametrize(
+    ("username", "code"),
+    [("bad name/..", "invalid_username"), ("First", "username_taken")],
+)
+def test_an_application_refuses_usernames_the_signup_page_refuses(db, username, code):
+    apply(username="first")
+
+    with pytest.raises(DomainError) as refused:
+        apply(username=username, slug="other-store")
+
+    assert refused.value.code == code
+    assert MerchantApplication.objects.count() == 1
+    assert User.objects.filter(username__iexact=username).count() == (
+        1 if code == "username_taken" else 0
+    )
