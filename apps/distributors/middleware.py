@@ -31,6 +31,10 @@ class ReferralMiddleware:
         match = STORE_PATH.match(request.path)
         if match is None:
             return self.get_response(request)
+        if request.headers.get("Sec-Fetch-Dest", "document") != "document":
+            # Only a page the visitor navigates to counts: an image or script another site embeds
+            # with ?ref= must not bind anyone (browsers send Sec-Fetch-Dest; others are trusted).
+            return self.get_response(request)
         slug = match["slug"]
         cookie = referral_cookie_name(slug)
         code = request.GET.get("ref") or request.COOKIES.get(cookie)
