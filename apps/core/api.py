@@ -33,33 +33,28 @@ class IsMerchantStaff(permissions.BasePermission):
         return merchant_for_staff(request.user) is not None
 
 
-class _ScopedViewSetMixin:
-    """Refuses subclasses that override ``get_queryset``: they override ``scope_queryset``."""
+class _ScopedViewSet(viewsets.GenericViewSet):
+    """Every queryset filtered to ``self.merchant``; subclasses say who the merchant is.
+
+    Refuses subclasses that override ``get_queryset``: they override ``scope_queryset`` (to add
+    select_related or narrow to the caller), so the merchant filter cannot be lost.
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # The scoped bases below define get_queryset themselves; only their subclasses are refused.
+        # The scoped bases in this module define get_queryset; only their subclasses are refused.
         if "get_queryset" in cls.__dict__ and cls.__module__ != __name__:
             raise TypeError(
                 f"{cls.__name__} overrides get_queryset; override scope_queryset instead so that "
                 "merchant scoping cannot be lost."
             )
 
-    def scope_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
-        return queryset
-
-
-class MerchantStaffViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
-    """Back-office API: every queryset filtered to the caller's merchant."""
-
-    permission_classes = [permissions.IsAuthenticated, IsMerchantStaff]
-
     @property
     def merchant(self) -> Merchant:
-        merchant = merchant_for_staff(self.request.user)
-        if merchant is None:
-            raise exceptions.PermissionDenied(IsMerchantStaff.message)
-        return merchant
+        raise NotImplementedError
+
+    def scope_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset
 
     def get_queryset(self) -> models.QuerySet:
         return self.scope_queryset(super().get_queryset()).filter(merchant=self.merchant)
@@ -72,7 +67,20 @@ class MerchantStaffViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
         return context
 
 
-class StoreViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
+class MerchantStaffViewSet(_ScopedViewSet):
+    """Back-office API: scoped to the merchant the caller works for."""
+
+    permission_classes = [permissions.IsAuthenticated, IsMerchantStaff]
+
+    @property
+    def merchant(self) -> Merchant:
+        merchant = merchant_for_staff(self.request.user)
+        if merchant is None:
+            raise exceptions.PermissionDenied(IsMerchantStaff.message)
+        return merchant
+
+
+class StoreViewSet(_ScopedViewSet):
     """Storefront and distributor API under ``/api/v1/stores/<store>/…``: scoped to that store.
 
     ``scope_queryset`` may narrow further to the caller (``self.request.user``).
@@ -87,16 +95,6 @@ class StoreViewSet(_ScopedViewSetMixin, viewsets.GenericViewSet):
                 raise Http404("No such store.")
             self._merchant = cached
         return cached
-
-    def get_queryset(self) -> models.QuerySet:
-        return self.scope_queryset(super().get_queryset()).filter(merchant=self.merchant)
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = dict(super().get_serializer_context())
-        if getattr(self, "swagger_fake_view", False):
-            return context
-        context["merchant"] = self.merchant
-        return context
 
 
 class MerchantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
