@@ -45,7 +45,10 @@ class OrderStatusChangeInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(MerchantScopedAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Orders come from customers; their money, snapshot and status are never edited by hand:
+    staff act on them through the ship and cancel actions, which call the services."""
+
     list_display = (
         "number",
         "customer",
@@ -98,16 +101,6 @@ class OrderAdmin(MerchantScopedAdmin):
     readonly_fields = flatten_fieldsets(fieldsets)
     inlines = (OrderLineInline, OrderStatusChangeInline)
     actions = ("ship_orders", "cancel_unpaid_orders")
-
-    # Orders come from customers; their money, snapshot and status are never edited by hand.
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [
