@@ -9,8 +9,9 @@ from apps.merchants.models import MerchantOwned
 class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
-    Tree writes go through ``apps.distributors.services.distributor_join`` only, which holds a lock on
-    the tree while django-mptt renumbers it (mptt corrupts trees under concurrent inserts otherwise).
+    Tree writes go through ``distributor_join`` and ``distributor_move`` only (in services), which
+    lock the trees they write while django-mptt renumbers them: mptt corrupts trees under
+    concurrent writers otherwise.
     """
 
     class Status(models.TextChoices):

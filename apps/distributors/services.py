@@ -1,3 +1,21 @@
+"""Distributors: joining, customer bindings and moves in the per-merchant trees.
+
+Tree locking protocol. django-mptt renumbers lft/rght (and tree_id for a moved subtree) with several
+UPDATEs that assume nobody else writes to the same tree meanwhile, so every tree write holds, until
+its transaction ends:
+
+- ``pg_advisory_xact_lock(TREE_LOCK_NAMESPACE, tree_id)`` for every existing tree it writes to (the
+  tree of a join's parent; a move's source and target trees), taken in ascending tree_id order, and
+- ``pg_advisory_xact_lock(NEW_TREE_LOCK_KEY)`` first, when it creates a tree (a root join or a move to
+  the top): mptt numbers a new tree max(tree_id) + 1.
+
+``_lock_trees`` is the one place that takes them: it reads the nodes' tree ids, locks those trees in
+order inside a savepoint, re-reads the nodes, and if a concurrent move changed any node's tree in
+between it rolls back to the savepoint (releasing the locks, so the order stays ascending) and tries
+again, a bounded number of times, before refusing with Conflict. Writers to different trees never
+wait for each other. A tree being created is invisible to other transactions until it commits.
+"""
+
 import re
 import secrets
 
@@ -6,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.commissions.models import Wallet
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import Conflict, DomainError, NotFound
 from apps.merchants.models import Merchant
 
 from .models import CustomerBinding, Distributor
@@ -16,6 +34,10 @@ INVITE_CODE_LENGTH = 8
 INVITE_CODE_PATTERN = re.compile(rf"^[{INVITE_CODE_ALPHABET}]{{{INVITE_CODE_LENGTH}}}$")
 # Serialises the creation of new trees: django-mptt picks a new root's tree_id as max + 1.
 NEW_TREE_LOCK_KEY = 7_310_001
+# First key of the two-int advisory locks held per tree (the second key is the tree_id).
+TREE_LOCK_NAMESPACE = 7_310_002
+# How often _lock_trees re-reads after a concurrent move changed a node's tree before giving up.
+TREE_LOCK_ATTEMPTS = 5
 
 
 def invite_code_normalize(code: str) -> str:
@@ -46,17 +68,43 @@ def distributor_get_by_code(*, merchant: Merchant, code: str) -> Distributor:
     return distributor
 
 
-def _lock_tree_of(node: Distributor) -> Distributor:
-    """Lock the root row of ``node``'s tree and return ``node`` re-read after the lock is held.
+class _TreeChanged(Exception):
+    """A node changed trees between reading it and locking its tree (a concurrent move)."""
 
-    django-mptt renumbers lft/rght of the whole tree on insert; with the root locked, writers to one
-    tree queue up while other trees stay free. The re-read matters: another writer may have moved
-    this node's numbers while we waited.
+
+def _lock_trees(*pks: int, new_tree: bool = False) -> dict[int, Distributor]:
+    """Lock the trees holding the distributors ``pks`` (see the module docstring) and return the
+    nodes, by pk, re-read while the locks are held. ``new_tree`` also takes the new-tree lock.
+
+    Must run inside a transaction, which keeps the locks until it ends.
     """
-    Distributor.objects.select_for_update().filter(tree_id=node.tree_id, parent=None).values_list(
-        "pk", flat=True
-    ).get()
-    return Distributor.objects.get(pk=node.pk)
+    if not connection.in_atomic_block:
+        raise RuntimeError("_lock_trees needs a transaction to hold the locks in.")
+    for _attempt in range(TREE_LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _lock_trees_once(pks, new_tree=new_tree)
+        except _TreeChanged:
+            continue
+    raise Conflict(
+        _("The distributor tree is being rearranged right now. Please try again."),
+        code="tree_busy",
+    )
+
+
+def _lock_trees_once(pks: tuple[int, ...], *, new_tree: bool) -> dict[int, Distributor]:
+    seen = dict(Distributor.objects.filter(pk__in=pks).values_list("pk", "tree_id"))
+    with connection.cursor() as cursor:
+        if new_tree:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
+        for tree_id in sorted(set(seen.values())):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [TREE_LOCK_NAMESPACE, tree_id])
+    nodes = Distributor.objects.in_bulk(pks)
+    if len(nodes) != len(set(pks)):
+        raise NotFound(_("No such distributor."), code="unknown_distributor")
+    if any(node.tree_id != seen[pk] for pk, node in nodes.items()):
+        raise _TreeChanged
+    return nodes
 
 
 def distributor_join(
@@ -87,11 +135,10 @@ def distributor_join(
     try:
         with transaction.atomic():
             if inviter is None:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
+                _lock_trees(new_tree=True)
                 parent = None
             else:
-                parent = _lock_tree_of(inviter)
+                parent = _lock_trees(inviter.pk)[inviter.pk]
             distributor = Distributor(
                 merchant=merchant, user=user, parent=parent, invite_code=_new_invite_code(merchant)
             )
@@ -148,39 +195,46 @@ def binding_bind(
     )
 
 
+def distributor_move_check(*, distributor: Distributor, new_parent: Distributor | None) -> None:
+    """Raise the DomainError ``distributor_move`` would raise given the tree as it is now (no locks;
+    for forms: the move itself checks again under the locks)."""
+    node = Distributor.objects.get(pk=distributor.pk)
+    target = Distributor.objects.get(pk=new_parent.pk) if new_parent is not None else None
+    _move_refuse_if_invalid(node, target)
+
+
+def _move_refuse_if_invalid(node: Distributor, target: Distributor | None) -> None:
+    """Refuse a parent from another store (as absent) and a parent inside the node's own team.
+
+    Customer bindings are not looked at: a distributor may be moved under someone bound to it as a
+    customer; order placement cuts the upline at the buyer, so nobody is ever their own upline.
+    """
+    if target is None:
+        return
+    if target.merchant_id != node.merchant_id:
+        raise NotFound(_("No such distributor in this store."), code="unknown_distributor")
+    if target.tree_id == node.tree_id and node.lft <= target.lft <= node.rght:
+        raise DomainError(
+            _("A distributor cannot be placed under itself or under someone in its own team."),
+            code="distributor_loop",
+        )
+
+
 def distributor_move(*, distributor: Distributor, new_parent: Distributor | None) -> Distributor:
     """Place ``distributor`` (with its whole team) under ``new_parent``, or make it a root.
 
-    Holds the root rows of both trees (and, for a new root, the new-tree lock) while django-mptt
+    Holds the locks of the trees involved (and, for a new root, the new-tree lock) while django-mptt
     renumbers, so concurrent joins and moves queue up instead of corrupting the trees. Orders
     already placed keep their upline snapshot; only future orders follow the new tree.
     """
     with transaction.atomic():
-        if new_parent is None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
-        locked: set[int] = set()
-        while True:
-            node = Distributor.objects.get(pk=distributor.pk)
-            target = Distributor.objects.get(pk=new_parent.pk) if new_parent is not None else None
-            wanted = {node.tree_id} | ({target.tree_id} if target is not None else set())
-            if wanted <= locked:
-                break
-            locked |= wanted
-            list(
-                Distributor.objects.select_for_update()
-                .filter(tree_id__in=sorted(locked), parent=None)
-                .order_by("tree_id")
-                .values_list("pk", flat=True)
-            )
-        if target is not None and (
-            target.merchant_id != node.merchant_id
-            or (target.tree_id == node.tree_id and node.lft <= target.lft <= node.rght)
-        ):
-            raise DomainError(
-                _("A distributor cannot be placed under itself or under someone in its own team."),
-                code="distributor_loop",
-            )
+        pks = (distributor.pk,) if new_parent is None else (distributor.pk, new_parent.pk)
+        nodes = _lock_trees(*pks, new_tree=new_parent is None)
+        node = nodes[distributor.pk]
+        target = nodes[new_parent.pk] if new_parent is not None else None
+        _move_refuse_if_invalid(node, target)
+        if target is None and node.parent_id is None:
+            return node
         Distributor.objects.move_node(node, target, "last-child")
     return node
 

@@ -472,6 +472,12 @@ def distributor_share(
     )
 
 
+# Longer targets make QR codes too dense to scan. The URL's own cap matters when percent-encoding
+# inflates a short target (a non-ASCII query): qrcode's largest code holds 2,331 bytes.
+QR_TARGET_MAX_LENGTH = 512
+QR_URL_MAX_BYTES = 2048
+
+
 def qr_target_url(*, merchant: Merchant, target: str, invite_code: str) -> str | None:
     """SITE_URL + ``target`` + ``ref=CODE``; None unless ``target`` is a path inside the store."""
     parts = urlsplit(target)
@@ -492,10 +498,20 @@ def distributor_qr(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
     target = request.GET.get("target", "")
+    if len(target) > QR_TARGET_MAX_LENGTH:
+        return HttpResponseBadRequest(
+            _("The QR code target may be at most %(limit)d characters long.")
+            % {"limit": QR_TARGET_MAX_LENGTH},
+            content_type="text/plain",
+        )
     url = qr_target_url(merchant=merchant, target=target, invite_code=distributor.invite_code)
     if url is None:
         return HttpResponseBadRequest(
             _("The QR code target must be a page of this store."), content_type="text/plain"
+        )
+    if len(url.encode()) > QR_URL_MAX_BYTES:
+        return HttpResponseBadRequest(
+            _("The QR code target is too long to fit in a QR code."), content_type="text/plain"
         )
     image = qrcode.make(url, box_size=8, border=2)
     buffer = io.BytesIO()

@@ -1,13 +1,22 @@
 import random
+import threading
+import time
 
 import pytest
+from django.db import connection
 
 from apps.commissions.models import Wallet
 from apps.distributors.models import Distributor
-from apps.distributors.services import distributor_join
+from apps.distributors.services import distributor_join, distributor_move
 from tests.factories import MerchantFactory, UserFactory
 
-from .conftest import assert_trees_are_what_rebuild_makes, race
+from .conftest import (
+    BARRIER_TIMEOUT,
+    JOIN_TIMEOUT,
+    Outcome,
+    assert_trees_are_what_rebuild_makes,
+    race,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,3 +136,154 @@ def test_root_and_child_joins_racing_in_many_stores_keep_every_tree_valid():
     numbers = assert_trees_are_what_rebuild_makes()
     tree_ids = [tree_id for tree_id, _lft, _rght, level in numbers.values() if level == 0]
     assert len(tree_ids) == len(set(tree_ids)) == 3 + 6
+
+
+def move(distributor, new_parent):
+    return lambda: distributor_move(distributor=distributor, new_parent=new_parent)
+
+
+def grow(merchant, parent, count):
+    """``count`` distributors, each invited by the one before, the first by ``parent``."""
+    nodes = []
+    for _ in range(count):
+        inviter = nodes[-1] if nodes else parent
+        nodes.append(
+            distributor_join(merchant=merchant, user=UserFactory(), invite_code=inviter.invite_code)
+        )
+    return nodes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_joins_racing_moves_in_the_same_trees_keep_every_tree_valid(merchant, seed):
+    # given three trees:  r1 ─ a1 ─ a2 ─ a3, r1 ─ a4;  r2 ─ b1 ─ b2 ─ b3, r2 ─ b4;  r3 ─ c1 ─ c2
+    r1, r2, r3 = (distributor_join(merchant=merchant, user=UserFactory()) for _ in range(3))
+    a1, a2, a3 = grow(merchant, r1, 3)
+    (a4,) = grow(merchant, r1, 1)
+    b1, b2, b3 = grow(merchant, r2, 3)
+    (b4,) = grow(merchant, r2, 1)
+    c1, c2 = grow(merchant, r3, 2)
+    everyone = [r1, r2, r3, a1, a2, a3, a4, b1, b2, b3, b4, c1, c2]
+    # moves that are valid in any order: between trees both ways, out of a subtree that is itself
+    # moving, and to the top (a new tree), racing twenty joins under (seeded) random nodes and two
+    # joins that start new trees
+    moves = {a2: b4, b2: a4, c1: None, a3: r3, b3: r1, c2: a1}
+    chooser = random.Random(seed)
+    inviters = [chooser.choice(everyone) for _ in range(20)]
+    joiners = UserFactory.create_batch(22)
+    calls = [move(node, target) for node, target in moves.items()]
+    calls += [
+        join(merchant, user, inviter.invite_code)
+        for user, inviter in zip(joiners[:20], inviters, strict=True)
+    ]
+    calls += [join(merchant, user) for user in joiners[20:]]
+    chooser.shuffle(calls)
+
+    outcomes = race(calls)
+
+    assert [outcome.error for outcome in outcomes] == [None] * 28
+    parents = dict(Distributor.objects.values_list("pk", "parent_id"))
+    assert {node.pk: parents[node.pk] for node in moves} == {
+        node.pk: (target.pk if target is not None else None) for node, target in moves.items()
+    }
+    joined = {d.user_id: d for d in Distributor.objects.filter(user__in=joiners)}
+    assert [joined[user.pk].parent_id for user in joiners[:20]] == [i.pk for i in inviters]
+    assert [joined[user.pk].parent_id for user in joiners[20:]] == [None, None]
+    numbers = assert_trees_are_what_rebuild_makes()
+    roots = {pk for pk, parent_id in parents.items() if parent_id is None}
+    assert roots == {r1.pk, r2.pk, r3.pk, c1.pk} | {joined[u.pk].pk for u in joiners[20:]}
+    assert sorted(numbers[pk][0] for pk in roots) == [1, 2, 3, 4, 5, 6]
+    assert len(numbers) == 13 + 22
+
+
+def wait_until(condition, timeout=BARRIER_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+class Step(threading.Thread):
+    def __init__(self, call):
+        super().__init__()
+        self.call, self.outcome = call, Outcome()
+
+    def run(self):
+        try:
+            self.outcome.value = self.call()
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            self.outcome.error = error
+        finally:
+            connection.close()
+
+
+def test_a_join_whose_inviter_is_moved_to_another_tree_meanwhile_holds_the_new_trees_lock(
+    merchant, monkeypatch
+):
+    # given r1 ─ inviter and r2 ─ left: the inviter is moved under r2, to the right of left
+    r1, r2 = (distributor_join(merchant=merchant, user=UserFactory()) for _ in range(2))
+    (inviter,) = grow(merchant, r1, 1)
+    (left,) = grow(merchant, r2, 1)
+    mover_locked, mover_go, joiner_ready, joiner_go = (threading.Event() for _ in range(4))
+    threads: dict[str, threading.Thread] = {}
+    manager_class = type(Distributor.objects)
+    original_move_node, original_save = manager_class.move_node, Distributor.save
+
+    def paused_move_node(self, node, target, position="last-child"):
+        if threading.current_thread() is threads.get("mover"):
+            mover_locked.set()
+            assert mover_go.wait(JOIN_TIMEOUT)
+        return original_move_node(self, node, target, position)
+
+    def paused_save(self, *args, **kwargs):
+        if threading.current_thread() is threads.get("joiner") and self._state.adding:
+            joiner_ready.set()
+            assert joiner_go.wait(JOIN_TIMEOUT)
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(manager_class, "move_node", paused_move_node)
+    monkeypatch.setattr(Distributor, "save", paused_save)
+    threads["mover"] = Step(move(inviter, r2))
+    threads["joiner"] = Step(join(merchant, UserFactory(), inviter.invite_code))
+    threads["other"] = Step(join(merchant, UserFactory(), left.invite_code))
+
+    # when the move holds its locks, the joiner reads the inviter (still in r1's tree) and waits
+    threads["mover"].start()
+    assert mover_locked.wait(BARRIER_TIMEOUT)
+    threads["joiner"].start()
+    wait_until(lambda: waiting_for_a_lock() == 1)
+    # and the move commits; the joiner goes on to insert under the inviter, now in r2's tree
+    mover_go.set()
+    threads["mover"].join(JOIN_TIMEOUT)
+    assert joiner_ready.wait(BARRIER_TIMEOUT)
+    # then a join into r2's tree (left of the inviter) must wait for the joiner
+    threads["other"].start()
+    wait_until(lambda: waiting_for_a_lock() == 1 or not threads["other"].is_alive())
+    other_waited = threads["other"].is_alive()
+    joiner_go.set()
+    threads["joiner"].join(JOIN_TIMEOUT)
+    threads["other"].join(JOIN_TIMEOUT)
+
+    outcomes = [threads[name].outcome for name in ("mover", "joiner", "other")]
+    assert [outcome.error for outcome in outcomes] == [None, None, None]
+    numbers = assert_trees_are_what_rebuild_makes()
+    assert other_waited, "a join into r2's tree did not wait for the joiner writing into it"
+    joiner, other = outcomes[1].value, outcomes[2].value
+    assert (joiner.parent_id, other.parent_id) == (inviter.pk, left.pk)
+    # r2 ─ left ─ other, r2 ─ inviter ─ joiner
+    assert [numbers[node.pk] for node in (r1, r2, left, other, inviter, joiner)] == [
+        (r1.tree_id, 1, 2, 0),
+        (r2.tree_id, 1, 10, 0),
+        (r2.tree_id, 2, 5, 1),
+        (r2.tree_id, 3, 4, 2),
+        (r2.tree_id, 6, 9, 1),
+        (r2.tree_id, 7, 8, 2),
+    ]

@@ -1,9 +1,16 @@
 import pytest
 
 from apps.commissions.models import Wallet
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import Conflict, DomainError, NotFound
+from apps.distributors import services
 from apps.distributors.models import CustomerBinding, Distributor
-from apps.distributors.services import binding_bind, distributor_join, invite_code_normalize
+from apps.distributors.services import (
+    binding_bind,
+    distributor_join,
+    distributor_move,
+    distributor_move_check,
+    invite_code_normalize,
+)
 from tests.factories import UserFactory
 
 
@@ -170,3 +177,174 @@ def test_one_user_is_a_separate_distributor_in_each_store(merchant, other_mercha
     assert here.pk != there.pk
     assert here.tree_id != there.tree_id
     assert (here.merchant_id, there.merchant_id) == (merchant.pk, other_merchant.pk)
+
+
+# --- moving -----------------------------------------------------------------------------------
+
+
+def numbers(*nodes):
+    """(parent_id, tree_id, lft, rght, level) of each node, read from the database."""
+    return [
+        Distributor.objects.values_list("parent_id", "tree_id", "lft", "rght", "level").get(
+            pk=node.pk
+        )
+        for node in nodes
+    ]
+
+
+def test_move_under_another_node_of_the_same_tree(merchant, chain):
+    root, second, third, fourth = chain
+    tree_id = root.tree_id
+
+    moved = distributor_move(distributor=third, new_parent=root)
+
+    # root ─ second, third ─ fourth
+    assert (moved.parent_id, moved.level) == (root.pk, 1)
+    assert numbers(root, second, third, fourth) == [
+        (None, tree_id, 1, 8, 0),
+        (root.pk, tree_id, 2, 3, 1),
+        (root.pk, tree_id, 4, 7, 1),
+        (third.pk, tree_id, 5, 6, 2),
+    ]
+
+
+def test_move_to_the_top_makes_a_new_tree(merchant, chain):
+    root, second, third, fourth = chain
+    other_root = distributor_join(merchant=merchant, user=UserFactory())
+
+    moved = distributor_move(distributor=third, new_parent=None)
+
+    new_tree_id = other_root.tree_id + 1
+    assert (moved.parent_id, moved.tree_id, moved.level) == (None, new_tree_id, 0)
+    assert numbers(root, second, third, fourth) == [
+        (None, root.tree_id, 1, 4, 0),
+        (root.pk, root.tree_id, 2, 3, 1),
+        (None, new_tree_id, 1, 4, 0),
+        (third.pk, new_tree_id, 2, 3, 1),
+    ]
+
+
+def test_moving_a_root_to_the_top_changes_nothing(merchant, chain):
+    before = numbers(*chain)
+
+    moved = distributor_move(distributor=chain[0], new_parent=None)
+
+    assert moved.pk == chain[0].pk
+    assert numbers(*chain) == before
+
+
+def test_move_into_another_tree_takes_the_team_along(merchant, chain):
+    root, second, third, fourth = chain
+    other_root = distributor_join(merchant=merchant, user=UserFactory())
+    other_child = distributor_join(
+        merchant=merchant, user=UserFactory(), invite_code=other_root.invite_code
+    )
+    there = other_root.tree_id
+
+    distributor_move(distributor=second, new_parent=other_child)
+
+    # root alone; other_root ─ other_child ─ second ─ third ─ fourth
+    assert numbers(root, other_root, other_child, second, third, fourth) == [
+        (None, root.tree_id, 1, 2, 0),
+        (None, there, 1, 10, 0),
+        (other_root.pk, there, 2, 9, 1),
+        (other_child.pk, there, 3, 8, 2),
+        (second.pk, there, 4, 7, 3),
+        (third.pk, there, 5, 6, 4),
+    ]
+
+
+def test_moving_a_root_into_another_tree_merges_the_trees(merchant, chain):
+    root, second, third, fourth = chain
+    other_root = distributor_join(merchant=merchant, user=UserFactory())
+    there = other_root.tree_id
+
+    distributor_move(distributor=other_root, new_parent=second)
+
+    assert numbers(root, second, third, fourth, other_root) == [
+        (None, root.tree_id, 1, 10, 0),
+        (root.pk, root.tree_id, 2, 9, 1),
+        (second.pk, root.tree_id, 3, 6, 2),
+        (third.pk, root.tree_id, 4, 5, 3),
+        (second.pk, root.tree_id, 7, 8, 2),
+    ]
+    assert Distributor.objects.filter(tree_id=there).count() == 0
+
+
+@pytest.mark.parametrize("target_index", [1, 2, 3])
+def test_move_under_itself_or_its_own_team_is_refused(merchant, chain, target_index):
+    before = numbers(*chain)
+
+    with pytest.raises(DomainError) as caught:
+        distributor_move(distributor=chain[1], new_parent=chain[target_index])
+
+    assert caught.value.code == "distributor_loop"
+    assert caught.value.status == 400
+    assert caught.value.message == (
+        "A distributor cannot be placed under itself or under someone in its own team."
+    )
+    assert numbers(*chain) == before
+
+
+def test_moving_a_root_under_its_own_team_is_refused(merchant, chain):
+    before = numbers(*chain)
+
+    with pytest.raises(DomainError) as caught:
+        distributor_move(distributor=chain[0], new_parent=chain[3])
+
+    assert caught.value.code == "distributor_loop"
+    assert numbers(*chain) == before
+
+
+def test_move_under_another_merchants_distributor_is_refused_as_absent(
+    merchant, other_merchant, chain
+):
+    foreign = distributor_join(merchant=other_merchant, user=UserFactory())
+    before = numbers(*chain, foreign)
+
+    with pytest.raises(NotFound) as caught:
+        distributor_move(distributor=chain[2], new_parent=foreign)
+
+    assert (caught.value.code, caught.value.status) == ("unknown_distributor", 404)
+    assert numbers(*chain, foreign) == before
+
+
+def test_move_check_uses_the_tree_as_stored_not_the_objects_given(merchant, chain):
+    root, second, third, _fourth = chain
+    stale_third = Distributor.objects.get(pk=third.pk)
+    distributor_move(distributor=third, new_parent=root)
+
+    # second was third's parent; after the move, second is no longer in third's team
+    distributor_move_check(distributor=second, new_parent=stale_third)
+    with pytest.raises(DomainError) as caught:
+        distributor_move_check(distributor=root, new_parent=stale_third)
+
+    assert caught.value.code == "distributor_loop"
+
+
+def test_move_gives_up_with_a_conflict_when_the_trees_keep_changing(merchant, chain, monkeypatch):
+    # _lock_trees retries while concurrent moves keep changing a node's tree; with no attempts
+    # left it refuses instead of writing without the right lock
+    monkeypatch.setattr(services, "TREE_LOCK_ATTEMPTS", 0)
+    before = numbers(*chain)
+
+    with pytest.raises(Conflict) as caught:
+        distributor_move(distributor=chain[2], new_parent=chain[0])
+
+    assert (caught.value.code, caught.value.status) == ("tree_busy", 409)
+    assert numbers(*chain) == before
+
+
+def test_a_distributor_may_be_moved_under_a_customer_bound_to_it(merchant, chain):
+    # bindings are not a tree concern: order placement cuts the upline at the buyer
+    fourth = chain[3]
+    buyer = distributor_join(merchant=merchant, user=UserFactory())
+    binding_bind(merchant=merchant, customer=buyer.user, invite_code=fourth.invite_code)
+
+    distributor_move(distributor=fourth, new_parent=buyer)
+
+    assert numbers(buyer, fourth) == [
+        (None, buyer.tree_id, 1, 4, 0),
+        (buyer.pk, buyer.tree_id, 2, 3, 1),
+    ]
+    assert CustomerBinding.objects.get(customer=buyer.user).distributor_id == fourth.pk

@@ -164,6 +164,54 @@ def test_qr_endpoint_refuses_targets_outside_the_store(
     assert response.status_code == 400
 
 
+def qr_target_of_length(merchant, length):
+    prefix = f"/s/{merchant.slug}/p/1/?q="
+    return prefix + "a" * (length - len(prefix))
+
+
+def test_qr_endpoint_accepts_a_target_of_512_characters(distributor_client, merchant, store_url):
+    target = qr_target_of_length(merchant, 512)
+
+    response = distributor_client.get(store_url("distributor-qr"), {"target": target})
+
+    assert len(target) == 512
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).format == "PNG"
+
+
+def test_qr_endpoint_refuses_a_target_of_513_characters(distributor_client, merchant, store_url):
+    response = distributor_client.get(
+        store_url("distributor-qr"), {"target": qr_target_of_length(merchant, 513)}
+    )
+
+    assert response.status_code == 400
+    assert response.content.decode() == "The QR code target may be at most 512 characters long."
+
+
+@pytest.mark.parametrize("length", [2_500, 10_000])
+def test_qr_endpoint_refuses_very_long_targets(distributor_client, merchant, store_url, length):
+    response = distributor_client.get(
+        store_url("distributor-qr"), {"target": qr_target_of_length(merchant, length)}
+    )
+
+    assert response.status_code == 400
+    assert response.content.decode() == "The QR code target may be at most 512 characters long."
+
+
+def test_qr_endpoint_refuses_a_short_target_whose_url_is_too_long_for_a_qr_code(
+    distributor_client, merchant, store_url
+):
+    # 300 characters, but each 中 is percent-encoded to 9 bytes in the URL: 2,700 bytes
+    target = f"/s/{merchant.slug}/?q=" + "中" * (300 - len(f"/s/{merchant.slug}/?q="))
+
+    response = distributor_client.get(store_url("distributor-qr"), {"target": target})
+
+    assert len(target) == 300
+    assert response.status_code == 400
+    assert response.content.decode() == "The QR code target is too long to fit in a QR code."
+
+
 def test_qr_target_url_adds_the_code_and_replaces_any_other_ref(merchant, settings):
     from apps.storefront.views import qr_target_url
 
