@@ -1,7 +1,8 @@
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from apps.accounts.models import User
 from apps.merchants.models import Merchant
+from apps.products.models import Product, Sku
 
 from .models import CustomerBinding, Distributor
 
@@ -48,3 +49,14 @@ def bound_customers(*, distributor: Distributor) -> "QuerySet[CustomerBinding]":
     return CustomerBinding.objects.filter(
         merchant_id=distributor.merchant_id, distributor=distributor
     ).select_related("customer")
+
+
+def products_to_share(*, merchant: Merchant) -> "QuerySet[Product]":
+    """The store's products on sale (active, with an active SKU), in catalogue order."""
+    on_sale_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
+    return (
+        Product.objects.filter(merchant=merchant, is_active=True)
+        .filter(Exists(on_sale_skus))
+        .order_by("sort_order", "id")
+        .only("id", "name")
+    )

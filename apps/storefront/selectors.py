@@ -4,7 +4,7 @@ from django.db.models import Min, Prefetch, Q, QuerySet, Sum
 
 from apps.accounts.models import User
 from apps.merchants.models import Merchant
-from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
+from apps.orders.models import Order, OrderLine, OrderStatusChange
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 
@@ -44,14 +44,6 @@ def storefront_product(*, merchant: Merchant, product_id: int) -> Product | None
     )
 
 
-def cart_items(*, merchant: Merchant, customer: User) -> list[CartItem]:
-    return list(
-        CartItem.objects.filter(merchant=merchant, cart__customer=customer)
-        .select_related("sku__product")
-        .order_by("id")
-    )
-
-
 def customer_orders(*, merchant: Merchant, customer: User) -> "QuerySet[Order]":
     return (
         Order.objects.filter(merchant=merchant, customer=customer)
@@ -69,7 +61,3 @@ def order_details(*, order: Order) -> dict:
             order=order, status=Payment.Status.PENDING
         ).first(),
     }
-
-
-def store_products_for_sharing(*, merchant: Merchant) -> "QuerySet[Product]":
-    return storefront_products(merchant=merchant).only("id", "name", "sort_order")

@@ -6,20 +6,16 @@ store, so another merchant's ids behave as absent.
 """
 
 import io
-import posixpath
 from collections.abc import Callable
 from functools import wraps
 from typing import cast
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import qrcode
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,7 +23,7 @@ from apps.accounts.models import User
 from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
-from apps.core.money import ZERO, quantize_money
+from apps.distributors.links import join_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (
@@ -40,6 +36,7 @@ from apps.distributors.services import distributor_get_by_code, distributor_join
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
+from apps.orders.selectors import cart_summary
 from apps.orders.services import (
     Recipient,
     cart_add_item,
@@ -176,11 +173,8 @@ def cart(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
 
 
 def _cart_context(request: SignedInRequest, merchant: Merchant) -> dict:
-    items = selectors.cart_items(merchant=merchant, customer=request.user)
-    for item in items:
-        item.line_total = quantize_money(item.sku.price * item.quantity)  # type: ignore[attr-defined]
-    total = sum((item.sku.price * item.quantity for item in items), ZERO)
-    return {"items": items, "total": quantize_money(total)}
+    summary = cart_summary(merchant=merchant, customer=request.user)
+    return {"items": summary.items, "total": summary.total}
 
 
 def _render_cart(request: SignedInRequest, merchant: Merchant, status: int = 200) -> HttpResponse:
@@ -428,38 +422,24 @@ def distributor_earnings(
     )
 
 
-def _share_url(path: str, code: str) -> str:
-    return f"{settings.SITE_URL}{path}?{urlencode({'ref': code})}"
-
-
 @require_GET
 @store_view
 @distributor_required
 def distributor_share(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
-    store_path = reverse("storefront:catalogue", kwargs={"slug": merchant.slug})
+    store, *products = share_links(merchant=merchant, invite_code=distributor.invite_code)
     links = [
+        {"label": _("Store home"), "path": store.path, "url": store.url, "test_id": "share-store"}
+    ] + [
         {
-            "label": _("Store home"),
-            "path": store_path,
-            "url": _share_url(store_path, distributor.invite_code),
-            "test_id": "share-store",
+            "label": link.name,
+            "path": link.path,
+            "url": link.url,
+            "test_id": f"share-product-{link.product_id}",
         }
+        for link in products
     ]
-    for product in selectors.store_products_for_sharing(merchant=merchant):
-        path = reverse(
-            "storefront:product", kwargs={"slug": merchant.slug, "product_id": product.pk}
-        )
-        links.append(
-            {
-                "label": product.name,
-                "path": path,
-                "url": _share_url(path, distributor.invite_code),
-                "test_id": f"share-product-{product.pk}",
-            }
-        )
-    join_path = reverse("storefront:distributor-join", kwargs={"slug": merchant.slug})
     return render_store(
         request,
         merchant,
@@ -467,7 +447,7 @@ def distributor_share(
         {
             "distributor": distributor,
             "links": links,
-            "join_url": _share_url(join_path, distributor.invite_code),
+            "join_url": join_url(merchant=merchant, invite_code=distributor.invite_code),
         },
     )
 
@@ -476,19 +456,6 @@ def distributor_share(
 # inflates a short target (a non-ASCII query): qrcode's largest code holds 2,331 bytes.
 QR_TARGET_MAX_LENGTH = 512
 QR_URL_MAX_BYTES = 2048
-
-
-def qr_target_url(*, merchant: Merchant, target: str, invite_code: str) -> str | None:
-    """SITE_URL + ``target`` + ``ref=CODE``; None unless ``target`` is a path inside the store."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/"):
-        return None
-    normalized = posixpath.normpath(parts.path) + ("/" if parts.path.endswith("/") else "")
-    if not normalized.startswith(f"/s/{merchant.slug}/"):
-        return None
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "ref"]
-    query.append(("ref", invite_code))
-    return f"{settings.SITE_URL}{normalized}?{urlencode(query)}"
 
 
 @require_GET

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -17,24 +16,11 @@ from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
 from apps.merchants.models import Merchant
 from apps.orders.models import CartItem, Order
-from apps.orders.services import (
-    Recipient,
-    cart_add_item,
-    order_confirm_receipt,
-    order_place,
-    order_ship,
-)
+from apps.orders.services import cart_add_item, order_confirm_receipt, order_ship
 from apps.payments.models import Payment
-from apps.payments.providers.sandbox import (
-    SIGNATURE_HEADER,
-    sandbox_notification_body,
-    sandbox_sign,
-)
-from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Product, Sku
 from tests.factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
-
-RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
+from tests.services.flows import paid_order, place
 
 
 def api_url(name: str, **kwargs: Any) -> str:
@@ -46,29 +32,6 @@ def client_for(user: User | None) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
-
-
-def pay(order: Order) -> Order:
-    """Pay through the sandbox provider's signed notification, as in production."""
-    payment = payment_start(merchant=order.merchant, customer=order.customer, order_id=order.pk)
-    body = sandbox_notification_body(
-        out_trade_no=payment.out_trade_no,
-        provider_trade_no=f"T{payment.pk}",
-        amount=payment.amount,
-        paid_at=timezone.now(),
-    )
-    result = payment_handle_notification(
-        provider="sandbox", body=body, headers={SIGNATURE_HEADER: sandbox_sign(body)}
-    )
-    assert result == "paid"
-    order.refresh_from_db()
-    return order
-
-
-def place(merchant: Merchant, customer: User, sku: Sku, quantity: int = 1) -> Order:
-    return order_place(
-        merchant=merchant, customer=customer, lines=[(sku.pk, quantity)], recipient=RECIPIENT
-    )
 
 
 @dataclass
@@ -103,7 +66,7 @@ def build_store(*, customer: User | None = None) -> Store:
     )
     buyer = UserFactory()
     binding_bind(merchant=merchant, customer=buyer, invite_code=child.invite_code)
-    completed = pay(place(merchant, buyer, sku, 2))
+    completed = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 2)])
     order_ship(
         merchant=merchant, order_id=completed.pk, carrier="SF", tracking_number="SF1", actor=staff
     )
@@ -117,8 +80,8 @@ def build_store(*, customer: User | None = None) -> Store:
         product=sku.product,
         sku=sku,
         distributors=[root, child],
-        pending_order=place(merchant, customer, sku),
-        paid_order=pay(place(merchant, customer, sku)),
+        pending_order=place(merchant=merchant, customer=customer, lines=[(sku, 1)]),
+        paid_order=paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)]),
         completed_order=completed,
         cart_item=item,
         records=list(CommissionRecord.objects.filter(order=completed).order_by("level")),

@@ -9,8 +9,9 @@ from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
 from tests.factories import ProductFactory, SkuFactory, UserFactory
+from tests.services.flows import paid_order
 
-from .conftest import api_url, client_for, pay, place
+from .conftest import api_url, client_for
 
 
 def test_join_as_a_root_then_again(merchant, customer):
@@ -160,7 +161,7 @@ def test_share_links(merchant, chain):
 def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
     buyer = UserFactory()
     binding_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
-    order = pay(place(merchant, buyer, sku, 2))
+    order = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 2)])
     order_ship(
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user
     )

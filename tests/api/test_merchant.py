@@ -12,8 +12,9 @@ from apps.orders.models import Order
 from apps.orders.services import order_confirm_receipt, order_ship
 from apps.products.models import Product, Sku
 from tests.factories import ProductFactory, SkuFactory, UserFactory
+from tests.services.flows import paid_order, place
 
-from .conftest import api_url, client_for, pay, place
+from .conftest import api_url, client_for
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_bad_sku_input(merchant, office, change, field):
 
 
 def test_an_ordered_sku_is_not_deleted(merchant, office, sku, customer):
-    place(merchant, customer, sku)
+    place(merchant=merchant, customer=customer, lines=[(sku, 1)])
     response = office.delete(api_url("merchant-sku-detail", pk=sku.pk))
     assert response.status_code == 409
     assert Sku.objects.filter(pk=sku.pk).exists()
@@ -146,8 +147,8 @@ def test_an_ordered_sku_is_not_deleted(merchant, office, sku, customer):
 
 
 def test_order_list_filter_and_detail(merchant, office, sku, customer):
-    pending = place(merchant, customer, sku)
-    paid = pay(place(merchant, customer, sku, 2))
+    pending = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    paid = paid_order(merchant=merchant, customer=customer, lines=[(sku, 2)])
 
     everything = office.get(api_url("merchant-order-list"))
     only_paid = office.get(api_url("merchant-order-list"), {"status": "paid"})
@@ -179,7 +180,7 @@ def test_unknown_status_filter_is_refused(office):
 
 
 def test_ship_a_paid_order(merchant, office, sku, customer, staff_user):
-    order = pay(place(merchant, customer, sku))
+    order = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
 
     response = office.post(
         api_url("merchant-order-ship", pk=order.pk),
@@ -198,8 +199,8 @@ def test_ship_a_paid_order(merchant, office, sku, customer, staff_user):
 
 
 def test_ship_refusals_write_nothing(merchant, office, sku, customer):
-    pending = place(merchant, customer, sku)
-    paid = pay(place(merchant, customer, sku))
+    pending = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    paid = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
 
     unpaid = office.post(
         api_url("merchant-order-ship", pk=pending.pk),
@@ -254,7 +255,7 @@ def test_distributor_list_and_detail(merchant, office, chain):
 def test_commission_list(merchant, office, chain, sku, staff_user):
     buyer = UserFactory()
     binding_bind(merchant=merchant, customer=buyer, invite_code=chain[1].invite_code)
-    order = pay(place(merchant, buyer, sku))
+    order = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 1)])
     order_ship(
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user
     )

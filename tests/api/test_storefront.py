@@ -9,8 +9,9 @@ from apps.orders.services import cart_add_item, order_ship
 from apps.payments.models import Payment
 from apps.products.models import Sku
 from tests.factories import ProductFactory, SkuFactory, UserFactory
+from tests.services.flows import RECIPIENT, paid_order, place
 
-from .conftest import RECIPIENT, api_url, client_for, pay, place
+from .conftest import api_url, client_for
 
 RECIPIENT_BODY = {
     "recipient_name": RECIPIENT.name,
@@ -300,9 +301,9 @@ def test_empty_cart_and_out_of_stock_messages(merchant, sku, shopper):
 
 
 def test_list_and_read_own_orders(merchant, sku, customer, shopper):
-    older = place(merchant, customer, sku)
-    newer = place(merchant, customer, sku, 2)
-    place(merchant, UserFactory(), sku)  # someone else's
+    older = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    newer = place(merchant=merchant, customer=customer, lines=[(sku, 2)])
+    place(merchant=merchant, customer=UserFactory(), lines=[(sku, 1)])  # someone else's
 
     listing = shopper.get(api_url("store-order-list", store=merchant.slug))
     detail = shopper.get(api_url("store-order-detail", store=merchant.slug, pk=older.pk))
@@ -315,7 +316,7 @@ def test_list_and_read_own_orders(merchant, sku, customer, shopper):
 
 
 def test_pay_returns_the_checkout_of_one_pending_payment(merchant, sku, customer, shopper):
-    order = place(merchant, customer, sku)
+    order = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
     url = api_url("store-order-pay", store=merchant.slug, pk=order.pk)
 
     first = shopper.post(url)
@@ -334,7 +335,7 @@ def test_pay_returns_the_checkout_of_one_pending_payment(merchant, sku, customer
 
 
 def test_a_paid_order_cannot_be_paid_again(merchant, sku, customer, shopper):
-    order = pay(place(merchant, customer, sku))
+    order = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
     response = shopper.post(api_url("store-order-pay", store=merchant.slug, pk=order.pk))
     assert response.status_code == 409
     assert response.json() == {
@@ -344,7 +345,7 @@ def test_a_paid_order_cannot_be_paid_again(merchant, sku, customer, shopper):
 
 
 def test_cancel_an_unpaid_order_gives_the_stock_back(merchant, sku, customer, shopper):
-    order = place(merchant, customer, sku, 3)
+    order = place(merchant=merchant, customer=customer, lines=[(sku, 3)])
 
     response = shopper.post(api_url("store-order-cancel", store=merchant.slug, pk=order.pk))
 
@@ -356,7 +357,7 @@ def test_cancel_an_unpaid_order_gives_the_stock_back(merchant, sku, customer, sh
 
 
 def test_a_paid_order_cannot_be_cancelled(merchant, sku, customer, shopper):
-    order = pay(place(merchant, customer, sku))
+    order = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
     response = shopper.post(api_url("store-order-cancel", store=merchant.slug, pk=order.pk))
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
@@ -365,7 +366,7 @@ def test_a_paid_order_cannot_be_cancelled(merchant, sku, customer, shopper):
 
 
 def test_confirm_receipt_completes_a_shipped_order(merchant, sku, customer, shopper, staff_user):
-    order = pay(place(merchant, customer, sku))
+    order = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
     order_ship(
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="SF1", actor=staff_user
     )
@@ -381,7 +382,7 @@ def test_confirm_receipt_completes_a_shipped_order(merchant, sku, customer, shop
 
 
 def test_an_unshipped_order_cannot_be_confirmed(merchant, sku, customer, shopper):
-    order = pay(place(merchant, customer, sku))
+    order = paid_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
     response = shopper.post(
         api_url("store-order-confirm-receipt", store=merchant.slug, pk=order.pk)
     )

@@ -1,4 +1,5 @@
-"""Steps of the order journey through the services, shared by service, concurrency, worker tests."""
+"""Steps of the order journey through the services, shared by the service, concurrency, worker
+and API tests."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -69,10 +70,17 @@ def ship(*, merchant: Merchant, order: Order) -> Order:
     return order
 
 
-def shipped_order(*, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]]) -> Order:
+def paid_order(*, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]]) -> Order:
+    """An order placed and paid through the sandbox provider's signed notification."""
     order = place(merchant=merchant, customer=customer, lines=lines)
     pay(merchant=merchant, customer=customer, order=order)
-    return ship(merchant=merchant, order=order)
+    return order
+
+
+def shipped_order(*, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]]) -> Order:
+    return ship(
+        merchant=merchant, order=paid_order(merchant=merchant, customer=customer, lines=lines)
+    )
 
 
 def completed_order(*, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]]) -> Order:

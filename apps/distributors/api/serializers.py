@@ -86,7 +86,7 @@ class TeamSerializer(serializers.Serializer):
 
 class ShareLinkSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["store", "product"])
-    product = serializers.IntegerField(allow_null=True)
+    product = serializers.IntegerField(source="product_id", allow_null=True)
     name = serializers.CharField(help_text="The store's or the product's name.")
     url = serializers.URLField()
     qr_url = serializers.URLField()

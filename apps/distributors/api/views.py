@@ -1,6 +1,6 @@
 from typing import cast
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -11,12 +11,11 @@ from rest_framework.response import Response
 from apps.accounts.models import User
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
+from apps.distributors import links
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_team, distributor_team_size, distributor_upline
 from apps.distributors.services import distributor_join
-from apps.products.models import Product, Sku
 
-from . import links
 from .serializers import (
     DistributorJoinSerializer,
     DistributorProfileSerializer,
@@ -88,36 +87,16 @@ class DistributorSelfViewSet(StoreViewSet):
     def share_links(self, request: Request, store: str) -> Response:
         """The store's link and one per product on sale, each with ?ref=CODE and a QR code URL."""
         distributor = self.own_profile()
-        merchant = self.merchant
-        on_sale_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
-        products = (
-            Product.objects.filter(merchant=merchant, is_active=True)
-            .filter(Exists(on_sale_skus))
-            .order_by("sort_order", "id")
-            .only("id", "name")
-        )
-        targets = [("store", None, merchant.name)] + [
-            ("product", product.pk, product.name) for product in products
-        ]
-        share_links = []
-        for kind, product_id, name in targets:
-            path = links.store_page_path(merchant=merchant, product_id=product_id)
-            share_links.append(
-                {
-                    "kind": kind,
-                    "product": product_id,
-                    "name": name,
-                    "url": links.share_url(path=path, invite_code=distributor.invite_code),
-                    "qr_url": links.qr_url(merchant=merchant, path=path),
-                }
-            )
-        data = {"invite_code": distributor.invite_code, "links": share_links}
+        data = {
+            "invite_code": distributor.invite_code,
+            "links": links.share_links(merchant=self.merchant, invite_code=distributor.invite_code),
+        }
         return Response(ShareLinksSerializer(data).data)
 
     def _profile_data(self, distributor: Distributor) -> dict:
-        path = links.store_page_path(merchant=self.merchant)
-        distributor.share_url = links.share_url(path=path, invite_code=distributor.invite_code)
-        distributor.qr_url = links.qr_url(merchant=self.merchant, path=path)
+        store = links.store_link(merchant=self.merchant, invite_code=distributor.invite_code)
+        distributor.share_url = store.url
+        distributor.qr_url = store.qr_url
         distributor.upline = distributor_upline(distributor=distributor)
         for relative_level, member in enumerate(distributor.upline, start=1):
             member.relative_level = relative_level

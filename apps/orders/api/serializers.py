@@ -3,8 +3,8 @@ from rest_framework import serializers
 
 from apps.core.api import MerchantScopedPrimaryKeyRelatedField
 from apps.core.api_schema import NamedChoiceField
-from apps.core.money import quantize_money
 from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
+from apps.orders.selectors import cart_item_line_total
 from apps.orders.services import MAX_LINE_QUANTITY
 from apps.products.models import Sku
 
@@ -38,7 +38,7 @@ class CartItemSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
     def get_line_total(self, item: CartItem) -> str:
-        return str(quantize_money(item.sku.price * item.quantity))
+        return str(cart_item_line_total(item))
 
     def get_on_sale(self, item: CartItem) -> bool:
         return item.sku.is_active and item.sku.product.is_active

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from apps.accounts.models import User
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import Conflict
-from apps.core.money import ZERO, quantize_money
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
+from apps.orders.selectors import cart_summary
 from apps.orders.services import (
     Recipient,
     cart_add_item,
@@ -59,18 +59,12 @@ class CartViewSet(StoreViewSet):
     serializer_class = CartSerializer
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        items = CartItem.objects.select_related("sku__product").order_by("id")
-        return queryset.filter(customer=self.request.user).prefetch_related(
-            Prefetch("items", queryset=items)
-        )
+        return queryset.filter(customer=self.request.user)
 
     @extend_schema(operation_id="v1_stores_cart_retrieve", responses=CartSerializer)
     def current(self, request: Request, store: str) -> Response:
-        cart = self.get_queryset().first()
-        items = list(cart.items.all()) if cart is not None else []
-        total = quantize_money(sum((item.sku.price * item.quantity for item in items), ZERO))
-        data = {"items": items, "quantity": sum(item.quantity for item in items), "total": total}
-        return Response(self.get_serializer(data).data)
+        summary = cart_summary(merchant=self.merchant, customer=cast(User, request.user))
+        return Response(self.get_serializer(summary).data)
 
 
 @extend_schema(tags=["storefront"])
