@@ -19,6 +19,4 @@ STORAGES = {
 }
 
 # Tests never run collectstatic; the live server serves static files through the finders.
-MIDDLEWARE = [
-    entry for entry in MIDDLEWARE if entry != "whitenoise.middleware.WhiteNoiseMiddleware"
-]  # noqa: F405
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
