@@ -359,18 +359,26 @@ def redis_stop() -> None:
 # --- commands --------------------------------------------------------------------------------
 
 
-def cmd_env(missing_only: bool) -> int:
+def services_env(missing_only: bool) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL of the embedded servers, starting them as needed; with
+    ``missing_only``, only those the environment does not set already."""
     want_pg = not (missing_only and os.environ.get("DATABASE_URL"))
     want_redis = not (missing_only and os.environ.get("REDIS_URL"))
-    lines: list[str] = []
+    found: dict[str, str] = {}
     if not (want_pg or want_redis):
-        return 0
+        return found
     with locked():
         if want_pg:
-            lines.append(f"export DATABASE_URL={shlex.quote(pg_url(pg_start()))}")
+            found["DATABASE_URL"] = pg_url(pg_start())
         if want_redis:
-            lines.append(f"export REDIS_URL={shlex.quote(redis_url(redis_start()))}")
-    print("\n".join(lines))
+            found["REDIS_URL"] = redis_url(redis_start())
+    return found
+
+
+def cmd_env(missing_only: bool) -> int:
+    found = services_env(missing_only)
+    if found:
+        print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in found.items()))
     return 0
 
 

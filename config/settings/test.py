@@ -2,6 +2,12 @@
 
 import os
 
+from config.embedded import services_env
+
+# Without DATABASE_URL / REDIS_URL, development and tests use the embedded PostgreSQL and Redis
+# (started on first use), as `make run` and `make test` do.
+os.environ.update(services_env(missing_only=True))
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("FENXIAO_SANDBOX_PAY_SECRET", "test-sandbox-secret")
 
