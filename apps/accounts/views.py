@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView
@@ -6,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 
+from . import ratelimit
 from .forms import SignupForm
 
 
@@ -20,8 +23,23 @@ def safe_next(request: HttpRequest, default: str = settings.LOGIN_REDIRECT_URL) 
 
 
 class SignInView(LoginView):
+    """Sign-in, limited per client IP and per username (guessing one account from many IPs)."""
+
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        limits = [("login-ip", ratelimit.client_ip(request))]
+        if username.strip():
+            limits.append(("login-username", username.strip().casefold()))
+        wait = ratelimit.attempts(*limits)
+        if wait is not None:
+            # Unbound: validating the form would check the password.
+            form = self.get_form_class()(request, initial={"username": username})
+            context = self.get_context_data(form=form)
+            return ratelimit.refused(request, self.template_name, context, wait=wait)
+        return super().post(request, *args, **kwargs)
 
 
 class SignOutView(LogoutView):
@@ -36,6 +54,11 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(safe_next(request))
     status = 200
     if request.method == "POST":
+        wait = ratelimit.attempts(("signup", ratelimit.client_ip(request)))
+        if wait is not None:
+            form = SignupForm(initial=ratelimit.submitted(request, "password1", "password2"))
+            context = {"form": form, "next": safe_next(request, "")}
+            return ratelimit.refused(request, "accounts/signup.html", context, wait=wait)
         form = SignupForm(request.POST)
         if form.is_valid():
             user = form.save()

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from apps.accounts import ratelimit
 from apps.accounts.models import User
 from apps.core.errors import DomainError
 
@@ -21,6 +22,11 @@ def apply(request: HttpRequest) -> HttpResponse:
     """Public 商家入驻 form: creates the applicant's account and the application, then signs in."""
     status = 200
     if request.method == "POST":
+        wait = ratelimit.attempts(("merchant-apply", ratelimit.client_ip(request)))
+        if wait is not None:
+            initial = ratelimit.submitted(request, "password1", "password2")
+            context = {"form": MerchantApplicationForm(initial=initial)}
+            return ratelimit.refused(request, "merchants/apply.html", context, wait=wait)
         form = MerchantApplicationForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data

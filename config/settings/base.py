@@ -5,6 +5,7 @@ required here; ``make run`` / ``make test`` fill them in from the embedded Postg
 (``config/embedded.py``) when they are not set.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -156,7 +157,40 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
 
+RATE_PATTERN = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
+
+
+def rate(name: str, default: str) -> str:
+    """A rate such as ``10/min`` (DRF's syntax) from the environment; a bad value fails at start."""
+    value = env(name, default=default).strip()
+    if not RATE_PATTERN.match(value):
+        raise environ.ImproperlyConfigured(
+            f"{name} must look like 10/min (per s, min, hour or day), got {value!r}"
+        )
+    return value
+
+
+# Rate limits on the public endpoints that check passwords or create accounts, per client IP
+# (REMOTE_ADDR; behind a reverse proxy, configure the proxy or the WSGI server to set REMOTE_ADDR
+# to the real client address: X-Forwarded-For is not trusted, as anybody can send it).
+# The counters live in the default cache (Redis), so they hold across processes.
+FENXIAO_RATE_LIMITS = {
+    "login-ip": rate("FENXIAO_RATE_LOGIN_IP", "10/min"),
+    # Per username across all IPs: slows guessing one account's password from many addresses.
+    "login-username": rate("FENXIAO_RATE_LOGIN_USERNAME", "20/hour"),
+    "signup": rate("FENXIAO_RATE_SIGNUP", "20/hour"),
+    "merchant-apply": rate("FENXIAO_RATE_MERCHANT_APPLY", "5/hour"),
+}
+
 REST_FRAMEWORK = {
+    # Views opt in with throttle_classes = [ScopedRateThrottle] and a throttle_scope below.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth-token": rate("FENXIAO_RATE_API_TOKEN", "10/min"),
+        "merchant-applications": rate("FENXIAO_RATE_API_MERCHANT_APPLICATIONS", "5/hour"),
+    },
+    # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
+    # the whole X-Forwarded-For header, which a client can change on every request.
+    "NUM_PROXIES": 0,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",

@@ -26,3 +26,12 @@ STORAGES = {
 
 # Tests never run collectstatic; the live server serves static files through the finders.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+
+# The cache (Redis) is shared by the whole test run and every test client is 127.0.0.1: limits high
+# enough never to trip by accident. tests/api/test_throttling.py and
+# tests/storefront/test_throttling.py lower them.
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"auth-token": "10000/min", "merchant-applications": "10000/min"},
+}
+FENXIAO_RATE_LIMITS = {scope: "10000/min" for scope in FENXIAO_RATE_LIMITS}  # noqa: F405

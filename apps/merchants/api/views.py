@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from apps.merchants.services import merchant_application_submit
 
@@ -17,6 +18,9 @@ class MerchantApplicationViewSet(viewsets.GenericViewSet):
 
     permission_classes = [permissions.AllowAny]
     serializer_class = MerchantApplicationCreateSerializer
+    # It creates a user account: throttled per client IP.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "merchant-applications"
 
     @extend_schema(
         request=MerchantApplicationCreateSerializer,
