@@ -96,7 +96,9 @@ def test_sku_crud(merchant, office):
     }
     assert sku.merchant_id == merchant.pk
     detail = api_url("merchant-sku-detail", pk=sku.pk)
-    assert office.patch(detail, {"stock": 9}, format="json").json()["stock"] == 9
+    assert (
+        office.patch(detail, {"stock": 9, "expected_stock": 7}, format="json").json()["stock"] == 9
+    )
     assert (
         office.get(api_url("merchant-product-detail", pk=product.pk)).json()["skus"][0]["stock"]
         == 9
@@ -134,6 +136,32 @@ def test_bad_sku_input(merchant, office, change, field):
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert Sku.objects.count() == 1
+
+
+def test_changing_stock_needs_the_stock_last_read(office, sku):
+    detail = api_url("merchant-sku-detail", pk=sku.pk)
+
+    response = office.patch(detail, {"stock": 150}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["expected_stock"]
+    assert Sku.objects.get(pk=sku.pk).stock == 100
+
+
+def test_a_stock_change_from_a_stale_figure_does_not_put_sold_units_back(
+    merchant, office, sku, customer
+):
+    # Given staff read stock 100, then a customer orders 3
+    detail = api_url("merchant-sku-detail", pk=sku.pk)
+    read = office.get(detail).json()["stock"]
+    place(merchant=merchant, customer=customer, lines=[(sku, 3)])
+
+    # When staff add 5 to what they read
+    response = office.patch(detail, {"stock": read + 5, "expected_stock": read}, format="json")
+
+    # Then the update is refused and the 3 sold units stay sold
+    assert (read, response.status_code, response.json()["code"]) == (100, 409, "stock_changed")
+    assert Sku.objects.get(pk=sku.pk).stock == 97
 
 
 def test_an_ordered_sku_is_not_deleted(merchant, office, sku, customer):

@@ -57,11 +57,34 @@ class MerchantProductSerializer(serializers.ModelSerializer):
 
 class MerchantSkuSerializer(serializers.ModelSerializer):
     product = MerchantScopedPrimaryKeyRelatedField(queryset=Product.objects.all())
+    expected_stock = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=0,
+        help_text=_(
+            "When changing stock: the stock you last read. If orders changed it since, the "
+            "update is refused (409) instead of putting sold units back."
+        ),
+    )
 
     class Meta:
         model = Sku
-        fields = ["id", "product", "name", "code", "price", "stock", "is_active"]
+        fields = ["id", "product", "name", "code", "price", "stock", "expected_stock", "is_active"]
         read_only_fields = ["id"]
+
+    def validate(self, attrs: dict) -> dict:
+        stock = attrs.get("stock")
+        changing = self.instance is not None and stock is not None and stock != self.instance.stock
+        if changing and "expected_stock" not in attrs:
+            raise serializers.ValidationError(
+                {
+                    "expected_stock": _(
+                        "Send the stock you last read with the new stock, so that units sold "
+                        "meanwhile are not put back."
+                    )
+                }
+            )
+        return attrs
 
     def validate_code(self, value: str) -> str:
         value = value.strip()

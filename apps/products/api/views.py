@@ -72,22 +72,24 @@ class MerchantSkuViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
 
     def perform_create(self, serializer) -> None:  # type: ignore[no-untyped-def]
         fields = dict(serializer.validated_data)
+        fields.pop("expected_stock", None)  # a new SKU's stock is simply its opening stock
         product = fields.pop("product")
         serializer.instance = sku_create(merchant=self.merchant, product_id=product.pk, **fields)
 
     def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
-        """Stock is set as a compare-and-swap from the figure this request read, so an order
-        placed in between is refused (409) rather than silently put back."""
+        """Stock is a compare-and-swap from the figure the client last read (``expected_stock``):
+        if orders changed it since, the update is refused (409) rather than selling units twice."""
         sku: Sku = serializer.instance
         fields = dict(serializer.validated_data)
         stock = fields.pop("stock", None)
+        expected = fields.pop("expected_stock", None)
         if "product" in fields:
             fields["product_id"] = fields.pop("product").pk
         with transaction.atomic():
             updated = sku_update(merchant=self.merchant, sku_id=sku.pk, **fields)
-            if stock is not None and stock != sku.stock:
+            if stock is not None and expected is not None:
                 updated.stock = sku_set_stock(
-                    merchant=self.merchant, sku_id=sku.pk, expected=sku.stock, new=stock
+                    merchant=self.merchant, sku_id=sku.pk, expected=expected, new=stock
                 )
         serializer.instance = updated
 
