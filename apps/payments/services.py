@@ -1,7 +1,7 @@
 import secrets
 from collections.abc import Mapping
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,32 +21,41 @@ from .providers.base import PaymentNotification
 def payment_start(
     *, merchant: Merchant, customer: User, order_id: int, provider: str = "sandbox"
 ) -> Payment:
-    """The pending payment for an unpaid order (one is created the first time)."""
+    """The pending payment for an unpaid order (one is created the first time).
+
+    The order row is locked while its status is checked and the payment written, so a cancel
+    cannot slip in between and leave an open checkout on a cancelled order.
+    """
     order = order_get_for_customer(merchant=merchant, customer=customer, order_id=order_id)
-    if order.status != Order.Status.PENDING_PAYMENT:
-        raise Conflict(_("This order is not awaiting payment."), code="not_payable")
-    if order.expires_at <= timezone.now():
-        raise Conflict(_("This order has expired; place it again."), code="order_expired")
     try:
         provider_get(provider)
     except ProviderUnavailable as error:
         raise DomainError(
             _("This payment method is not available."), code="provider_unavailable"
         ) from error
-    existing = Payment.objects.filter(order=order, status=Payment.Status.PENDING).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return Payment.objects.create(
-                merchant=merchant,
-                order=order,
-                provider=provider,
-                out_trade_no=f"FX{order.number}{secrets.token_hex(3).upper()}",
-                amount=order.payable_amount,
-            )
-    except IntegrityError:
-        return Payment.objects.get(order=order, status=Payment.Status.PENDING)
+    with transaction.atomic():
+        status, expires_at = (
+            Order.objects.select_for_update()
+            .filter(pk=order.pk)
+            .values_list("status", "expires_at")
+            .get()
+        )
+        if status != Order.Status.PENDING_PAYMENT:
+            raise Conflict(_("This order is not awaiting payment."), code="not_payable")
+        if expires_at <= timezone.now():
+            raise Conflict(_("This order has expired; place it again."), code="order_expired")
+        existing = Payment.objects.filter(order=order, status=Payment.Status.PENDING).first()
+        if existing is not None:
+            return existing
+        # One pending payment per order (a partial unique constraint); the order lock above
+        # already serialises two starts for the same order.
+        return Payment.objects.create(
+            merchant=merchant,
+            order=order,
+            provider=provider,
+            out_trade_no=f"FX{order.number}{secrets.token_hex(3).upper()}",
+            amount=order.payable_amount,
+        )
 
 
 def payment_get_for_customer(*, customer: User, out_trade_no: str) -> Payment:

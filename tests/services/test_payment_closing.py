@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.orders.models import Order
 from apps.orders.services import order_cancel
+from apps.payments import services as payment_services
 from apps.payments.models import Payment
 from apps.payments.services import payment_handle_notification, payment_start
 
@@ -112,3 +113,28 @@ def test_without_the_sandbox_enabled_its_notifications_are_unknown(settings, unp
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
+
+
+def test_a_cancel_between_reading_the_order_and_starting_payment_leaves_no_open_checkout(
+    merchant, customer, monkeypatch
+):
+    # Given an unpaid order that gets cancelled right after payment_start has read it
+    order = place(
+        merchant=merchant, customer=customer, lines=[(SkuFactory(product__merchant=merchant), 1)]
+    )
+    read_order = payment_services.order_get_for_customer
+
+    def read_then_cancel(**kwargs):
+        stale = read_order(**kwargs)
+        order_cancel(order=Order.objects.get(pk=stale.pk))
+        return stale
+
+    monkeypatch.setattr(payment_services, "order_get_for_customer", read_then_cancel)
+
+    # When the payment is started from the stale read
+    with pytest.raises(Conflict) as refused:
+        payment_start(merchant=merchant, customer=customer, order_id=order.pk)
+
+    # Then it is refused and no checkout is open
+    assert refused.value.code == "not_payable"
+    assert not Payment.objects.filter(order=order).exists()
