@@ -157,6 +157,27 @@ def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[i
     return percents
 
 
+def _payable_beneficiaries(order: Order) -> list[tuple[int, int]]:
+    """(level, distributor id) of the snapshot that are paid: the chain ends below the buyer (the
+    same rule as the snapshot at placement, applied again for orders snapshotted before it), and a
+    suspended distributor earns nothing while its level stays its own."""
+    chain = order.beneficiary_ids
+    distributors = {
+        pk: (user_id, status)
+        for pk, user_id, status in Distributor.objects.filter(
+            pk__in=[pk for _level, pk in chain]
+        ).values_list("pk", "user_id", "status")
+    }
+    payable = []
+    for level, pk in chain:
+        user_id, status = distributors[pk]
+        if user_id == order.customer_id:
+            break
+        if status == Distributor.Status.ACTIVE:
+            payable.append((level, pk))
+    return payable
+
+
 def commission_settle_order(*, order_id: int) -> int:
     """Create the order's commission records (frozen) and credit the frozen balances.
 
@@ -176,16 +197,7 @@ def commission_settle_order(*, order_id: int) -> int:
         plan = CommissionPlan.objects.filter(merchant_id=order.merchant_id, is_enabled=True).first()
         if plan is None:
             return 0
-        active = set(
-            Distributor.objects.filter(
-                pk__in=[pk for _level, pk in order.beneficiary_ids],
-                status=Distributor.Status.ACTIVE,
-            )
-            # Nobody earns on their own purchase, whatever the snapshot says.
-            .exclude(user_id=order.customer_id)
-            .values_list("pk", flat=True)
-        )
-        beneficiaries = [(level, pk) for level, pk in order.beneficiary_ids if pk in active]
+        beneficiaries = _payable_beneficiaries(order)
         percents = commission_level_percents(plan, [level for level, _pk in beneficiaries])
         release_at = (order.completed_at or timezone.now()) + timedelta(days=plan.freeze_days)
         records = []

@@ -42,8 +42,8 @@ def test_settlement_never_pays_the_buyer_even_if_the_snapshot_names_them(merchan
     # When it is settled
     created = commission_settle_order(order_id=order.pk)
 
-    # Then level 1 and level 3 are paid, the buyer at level 2 is not
-    assert created == 2
-    assert sorted(
+    # Then only level 1 is paid: the chain ends below the buyer, as it would at placement
+    assert created == 1
+    assert list(
         CommissionRecord.objects.filter(order=order).values_list("level", "beneficiary", "amount")
-    ) == [(1, fourth.pk, Decimal("10.00")), (3, root.pk, Decimal("2.00"))]
+    ) == [(1, fourth.pk, Decimal("10.00"))]
