@@ -18,7 +18,8 @@ from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 
 from .models import Payment
-from .providers import provider_get
+from .providers import ProviderUnavailable, provider_get
+from .providers.sandbox import SandboxProvider
 from .services import (
     payment_check_payable,
     payment_get_for_customer,
@@ -44,7 +45,11 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
         )
     except NotFound as error:
         raise Http404(error.message) from error
-    if payment.provider != "sandbox":
+    try:
+        provider = provider_get(payment.provider)
+    except ProviderUnavailable as error:
+        raise Http404(_("No such payment.")) from error
+    if not isinstance(provider, SandboxProvider):
         raise Http404(_("No such payment."))
     try:
         payment_check_payable(payment=payment)

@@ -138,3 +138,22 @@ def test_a_cancel_between_reading_the_order_and_starting_payment_leaves_no_open_
     # Then it is refused and no checkout is open
     assert refused.value.code == "not_payable"
     assert not Payment.objects.filter(order=order).exists()
+
+
+def test_with_the_sandbox_disabled_its_pay_page_is_gone(settings, client, customer, unpaid):
+    _order, payment = unpaid
+    settings.FENXIAO_PAYMENT_PROVIDERS = []
+    client.login(username=customer.username, password=PASSWORD)
+
+    page = client.get(
+        reverse("payments:sandbox-pay", kwargs={"out_trade_no": payment.out_trade_no})
+    )
+
+    assert page.status_code == 404
+
+
+@pytest.mark.parametrize("trade_no", ["%00", "FX%2F..", "x" * 65])
+def test_a_malformed_trade_number_is_a_404(client, customer, trade_no):
+    client.force_login(customer)
+
+    assert client.get(f"/pay/sandbox/{trade_no}/").status_code == 404
