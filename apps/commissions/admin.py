@@ -1,11 +1,10 @@
 """Commission settings (editable by the merchant) and the money trail (read-only: records, wallets
 and the append-only ledger are written by the settlement services alone)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
-from apps.core.errors import DomainError
 
 from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 from .services import PLAN_FIELDS, commission_plan_update
@@ -49,12 +48,9 @@ class CommissionPlanAdmin(MerchantScopedAdmin):
         fields = {
             name: form.cleaned_data[name] for name in form.changed_data if name in PLAN_FIELDS
         }
-        if not fields:
-            return
-        try:
+        if fields:
+            # refused: a form error, nothing saved, logged or reported (RefusableSavesMixin)
             commission_plan_update(merchant=obj.merchant, **fields)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
 
 
 @admin.register(CommissionRecord)

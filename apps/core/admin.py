@@ -12,16 +12,23 @@ Staff get no Django model permissions: access comes from an active merchant memb
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.db import models
 from django.forms.models import InlineForeignKeyField
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core.errors import DomainError
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff
 
@@ -103,7 +110,128 @@ class MerchantScopedFormMixin:
         return exclude
 
 
-class _MerchantScoping:
+class SaveRefused(Exception):
+    """A save the form had validated, refused by a service while saving (a concurrent change in
+    between). Raise it (or let the service's DomainError through) from ``save_model``,
+    ``save_formset`` or ``save_related``: see ``RefusableSavesMixin``."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+class _RefusedSaveFormMixin:
+    """Adds the refusal of the previous attempt to save this very POST as a form error."""
+
+    save_refused: SaveRefused | None = None
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()  # type: ignore[misc]
+        refused = self.save_refused
+        if refused is not None:
+            field = refused.field if refused.field in self.fields else None  # type: ignore[attr-defined]
+            shown = self._errors.get(field or NON_FIELD_ERRORS, [])  # type: ignore[attr-defined]
+            if refused.message not in shown:
+                self.add_error(field, refused.message)  # type: ignore[attr-defined]
+        return cleaned
+
+
+class RefusableSavesMixin:
+    """A save refused by a service is a form error: nothing saved, logged or reported as changed.
+
+    Django's change view saves, logs and reports success in one transaction. When saving raises
+    ``SaveRefused`` or a ``DomainError``, that transaction is rolled back (with everything the save
+    had written and the log entry), and the page is built again from the same POST with the
+    refusal as an error of the form (of ``SaveRefused.field``, else of the whole form).
+    """
+
+    def changeform_view(  # type: ignore[no-untyped-def]
+        self, request, object_id=None, form_url="", extra_context=None
+    ):
+        try:
+            return super().changeform_view(  # type: ignore[misc]
+                request, object_id, form_url, extra_context
+            )
+        except (SaveRefused, DomainError) as error:
+            if request.method != "POST" or hasattr(request, "admin_save_refused"):
+                raise
+            refused = error if isinstance(error, SaveRefused) else SaveRefused(error.message)
+            request.admin_save_refused = refused
+            return super().changeform_view(  # type: ignore[misc]
+                request, object_id, form_url, extra_context
+            )
+
+    def delete_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        """A deletion refused by a service (``delete_model`` raising DomainError) is rolled back with
+        its log entry and shown as an error on the confirmation page."""
+        try:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        except DomainError as error:
+            if request.method != "POST":
+                raise
+            self.message_user(request, error.message, messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        refused = getattr(request, "admin_save_refused", None)
+        if refused is None:
+            return form
+        return type(form.__name__, (_RefusedSaveFormMixin, form), {"save_refused": refused})
+
+
+def _submitted_keys_are_valid(widget: AutocompleteSelect, value: list) -> list:
+    """The submitted values that can be keys of the related model (others are dropped)."""
+    remote_opts = widget.field.remote_field.model._meta
+    to_field = remote_opts.get_field(
+        getattr(widget.field.remote_field, "field_name", remote_opts.pk.attname)
+    )
+    valid = []
+    for item in value:
+        try:
+            to_field.to_python(item)
+        except ValidationError:
+            continue
+        valid.append(item)
+    return valid
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Re-renders a form whose submitted value is not a key at all (``parent=abc``) instead of
+    failing on the lookup of the selected option: the field's own error says what is wrong."""
+
+    def optgroups(self, name, value, attr=None):  # type: ignore[no-untyped-def]
+        return super().optgroups(name, _submitted_keys_are_valid(self, value), attr)
+
+
+class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):  # type: ignore[no-untyped-def]
+        return super().optgroups(name, _submitted_keys_are_valid(self, value), attr)
+
+
+class SafeAutocompleteMixin:
+    """Autocomplete fields of this admin use the safe widgets above."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = SafeAutocompleteSelect(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class _MerchantScoping(SafeAutocompleteMixin):
     """What the model admin and the inline share: scoped querysets and scoped related choices."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -182,7 +310,7 @@ class _MerchantScoping:
         return merchant is not None and getattr(obj, "merchant_id", None) == merchant.pk
 
 
-class MerchantScopedAdmin(_MerchantScoping, admin.ModelAdmin):
+class MerchantScopedAdmin(RefusableSavesMixin, _MerchantScoping, admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request)
 
@@ -357,5 +485,7 @@ class OperatorOnlyMixin:
         return obj
 
 
-class OperatorOnlyAdmin(OperatorOnlyMixin, admin.ModelAdmin):
+class OperatorOnlyAdmin(
+    RefusableSavesMixin, SafeAutocompleteMixin, OperatorOnlyMixin, admin.ModelAdmin
+):
     pass

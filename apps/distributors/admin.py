@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin
+from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
 
 from .models import CustomerBinding, Distributor
@@ -20,26 +20,13 @@ from .selectors import distributor_team_size
 from .services import distributor_move, distributor_move_check, distributors_set_status
 
 
-class MoveRefused(Exception):
-    """``distributor_move`` refused a move the form had validated (the tree changed in between)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 class DistributorForm(forms.ModelForm):
-    # Set (on a per-request subclass) when the previous attempt to save this form was refused.
-    move_refused_message: str | None = None
-
     class Meta:
         model = Distributor
         fields = ("parent",)
 
     def clean_parent(self):  # type: ignore[no-untyped-def]
         parent = self.cleaned_data.get("parent")
-        if self.move_refused_message is not None:
-            raise forms.ValidationError(self.move_refused_message)
         if self.instance.pk and "parent" in self.changed_data:
             try:
                 distributor_move_check(distributor=self.instance, new_parent=parent)
@@ -70,31 +57,14 @@ class DistributorAdmin(MerchantScopedAdmin):
     def team_size(self, distributor: Distributor) -> int:
         return distributor_team_size(distributor=distributor)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
-        form = super().get_form(request, obj, change=change, **kwargs)
-        refused = getattr(request, "distributor_move_refused", None)
-        if refused is None:
-            return form
-        return type(form.__name__, (form,), {"move_refused_message": refused})
-
-    def changeform_view(  # type: ignore[no-untyped-def]
-        self, request, object_id=None, form_url="", extra_context=None
-    ):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except MoveRefused as refused:
-            # The transaction of the first attempt is rolled back (no change, no log entry); the
-            # page is built again from the same POST, with the refusal as the parent's error.
-            request.distributor_move_refused = refused.message
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if "parent" not in form.changed_data:
             return
         try:
             distributor_move(distributor=obj, new_parent=form.cleaned_data["parent"])
         except DomainError as error:
-            raise MoveRefused(error.message) from error
+            # rolled back and shown as the parent's error (see RefusableSavesMixin)
+            raise SaveRefused(error.message, field="parent") from error
 
     @admin.action(description=gettext_lazy("Suspend selected distributors"))
     def suspend_distributors(self, request, queryset):  # type: ignore[no-untyped-def]

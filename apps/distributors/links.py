@@ -82,7 +82,10 @@ def qr_target_url(*, merchant: Merchant, target: str, invite_code: str) -> str |
 
     Any ``ref`` already in ``target`` is replaced; its other query parameters are kept.
     """
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[/": an unbalanced IPv6 host is no path of the store either
+        return None
     if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/"):
         return None
     normalized = posixpath.normpath(parts.path) + ("/" if parts.path.endswith("/") else "")

@@ -10,10 +10,16 @@ its transaction ends:
   the top): mptt numbers a new tree max(tree_id) + 1.
 
 ``_lock_trees`` is the one place that takes them: it reads the nodes' tree ids, locks those trees in
-order inside a savepoint, re-reads the nodes, and if a concurrent move changed any node's tree in
-between it rolls back to the savepoint (releasing the locks, so the order stays ascending) and tries
-again, a bounded number of times, before refusing with Conflict. Writers to different trees never
-wait for each other. A tree being created is invisible to other transactions until it commits.
+order inside a savepoint, re-reads the nodes with their rows locked (``SELECT … FOR UPDATE``, by pk
+ascending), and if a concurrent move changed any node's tree in between it rolls back to the
+savepoint (releasing the locks, so the order stays ascending) and tries again, a bounded number of
+times, before refusing with Conflict. Writers to different trees never wait for each other. A tree
+being created is invisible to other transactions until it commits.
+
+The order is the same for every writer of distributor rows: advisory locks (new-tree lock, then
+trees ascending), then rows by pk ascending. The row locks matter because mptt's ``move_node`` ends
+with a save of every column of the moved node: without them a status change committed between the
+read and that save would be undone. ``distributors_set_status`` takes the same locks.
 """
 
 import re
@@ -99,7 +105,10 @@ def _lock_trees_once(pks: tuple[int, ...], *, new_tree: bool) -> dict[int, Distr
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
         for tree_id in sorted(set(seen.values())):
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [TREE_LOCK_NAMESPACE, tree_id])
-    nodes = Distributor.objects.in_bulk(pks)
+    nodes = {
+        node.pk: node
+        for node in Distributor.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    }
     if len(nodes) != len(set(pks)):
         raise NotFound(_("No such distributor."), code="unknown_distributor")
     if any(node.tree_id != seen[pk] for pk, node in nodes.items()):
@@ -242,5 +251,13 @@ def distributor_move(*, distributor: Distributor, new_parent: Distributor | None
 def distributors_set_status(*, queryset, old: str, new: str) -> int:
     """Suspend or reactivate distributors (compare-and-swap per row on ``old``). A suspended
     distributor earns nothing from orders settled while suspended and keeps what it already earned.
+
+    Takes the trees' locks and the rows' locks in the module's order (so it neither deadlocks with
+    a move nor is undone by one), then writes the rows still in ``old``.
     """
-    return queryset.filter(status=old).update(status=new)
+    with transaction.atomic():
+        pks = sorted(set(queryset.filter(status=old).order_by().values_list("pk", flat=True)))
+        if not pks:
+            return 0
+        _lock_trees(*pks)
+        return Distributor.objects.filter(pk__in=pks, status=old).update(status=new)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import OperatorOnlyAdmin
+from apps.core.admin import OperatorOnlyAdmin, SaveRefused
 from apps.core.errors import DomainError
 
 from .models import Merchant, MerchantApplication, MerchantStaff
@@ -58,9 +58,14 @@ class MerchantAdmin(OperatorOnlyAdmin):
         if fields:
             obj.save(update_fields=fields)
         if "status" in form.changed_data:
-            self._set_status(request, obj, form.cleaned_data["status"])
+            try:
+                merchant_set_status(merchant_id=obj.pk, status=form.cleaned_data["status"])
+            except DomainError as error:
+                # rolled back with the other fields and shown on the form (RefusableSavesMixin)
+                raise SaveRefused(error.message, field="status") from error
 
     def _set_status(self, request: HttpRequest, merchant: Merchant, status: str) -> bool:
+        """For the bulk actions: a refusal is an error message naming the merchant."""
         try:
             return merchant_set_status(merchant_id=merchant.pk, status=status)
         except DomainError as error:
@@ -239,18 +244,16 @@ class MerchantStaffAdmin(OperatorOnlyAdmin):
     readonly_fields = ("created_at",)
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        try:
-            if not change:
-                membership = merchant_staff_add(merchant=obj.merchant, user=obj.user, role=obj.role)
-                obj.pk, obj.created_at = membership.pk, membership.created_at
-                obj._state.adding = False
-                return
-            fields = {
-                name: form.cleaned_data[name]
-                for name in form.changed_data
-                if name in ("merchant", "user", "role")
-            }
-            if fields:
-                merchant_staff_update(staff_id=obj.pk, **fields)
-        except DomainError as error:
-            self.message_user(request, f"{obj.user}: {error.message}", messages.ERROR)
+        # refused: a form error, nothing saved, logged or reported (RefusableSavesMixin)
+        if not change:
+            membership = merchant_staff_add(merchant=obj.merchant, user=obj.user, role=obj.role)
+            obj.pk, obj.created_at = membership.pk, membership.created_at
+            obj._state.adding = False
+            return
+        fields = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in ("merchant", "user", "role")
+        }
+        if fields:
+            merchant_staff_update(staff_id=obj.pk, **fields)

@@ -6,14 +6,21 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Sum
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
+from apps.core.admin import (
+    MerchantScopedAdmin,
+    MerchantScopedTabularInline,
+    SaveRefused,
+    request_merchant,
+)
 from apps.core.errors import DomainError
 from apps.merchants.models import Merchant
 
 from .models import Product, Sku
 from .services import (
+    MAX_STOCK,
     PRODUCT_FIELDS,
     product_create,
     product_delete,
@@ -34,20 +41,47 @@ STOCK_AS_RENDERED: dict[type[models.Field], dict[str, Any]] = {
 SKU_EDITABLE = ("product", "name", "code", "price", "is_active")
 
 
+def _hidden_initial_stock(form: forms.ModelForm) -> tuple[bool, int | None]:
+    """(whether the form carries the stock as rendered, that figure or None if it is no stock)."""
+    field = form.fields["stock"]
+    if not field.show_hidden_initial:
+        return False, None
+    raw = field.hidden_widget().value_from_datadict(
+        form.data, form.files, form.add_initial_prefix("stock")
+    )
+    try:
+        rendered = field.to_python(raw)
+    except ValidationError:
+        return True, None
+    if rendered is None or not 0 <= rendered <= MAX_STOCK:
+        return True, None
+    return True, int(rendered)
+
+
 def _stock_as_rendered(form: forms.ModelForm) -> int:
     """The stock shown when the form was rendered (its hidden initial value), else as loaded."""
-    field = form.fields["stock"]
-    if field.show_hidden_initial:
-        raw = field.hidden_widget().value_from_datadict(
-            form.data, form.files, form.add_initial_prefix("stock")
-        )
-        try:
-            rendered = field.to_python(raw)
-        except ValidationError:
-            rendered = None
-        if rendered is not None:
-            return int(rendered)
+    carried, rendered = _hidden_initial_stock(form)
+    if carried and rendered is not None:
+        return rendered
     return int(form.initial.get("stock") or 0)
+
+
+class SkuForm(forms.ModelForm):
+    """A stock edit is applied as the difference from the stock as rendered (a hidden value the
+    browser sends back): a value there that is no stock at all is a form error, not a guess."""
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.instance.pk and "stock" in self.fields:
+            carried, rendered = _hidden_initial_stock(self)
+            if carried and rendered is None:
+                self.add_error(
+                    "stock",
+                    _(
+                        "The form was changed outside the page; reload it and enter the stock again."
+                    ),
+                )
+        return cleaned
 
 
 def _sku_create_from(merchant: Merchant, sku: Sku) -> None:
@@ -86,27 +120,29 @@ def _sku_update_from(merchant: Merchant, sku_form: forms.ModelForm) -> None:
                 sku.stock = sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=delta)
 
 
-class _ServiceErrorsAsMessages:
-    """The forms already check what the services check; a service refusing anyway (a concurrent
-    change in between) is shown as an error message rather than a server error."""
-
-    def _refused(self, request: HttpRequest, error: DomainError, label: object) -> None:
-        self.message_user(  # type: ignore[attr-defined]
-            request, f"{label}: {error.message}", messages.ERROR
-        )
+def _delete_or_report(
+    model_admin: MerchantScopedAdmin, request: HttpRequest, row: models.Model, *, label: str
+) -> None:
+    """The bulk delete action: a row a service refuses to delete is an error message naming it;
+    the others are deleted."""
+    try:
+        model_admin.delete_model(request, row)
+    except DomainError as error:
+        model_admin.message_user(request, f"{label}: {error.message}", messages.ERROR)
 
 
 class SkuInline(MerchantScopedTabularInline):
     """A product's SKUs; each row's merchant is the product's (set by the base, never chosen)."""
 
     model = Sku
+    form = SkuForm
     fields = ("name", "code", "price", "stock", "is_active")
     extra = 1
     formfield_overrides = STOCK_AS_RENDERED
 
 
 @admin.register(Product)
-class ProductAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
+class ProductAdmin(MerchantScopedAdmin):
     list_display = ("name", "is_active", "sku_count", "total_stock", "sort_order", "created_at")
     list_filter = ("is_active", "created_at")
     search_fields = ("name", "skus__code", "skus__name")
@@ -120,31 +156,28 @@ class ProductAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
         ).order_by("sort_order", "id")
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        try:
-            if not change:
-                merchant = obj.merchant if request.user.is_superuser else request_merchant(request)
-                created = product_create(
-                    merchant=merchant,
-                    name=obj.name,
-                    description=obj.description,
-                    image=obj.image or None,
-                    is_active=obj.is_active,
-                    sort_order=obj.sort_order,
-                )
-                obj.pk, obj.merchant_id, obj.created_at = (
-                    created.pk,
-                    created.merchant_id,
-                    created.created_at,
-                )
-                obj._state.adding = False
-                return
-            fields = {
-                name: getattr(obj, name) for name in form.changed_data if name in PRODUCT_FIELDS
-            }
-            if fields:
-                product_update(merchant=obj.merchant, product_id=obj.pk, **fields)
-        except DomainError as error:
-            self._refused(request, error, obj)
+        # A service's DomainError rolls the whole save back and is shown on the form
+        # (RefusableSavesMixin): nothing is saved, logged or reported as changed.
+        if not change:
+            merchant = obj.merchant if request.user.is_superuser else request_merchant(request)
+            created = product_create(
+                merchant=merchant,
+                name=obj.name,
+                description=obj.description,
+                image=obj.image or None,
+                is_active=obj.is_active,
+                sort_order=obj.sort_order,
+            )
+            obj.pk, obj.merchant_id, obj.created_at = (
+                created.pk,
+                created.merchant_id,
+                created.created_at,
+            )
+            obj._state.adding = False
+            return
+        fields = {name: getattr(obj, name) for name in form.changed_data if name in PRODUCT_FIELDS}
+        if fields:
+            product_update(merchant=obj.merchant, product_id=obj.pk, **fields)
 
     def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
         if formset.model is not Sku:
@@ -152,36 +185,37 @@ class ProductAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
             return
         formset.save(commit=False)  # builds the instances and the change message; writes nothing
         product: Product = form.instance
-        if product.pk is None:
-            return  # the product itself was refused (message shown)
         merchant = product.merchant
         forms_by_pk = {sku_form.instance.pk: sku_form for sku_form in formset.initial_forms}
-        for sku in formset.deleted_objects:
+        # Existing SKUs are written in ascending id order, the order in which order placement
+        # locks them, so that a save and an order never wait for each other in a cycle.
+        deleted = {sku.pk for sku in formset.deleted_objects}
+        existing = sorted(
+            [*formset.deleted_objects, *(sku for sku, _changed in formset.changed_objects)],
+            key=lambda sku: sku.pk,
+        )
+        for sku in existing:
             try:
-                sku_delete(merchant=merchant, sku_id=sku.pk)
+                if sku.pk in deleted:
+                    sku_delete(merchant=merchant, sku_id=sku.pk)
+                else:
+                    _sku_update_from(merchant, forms_by_pk[sku.pk])
             except DomainError as error:
-                self._refused(request, error, sku)
-        for sku, _changed_data in formset.changed_objects:
-            try:
-                _sku_update_from(merchant, forms_by_pk[sku.pk])
-            except DomainError as error:
-                self._refused(request, error, sku)
+                raise SaveRefused(f"{sku.code}: {error.message}") from error
         for sku in formset.new_objects:
             sku.product = product
             try:
                 _sku_create_from(merchant, sku)
             except DomainError as error:
-                self._refused(request, error, sku.code)
+                raise SaveRefused(f"{sku.code}: {error.message}") from error
 
     def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
-        try:
-            product_delete(merchant=obj.merchant, product_id=obj.pk)
-        except DomainError as error:
-            self._refused(request, error, obj)
+        # refused: an error message, nothing deleted or logged (RefusableSavesMixin)
+        product_delete(merchant=obj.merchant, product_id=obj.pk)
 
     def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
         for product in queryset.select_related("merchant").order_by("pk"):
-            self.delete_model(request, product)
+            _delete_or_report(self, request, product, label=str(product))
 
     @admin.display(description=gettext_lazy("SKUs"), ordering="sku_count")
     def sku_count(self, product: Product) -> int:
@@ -193,31 +227,28 @@ class ProductAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
 
 
 @admin.register(Sku)
-class SkuAdmin(_ServiceErrorsAsMessages, MerchantScopedAdmin):
+class SkuAdmin(MerchantScopedAdmin):
     list_display = ("code", "name", "product", "price", "stock", "is_active")
     list_filter = ("is_active", "product")
     search_fields = ("code", "name", "product__name")
     list_select_related = ("product",)
     fields = ("product", "name", "code", "price", "stock", "is_active")
     ordering = ("product_id", "id")
+    form = SkuForm
     formfield_overrides = STOCK_AS_RENDERED
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        try:
-            if not change:
-                merchant = obj.merchant if request.user.is_superuser else request_merchant(request)
-                _sku_create_from(merchant, obj)
-            else:
-                _sku_update_from(obj.merchant, form)
-        except DomainError as error:
-            self._refused(request, error, obj.code)
+        # A refusal is a form error (RefusableSavesMixin): nothing saved, logged or reported.
+        if not change:
+            merchant = obj.merchant if request.user.is_superuser else request_merchant(request)
+            _sku_create_from(merchant, obj)
+        else:
+            _sku_update_from(obj.merchant, form)
 
     def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
-        try:
-            sku_delete(merchant=obj.merchant, sku_id=obj.pk)
-        except DomainError as error:
-            self._refused(request, error, obj.code)
+        # refused: an error message, nothing deleted or logged (RefusableSavesMixin)
+        sku_delete(merchant=obj.merchant, sku_id=obj.pk)
 
     def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
         for sku in queryset.select_related("merchant").order_by("pk"):
-            self.delete_model(request, sku)
+            _delete_or_report(self, request, sku, label=sku.code)

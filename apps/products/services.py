@@ -23,6 +23,7 @@ PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_o
 # ``stock`` is deliberately absent: see the module docstring.
 SKU_FIELDS = frozenset({"product_id", "name", "code", "price", "is_active"})
 MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
+MAX_STOCK = 2_147_483_647  # the stock column is a PostgreSQL integer
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -72,6 +73,8 @@ def _clean_stock(value: Any) -> int:
         raise DomainError(_("Stock is a whole number."), code="invalid_stock")
     if value < 0:
         raise DomainError(_("Stock cannot be negative."), code="invalid_stock")
+    if value > MAX_STOCK:
+        raise DomainError(_("Stock is at most %(max)d.") % {"max": MAX_STOCK}, code="invalid_stock")
     return value
 
 
@@ -222,14 +225,25 @@ def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
     """Add ``delta`` (negative to remove) to the stock as it is now; returns the new stock.
 
     Applied in the database on top of whatever orders reserved meanwhile, so no sale is lost.
-    Refused (Conflict) when it would take the stock below zero.
+    Refused (Conflict) when it would take the stock below zero, and (DomainError) when ``delta`` or
+    the result would not fit the stock column.
     """
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise DomainError(_("Stock is a whole number."), code="invalid_stock")
+    if abs(delta) > MAX_STOCK:
+        raise DomainError(
+            _("Stock changes by at most %(max)d at a time.") % {"max": MAX_STOCK},
+            code="invalid_stock",
+        )
     skus = Sku.objects.filter(merchant=merchant, pk=sku_id)
-    if delta and skus.filter(stock__gte=-delta).update(stock=F("stock") + delta) == 0:
+    fits = skus.filter(stock__gte=-delta, stock__lte=MAX_STOCK - delta)
+    if delta and fits.update(stock=F("stock") + delta) == 0:
         if not skus.exists():
             raise _sku_not_found(sku_id)
+        if delta > 0:
+            raise DomainError(
+                _("Stock cannot exceed %(max)d.") % {"max": MAX_STOCK}, code="invalid_stock"
+            )
         raise Conflict(
             _("Only %(stock)d in stock: cannot remove %(count)d.")
             % {"stock": skus.values_list("stock", flat=True).get(), "count": -delta},

@@ -7,7 +7,7 @@ from django.db import connection
 
 from apps.commissions.models import Wallet
 from apps.distributors.models import Distributor
-from apps.distributors.services import distributor_join, distributor_move
+from apps.distributors.services import distributor_join, distributor_move, distributors_set_status
 from tests.factories import MerchantFactory, UserFactory
 
 from .conftest import (
@@ -287,3 +287,56 @@ def test_a_join_whose_inviter_is_moved_to_another_tree_meanwhile_holds_the_new_t
         (r2.tree_id, 6, 9, 1),
         (r2.tree_id, 7, 8, 2),
     ]
+
+
+def suspend_with_the_service(pk):
+    return distributors_set_status(
+        queryset=Distributor.objects.filter(pk=pk),
+        old=Distributor.Status.ACTIVE,
+        new=Distributor.Status.SUSPENDED,
+    )
+
+
+def suspend_with_a_plain_update(pk):
+    # any other writer of the row: only the move's row lock keeps it from being overwritten
+    return Distributor.objects.filter(pk=pk).update(status=Distributor.Status.SUSPENDED)
+
+
+@pytest.mark.parametrize("suspend", [suspend_with_the_service, suspend_with_a_plain_update])
+def test_a_suspension_committed_while_a_move_holds_its_locks_is_not_undone(
+    merchant, monkeypatch, suspend
+):
+    # given r1 ─ node and r2; node is being moved under r2 and pauses after reading the nodes
+    r1, r2 = (distributor_join(merchant=merchant, user=UserFactory()) for _ in range(2))
+    (node,) = grow(merchant, r1, 1)
+    mover_read, mover_go = threading.Event(), threading.Event()
+    manager_class = type(Distributor.objects)
+    original_move_node = manager_class.move_node
+
+    def paused_move_node(self, moved, target, position="last-child"):
+        mover_read.set()
+        assert mover_go.wait(JOIN_TIMEOUT)
+        return original_move_node(self, moved, target, position)
+
+    monkeypatch.setattr(manager_class, "move_node", paused_move_node)
+    mover = Step(move(node, r2))
+    suspender = Step(lambda: suspend(node.pk))
+
+    # when the node is suspended from another connection between the move's read and its save
+    mover.start()
+    assert mover_read.wait(BARRIER_TIMEOUT)
+    suspender.start()
+    wait_until(lambda: waiting_for_a_lock() == 1 or not suspender.is_alive())
+    suspender_waited = suspender.is_alive()
+    mover_go.set()
+    mover.join(JOIN_TIMEOUT)
+    suspender.join(JOIN_TIMEOUT)
+
+    # then both happened: the suspension waited for the move and is still in force after it
+    assert (mover.outcome.error, suspender.outcome.error) == (None, None)
+    assert suspender.outcome.value == 1
+    moved = Distributor.objects.get(pk=node.pk)
+    assert (moved.parent_id, moved.status) == (r2.pk, Distributor.Status.SUSPENDED)
+    assert suspender_waited, "the suspension did not wait for the move holding the node"
+    numbers = assert_trees_are_what_rebuild_makes()
+    assert numbers[node.pk] == (r2.tree_id, 2, 3, 1)

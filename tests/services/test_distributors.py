@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from apps.commissions.models import Wallet
 from apps.core.errors import Conflict, DomainError, NotFound
@@ -322,16 +323,39 @@ def test_move_check_uses_the_tree_as_stored_not_the_objects_given(merchant, chai
     assert caught.value.code == "distributor_loop"
 
 
+def advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)  # the fixtures' joins commit and release their locks
 def test_move_gives_up_with_a_conflict_when_the_trees_keep_changing(merchant, chain, monkeypatch):
-    # _lock_trees retries while concurrent moves keep changing a node's tree; with no attempts
-    # left it refuses instead of writing without the right lock
-    monkeypatch.setattr(services, "TREE_LOCK_ATTEMPTS", 0)
+    # every attempt takes the locks and then finds a node in another tree (a concurrent move):
+    # _lock_trees releases that attempt's locks, tries again, and after the last attempt refuses
+    # instead of writing without the right lock
+    real_lock_trees_once = services._lock_trees_once
+    held_before_each_attempt: list[int] = []
+
+    def tree_always_changed(pks, *, new_tree):
+        held_before_each_attempt.append(advisory_locks_held())
+        real_lock_trees_once(pks, new_tree=new_tree)
+        assert advisory_locks_held() == 1  # the one tree of both nodes
+        raise services._TreeChanged
+
+    monkeypatch.setattr(services, "_lock_trees_once", tree_always_changed)
     before = numbers(*chain)
 
     with pytest.raises(Conflict) as caught:
         distributor_move(distributor=chain[2], new_parent=chain[0])
 
     assert (caught.value.code, caught.value.status) == ("tree_busy", 409)
+    assert services.TREE_LOCK_ATTEMPTS == 5
+    assert held_before_each_attempt == [0] * services.TREE_LOCK_ATTEMPTS
+    assert advisory_locks_held() == 0
     assert numbers(*chain) == before
 
 

@@ -125,6 +125,7 @@ def test_sku_create(merchant):
         ({"price": D("NaN")}, "invalid_price"),
         ({"price": D("10000000000.00")}, "invalid_price"),
         ({"stock": -1}, "invalid_stock"),
+        ({"stock": 2_147_483_648}, "invalid_stock"),
         ({"stock": 1.0}, "invalid_stock"),
         ({"code": "  "}, "sku_code_required"),
         ({"name": ""}, "name_required"),
@@ -264,6 +265,40 @@ def test_adjust_stock_never_goes_below_zero(merchant, sku):
         "Only 100 in stock: cannot remove 101.",
     )
     assert sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=-100) == 0
+
+
+MAX_STOCK = 2_147_483_647  # PostgreSQL integer
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [MAX_STOCK + 1, -(MAX_STOCK + 1), 10**30, -(10**30)],
+)
+def test_adjust_stock_refuses_a_delta_beyond_the_stock_column(merchant, sku, delta):
+    with pytest.raises(DomainError) as refused:
+        sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=delta)
+
+    assert (refused.value.code, refused.value.status, refused.value.message) == (
+        "invalid_stock",
+        400,
+        "Stock changes by at most 2147483647 at a time.",
+    )
+    assert Sku.objects.get(pk=sku.pk).stock == 100
+
+
+def test_adjust_stock_refuses_a_result_beyond_the_stock_column(merchant, sku):
+    with pytest.raises(DomainError) as refused:
+        sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=MAX_STOCK - 99)
+
+    assert (refused.value.code, refused.value.status, refused.value.message) == (
+        "invalid_stock",
+        400,
+        "Stock cannot exceed 2147483647.",
+    )
+    assert Sku.objects.get(pk=sku.pk).stock == 100
+    # up to the largest stock the column holds is fine, and down from it again
+    assert sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=MAX_STOCK - 100) == MAX_STOCK
+    assert sku_adjust_stock(merchant=merchant, sku_id=sku.pk, delta=-MAX_STOCK) == 0
 
 
 def test_set_stock_is_a_compare_and_swap(merchant, sku):

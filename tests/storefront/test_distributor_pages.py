@@ -152,6 +152,8 @@ def test_qr_endpoint_renders_a_png_for_a_store_page(distributor_client, merchant
         "/s/{slug}",
         "s/{slug}/",
         "/s/{slug}\\..\\x",
+        "//[/",
+        "http://[::1",
     ],
 )
 def test_qr_endpoint_refuses_targets_outside_the_store(
