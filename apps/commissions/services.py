@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError, NotFound
-from apps.core.money import CENT, ZERO, percent_of
+from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places, percent_of
 from apps.core.state import compare_and_swap
 from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
@@ -35,7 +35,6 @@ PLAN_FIELDS = (
     "is_enabled",
 )
 MAX_FREEZE_DAYS = 365
-HUNDRED_PERCENT = Decimal("100")
 
 
 class CommissionPlanInvalid(DomainError):
@@ -47,33 +46,24 @@ class CommissionPlanInvalid(DomainError):
 
 
 def _percent(value: Any, *, field: str, label: str) -> Decimal:
-    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
-        raise CommissionPlanInvalid(
-            _("%(label)s must be a percentage such as 12.50.") % {"label": label},
-            code="invalid_percent",
-            field=field,
-        )
     try:
-        percent = Decimal(value)
-    except ArithmeticError as error:
-        raise CommissionPlanInvalid(
-            _("%(label)s must be a percentage such as 12.50.") % {"label": label},
-            code="invalid_percent",
-            field=field,
-        ) from error
-    if not percent.is_finite() or percent != percent.quantize(CENT):
-        raise CommissionPlanInvalid(
-            _("%(label)s has at most two decimal places.") % {"label": label},
-            code="invalid_percent",
-            field=field,
+        percent = parse_two_places(value)
+    except NotTwoPlaces as error:
+        message = (
+            _("%(label)s has at most two decimal places.")
+            if error.is_number
+            else _("%(label)s must be a percentage such as 12.50.")
         )
-    if not ZERO <= percent <= HUNDRED_PERCENT:
+        raise CommissionPlanInvalid(
+            message % {"label": label}, code="invalid_percent", field=field
+        ) from error
+    if not ZERO <= percent <= HUNDRED:
         raise CommissionPlanInvalid(
             _("%(label)s must be between 0 and 100%%.") % {"label": label},
             code="percent_out_of_range",
             field=field,
         )
-    return percent.quantize(CENT)
+    return percent
 
 
 def commission_plan_check(
@@ -83,10 +73,11 @@ def commission_plan_check(
     level3_percent: Any,
     max_total_percent: Any,
     freeze_days: Any,
-) -> None:
+) -> dict[str, Any]:
     """Each level 0–100 %, their sum within the cap, the cap at most 100 %, 0–365 freeze days.
 
-    Raises ``CommissionPlanInvalid`` naming the first problem found.
+    Returns the settings as they are stored (percentages as two-place Decimals); raises
+    ``CommissionPlanInvalid`` naming the first problem found.
     """
     levels = [
         _percent(value, field=f"level{level}_percent", label=_("Level %(n)d") % {"n": level})
@@ -111,6 +102,13 @@ def commission_plan_check(
             code="levels_over_cap",
             field="max_total_percent",
         )
+    return {
+        "level1_percent": levels[0],
+        "level2_percent": levels[1],
+        "level3_percent": levels[2],
+        "max_total_percent": cap,
+        "freeze_days": freeze_days,
+    }
 
 
 def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPlan:
@@ -131,9 +129,9 @@ def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPl
                 _("“Enabled” is yes or no."), code="invalid_is_enabled", field="is_enabled"
             )
         merged = {name: fields.get(name, getattr(plan, name)) for name in PLAN_FIELDS}
-        commission_plan_check(**{k: v for k, v in merged.items() if k != "is_enabled"})
+        cleaned = commission_plan_check(**{k: v for k, v in merged.items() if k != "is_enabled"})
         for name, value in fields.items():
-            setattr(plan, name, value)
+            setattr(plan, name, cleaned.get(name, value))
         if fields:
             plan.save(update_fields=[*fields, "updated_at"])
     plan.refresh_from_db()
@@ -146,7 +144,7 @@ def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[i
     The cap bounds the sum of all paid levels; should the configured levels exceed it, the deepest
     levels give way first, so the nearest distributor keeps the most.
     """
-    remaining = min(plan.max_total_percent, Decimal("100"))
+    remaining = min(plan.max_total_percent, HUNDRED)
     percents: dict[int, Decimal] = {}
     for level in sorted(levels):
         if level > MAX_LEVELS:

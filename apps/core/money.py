@@ -14,6 +14,33 @@ def quantize_money(value: Decimal | int | str, *, rounding: str = ROUND_HALF_UP)
     return Decimal(value).quantize(CENT, rounding=rounding)
 
 
+class NotTwoPlaces(ValueError):
+    """A value that is not a finite decimal number with at most two places."""
+
+    def __init__(self, *, is_number: bool):
+        super().__init__("more than two decimal places" if is_number else "not a decimal number")
+        self.is_number = is_number
+
+
+def parse_two_places(value: object) -> Decimal:
+    """``value`` (a Decimal, an int or a string such as "12.50") as a two-place Decimal.
+
+    Floats and booleans are refused like text: they are never an exact amount or rate. Raises
+    NotTwoPlaces, whose ``is_number`` tells "not a number at all" from "too many places".
+    """
+    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+        raise NotTwoPlaces(is_number=False)
+    try:
+        number = Decimal(value)
+    except ArithmeticError as error:
+        raise NotTwoPlaces(is_number=False) from error
+    if not number.is_finite():
+        raise NotTwoPlaces(is_number=False)
+    if number != number.quantize(CENT):
+        raise NotTwoPlaces(is_number=True)
+    return number.quantize(CENT)
+
+
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     """``percent`` % of ``amount``, rounded down to the cent (never pay a fraction not earned)."""
     return quantize_money(amount * percent / HUNDRED, rounding=ROUND_DOWN)

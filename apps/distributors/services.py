@@ -149,7 +149,7 @@ def distributor_join(
             else:
                 parent = _lock_trees(inviter.pk)[inviter.pk]
             distributor = Distributor(
-                merchant=merchant, user=user, parent=parent, invite_code=_new_invite_code(merchant)
+                merchant=merchant, user=user, parent=parent, invite_code=_new_invite_code()
             )
             distributor.save()
             Wallet.objects.create(merchant=merchant, distributor=distributor)
@@ -162,7 +162,7 @@ def distributor_join(
     return distributor
 
 
-def _new_invite_code(merchant: Merchant) -> str:
+def _new_invite_code() -> str:
     return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
 
 
@@ -172,12 +172,12 @@ def binding_bind(
     customer: User,
     invite_code: str,
     source: str = CustomerBinding.Source.LINK,
-) -> CustomerBinding | None:
+) -> CustomerBinding:
     """Bind ``customer`` to the distributor owning ``invite_code`` (permanent binding).
 
     An existing binding is kept (permanent mode: the first link wins). Refused: a distributor referring
     themselves, and a customer who is a distributor being bound to someone in their own downline (a
-    loop). Returns the binding in force, or None if there is none and none could be made.
+    loop). Returns the binding in force afterwards (the existing one, if there was one).
     """
     distributor = distributor_get_by_code(merchant=merchant, code=invite_code)
     if distributor.user_id == customer.pk:

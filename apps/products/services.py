@@ -14,7 +14,7 @@ from django.db.models import F, ProtectedError
 from django.utils.translation import gettext as _
 
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.core.money import CENT
+from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.merchants.models import Merchant
 
 from .models import Product, Sku
@@ -51,21 +51,21 @@ def _clean_code(value: Any) -> str:
 
 
 def _clean_price(value: Any) -> Decimal:
-    if isinstance(value, float) or not isinstance(value, Decimal | int | str):
-        raise DomainError(_("A price is a decimal amount such as 12.50."), code="invalid_price")
     try:
-        price = Decimal(value)
-    except ArithmeticError as error:
+        price = parse_two_places(value)
+    except NotTwoPlaces as error:
+        if error.is_number:
+            raise DomainError(
+                _("A price has at most two decimal places."), code="invalid_price"
+            ) from error
         raise DomainError(
             _("A price is a decimal amount such as 12.50."), code="invalid_price"
         ) from error
-    if not price.is_finite() or price <= 0:
+    if price <= 0:
         raise DomainError(_("The price must be more than 0."), code="invalid_price")
-    if price != price.quantize(CENT):
-        raise DomainError(_("A price has at most two decimal places."), code="invalid_price")
     if price > MAX_PRICE:
         raise DomainError(_("The price is too large."), code="invalid_price")
-    return price.quantize(CENT)
+    return price
 
 
 def _clean_stock(value: Any) -> int:

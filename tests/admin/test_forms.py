@@ -12,6 +12,7 @@ from apps.distributors.services import distributor_join
 from apps.products.models import Product, Sku
 from tests.factories import SkuFactory, UserFactory
 
+from .form_data import new_product_data, product_form_data
 from .test_scoping import url
 
 
@@ -85,28 +86,8 @@ def test_duplicate_sku_code_is_a_form_error_within_one_merchant_only(
     assert Sku.objects.filter(code=store_b.sku.code).count() == 2
 
 
-def product_data(**overrides):
-    data = {
-        "name": "Green tea",
-        "description": "",
-        "sort_order": "0",
-        "is_active": "on",
-        "skus-TOTAL_FORMS": "1",
-        "skus-INITIAL_FORMS": "0",
-        "skus-MIN_NUM_FORMS": "0",
-        "skus-MAX_NUM_FORMS": "1000",
-        "skus-0-name": "250 g",
-        "skus-0-code": "TEA-250",
-        "skus-0-price": "38.00",
-        "skus-0-stock": "12",
-        "initial-skus-0-stock": "12",
-        "skus-0-is_active": "on",
-    }
-    return {**data, **overrides}
-
-
 def test_product_with_sku_inline_gets_the_staff_merchant(store_a, store_b, staff_client):
-    response = staff_client.post(url(Product, "add"), product_data())
+    response = staff_client.post(url(Product, "add"), new_product_data())
 
     assert response.status_code == 302
     product = Product.objects.get(name="Green tea")
@@ -121,7 +102,7 @@ def test_product_with_sku_inline_gets_the_staff_merchant(store_a, store_b, staff
 
 def test_inline_sku_with_a_taken_code_is_a_form_error(store_a, staff_client):
     response = staff_client.post(
-        url(Product, "add"), product_data(**{"skus-0-code": store_a.sku.code})
+        url(Product, "add"), new_product_data(**{"skus-0-code": store_a.sku.code})
     )
 
     assert response.status_code == 200
@@ -134,19 +115,7 @@ def test_inline_sku_with_a_taken_code_is_a_form_error(store_a, staff_client):
 def test_editing_a_price_keeps_stock_sold_meanwhile(store_a, staff_client):
     sku = store_a.sku  # the form was rendered with stock 97; then an order takes one more
     Sku.objects.filter(pk=sku.pk).update(stock=96)
-    data = product_data(
-        **{
-            "name": store_a.product.name,
-            "skus-INITIAL_FORMS": "1",
-            "skus-0-id": str(sku.pk),
-            "skus-0-product": str(store_a.product.pk),
-            "skus-0-name": sku.name,
-            "skus-0-code": sku.code,
-            "skus-0-price": "120.00",
-            "skus-0-stock": "97",
-            "initial-skus-0-stock": "97",
-        }
-    )
+    data = product_form_data(store_a.product, [sku], **{"skus-0-price": "120.00"})
 
     response = staff_client.post(url(Product, "change", store_a.product.pk), data)
 
@@ -158,18 +127,10 @@ def test_editing_a_price_keeps_stock_sold_meanwhile(store_a, staff_client):
 def test_restocking_in_the_inline_keeps_stock_sold_meanwhile(store_a, staff_client):
     sku = store_a.sku  # the form was rendered with stock 97; then an order takes one more
     Sku.objects.filter(pk=sku.pk).update(stock=96)
-    data = product_data(
-        **{
-            "name": store_a.product.name,
-            "skus-INITIAL_FORMS": "1",
-            "skus-0-id": str(sku.pk),
-            "skus-0-product": str(store_a.product.pk),
-            "skus-0-name": sku.name,
-            "skus-0-code": sku.code,
-            "skus-0-price": "100.00",
-            "skus-0-stock": "107",  # ten received
-            "initial-skus-0-stock": "97",
-        }
+    data = product_form_data(
+        store_a.product,
+        [sku],
+        **{"skus-0-price": "100.00", "skus-0-stock": "107"},  # ten received
     )
 
     response = staff_client.post(url(Product, "change", store_a.product.pk), data)
@@ -479,7 +440,9 @@ def test_operator_cannot_join_two_merchants_in_one_row(store_a, store_b, operato
 
 
 def test_operator_adds_a_product_for_a_merchant_with_its_skus(store_b, operator_client):
-    response = operator_client.post(url(Product, "add"), product_data(merchant=store_b.merchant.pk))
+    response = operator_client.post(
+        url(Product, "add"), new_product_data(merchant=store_b.merchant.pk)
+    )
 
     assert response.status_code == 302
     sku = Sku.objects.select_related("product").get(code="TEA-250")
