@@ -1,9 +1,139 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
+
+
+percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+class ProgrammeSettings(models.Model):
+    """A merchant's distribution programme: how distributors are recruited, how customers are bound
+    to them, and which earning modes are on. A merchant without a row has the defaults
+    (``programme_settings_for`` in selectors returns an unsaved instance)."""
+
+    class RecruitmentMode(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone (人人分销)")
+        APPLICATION = "application", _("By application with review (申请)")
+        APPOINTED = "appointed", _("Appointed only (指定)")
+        THRESHOLD = "threshold", _("After a spending threshold (满额)")
+
+    class BindingMode(models.TextChoices):
+        PERMANENT = "permanent", _("Permanent (永久)")
+        DAYS = "days", _("For N days (有效期)")
+        LATEST = "latest", _("Latest link wins (临时)")
+
+    merchant = models.OneToOneField(
+        "merchants.Merchant",
+        on_delete=models.CASCADE,
+        related_name="programme_settings",
+        verbose_name=_("merchant"),
+    )
+    recruitment_mode = models.CharField(
+        _("recruitment mode"),
+        max_length=16,
+        choices=RecruitmentMode,
+        default=RecruitmentMode.EVERYONE,
+    )
+    spend_threshold = models.DecimalField(
+        _("spending threshold"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Threshold mode: a customer who has paid this much becomes a distributor."),
+    )
+    application_questions = models.JSONField(
+        _("application questions"), default=list, blank=True
+    )
+    binding_mode = models.CharField(
+        _("binding mode"), max_length=16, choices=BindingMode, default=BindingMode.PERMANENT
+    )
+    binding_days = models.PositiveIntegerField(
+        _("binding days"), default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    binding_new_customers_only = models.BooleanField(
+        _("bind new customers only"),
+        default=False,
+        help_text=_("Only customers who have never paid an order in this store can be bound."),
+    )
+    self_purchase_commission = models.BooleanField(
+        _("commission on own purchases (自购返佣)"), default=False
+    )
+    agency_enabled = models.BooleanField(
+        _("agency mode (差价)"),
+        default=False,
+        help_text=_("Distributors earn the difference between their tier price and the sale price."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("programme settings")
+        verbose_name_plural = _("programme settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(spend_threshold__isnull=True)
+                | models.Q(spend_threshold__gt=0),
+                name="programme_spend_threshold_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.merchant)
+
+
+class Tier(MerchantOwned):
+    """等级: a merchant-defined distributor tier. A higher rank is a better tier; its commission
+    percents per level, when set, replace the merchant's default percents for its members."""
+
+    name = models.CharField(_("name"), max_length=32)
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    level1_percent = models.DecimalField(
+        _("level 1 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=percent_validators,
+    )
+    level2_percent = models.DecimalField(
+        _("level 2 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=percent_validators,
+    )
+    level3_percent = models.DecimalField(
+        _("level 3 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=percent_validators,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["merchant_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "rank"], name="tier_rank_unique"),
+            models.UniqueConstraint(fields=["merchant", "name"], name="tier_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def level_percents(self) -> dict[int, Decimal | None]:
+        return {1: self.level1_percent, 2: self.level2_percent, 3: self.level3_percent}
 
 
 class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
@@ -35,6 +165,15 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     invite_code = models.CharField(_("invite code"), max_length=16)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.ACTIVE)
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    tier = models.ForeignKey(
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("tier"),
+    )
+    tier_since = models.DateTimeField(_("in tier since"), null=True, blank=True)
 
     class MPTTMeta:
         order_insertion_by: list[str] = []

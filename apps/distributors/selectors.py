@@ -4,7 +4,7 @@ from apps.accounts.models import User
 from apps.merchants.models import Merchant
 from apps.products.models import Product, Sku
 
-from .models import CustomerBinding, Distributor
+from .models import CustomerBinding, Distributor, ProgrammeSettings
 
 
 def distributor_for_user(*, merchant: Merchant, user: User) -> Distributor | None:
@@ -60,3 +60,9 @@ def products_to_share(*, merchant: Merchant) -> "QuerySet[Product]":
         .order_by("sort_order", "id")
         .only("id", "name")
     )
+
+
+def programme_settings_for(*, merchant: Merchant) -> ProgrammeSettings:
+    """The merchant's programme settings, or the defaults (unsaved) when it has never set them."""
+    found = ProgrammeSettings.objects.filter(merchant=merchant).first()
+    return found if found is not None else ProgrammeSettings(merchant=merchant)

@@ -141,6 +141,20 @@ class OrderLine(MerchantOwned):
     # What the consumer actually pays for this line, after discounts and without shipping: the
     # commission base.
     paid_amount = models.DecimalField(_("line amount"), max_digits=12, decimal_places=2)
+    # Agency mode (差价) snapshot: the distributor whose resale price the consumer paid, and that
+    # distributor's tier purchase price per unit when the order was placed. Their margin is the
+    # line's paid amount minus agency_unit_cost × quantity.
+    agency_distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agency distributor"),
+    )
+    agency_unit_cost = models.DecimalField(
+        _("agency unit cost"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("order line")
