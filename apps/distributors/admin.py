@@ -38,7 +38,15 @@ class DistributorForm(forms.ModelForm):
 @admin.register(Distributor)
 class DistributorAdmin(MerchantScopedAdmin):
     form = DistributorForm
-    list_display = ("user", "invite_code", "parent", "level", "status", "qualification", "joined_at")
+    list_display = (
+        "user",
+        "invite_code",
+        "parent",
+        "level",
+        "status",
+        "qualification",
+        "joined_at",
+    )
     list_filter = ("status", "qualification", "level", "joined_at")
     search_fields = ("invite_code", "user__username", "user__nickname", "user__phone")
     list_select_related = ("user", "parent__user")

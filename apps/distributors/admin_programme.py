@@ -93,9 +93,7 @@ class ProgrammeSettingsForm(forms.ModelForm):
             cleaned.get("recruitment_mode") == ProgrammeSettings.RecruitmentMode.APPLICATION
             and not self.instance.application_questions
         ):
-            self.add_error(
-                "questions_text", _("Application mode needs at least one question.")
-            )
+            self.add_error("questions_text", _("Application mode needs at least one question."))
         return cleaned
 
 
@@ -136,7 +134,11 @@ class ProgrammeSettingsAdmin(MerchantScopedAdmin):
         return fieldsets
 
     def get_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [field for _name, options in self.get_fieldsets(request, obj) for field in options["fields"]]
+        return [
+            field
+            for _name, options in self.get_fieldsets(request, obj)
+            for field in options["fields"]
+        ]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         if not super().has_add_permission(request, obj):

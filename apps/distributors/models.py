@@ -9,7 +9,6 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
 
-
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
@@ -49,9 +48,7 @@ class ProgrammeSettings(models.Model):
         blank=True,
         help_text=_("Threshold mode: a customer who has paid this much becomes a distributor."),
     )
-    application_questions = models.JSONField(
-        _("application questions"), default=list, blank=True
-    )
+    application_questions = models.JSONField(_("application questions"), default=list, blank=True)
     binding_mode = models.CharField(
         _("binding mode"), max_length=16, choices=BindingMode, default=BindingMode.PERMANENT
     )
@@ -69,7 +66,9 @@ class ProgrammeSettings(models.Model):
     agency_enabled = models.BooleanField(
         _("agency mode (差价)"),
         default=False,
-        help_text=_("Distributors earn the difference between their tier price and the sale price."),
+        help_text=_(
+            "Distributors earn the difference between their tier price and the sale price."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -78,8 +77,7 @@ class ProgrammeSettings(models.Model):
         verbose_name_plural = _("programme settings")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(spend_threshold__isnull=True)
-                | models.Q(spend_threshold__gt=0),
+                condition=models.Q(spend_threshold__isnull=True) | models.Q(spend_threshold__gt=0),
                 name="programme_spend_threshold_positive",
             )
         ]
@@ -456,7 +454,12 @@ class TierChange(MerchantOwned):
         verbose_name=_("from"),
     )
     to_tier = models.ForeignKey(
-        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("to")
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to"),
     )
     reason = models.CharField(_("reason"), max_length=255)
     metrics = models.JSONField(_("figures"), default=dict, blank=True)
@@ -485,7 +488,10 @@ class FraudFlag(MerchantOwned):
         ACTIONED = "actioned", _("Actioned (distributor suspended)")
 
     distributor = models.ForeignKey(
-        Distributor, on_delete=models.PROTECT, related_name="fraud_flags", verbose_name=_("distributor")
+        Distributor,
+        on_delete=models.PROTECT,
+        related_name="fraud_flags",
+        verbose_name=_("distributor"),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     detail = models.JSONField(_("detail"), default=dict, blank=True)

@@ -162,7 +162,9 @@ def programme_settings_update(*, merchant: Merchant, **values: object) -> Progra
 
 
 def application_latest(*, merchant: Merchant, user: User) -> DistributorApplication | None:
-    return DistributorApplication.objects.filter(merchant=merchant, user=user).order_by("-id").first()
+    return (
+        DistributorApplication.objects.filter(merchant=merchant, user=user).order_by("-id").first()
+    )
 
 
 def application_submit(
@@ -179,11 +181,11 @@ def application_submit(
         raise NotFound(_("This store is not open."))
     settings = programme_settings_for(merchant=merchant)
     if settings.recruitment_mode != Mode.APPLICATION:
-        raise DomainError(
-            _("This store does not take applications."), code="applications_closed"
-        )
+        raise DomainError(_("This store does not take applications."), code="applications_closed")
     if Distributor.objects.filter(merchant=merchant, user=user).exists():
-        raise Conflict(_("You are already a distributor of this store."), code="already_distributor")
+        raise Conflict(
+            _("You are already a distributor of this store."), code="already_distributor"
+        )
     questions = list(settings.application_questions)
     if not isinstance(answers, list) or len(answers) != len(questions):
         raise DomainError(_("Please answer every question."), code="answers_required")
@@ -258,7 +260,9 @@ def application_reject(
     if not reason:
         raise DomainError(_("Please give a reason for the rejection."), code="reason_required")
     if len(reason) > 255:
-        raise DomainError(_("The reason may be at most 255 characters long."), code="reason_too_long")
+        raise DomainError(
+            _("The reason may be at most 255 characters long."), code="reason_too_long"
+        )
     now = timezone.now()
     if not compare_and_swap(
         DistributorApplication.objects,
@@ -298,9 +302,7 @@ def user_find_for_appointment(*, lookup: str) -> User:
     return users[0]
 
 
-def distributor_appoint(
-    *, merchant: Merchant, user: User, invite_code: str = ""
-) -> Distributor:
+def distributor_appoint(*, merchant: Merchant, user: User, invite_code: str = "") -> Distributor:
     """Staff make ``user`` a distributor (any recruitment mode; the only way in appointed mode).
 
     ``invite_code``, if given, places them under that distributor. Already a distributor → Conflict.
@@ -368,9 +370,11 @@ def threshold_grant_if_reached(
 def _code_of(binding: CustomerBinding | None) -> str | None:
     if binding is None:
         return None
-    return Distributor.objects.filter(pk=binding.distributor_id).values_list(
-        "invite_code", flat=True
-    ).first()
+    return (
+        Distributor.objects.filter(pk=binding.distributor_id)
+        .values_list("invite_code", flat=True)
+        .first()
+    )
 
 
 def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -> Order | None:
@@ -401,9 +405,9 @@ def threshold_sweep(*, limit: int = 500) -> int:
         reached = (
             Order.objects.filter(merchant_id=settings.merchant_id, status__in=PAID_STATUSES)
             .exclude(
-                customer_id__in=Distributor.objects.filter(
-                    merchant_id=settings.merchant_id
-                ).values("user_id")
+                customer_id__in=Distributor.objects.filter(merchant_id=settings.merchant_id).values(
+                    "user_id"
+                )
             )
             .values("customer_id")
             .annotate(total=Sum("payable_amount"))

@@ -60,9 +60,7 @@ def bound_customers(
 ) -> "QuerySet[CustomerBinding]":
     """The distributor's customers whose binding is in force, the most recently bound first."""
     return (
-        CustomerBinding.objects.filter(
-            merchant_id=distributor.merchant_id, distributor=distributor
-        )
+        CustomerBinding.objects.filter(merchant_id=distributor.merchant_id, distributor=distributor)
         .filter(binding_in_force(now or timezone.now()))
         .select_related("customer")
         .order_by("-bound_at", "-id")

@@ -222,7 +222,9 @@ def binding_bind(
         )
     settings = programme_settings_for(merchant=merchant)
     Mode = ProgrammeSettings.BindingMode
-    expires_at = now + timedelta(days=settings.binding_days) if settings.binding_mode == Mode.DAYS else None
+    expires_at = (
+        now + timedelta(days=settings.binding_days) if settings.binding_mode == Mode.DAYS else None
+    )
     with transaction.atomic():
         binding = _binding_locked(merchant=merchant, customer=customer)
         if binding is not None:

@@ -48,6 +48,4 @@ def tier_evaluate_on_commit(*distributor_ids: int | None) -> None:
 
 
 def threshold_grant_on_commit(*, merchant_id: int, customer_id: int, order_id: int) -> None:
-    transaction.on_commit(
-        lambda: threshold_grant_task.delay(merchant_id, customer_id, order_id)
-    )
+    transaction.on_commit(lambda: threshold_grant_task.delay(merchant_id, customer_id, order_id))

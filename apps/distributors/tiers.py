@@ -137,9 +137,7 @@ def tier_evaluate(*, distributor_id: int, now: datetime | None = None) -> TierCh
     ]
     if reachable:
         target = max(reachable, key=lambda tier: tier.rank)
-        reason = _("Upgraded: %(figures)s") % {
-            "figures": _describe(split[target.pk][0], values)
-        }
+        reason = _("Upgraded: %(figures)s") % {"figures": _describe(split[target.pk][0], values)}
     elif (
         current is not None
         and split[current.pk][1]
@@ -153,9 +151,9 @@ def tier_evaluate(*, distributor_id: int, now: datetime | None = None) -> TierCh
     else:
         return None
     with transaction.atomic():
-        changed = Distributor.objects.filter(
-            pk=distributor.pk, tier_id=distributor.tier_id
-        ).update(tier=target, tier_since=now)
+        changed = Distributor.objects.filter(pk=distributor.pk, tier_id=distributor.tier_id).update(
+            tier=target, tier_since=now
+        )
         if not changed:
             return None  # a concurrent evaluation moved it first
         return TierChange.objects.create(
@@ -236,9 +234,7 @@ def tier_progress(*, distributor: Distributor, now: datetime | None = None) -> T
     tiers = _tiers_of(distributor.merchant_id)
     current = next((tier for tier in tiers if tier.pk == distributor.tier_id), None)
     above = [
-        tier
-        for tier in tiers
-        if (current is None or tier.rank > current.rank) and _split(tier)[0]
+        tier for tier in tiers if (current is None or tier.rank > current.rank) and _split(tier)[0]
     ]
     if not above:
         return TierProgress(current=current, next_tier=None)
@@ -297,7 +293,10 @@ def tier_save(
         if conditions is not None:
             TierCondition.objects.filter(tier=tier).delete()
             TierCondition.objects.bulk_create(
-                [TierCondition(merchant=merchant, tier=tier, **condition) for condition in conditions]
+                [
+                    TierCondition(merchant=merchant, tier=tier, **condition)
+                    for condition in conditions
+                ]
             )
     return tier
 

@@ -23,8 +23,8 @@ from apps.accounts.models import User
 from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
-from apps.distributors.links import join_url, qr_target_url, share_links
 from apps.distributors.guards import fraud_check_signup
+from apps.distributors.links import join_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (

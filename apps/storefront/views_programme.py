@@ -90,7 +90,9 @@ def distributor_apply(request: SignedInRequest, merchant: Merchant) -> HttpRespo
                     form.add_error(field, error.message)
                     status = error.status
                 else:
-                    messages.success(request, _("Thank you! Your application is waiting for review."))
+                    messages.success(
+                        request, _("Thank you! Your application is waiting for review.")
+                    )
                     return redirect("storefront:distributor-apply", slug=merchant.slug)
             else:
                 status = 400
