@@ -180,7 +180,7 @@ def distributor_join(
     if distributor.parent_id is not None:
         from .tasks import tier_evaluate_on_commit
 
-        tier_evaluate_on_commit(distributor.parent_id)  # a new direct recruit
+        tier_evaluate_on_commit(merchant.pk, distributor.parent_id)  # a new direct recruit
     return distributor
 
 

@@ -39,13 +39,33 @@ def threshold_sweep_task() -> int:
     return threshold_sweep()
 
 
-def tier_evaluate_on_commit(*distributor_ids: int | None) -> None:
-    """Enqueue a tier evaluation of each distributor once the current transaction commits."""
-    for distributor_id in sorted({pk for pk in distributor_ids if pk}):
-        transaction.on_commit(
-            lambda distributor_id=distributor_id: tier_evaluate_task.delay(distributor_id)
-        )
+def tier_evaluate_on_commit(merchant_id: int, *distributor_ids: int | None) -> None:
+    """Once the current transaction commits, evaluate the tiers of these distributors (one task);
+    nothing when the merchant has no tier conditions."""
+    from .models import TierCondition
+
+    ids = sorted({pk for pk in distributor_ids if pk})
+    if not ids or not TierCondition.objects.filter(merchant_id=merchant_id).exists():
+        return
+    transaction.on_commit(lambda: tiers_evaluate_task.delay(ids))
+
+
+@shared_task
+def tiers_evaluate_task(distributor_ids: list[int]) -> int:
+    from .tiers import tier_evaluate
+
+    return sum(
+        tier_evaluate(distributor_id=distributor_id) is not None
+        for distributor_id in distributor_ids
+    )
 
 
 def threshold_grant_on_commit(*, merchant_id: int, customer_id: int, order_id: int) -> None:
+    """Once the payment commits, check the spending threshold (threshold mode only)."""
+    from .models import ProgrammeSettings
+
+    if not ProgrammeSettings.objects.filter(
+        merchant_id=merchant_id, recruitment_mode=ProgrammeSettings.RecruitmentMode.THRESHOLD
+    ).exists():
+        return
     transaction.on_commit(lambda: threshold_grant_task.delay(merchant_id, customer_id, order_id))

@@ -421,7 +421,10 @@ def order_complete(*, order: Order, actor: User | None = None, reason: str = "")
             order_id = order.pk
             transaction.on_commit(lambda: commission_settle_order_task.delay(order_id))
         tier_evaluate_on_commit(
-            order.distributor_id, order.level2_distributor_id, order.level3_distributor_id
+            order.merchant_id,
+            order.distributor_id,
+            order.level2_distributor_id,
+            order.level3_distributor_id,
         )
     return True
 
