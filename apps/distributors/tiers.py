@@ -46,10 +46,12 @@ def tier_metrics(
     values: dict[MetricKey, Decimal] = {}
     periods = sorted({days for _metric, days in keys})
     own = Q(distributor_id=distributor.pk)
+    # The node's place as it is now (an instance read earlier may predate joins below it).
+    place = Distributor.objects.filter(pk=distributor.pk).values("tree_id", "lft", "rght").get()
     team = Q(
-        distributor__tree_id=distributor.tree_id,
-        distributor__lft__gt=distributor.lft,
-        distributor__rght__lt=distributor.rght,
+        distributor__tree_id=place["tree_id"],
+        distributor__lft__gt=place["lft"],
+        distributor__rght__lt=place["rght"],
     )
     money = DecimalField(max_digits=14, decimal_places=2)
     for days in periods:
