@@ -70,7 +70,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MerchantApplicationSerializer(ApplicationSerializer):
+class MerchantDistributorApplicationSerializer(ApplicationSerializer):
     applicant = serializers.CharField(source="user.display_name", read_only=True)
 
     class Meta(ApplicationSerializer.Meta):
@@ -110,7 +110,7 @@ class ProgrammeSettingsSerializer(serializers.ModelSerializer):
         ProgrammeSettings.RecruitmentMode.choices, enum_name="RecruitmentModeEnum"
     )
     binding_mode = NamedChoiceField(
-        ProgrammeSettings.BindingMode.choices, enum_name="BindingModeEnum"
+        ProgrammeSettings.BindingMode.choices, enum_name="BindingModeEnum", required=False
     )
     application_questions = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=20, required=False
@@ -320,7 +320,7 @@ class MerchantApplicationViewSet(
     """Distributor applications to review (filter with ?status=pending)."""
 
     queryset = DistributorApplication.objects.all()
-    serializer_class = MerchantApplicationSerializer
+    serializer_class = MerchantDistributorApplicationSerializer
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = queryset.select_related("user").order_by("-id")
@@ -339,7 +339,7 @@ class MerchantApplicationViewSet(
         distributor = Distributor.objects.select_related("user", "parent").get(pk=distributor.pk)
         return Response(MerchantDistributorSerializer(distributor).data)
 
-    @extend_schema(request=RejectSerializer, responses=MerchantApplicationSerializer)
+    @extend_schema(request=RejectSerializer, responses=MerchantDistributorApplicationSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         """Reject with a reason the applicant sees."""
