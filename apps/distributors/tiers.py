@@ -153,7 +153,7 @@ def tier_evaluate(*, distributor_id: int, now: datetime | None = None) -> TierCh
     else:
         return None
     with transaction.atomic():
-        changed = Distributor.objects.filter(pk=distributor.pk, tier_id=distributor.tier_id).update(
+        changed = Distributor.objects.filter(pk=distributor.pk, tier_id=distributor.tier_id).update(  # type: ignore[misc]
             tier=target, tier_since=now
         )
         if not changed:

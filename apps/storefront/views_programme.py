@@ -145,7 +145,7 @@ def distributor_customers(
     now = timezone.now()
     bindings = list(bound_customers(distributor=distributor, now=now)[:200])
     for binding in bindings:
-        binding.time_left = binding.expires_at - now if binding.expires_at else None
+        binding.time_left = binding.expires_at - now if binding.expires_at else None  # type: ignore[attr-defined]
     return render_store(
         request,
         merchant,

@@ -167,7 +167,7 @@ class TierSerializer(serializers.ModelSerializer):
 
 class ConditionProgressSerializer(serializers.Serializer):
     metric = NamedChoiceField(TierCondition.Metric.choices, enum_name="TierMetricEnum")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     period_days = serializers.IntegerField()
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
     threshold = serializers.DecimalField(max_digits=14, decimal_places=2)
