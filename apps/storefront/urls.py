@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import views, views_programme
 
 app_name = "storefront"
 
@@ -21,6 +21,9 @@ store_patterns = [
     path("d/share/", views.distributor_share, name="distributor-share"),
     path("d/qr.png", views.distributor_qr, name="distributor-qr"),
     path("d/team/", views.distributor_team_view, name="distributor-team"),
+    path("d/apply/", views_programme.distributor_apply, name="distributor-apply"),
+    path("d/tier/", views_programme.distributor_tier, name="distributor-tier"),
+    path("d/customers/", views_programme.distributor_customers, name="distributor-customers"),
 ]
 
 urlpatterns = [

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.distributors.middleware.DeviceIdMiddleware",
     "apps.distributors.middleware.ReferralMiddleware",
 ]
 
@@ -150,6 +151,14 @@ CELERY_BEAT_SCHEDULE = {
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
+    },
+    "distributors-tiers-evaluate": {
+        "task": "apps.distributors.tasks.tiers_evaluate_sweep",
+        "schedule": 3600.0,
+    },
+    "distributors-threshold-sweep": {
+        "task": "apps.distributors.tasks.threshold_sweep_task",
+        "schedule": 600.0,
     },
 }
 

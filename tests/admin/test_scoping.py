@@ -13,7 +13,16 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from apps.accounts.models import User
 from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
-from apps.distributors.models import CustomerBinding, Distributor
+from apps.distributors.models import (
+    BindingChange,
+    CustomerBinding,
+    Distributor,
+    DistributorApplication,
+    FraudFlag,
+    ProgrammeSettings,
+    Tier,
+    TierChange,
+)
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -35,10 +44,17 @@ ROWS_PER_STORE = {
     Wallet: 2,
     LedgerEntry: 3,
     Journal: 1,
+    ProgrammeSettings: 1,
+    DistributorApplication: 1,
+    Tier: 1,
+    TierChange: 1,
+    BindingChange: 1,
+    FraudFlag: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
-ADDABLE_BY_STAFF = {Product, Sku}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan}
+# (A merchant's programme settings exist, so staff cannot add a second one.)
+ADDABLE_BY_STAFF = {Product, Sku, Tier}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, ProgrammeSettings, Tier}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -127,7 +143,7 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
     with CaptureQueriesContext(connection) as after:
         response = client.get(url(model, "changelist"))
 
-    per_merchant = 1 if model is CommissionPlan else 2  # one plan per merchant
+    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings) else 2  # one per merchant
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -202,6 +218,12 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
+        ("distributors", "ProgrammeSettings"),
+        ("distributors", "DistributorApplication"),
+        ("distributors", "Tier"),
+        ("distributors", "TierChange"),
+        ("distributors", "BindingChange"),
+        ("distributors", "FraudFlag"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
