@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -101,7 +101,7 @@ class Leaderboard:
 def _totals(*, merchant_id: int, board: str, since: datetime | None) -> QuerySet:
     """(``key``, ``total``) per distributor with a total above zero."""
     if board == Board.SALES:
-        rows = sales_lines(merchant_id=merchant_id, since=since).values(key="order__distributor")
+        rows = sales_lines(merchant_id=merchant_id, since=since).values(key=F("order__distributor"))
         return rows.annotate(total=Sum("paid_amount")).filter(total__gt=0)
     if board == Board.COMMISSION:
         records = CommissionRecord.objects.filter(merchant_id=merchant_id).exclude(
@@ -109,12 +109,14 @@ def _totals(*, merchant_id: int, board: str, since: datetime | None) -> QuerySet
         )
         if since is not None:
             records = records.filter(created_at__gte=since)
-        return records.values(key="beneficiary").annotate(total=Sum("amount")).filter(total__gt=0)
+        return (
+            records.values(key=F("beneficiary")).annotate(total=Sum("amount")).filter(total__gt=0)
+        )
     if board == Board.RECRUITS:
         recruits = Distributor.objects.filter(merchant_id=merchant_id, parent__isnull=False)
         if since is not None:
             recruits = recruits.filter(joined_at__gte=since)
-        return recruits.values(key="parent").annotate(total=Count("id")).filter(total__gt=0)
+        return recruits.values(key=F("parent")).annotate(total=Count("id")).filter(total__gt=0)
     raise ValueError(f"unknown board {board!r}")
 
 
@@ -174,7 +176,7 @@ def leaderboard_get(
             board=board, period=period, since=since, top=top, viewer=own, viewer_value=own.value
         )
     totals = _totals(merchant_id=merchant.pk, board=board, since=since)
-    mine = totals.filter(key=viewer.pk).values_list("total", flat=True).first()
+    mine = next(iter(totals.filter(key=viewer.pk).values_list("total", flat=True)[:1]), None)
     zero = Decimal("0.00") if board != Board.RECRUITS else 0
     if mine is None:
         return Leaderboard(board=board, period=period, since=since, top=top, viewer_value=zero)

@@ -9,6 +9,9 @@ merchant_router = SimpleRouter()
 merchant_router.register(
     "distributors", views.MerchantDistributorViewSet, basename="merchant-distributor"
 )
+merchant_router.register(
+    "leaderboard", views.MerchantLeaderboardViewSet, basename="merchant-leaderboard"
+)
 
 store_urlpatterns = store_router.urls
 merchant_urlpatterns = merchant_router.urls
