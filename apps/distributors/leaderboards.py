@@ -101,7 +101,11 @@ class Leaderboard:
 def _totals(*, merchant_id: int, board: str, since: datetime | None) -> QuerySet:
     """(``key``, ``total``) per distributor with a total above zero."""
     if board == Board.SALES:
-        rows = sales_lines(merchant_id=merchant_id, since=since).values(key=F("order__distributor"))
+        rows = (
+            sales_lines(merchant_id=merchant_id, since=since)
+            .order_by()
+            .values(key=F("order__distributor"))
+        )
         return rows.annotate(total=Sum("paid_amount")).filter(total__gt=0)
     if board == Board.COMMISSION:
         records = CommissionRecord.objects.filter(merchant_id=merchant_id).exclude(
@@ -110,13 +114,21 @@ def _totals(*, merchant_id: int, board: str, since: datetime | None) -> QuerySet
         if since is not None:
             records = records.filter(created_at__gte=since)
         return (
-            records.values(key=F("beneficiary")).annotate(total=Sum("amount")).filter(total__gt=0)
+            records.order_by()
+            .values(key=F("beneficiary"))
+            .annotate(total=Sum("amount"))
+            .filter(total__gt=0)
         )
     if board == Board.RECRUITS:
         recruits = Distributor.objects.filter(merchant_id=merchant_id, parent__isnull=False)
         if since is not None:
             recruits = recruits.filter(joined_at__gte=since)
-        return recruits.values(key=F("parent")).annotate(total=Count("id")).filter(total__gt=0)
+        return (
+            recruits.order_by()
+            .values(key=F("parent"))
+            .annotate(total=Count("id"))
+            .filter(total__gt=0)
+        )
     raise ValueError(f"unknown board {board!r}")
 
 

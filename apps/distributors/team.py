@@ -52,6 +52,7 @@ def _sales_of_outer(*, merchant_id: int, since: datetime | None) -> Coalesce:
     per_distributor = (
         sales_lines(merchant_id=merchant_id, since=since)
         .filter(order__distributor=OuterRef("pk"))
+        .order_by()
         .values("order__distributor")
         .annotate(total=Sum("paid_amount"))
         .values("total")[:1]
@@ -105,7 +106,7 @@ def team_members(
     """
     if relative_level not in range(1, TEAM_DEPTH + 1):
         raise ValueError(f"relative_level must be 1–{TEAM_DEPTH}")
-    children = Distributor.objects.filter(parent=OuterRef("pk")).values("parent")
+    children = Distributor.objects.filter(parent=OuterRef("pk")).order_by().values("parent")
     recruits = children.annotate(n=Count("id")).values("n")[:1]
     recruits_in_period = (
         (children.filter(joined_at__gte=since) if since else children)
@@ -116,6 +117,7 @@ def team_members(
         Distributor.objects.filter(
             tree_id=OuterRef("tree_id"), lft__gt=OuterRef("lft"), rght__lt=OuterRef("rght")
         )
+        .order_by()  # the tree manager orders by (tree_id, lft): that would split the groups
         .values("tree_id")
         .annotate(n=Count("id"))
         .values("n")[:1]

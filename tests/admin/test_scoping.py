@@ -14,6 +14,7 @@ from apps.accounts.models import User
 from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
 from apps.distributors.models import CustomerBinding, Distributor
+from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -34,10 +35,12 @@ ROWS_PER_STORE = {
     CommissionRecord: 2,
     Wallet: 2,
     LedgerEntry: 2,
+    Material: 1,
+    MaterialRead: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
-ADDABLE_BY_STAFF = {Product, Sku}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan}
+ADDABLE_BY_STAFF = {Product, Sku, Material}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, Material}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -200,6 +203,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
+        ("materials", "Material"),
+        ("materials", "MaterialRead"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
