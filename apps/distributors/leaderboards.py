@@ -147,7 +147,7 @@ def _top_rows(*, merchant_id: int, board: str, period: str, since: datetime | No
             pk__in=[row["key"] for row in totals]
         ).select_related("user")
     }
-    rows = []
+    rows: list[tuple[int, int, str, Decimal | int]] = []
     for position, row in enumerate(totals):
         rank = position + 1
         if position and row["total"] == totals[position - 1]["total"]:

@@ -67,7 +67,7 @@ def material_detail(
 @distributor_required
 def material_file(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor, material_id: int
-) -> HttpResponse:
+) -> FileResponse:
     """The material's file (or image) as a download, streamed from storage."""
     material = _material(distributor, material_id)
     stored = material.file or material.image
@@ -77,7 +77,7 @@ def material_file(
         handle = stored.open("rb")
     except OSError as error:
         raise Http404(_("This material's file is missing.")) from error
-    name = PurePosixPath(stored.name).name
+    name = PurePosixPath(stored.name or "material").name
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
     response["Cache-Control"] = "private, max-age=600"

@@ -18,7 +18,7 @@ TEAM_MEMBERS_PER_PAGE = 20
 
 
 def _choice(value: str | None, choices: list, default: str) -> str:
-    return value if value in {key for key, _label in choices} else default
+    return value if value is not None and value in {key for key, _label in choices} else default
 
 
 def _png_response(poster: Poster) -> HttpResponse:
