@@ -55,7 +55,7 @@ mv "$$seed_stamp.tmp" "$$seed_stamp"
 endef
 
 .PHONY: help install run test bench lint fmt migrate seed services stop-services clean-data venv \
-	browser
+	browser fonts
 
 help: ## Show this list
 	echo "Fenxiao — make targets (DATABASE_URL / REDIS_URL: used if set, else embedded servers):"
@@ -65,7 +65,7 @@ help: ## Show this list
 	echo
 	echo "Examples: make run | make test PYTEST_ARGS='-k orders -x' | make lint"
 
-install: venv browser ## Create .venv, install requirements.lock (when it changed), ensure Chromium
+install: venv browser fonts ## Create .venv, install requirements.lock (when it changed), Chromium, a CJK font
 
 run: install ## Dev site on :8000 with a Celery worker and beat; Ctrl-C stops all three
 	$(SERVICES_ENV)
@@ -186,3 +186,15 @@ browser: ## Make sure `chromium` is on PATH for the browser tests (apt-get, as r
 		if apt-get update -q && apt-get install -y -q chromium; then exit 0; fi
 	fi
 	echo "warning: no chromium on PATH and it could not be installed here (needs root and apt-get); the browser tests cannot run." >&2
+
+fonts: ## Make sure a CJK font is there for the share posters (fonts-wqy-microhei, apt-get, as root)
+	for font in /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+		/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; do
+		[ -f "$$font" ] && exit 0
+	done
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "==> installing a CJK font: apt-get install -y fonts-wqy-microhei"
+		export DEBIAN_FRONTEND=noninteractive
+		if apt-get install -y -q fonts-wqy-microhei || { apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }; then exit 0; fi
+	fi
+	echo "warning: no CJK font found and none could be installed here (needs root and apt-get); posters will show Chinese as boxes. Set FENXIAO_POSTER_FONT to a .ttf/.ttc/.otf file." >&2

@@ -10,6 +10,7 @@ from django.urls import include, path
 from apps.accounts.api import urls as accounts
 from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
+from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.products.api import urls as products
@@ -21,12 +22,14 @@ store_urlpatterns = [
     *orders.store_urlpatterns,
     *distributors.store_urlpatterns,
     *commissions.store_urlpatterns,
+    *materials.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
     *orders.merchant_urlpatterns,
     *distributors.merchant_urlpatterns,
     *commissions.merchant_urlpatterns,
+    *materials.merchant_urlpatterns,
 ]
 
 urlpatterns = [

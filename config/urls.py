@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.distributors.admin_reports import leaderboard_report
+
 urlpatterns = [
+    path(
+        "admin/reports/leaderboard/",
+        admin.site.admin_view(leaderboard_report),
+        name="admin-leaderboard",
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),

@@ -23,6 +23,7 @@ class ShareLink:
     path: str  # the page, relative to SITE_URL
     url: str  # the page with ?ref=CODE
     qr_url: str  # a QR code (PNG) of ``url``, served to the signed-in distributor
+    poster_url: str  # a share poster (PNG) with that QR code, served to the signed-in distributor
 
 
 def store_page_path(*, merchant: Merchant, product_id: int | None = None) -> str:
@@ -45,10 +46,25 @@ def qr_url(*, merchant: Merchant, path: str) -> str:
     return _absolute_url(qr_path, [("target", path)])
 
 
+def join_path(*, merchant: Merchant) -> str:
+    return reverse("storefront:distributor-join", kwargs={"slug": merchant.slug})
+
+
 def join_url(*, merchant: Merchant, invite_code: str) -> str:
     """The page where new distributors join under the one whose code this is."""
-    path = reverse("storefront:distributor-join", kwargs={"slug": merchant.slug})
-    return share_url(path=path, invite_code=invite_code)
+    return share_url(path=join_path(merchant=merchant), invite_code=invite_code)
+
+
+def poster_url(*, merchant: Merchant, product_id: int | None = None) -> str:
+    """The signed-in distributor's share poster (PNG) of a product, or of the store."""
+    if product_id is None:
+        path = reverse("storefront:distributor-store-poster", kwargs={"slug": merchant.slug})
+    else:
+        path = reverse(
+            "storefront:distributor-product-poster",
+            kwargs={"slug": merchant.slug, "product_id": product_id},
+        )
+    return f"{settings.SITE_URL}{path}"
 
 
 def _link(
@@ -62,6 +78,7 @@ def _link(
         path=path,
         url=share_url(path=path, invite_code=invite_code),
         qr_url=qr_url(merchant=merchant, path=path),
+        poster_url=poster_url(merchant=merchant, product_id=product_id),
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_programme
+from . import views, views_materials, views_programme, views_sharing
 
 app_name = "storefront"
 
@@ -20,10 +20,28 @@ store_patterns = [
     path("d/join/", views.distributor_join_view, name="distributor-join"),
     path("d/share/", views.distributor_share, name="distributor-share"),
     path("d/qr.png", views.distributor_qr, name="distributor-qr"),
-    path("d/team/", views.distributor_team_view, name="distributor-team"),
     path("d/apply/", views_programme.distributor_apply, name="distributor-apply"),
     path("d/tier/", views_programme.distributor_tier, name="distributor-tier"),
     path("d/customers/", views_programme.distributor_customers, name="distributor-customers"),
+    path("d/poster/store.png", views_sharing.store_poster, name="distributor-store-poster"),
+    path(
+        "d/poster/<int:product_id>.png",
+        views_sharing.product_poster,
+        name="distributor-product-poster",
+    ),
+    path("d/team/", views_sharing.team, name="distributor-team"),
+    path("d/leaderboard/", views_sharing.leaderboard, name="distributor-leaderboard"),
+    path("d/materials/", views_materials.material_list, name="distributor-materials"),
+    path(
+        "d/materials/<int:material_id>/",
+        views_materials.material_detail,
+        name="distributor-material",
+    ),
+    path(
+        "d/materials/<int:material_id>/file/",
+        views_materials.material_file,
+        name="distributor-material-file",
+    ),
 ]
 
 urlpatterns = [

@@ -24,14 +24,11 @@ from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
 from apps.distributors.guards import fraud_check_signup
-from apps.distributors.links import join_url, qr_target_url, share_links
+from apps.distributors.links import join_path, join_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (
     distributor_for_user,
-    distributor_team,
-    distributor_team_size,
-    distributor_upline,
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code, distributor_join
@@ -445,6 +442,8 @@ def distributor_share(
             "label": link.name,
             "path": link.path,
             "url": link.url,
+            "poster_url": link.poster_url,
+            "product_id": link.product_id,
             "test_id": f"share-product-{link.product_id}",
         }
         for link in products
@@ -457,6 +456,7 @@ def distributor_share(
             "distributor": distributor,
             "links": links,
             "join_url": join_url(merchant=merchant, invite_code=distributor.invite_code),
+            "join_path": join_path(merchant=merchant),
         },
     )
 
@@ -495,24 +495,3 @@ def distributor_qr(
     response = HttpResponse(buffer.getvalue(), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
-
-
-@require_GET
-@store_view
-@distributor_required
-def distributor_team_view(
-    request: SignedInRequest, merchant: Merchant, distributor: Distributor
-) -> HttpResponse:
-    team = distributor_team(distributor=distributor)
-    levels = [{"level": level, "members": members} for level, members in sorted(team.items())]
-    return render_store(
-        request,
-        merchant,
-        "storefront/distributor/team.html",
-        {
-            "distributor": distributor,
-            "levels": levels,
-            "team_size": distributor_team_size(distributor=distributor),
-            "upline": distributor_upline(distributor=distributor),
-        },
-    )

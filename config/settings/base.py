@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.commissions",
+    "apps.materials",
     "apps.storefront",
 ]
 
@@ -229,6 +230,10 @@ FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # tests, off in production unless listed explicitly.
 FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
+# A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
+FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
+# Seconds a leaderboard stays cached (Django cache) before it is counted again.
+FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -4,12 +4,15 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from apps.commissions.services import commission_settle_order
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import Distributor, Tier, TierChange, TierCondition
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import binding_bind, distributor_join
+from apps.materials.models import Material
+from apps.materials.services import material_read_record
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
@@ -69,6 +72,11 @@ def build_store(merchant: Merchant) -> Store:
     _programme_rows(merchant=merchant, child=child)
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
+    material = Material.objects.create(
+        merchant=merchant, title="Selling script", body="Hello.", is_published=True,
+        published_at=timezone.now(),
+    )  # fmt: skip
+    material_read_record(material=material, distributor=child)
     return Store(merchant, product, sku, root, child, unpaid, paid, completed)
 
 

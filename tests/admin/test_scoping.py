@@ -23,6 +23,7 @@ from apps.distributors.models import (
     Tier,
     TierChange,
 )
+from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -50,11 +51,13 @@ ROWS_PER_STORE = {
     TierChange: 1,
     BindingChange: 1,
     FraudFlag: 1,
+    Material: 1,
+    MaterialRead: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, ProgrammeSettings, Tier}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, ProgrammeSettings, Tier, Material}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -224,6 +227,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "TierChange"),
         ("distributors", "BindingChange"),
         ("distributors", "FraudFlag"),
+        ("materials", "Material"),
+        ("materials", "MaterialRead"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

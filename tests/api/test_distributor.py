@@ -118,10 +118,26 @@ def test_team_levels_one_to_three(merchant, chain):
         (2, 1),
         (3, 1),
     ]
-    assert [m["id"] for m in body["levels"][0]["members"]] == [chain[1].pk, extra.pk]
-    assert body["levels"][0]["members"][0]["direct_count"] == 1
-    assert body["levels"][0]["members"][1]["direct_count"] == 0
-    assert [m["id"] for m in body["levels"][2]["members"]] == [chain[3].pk]
+    assert [m["id"] for m in body["upline"]] == []
+    members = (
+        client_for(chain[0].user)
+        .get(api_url("store-distributor-team-members", store=merchant.slug), {"level": 1})
+        .json()["results"]
+    )
+    assert [(m["id"], m["recruits"], m["subtree_size"]) for m in members] == [
+        (chain[1].pk, 1, 2),
+        (extra.pk, 0, 0),
+    ]
+    level3 = (
+        client_for(chain[0].user)
+        .get(api_url("store-distributor-team-members", store=merchant.slug), {"level": 3})
+        .json()["results"]
+    )
+    assert [m["id"] for m in level3] == [chain[3].pk]
+    bad = client_for(chain[0].user).get(
+        api_url("store-distributor-team-members", store=merchant.slug), {"level": 4}
+    )
+    assert bad.status_code == 400
 
 
 def test_share_links(merchant, chain):
@@ -137,8 +153,12 @@ def test_share_links(merchant, chain):
     store_path = f"/s/{merchant.slug}/"
     product_path = f"/s/{merchant.slug}/p/{on_sale.pk}/"
     qr = f"{settings.SITE_URL}/s/{merchant.slug}/d/qr.png?target="
+    join_path = f"/s/{merchant.slug}/d/join/"
+    poster = f"{settings.SITE_URL}/s/{merchant.slug}/d/poster/"
     assert response.json() == {
         "invite_code": code,
+        "join_url": f"{settings.SITE_URL}{join_path}?ref={code}",
+        "join_qr_url": qr + quote(join_path, safe=""),
         "links": [
             {
                 "kind": "store",
@@ -146,6 +166,7 @@ def test_share_links(merchant, chain):
                 "name": merchant.name,
                 "url": f"{settings.SITE_URL}{store_path}?ref={code}",
                 "qr_url": qr + quote(store_path, safe=""),
+                "poster_url": f"{poster}store.png",
             },
             {
                 "kind": "product",
@@ -153,6 +174,7 @@ def test_share_links(merchant, chain):
                 "name": "Green tea",
                 "url": f"{settings.SITE_URL}{product_path}?ref={code}",
                 "qr_url": qr + quote(product_path, safe=""),
+                "poster_url": f"{poster}{on_sale.pk}.png",
             },
         ],
     }

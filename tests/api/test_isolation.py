@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from apps.commissions.models import CommissionPlan
@@ -24,6 +25,7 @@ from apps.distributors.models import (
     TierCondition,
 )
 from apps.distributors.recruitment import application_submit, programme_settings_update
+from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import MerchantApplication
 from config import api_urls
 from tests.factories import UserFactory
@@ -62,7 +64,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 60
+    assert len(ROUTES) == 73
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -417,6 +419,78 @@ def _other_merchants_row(name: str, kind: str, body: dict | None = None, method:
     return case
 
 
+# --- sharing: leaderboards and the material library --------------------------------------------
+
+
+def store_leaderboard(world: World) -> None:
+    _distributor_only_case("store-distributor-leaderboard")(world)
+    b_root = world.b.distributors[0].user
+    body = (
+        client_for(b_root)
+        .get(api_url("store-distributor-leaderboard", store=world.b.slug), {"board": "sales"})
+        .json()
+    )
+    assert [(entry["rank"], entry["value"]) for entry in body["top"]] == [(1, "200.00")]
+
+
+def merchant_leaderboard(world: World) -> None:
+    response = client_for(world.a.staff).get(
+        api_url("merchant-leaderboard-list"), {"board": "commission", "period": "all"}
+    )
+    assert response.status_code == 200
+    expected = sorted((str(record.amount) for record in world.a.records), key=Decimal, reverse=True)
+    assert [entry["value"] for entry in response.json()["top"]] == expected
+
+
+def _materials(world: World) -> tuple[Material, Material]:
+    """A published article in store A and one in store B (made once per world)."""
+    made = getattr(world, "materials", None)
+    if made is None:
+        made = tuple(
+            Material.objects.create(
+                merchant=store.merchant,
+                title=f"Script {store.slug}",
+                body="Say hello.",
+                is_published=True,
+                published_at=timezone.now(),
+            )
+            for store in (world.a, world.b)
+        )
+        world.materials = made  # type: ignore[attr-defined]
+    return made  # type: ignore[return-value]
+
+
+def _library(world: World) -> tuple[list, list]:
+    return list(Material.objects.order_by("id").values()), list(
+        MaterialRead.objects.order_by("id").values()
+    )
+
+
+def store_materials(world: World) -> None:
+    a_material, _b_material = _materials(world)
+    a_child = world.a.distributors[1].user
+    assert _ids(client_for(a_child).get(api_url("store-material-list", store=world.a.slug))) == [
+        a_material.pk
+    ]
+    b_child = world.b.distributors[1].user
+    body = _refused(
+        world, lambda: client_for(b_child).get(api_url("store-material-list", store=world.a.slug))
+    )
+    assert body["code"] == "not_a_distributor"
+
+
+def _store_material_case(name: str, method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        _a_material, b_material = _materials(world)
+        before = _library(world)
+        a_child = world.a.distributors[1].user
+        call = getattr(client_for(a_child), method)
+        _refused(world, lambda: call(api_url(name, store=world.a.slug, pk=b_material.pk)))
+        assert _library(world) == before
+
+    return case
+
+
 def merchant_appoint(world: World) -> None:
     body = _refused_programme(
         world,
@@ -467,6 +541,32 @@ def merchant_flags(world: World) -> None:
     made = _programme(world)
     response = client_for(world.a.staff).get(api_url("merchant-fraud-flag-list"))
     assert _ids(response) == [made["a"]["flag"].pk]
+
+
+def merchant_materials(world: World) -> None:
+    a_material, _b_material = _materials(world)
+    _list_case("merchant-material-list", lambda w: [a_material.pk])(world)
+
+
+def merchant_material_create(world: World) -> None:
+    response = client_for(world.a.staff).post(
+        api_url("merchant-material-list"),
+        {"title": "New", "body": "Text", "merchant": world.b.merchant.pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert Material.objects.get(pk=response.json()["id"]).merchant_id == world.a.merchant.pk
+
+
+def _merchant_material_case(name: str, method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        _a_material, b_material = _materials(world)
+        before = _library(world)
+        call = getattr(client_for(world.a.staff), method)
+        _refused(world, lambda: call(api_url(name, pk=b_material.pk), {"title": "Taken over"}))
+        assert _library(world) == before
+
+    return case
 
 
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
@@ -577,6 +677,25 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-fraud-flag-suspend", "post"): _other_merchants_row(
         "merchant-fraud-flag-suspend", "flag"
     ),
+    ("store-distributor-team-members", "get"): _distributor_only_case(
+        "store-distributor-team-members"
+    ),
+    ("store-distributor-leaderboard", "get"): store_leaderboard,
+    ("merchant-leaderboard-list", "get"): merchant_leaderboard,
+    ("store-material-list", "get"): store_materials,
+    ("store-material-detail", "get"): _store_material_case("store-material-detail", "get"),
+    ("store-material-read", "post"): _store_material_case("store-material-read", "post"),
+    ("merchant-material-list", "get"): merchant_materials,
+    ("merchant-material-list", "post"): merchant_material_create,
+    ("merchant-material-detail", "get"): _merchant_material_case("merchant-material-detail", "get"),
+    ("merchant-material-detail", "put"): _merchant_material_case("merchant-material-detail", "put"),
+    ("merchant-material-detail", "patch"): _merchant_material_case(
+        "merchant-material-detail", "patch"
+    ),
+    ("merchant-material-detail", "delete"): _merchant_material_case(
+        "merchant-material-detail", "delete"
+    ),
+    ("merchant-material-reads", "get"): _merchant_material_case("merchant-material-reads", "get"),
 }
 
 

@@ -11,18 +11,24 @@ from rest_framework.response import Response
 from apps.accounts.models import User
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
-from apps.distributors import links
+from apps.distributors import links, team
 from apps.distributors.guards import fraud_check_signup
+from apps.distributors.leaderboards import leaderboard_get, period_start
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
-from apps.distributors.selectors import distributor_team, distributor_team_size, distributor_upline
+from apps.distributors.selectors import distributor_upline
 from apps.distributors.services import distributor_join
+from apps.distributors.team import own_sales, team_summary
 
 from .serializers import (
     DistributorJoinSerializer,
     DistributorProfileSerializer,
+    LeaderboardQuerySerializer,
+    LeaderboardSerializer,
     MerchantDistributorSerializer,
     ShareLinksSerializer,
+    TeamMemberSerializer,
+    TeamQuerySerializer,
     TeamSerializer,
 )
 
@@ -75,28 +81,71 @@ class DistributorSelfViewSet(StoreViewSet):
         """Profile, invite code, the store's share link and the upline (at most three levels)."""
         return Response(self._profile_data(self.own_profile()))
 
-    @extend_schema(responses=TeamSerializer)
+    @extend_schema(parameters=[TeamQuerySerializer], responses=TeamSerializer)
     @action(detail=False, methods=["get"])
     def team(self, request: Request, store: str) -> Response:
-        """Downline levels 1–3 with their members, and the size of the whole team."""
+        """The team's size, the count per level 1–3, the caller's sales in the period (``period``:
+        week, month, 30d, all) and upline (three levels). Members: ``team-members``."""
         distributor = self.own_profile()
-        team = distributor_team(distributor=distributor)
+        query = TeamQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period = query.validated_data["period"]
+        summary = team_summary(distributor=distributor)
+        upline = distributor_upline(distributor=distributor)
+        for relative_level, member in enumerate(upline, start=1):
+            member.relative_level = relative_level
         data = {
-            "team_size": distributor_team_size(distributor=distributor),
+            "team_size": summary.team_size,
+            "period": period,
+            "own_sales": own_sales(distributor=distributor, since=period_start(period)),
             "levels": [
-                {"level": level, "count": len(members), "members": members}
-                for level, members in sorted(team.items())
+                {"level": level, "count": count}
+                for level, count in sorted(summary.level_counts.items())
             ],
+            "upline": upline,
         }
         return Response(TeamSerializer(data).data)
+
+    @extend_schema(parameters=[TeamQuerySerializer], responses=TeamMemberSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="team-members")
+    def team_members(self, request: Request, store: str) -> Response:
+        """One level's members (``level`` 1–3), oldest first, with their sales in the period and
+        all time, recruits and team sizes; paginated."""
+        distributor = self.own_profile()
+        query = TeamQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        members = team.team_members(
+            distributor=distributor,
+            relative_level=query.validated_data["level"],
+            since=period_start(query.validated_data["period"]),
+        )
+        page = self.paginate_queryset(members)
+        return self.get_paginated_response(TeamMemberSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[LeaderboardQuerySerializer], responses=LeaderboardSerializer)
+    @action(detail=False, methods=["get"])
+    def leaderboard(self, request: Request, store: str) -> Response:
+        """The store's top distributors of the period by sales, commission or recruits, names
+        masked, and the caller's own rank."""
+        distributor = self.own_profile()
+        query = LeaderboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = leaderboard_get(merchant=self.merchant, viewer=distributor, **query.validated_data)
+        return Response(LeaderboardSerializer(result).data)
 
     @extend_schema(responses=ShareLinksSerializer)
     @action(detail=False, methods=["get"], url_path="share-links")
     def share_links(self, request: Request, store: str) -> Response:
-        """The store's link and one per product on sale, each with ?ref=CODE and a QR code URL."""
+        """The store's link and one per product on sale, each with ?ref=CODE, a QR code URL and
+        a poster URL; and the invite link for new distributors."""
         distributor = self.own_profile()
+        join_url = links.join_url(merchant=self.merchant, invite_code=distributor.invite_code)
         data = {
             "invite_code": distributor.invite_code,
+            "join_url": join_url,
+            "join_qr_url": links.qr_url(
+                merchant=self.merchant, path=links.join_path(merchant=self.merchant)
+            ),
             "links": links.share_links(merchant=self.merchant, invite_code=distributor.invite_code),
         }
         return Response(ShareLinksSerializer(data).data)
@@ -122,3 +171,18 @@ class MerchantDistributorViewSet(
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("user", "parent").order_by("tree_id", "lft")
+
+
+@extend_schema(tags=["merchant"])
+class MerchantLeaderboardViewSet(MerchantStaffViewSet):
+    """The merchant's leaderboards (排行榜) for a period, as distributors see them (names masked)."""
+
+    queryset = Distributor.objects.all()
+    pagination_class = None
+
+    @extend_schema(parameters=[LeaderboardQuerySerializer], responses=LeaderboardSerializer)
+    def list(self, request: Request) -> Response:
+        query = LeaderboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = leaderboard_get(merchant=self.merchant, **query.validated_data)
+        return Response(LeaderboardSerializer(result).data)

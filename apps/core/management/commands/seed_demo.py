@@ -32,6 +32,8 @@ from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import commission_settle_order, commissions_release_due
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.services import binding_bind, distributor_join
+from apps.materials.models import Material
+from apps.materials.services import material_read_record
 from apps.merchants.models import Merchant
 from apps.merchants.services import merchant_application_submit, merchant_create
 from apps.orders.models import Order, OrderStatusChange
@@ -297,6 +299,7 @@ class Command(BaseCommand):
             ("history", self._backdate_history),
             ("release", self._release_due_commission),
             ("application", self._submit_application),
+            ("materials", self._create_materials),
         ]
         # order_complete enqueues settlement on commit; run eagerly, it finds the orders already
         # settled (settlement is idempotent), so neither a worker nor a broker is needed.
@@ -505,6 +508,38 @@ class Command(BaseCommand):
         User.objects.filter(pk=application.applicant_id).update(nickname=APPLICANT.nickname)
 
     # --- output --------------------------------------------------------------------------------
+
+    def _create_materials(self) -> None:
+        """Two published articles and a draft for 茗香茶庄's distributors; tea_d4 read one."""
+        tea = self.merchants[TEA]
+        articles = [
+            (
+                "龙井的冲泡方法",
+                "产品知识",
+                "水温 80–85℃，玻璃杯下投法。\n\n第一泡 1 分钟，之后每泡加 20 秒。",
+                True,
+            ),
+            (
+                "朋友圈分享话术",
+                "销售话术",
+                "早上好！今年的明前龙井到了，豆香浓，回甘快。\n点我的链接下单，顺丰包邮。",
+                True,
+            ),
+            ("中秋礼盒预告（草稿）", "活动", "礼盒内容待定。", False),
+        ]
+        for sort, (title, category, body, published) in enumerate(articles):
+            material = Material.objects.create(
+                merchant=tea,
+                kind=Material.Kind.ARTICLE,
+                title=title,
+                category=category,
+                body=body,
+                sort=sort,
+                is_published=published,
+                published_at=self.now if published else None,
+            )
+            if sort == 0 and "tea_d4" in self.distributors:
+                material_read_record(material=material, distributor=self.distributors["tea_d4"])
 
     def _print_summary(self) -> None:
         site = settings.SITE_URL
