@@ -147,6 +147,12 @@ def _text(value: Decimal) -> str:
     return str(value)
 
 
+def _exact_money(value: Decimal) -> str:
+    """An unrounded amount, with no zeros beyond the cents: 1.3500 → "1.35", 3.3330 → "3.333"."""
+    normal = value.normalize()
+    return str(normal if normal.as_tuple().exponent < -2 else value.quantize(CENT))  # type: ignore[operator]
+
+
 def _source(
     *, level: int, line: LineInput, beneficiary: Beneficiary, plan: PlanRates, overrides: Overrides
 ) -> tuple[str, str, Decimal, int | None]:
@@ -183,7 +189,7 @@ def _commission_specs(
             level=level, line=line, beneficiary=beneficiary, plan=plan, overrides=overrides
         )
         explanation: dict[str, Any] = {
-            "rule": rule,
+            "rule": str(rule),
             "source_id": source_id,
             "mode": mode,
             "value": _text(value),
@@ -209,7 +215,7 @@ def _commission_specs(
         trimmed = granted < wanted
         explanation["cap_trimmed"] = trimmed
         if trimmed:
-            explanation["before_cap"] = _text(wanted)
+            explanation["before_cap"] = _exact_money(wanted)
         amount = _round_down(granted)
         explanation["amount"] = _text(amount)
         if amount <= ZERO:
@@ -261,7 +267,7 @@ def _margin_spec(*, order: OrderInputs, line: LineInput) -> RecordSpec | None:
         unit_amount=unit_cost,
         amount=amount,
         explanation={
-            "rule": Rule.AGENCY_MARGIN,
+            "rule": str(Rule.AGENCY_MARGIN),
             "base": _text(line.paid_amount),
             "quantity": line.quantity,
             "unit_cost": _text(unit_cost),
