@@ -8,7 +8,6 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
 
-
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
