@@ -146,16 +146,19 @@ class CommissionOverride(MerchantOwned):
                 condition=models.Q(product__isnull=False, sku__isnull=True)
                 | models.Q(product__isnull=True, sku__isnull=False),
                 name="commission_override_product_xor_sku",
+                violation_error_message=_("Choose either a product or a SKU, not both."),
             ),
             models.UniqueConstraint(
                 fields=["merchant", "product"],
                 condition=models.Q(product__isnull=False),
                 name="commission_override_once_per_product",
+                violation_error_message=_("This product already has an override."),
             ),
             models.UniqueConstraint(
                 fields=["merchant", "sku"],
                 condition=models.Q(sku__isnull=False),
                 name="commission_override_once_per_sku",
+                violation_error_message=_("This SKU already has an override."),
             ),
             models.CheckConstraint(
                 condition=(
@@ -185,8 +188,6 @@ class CommissionOverride(MerchantOwned):
         return {1: self.level1_value, 2: self.level2_value, 3: self.level3_value}
 
     def clean(self) -> None:
-        if bool(self.product_id) == bool(self.sku_id):
-            raise ValidationError(_("Choose either a product or a SKU, not both."))
         if self.mode == self.Mode.PERCENT:
             for level, value in self.level_values.items():
                 if value is not None and value > 100:
@@ -319,6 +320,12 @@ class CommissionRecord(MerchantOwned):
 
     def __str__(self) -> str:
         return f"L{self.level} {self.amount} → {self.beneficiary_id}"
+
+    @property
+    def explanation_text(self) -> str:
+        from .rules import explanation_text
+
+        return explanation_text(self.explanation)
 
 
 class Wallet(MerchantOwned):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import transaction
 
+from apps.commissions.models import CommissionOverride
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
@@ -41,6 +42,10 @@ def build_store(merchant: Merchant) -> Store:
     unpaid (with a pending payment), paid, and completed and settled (two commission records)."""
     product = ProductFactory(merchant=merchant)
     sku = SkuFactory(product=product)
+    # a level-3 override: the store's chain is two deep, so it changes no amount
+    CommissionOverride.objects.create(
+        merchant=merchant, product=product, mode="percent", level3_value=3
+    )
     root = distributor_join(merchant=merchant, user=UserFactory())
     child = distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
     customer = UserFactory()

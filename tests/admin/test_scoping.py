@@ -11,7 +11,13 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import (
+    CommissionOverride,
+    CommissionPlan,
+    CommissionRecord,
+    LedgerEntry,
+    Wallet,
+)
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
@@ -31,13 +37,14 @@ ROWS_PER_STORE = {
     Order: 3,
     Payment: 1,
     CommissionPlan: 1,
+    CommissionOverride: 1,
     CommissionRecord: 2,
     Wallet: 2,
     LedgerEntry: 2,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
-ADDABLE_BY_STAFF = {Product, Sku}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan}
+ADDABLE_BY_STAFF = {Product, Sku, CommissionOverride}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, CommissionOverride}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -197,6 +204,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
+        ("commissions", "CommissionOverride"),
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
