@@ -389,6 +389,7 @@ def level1_monthly_sales(
     running: dict[tuple[int, datetime], Decimal] = defaultdict(lambda: ZERO)
     to_date: dict[int, Decimal] = {}
     for order_id, distributor_id, completed_at, sales in rows:
+        assert completed_at is not None  # filtered on a range of it
         key = (distributor_id, _month_start(completed_at))
         running[key] += sales or ZERO
         to_date[order_id] = running[key]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -126,7 +128,7 @@ class CommissionOverrideViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
 
     def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
         instance: CommissionOverride = serializer.instance
-        fields = {
+        fields: dict[str, Any] = {
             "product": instance.product,
             "sku": instance.sku,
             "mode": instance.mode,
