@@ -15,6 +15,7 @@ from apps.commissions.models import (
     CommissionOverride,
     CommissionPlan,
     CommissionRecord,
+    Journal,
     LedgerEntry,
     Wallet,
 )
@@ -40,7 +41,8 @@ ROWS_PER_STORE = {
     CommissionOverride: 1,
     CommissionRecord: 2,
     Wallet: 2,
-    LedgerEntry: 2,
+    LedgerEntry: 3,
+    Journal: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 ADDABLE_BY_STAFF = {Product, Sku, CommissionOverride}
@@ -205,6 +207,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
         ("commissions", "CommissionOverride"),
+        ("commissions", "Journal"),
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
