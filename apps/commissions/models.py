@@ -98,13 +98,173 @@ class CommissionPlan(models.Model):
             )
 
 
+class CommissionOverride(MerchantOwned):
+    """A product's or a SKU's own commission (exactly one of the two), per level 1–3.
+
+    Each level is either a percent of what was paid for the line or a fixed amount per unit sold
+    (``mode``). An empty level falls through to the next source for that level: a SKU's override,
+    then its product's, then the beneficiary's tier, then the plan (see ``apps.commissions.rules``).
+    """
+
+    class Mode(models.TextChoices):
+        PERCENT = "percent", _("Percent of the amount paid")
+        FIXED = "fixed", _("Fixed amount per unit")
+
+    product = models.ForeignKey(
+        "products.Product",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="commission_overrides",
+        verbose_name=_("product"),
+    )
+    sku = models.ForeignKey(
+        "products.Sku",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="commission_overrides",
+        verbose_name=_("SKU"),
+    )
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode, default=Mode.PERCENT)
+    level1_value = models.DecimalField(
+        _("level 1"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    level2_value = models.DecimalField(
+        _("level 2"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    level3_value = models.DecimalField(
+        _("level 3"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("commission override")
+        verbose_name_plural = _("commission overrides")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(product__isnull=False, sku__isnull=True)
+                | models.Q(product__isnull=True, sku__isnull=False),
+                name="commission_override_product_xor_sku",
+                violation_error_message=_("Choose either a product or a SKU, not both."),
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "product"],
+                condition=models.Q(product__isnull=False),
+                name="commission_override_once_per_product",
+                violation_error_message=_("This product already has an override."),
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "sku"],
+                condition=models.Q(sku__isnull=False),
+                name="commission_override_once_per_sku",
+                violation_error_message=_("This SKU already has an override."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    (models.Q(level1_value__isnull=True) | models.Q(level1_value__gte=0))
+                    & (models.Q(level2_value__isnull=True) | models.Q(level2_value__gte=0))
+                    & (models.Q(level3_value__isnull=True) | models.Q(level3_value__gte=0))
+                ),
+                name="commission_override_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode="fixed")
+                | (
+                    (models.Q(level1_value__isnull=True) | models.Q(level1_value__lte=100))
+                    & (models.Q(level2_value__isnull=True) | models.Q(level2_value__lte=100))
+                    & (models.Q(level3_value__isnull=True) | models.Q(level3_value__lte=100))
+                ),
+                name="commission_override_percent_at_most_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.sku if self.sku_id else self.product
+        return f"{target}: {self.level1_value}/{self.level2_value}/{self.level3_value} {self.mode}"
+
+    @property
+    def level_values(self) -> dict[int, Decimal | None]:
+        return {1: self.level1_value, 2: self.level2_value, 3: self.level3_value}
+
+    def clean(self) -> None:
+        if self.mode == self.Mode.PERCENT:
+            for level, value in self.level_values.items():
+                if value is not None and value > 100:
+                    raise ValidationError({f"level{level}_value": _("A percent is at most 100.")})
+
+
+class BonusTier(MerchantOwned):
+    """阶梯: once a distributor's sales in a calendar month reach ``monthly_sales_threshold``, the
+    highest such tier's ``extra_percent`` is added to their level-1 percent rate."""
+
+    plan = models.ForeignKey(
+        CommissionPlan,
+        on_delete=models.CASCADE,
+        related_name="bonus_tiers",
+        verbose_name=_("commission plan"),
+    )
+    monthly_sales_threshold = models.DecimalField(
+        _("monthly sales from"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    extra_percent = models.DecimalField(
+        _("extra level-1 percent"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+
+    class Meta:
+        verbose_name = _("performance bonus tier")
+        verbose_name_plural = _("performance bonus tiers")
+        ordering = ["monthly_sales_threshold"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "plan", "monthly_sales_threshold"],
+                name="bonus_tier_threshold_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    monthly_sales_threshold__gt=0, extra_percent__gt=0, extra_percent__lte=100
+                ),
+                name="bonus_tier_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≥ {self.monthly_sales_threshold}: +{self.extra_percent}%"
+
+
 class CommissionRecord(MerchantOwned):
-    """佣金: what one beneficiary earns at one level from one order line."""
+    """佣金: what one beneficiary earns at one level from one order line, and why.
+
+    ``kind`` tells a commission (a rate of the line) from an agency margin (差价: the line's paid
+    amount above the distributor's purchase price); both may exist for the same line and person.
+    ``rule``, ``rate_percent``, ``bonus_percent``, ``unit_amount`` and ``explanation`` record how
+    the amount was reached, so a record explains itself after the rules change.
+    """
 
     class Status(models.TextChoices):
         FROZEN = "frozen", _("Frozen")
         RELEASED = "released", _("Available")
         CANCELLED = "cancelled", _("Cancelled")
+
+    class Kind(models.TextChoices):
+        COMMISSION = "commission", _("Commission")
+        MARGIN = "margin", _("Agency margin (差价)")
+
+    class Rule(models.TextChoices):
+        SKU_FIXED = "sku_fixed", _("SKU fixed amount")
+        SKU_PERCENT = "sku_percent", _("SKU percent")
+        PRODUCT_FIXED = "product_fixed", _("Product fixed amount")
+        PRODUCT_PERCENT = "product_percent", _("Product percent")
+        TIER = "tier", _("Distributor tier percent")
+        DEFAULT = "default", _("Merchant default percent")
+        AGENCY_MARGIN = "agency_margin", _("Agency margin (差价)")
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="commissions")
     order_line = models.ForeignKey(
@@ -114,9 +274,21 @@ class CommissionRecord(MerchantOwned):
         "distributors.Distributor", on_delete=models.PROTECT, related_name="commissions"
     )
     level = models.PositiveSmallIntegerField(_("level"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind, default=Kind.COMMISSION)
+    rule = models.CharField(_("rule"), max_length=16, choices=Rule, default=Rule.DEFAULT)
     base_amount = models.DecimalField(_("base"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    # Percent rules: the percent applied (bonus included, after the cap). Fixed and margin: 0.
     rate_percent = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    bonus_percent = models.DecimalField(
+        _("bonus (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
+    # Fixed rules: the amount per unit; margin: the purchase price per unit.
+    unit_amount = models.DecimalField(
+        _("per unit"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    explanation = models.JSONField(_("explanation"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.FROZEN)
     release_at = models.DateTimeField(_("releases at"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -128,7 +300,12 @@ class CommissionRecord(MerchantOwned):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order_line", "beneficiary", "level"], name="commission_once_per_line_level"
+                fields=["order_line", "beneficiary", "level", "kind"],
+                name="commission_once_per_line_level",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="commission") | models.Q(level=1),
+                name="commission_margin_at_level_1",
             ),
             models.CheckConstraint(
                 condition=models.Q(level__gte=1, level__lte=3), name="commission_level_1_to_3"
@@ -144,6 +321,12 @@ class CommissionRecord(MerchantOwned):
 
     def __str__(self) -> str:
         return f"L{self.level} {self.amount} → {self.beneficiary_id}"
+
+    @property
+    def explanation_text(self) -> str:
+        from .rules import explanation_text
+
+        return explanation_text(self.explanation)
 
 
 class Wallet(MerchantOwned):

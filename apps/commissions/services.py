@@ -15,14 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError, NotFound
-from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places, percent_of
+from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap
-from apps.distributors.models import Distributor
+from apps.distributors.selectors import programme_settings_for
 from apps.merchants.models import Merchant
-from apps.orders.models import Order, OrderLine
+from apps.orders.models import Order
 
 from .ledger import Leg, ledger_post
 from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
+from .rules import commission_inputs_load, commission_lines_compute, plan_rates_for
 
 MAX_LEVELS = 3
 PLAN_FIELDS = (
@@ -34,6 +35,7 @@ PLAN_FIELDS = (
     "is_enabled",
 )
 MAX_FREEZE_DAYS = 365
+DEFAULT_FREEZE_DAYS = 7
 
 
 class CommissionPlanInvalid(DomainError):
@@ -154,25 +156,37 @@ def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[i
     return percents
 
 
-def _payable_beneficiaries(order: Order) -> list[tuple[int, int]]:
-    """(level, distributor id) of the snapshot that are paid: the chain ends below the buyer (the
-    same rule as the snapshot at placement, applied again for orders snapshotted before it), and a
-    suspended distributor earns nothing while its level stays its own."""
-    chain = order.beneficiary_ids
-    distributors = {
-        pk: (user_id, status)
-        for pk, user_id, status in Distributor.objects.filter(
-            pk__in=[pk for _level, pk in chain]
-        ).values_list("pk", "user_id", "status")
-    }
-    payable = []
-    for level, pk in chain:
-        user_id, status = distributors[pk]
-        if user_id == order.customer_id:
-            break
-        if status == Distributor.Status.ACTIVE:
-            payable.append((level, pk))
-    return payable
+def _records_for(order: Order) -> list[CommissionRecord]:
+    """The order's records as the rules compute them (``apps.commissions.rules``), unsaved."""
+    plan = plan_rates_for(merchant_id=order.merchant_id)
+    settings = programme_settings_for(merchant=order.merchant)
+    inputs = commission_inputs_load(
+        merchant_id=order.merchant_id, orders=[order], settings=settings, plan=plan
+    )
+    freeze_days = plan.freeze_days if plan is not None else DEFAULT_FREEZE_DAYS
+    release_at = (order.completed_at or timezone.now()) + timedelta(days=freeze_days)
+    return [
+        CommissionRecord(
+            merchant_id=order.merchant_id,
+            order_id=order.pk,
+            order_line_id=spec.order_line_id,
+            beneficiary_id=spec.beneficiary_id,
+            level=spec.level,
+            kind=spec.kind,
+            rule=spec.rule,
+            base_amount=spec.base_amount,
+            quantity=spec.quantity,
+            rate_percent=spec.rate_percent,
+            bonus_percent=spec.bonus_percent,
+            unit_amount=spec.unit_amount,
+            amount=spec.amount,
+            explanation=spec.explanation,
+            release_at=release_at,
+        )
+        for spec in commission_lines_compute(
+            order=inputs.orders[order.pk], plan=inputs.plan, overrides=inputs.overrides
+        )
+    ]
 
 
 def commission_settle_order(*, order_id: int) -> int:
@@ -191,31 +205,7 @@ def commission_settle_order(*, order_id: int) -> int:
         ):
             return 0
         order = Order.objects.get(pk=order_id)
-        plan = CommissionPlan.objects.filter(merchant_id=order.merchant_id, is_enabled=True).first()
-        if plan is None:
-            return 0
-        beneficiaries = _payable_beneficiaries(order)
-        percents = commission_level_percents(plan, [level for level, _pk in beneficiaries])
-        release_at = (order.completed_at or timezone.now()) + timedelta(days=plan.freeze_days)
-        records = []
-        for line in OrderLine.objects.filter(order_id=order_id).only("pk", "paid_amount"):
-            for level, distributor_id in beneficiaries:
-                amount = percent_of(line.paid_amount, percents[level])
-                if amount <= ZERO:
-                    continue
-                records.append(
-                    CommissionRecord(
-                        merchant_id=order.merchant_id,
-                        order_id=order_id,
-                        order_line_id=line.pk,
-                        beneficiary_id=distributor_id,
-                        level=level,
-                        base_amount=line.paid_amount,
-                        rate_percent=percents[level],
-                        amount=amount,
-                        release_at=release_at,
-                    )
-                )
+        records = _records_for(order)
         CommissionRecord.objects.bulk_create(records)
         if records:
             ledger_post(

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from apps.commissions.models import CommissionOverride
 from apps.commissions.services import commission_settle_order
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import Distributor, Tier, TierChange, TierCondition
@@ -46,6 +47,10 @@ def build_store(merchant: Merchant) -> Store:
     unpaid (with a pending payment), paid, and completed and settled (two commission records)."""
     product = ProductFactory(merchant=merchant)
     sku = SkuFactory(product=product)
+    # a level-3 override: the store's chain is two deep, so it changes no amount
+    CommissionOverride.objects.create(
+        merchant=merchant, product=product, mode="percent", level3_value=3
+    )
     root = distributor_join(merchant=merchant, user=UserFactory())
     child = distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
     customer = UserFactory()

@@ -373,6 +373,11 @@ def plan_data(**overrides):
         "max_total_percent": "30.00",
         "freeze_days": "10",
         "is_enabled": "on",
+        # the bonus tiers inline, empty
+        "bonus_tiers-TOTAL_FORMS": "0",
+        "bonus_tiers-INITIAL_FORMS": "0",
+        "bonus_tiers-MIN_NUM_FORMS": "0",
+        "bonus_tiers-MAX_NUM_FORMS": "1000",
     }
     return {**data, **overrides}
 

@@ -275,6 +275,11 @@ def test_a_refused_commission_plan_change_is_a_form_error(store_a, staff_client,
         "max_total_percent": "30.00",
         "freeze_days": "10",
         "is_enabled": "on",
+        # the bonus tiers inline, empty
+        "bonus_tiers-TOTAL_FORMS": "0",
+        "bonus_tiers-INITIAL_FORMS": "0",
+        "bonus_tiers-MIN_NUM_FORMS": "0",
+        "bonus_tiers-MAX_NUM_FORMS": "1000",
     }
 
     response = staff_client.post(url(CommissionPlan, "change", plan.pk), data)

@@ -11,7 +11,14 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
+from apps.commissions.models import (
+    CommissionOverride,
+    CommissionPlan,
+    CommissionRecord,
+    Journal,
+    LedgerEntry,
+    Wallet,
+)
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
@@ -41,6 +48,7 @@ ROWS_PER_STORE = {
     Order: 3,
     Payment: 1,
     CommissionPlan: 1,
+    CommissionOverride: 1,
     CommissionRecord: 2,
     Wallet: 2,
     LedgerEntry: 3,
@@ -56,8 +64,16 @@ ROWS_PER_STORE = {
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, ProgrammeSettings, Tier, Material}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_OPERATOR = {
+    Product,
+    Sku,
+    CommissionPlan,
+    ProgrammeSettings,
+    Tier,
+    Material,
+    CommissionOverride,
+}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -217,6 +233,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
+        ("commissions", "CommissionOverride"),
         ("commissions", "Journal"),
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),

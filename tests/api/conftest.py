@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionRecord
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
@@ -103,6 +103,8 @@ class World:
             "orders": list(Order.objects.order_by("id").values()),
             "payments": list(Payment.objects.order_by("id").values()),
             "distributors": list(Distributor.objects.order_by("id").values()),
+            "commission_overrides": list(CommissionOverride.objects.order_by("id").values()),
+            "bonus_tiers": list(BonusTier.objects.order_by("id").values()),
             "plans": list(
                 Merchant.objects.order_by("id").values(
                     "commission_plan__level1_percent", "commission_plan__freeze_days"

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from apps.commissions.models import CommissionPlan
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
     DistributorApplication,
@@ -64,7 +64,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 73
+    assert len(ROUTES) == 86
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -491,6 +491,84 @@ def _store_material_case(name: str, method: str) -> Callable[[World], None]:
     return case
 
 
+def _overrides(world: World) -> tuple[CommissionOverride, CommissionOverride]:
+    return tuple(  # type: ignore[return-value]
+        CommissionOverride.objects.create(
+            merchant=store.merchant, product=store.product, mode="percent", level1_value=12
+        )
+        for store in (world.a, world.b)
+    )
+
+
+def _bonus_tiers(world: World) -> tuple[BonusTier, BonusTier]:
+    return tuple(  # type: ignore[return-value]
+        BonusTier.objects.create(
+            merchant=store.merchant,
+            plan=store.merchant.commission_plan,
+            monthly_sales_threshold=1000,
+            extra_percent=2,
+        )
+        for store in (world.a, world.b)
+    )
+
+
+def merchant_overrides(world: World) -> None:
+    own, _other = _overrides(world)
+    assert _ids(client_for(world.a.staff).get(api_url("merchant-commission-override-list"))) == [
+        own.pk
+    ]
+
+
+def merchant_override_create(world: World) -> None:
+    client = client_for(world.a.staff)
+    url = api_url("merchant-commission-override-list")
+    for target in ({"product": world.b.product.pk}, {"sku": world.b.sku.pk}):
+        _refused(
+            world,
+            lambda target=target: client.post(
+                url, {**target, "mode": "fixed", "level1_value": "1.00"}, format="json"
+            ),
+        )
+    response = client.post(
+        url,
+        {
+            "sku": world.a.sku.pk,
+            "mode": "fixed",
+            "level1_value": "1.00",
+            "merchant": world.b.merchant.pk,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert (
+        CommissionOverride.objects.get(pk=response.json()["id"]).merchant_id == world.a.merchant.pk
+    )
+
+
+def _override_detail(method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        own, other = _overrides(world)
+        client = client_for(world.a.staff)
+        body = {"product": world.a.product.pk, "mode": "percent", "level1_value": "20.00"}
+        _refused(
+            world,
+            lambda: getattr(client, method)(
+                api_url("merchant-commission-override-detail", pk=other.pk), body, format="json"
+            ),
+        )
+        if method in ("put", "patch"):  # own row, another merchant's product in the body
+            _refused(
+                world,
+                lambda: getattr(client, method)(
+                    api_url("merchant-commission-override-detail", pk=own.pk),
+                    {**body, "product": world.b.product.pk},
+                    format="json",
+                ),
+            )
+
+    return case
+
+
 def merchant_appoint(world: World) -> None:
     body = _refused_programme(
         world,
@@ -567,6 +645,62 @@ def _merchant_material_case(name: str, method: str) -> Callable[[World], None]:
         assert _library(world) == before
 
     return case
+
+
+def merchant_bonus_tiers(world: World) -> None:
+    own, _other = _bonus_tiers(world)
+    assert _ids(client_for(world.a.staff).get(api_url("merchant-bonus-tier-list"))) == [own.pk]
+
+
+def merchant_bonus_tier_create(world: World) -> None:
+    _own, other = _bonus_tiers(world)
+    response = client_for(world.a.staff).post(
+        api_url("merchant-bonus-tier-list"),
+        {"monthly_sales_threshold": "2000.00", "extra_percent": "3.00", "plan": other.plan_id},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    created = BonusTier.objects.get(pk=response.json()["id"])
+    assert (created.merchant_id, created.plan_id) == (
+        world.a.merchant.pk,
+        world.a.merchant.commission_plan.pk,
+    )
+
+
+def _bonus_tier_detail(method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        _own, other = _bonus_tiers(world)
+        client = client_for(world.a.staff)
+        _refused(
+            world,
+            lambda: getattr(client, method)(
+                api_url("merchant-bonus-tier-detail", pk=other.pk),
+                {"monthly_sales_threshold": "1.00", "extra_percent": "50.00"},
+                format="json",
+            ),
+        )
+
+    return case
+
+
+def merchant_simulate(world: World) -> None:
+    before = world.snapshot()
+    response = client_for(world.a.staff).post(
+        api_url("merchant-commission-plan-simulate"),
+        {"level1_percent": "20.00", "days": 30},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    # store A's one completed order (2 × 100.00): level 1 paid 10 % = 20.00, would pay 40.00
+    assert body["orders"] == 1
+    assert body["levels"][0] == {
+        "level": 1,
+        "actual": "20.00",
+        "proposed": "40.00",
+        "difference": "20.00",
+    }
+    assert world.snapshot() == before
 
 
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
@@ -696,6 +830,19 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
         "merchant-material-detail", "delete"
     ),
     ("merchant-material-reads", "get"): _merchant_material_case("merchant-material-reads", "get"),
+    ("merchant-commission-plan-simulate", "post"): merchant_simulate,
+    ("merchant-commission-override-list", "get"): merchant_overrides,
+    ("merchant-commission-override-list", "post"): merchant_override_create,
+    ("merchant-commission-override-detail", "get"): _override_detail("get"),
+    ("merchant-commission-override-detail", "put"): _override_detail("put"),
+    ("merchant-commission-override-detail", "patch"): _override_detail("patch"),
+    ("merchant-commission-override-detail", "delete"): _override_detail("delete"),
+    ("merchant-bonus-tier-list", "get"): merchant_bonus_tiers,
+    ("merchant-bonus-tier-list", "post"): merchant_bonus_tier_create,
+    ("merchant-bonus-tier-detail", "get"): _bonus_tier_detail("get"),
+    ("merchant-bonus-tier-detail", "put"): _bonus_tier_detail("put"),
+    ("merchant-bonus-tier-detail", "patch"): _bonus_tier_detail("patch"),
+    ("merchant-bonus-tier-detail", "delete"): _bonus_tier_detail("delete"),
 }
 
 

@@ -151,3 +151,31 @@ def test_team(merchant, chain, django_assert_num_queries, rows):
     with django_assert_num_queries(5):
         response = client.get(api_url("store-distributor-team-members", store=merchant.slug))
     assert response.json()["count"] == rows
+
+
+@pytest.mark.parametrize("rows", [1, 10])
+def test_commission_override_and_bonus_tier_lists(
+    merchant, staff_user, django_assert_num_queries, rows
+):
+    from apps.commissions.models import BonusTier, CommissionOverride
+
+    for index in range(rows):
+        CommissionOverride.objects.create(
+            merchant=merchant,
+            sku=SkuFactory(product__merchant=merchant),
+            mode="fixed",
+            level1_value=1,
+        )
+        BonusTier.objects.create(
+            merchant=merchant,
+            plan=merchant.commission_plan,
+            monthly_sales_threshold=100 + index,
+            extra_percent=1,
+        )
+    client = token_client(staff_user)
+    # token+user, staff's merchant, count, rows
+    with django_assert_num_queries(4):
+        overrides = client.get(api_url("merchant-commission-override-list"))
+    with django_assert_num_queries(4):
+        tiers = client.get(api_url("merchant-bonus-tier-list"))
+    assert overrides.json()["count"] == tiers.json()["count"] == rows

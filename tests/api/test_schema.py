@@ -12,7 +12,12 @@ from .test_isolation import ROUTES
 API_PATHS = [
     "/api/v1/auth/token/",
     "/api/v1/merchant-applications/",
+    "/api/v1/merchant/commission-overrides/",
+    "/api/v1/merchant/commission-overrides/{id}/",
     "/api/v1/merchant/commission-plan/",
+    "/api/v1/merchant/commission-plan/bonus-tiers/",
+    "/api/v1/merchant/commission-plan/bonus-tiers/{id}/",
+    "/api/v1/merchant/commission-plan/simulate/",
     "/api/v1/merchant/commissions/",
     "/api/v1/merchant/distributor-applications/",
     "/api/v1/merchant/distributor-applications/{id}/",

@@ -91,4 +91,6 @@ def test_earnings_page_query_count_does_not_grow_with_records(
     assert response.status_code == 200
     content = response.content.decode()
     assert content.count('data-test="commission-record"') == count
+    # each record says how it was calculated (10 % of 50.00 per line)
+    assert content.count("Merchant default percent: 10.00% of 50.00 paid → 5.00") == count
     assert f'data-test="wallet-frozen">¥{5 * count}.00<' in content

@@ -1,9 +1,17 @@
 from rest_framework import serializers
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
+from apps.commissions.models import (
+    BonusTier,
+    CommissionOverride,
+    CommissionPlan,
+    CommissionRecord,
+    Wallet,
+)
 from apps.commissions.services import CommissionPlanInvalid, commission_plan_check
+from apps.core.api import MerchantScopedPrimaryKeyRelatedField
 from apps.core.api_schema import NamedChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer
+from apps.products.models import Product, Sku
 
 
 class EarningsSerializer(serializers.ModelSerializer):
@@ -28,6 +36,20 @@ class CommissionRecordSerializer(serializers.ModelSerializer):
     status = NamedChoiceField(
         CommissionRecord.Status.choices, enum_name="CommissionRecordStatusEnum", read_only=True
     )
+    kind = NamedChoiceField(
+        CommissionRecord.Kind.choices, enum_name="CommissionRecordKindEnum", read_only=True
+    )
+    rule = NamedChoiceField(
+        CommissionRecord.Rule.choices, enum_name="CommissionRecordRuleEnum", read_only=True
+    )
+    explanation = serializers.JSONField(
+        read_only=True,
+        help_text="How the amount was reached: rule, source id, value, base, quantity, bonus, "
+        "cap trimming.",
+    )
+    explanation_text = serializers.CharField(
+        read_only=True, help_text="The explanation as one sentence in the caller's language."
+    )
 
     class Meta:
         model = CommissionRecord
@@ -39,9 +61,16 @@ class CommissionRecordSerializer(serializers.ModelSerializer):
             "product_name",
             "sku_name",
             "level",
+            "kind",
+            "rule",
             "base_amount",
+            "quantity",
             "rate_percent",
+            "bonus_percent",
+            "unit_amount",
             "amount",
+            "explanation",
+            "explanation_text",
             "status",
             "release_at",
             "created_at",
@@ -87,3 +116,79 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
         except CommissionPlanInvalid as error:
             raise serializers.ValidationError({error.field: [error.message]}) from error
         return attrs
+
+
+class CommissionOverrideSerializer(serializers.ModelSerializer):
+    product = MerchantScopedPrimaryKeyRelatedField(
+        queryset=Product.objects.all(), required=False, allow_null=True
+    )
+    sku = MerchantScopedPrimaryKeyRelatedField(
+        queryset=Sku.objects.all(), required=False, allow_null=True
+    )
+    mode = NamedChoiceField(CommissionOverride.Mode.choices, enum_name="CommissionOverrideModeEnum")
+
+    class Meta:
+        model = CommissionOverride
+        fields = [
+            "id",
+            "product",
+            "sku",
+            "mode",
+            "level1_value",
+            "level2_value",
+            "level3_value",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+        # The service checks the whole row (one target, percents ≤ 100, no duplicate).
+        validators: list = []
+
+
+class BonusTierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BonusTier
+        fields = ["id", "monthly_sales_threshold", "extra_percent"]
+        read_only_fields = ["id"]
+        validators: list = []
+
+
+class BonusTierProposalSerializer(serializers.Serializer):
+    monthly_sales_threshold = serializers.DecimalField(max_digits=12, decimal_places=2)
+    extra_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class CommissionSimulationRequestSerializer(serializers.Serializer):
+    """The proposed plan; a missing setting keeps the current one, missing ``bonus_tiers`` keeps
+    the current bonus tiers."""
+
+    level1_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    level2_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    level3_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    max_total_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    is_enabled = serializers.BooleanField(required=False)
+    bonus_tiers = BonusTierProposalSerializer(many=True, required=False)
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+
+
+class ComparisonSerializer(serializers.Serializer):
+    actual = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Paid.")
+    proposed = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Would pay.")
+    difference = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class LevelComparisonSerializer(ComparisonSerializer):
+    level = serializers.IntegerField()
+
+
+class TierComparisonSerializer(ComparisonSerializer):
+    tier_id = serializers.IntegerField(allow_null=True)
+    tier_name = serializers.CharField()
+
+
+class CommissionSimulationSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    orders = serializers.IntegerField()
+    total = ComparisonSerializer()
+    levels = LevelComparisonSerializer(many=True)
+    tiers = TierComparisonSerializer(many=True)

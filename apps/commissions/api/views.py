@@ -1,19 +1,39 @@
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
-from apps.commissions.services import commission_plan_update
+from apps.commissions.models import (
+    BonusTier,
+    CommissionOverride,
+    CommissionPlan,
+    CommissionRecord,
+    Wallet,
+)
+from apps.commissions.rule_services import (
+    bonus_tier_delete,
+    bonus_tier_save,
+    commission_override_delete,
+    commission_override_save,
+)
+from apps.commissions.services import CommissionPlanInvalid, commission_plan_update
+from apps.commissions.simulation import commission_plan_simulate
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 
 from .serializers import (
+    BonusTierSerializer,
+    CommissionOverrideSerializer,
     CommissionPlanSerializer,
     CommissionRecordSerializer,
+    CommissionSimulationRequestSerializer,
+    CommissionSimulationSerializer,
     EarningsSerializer,
     MerchantCommissionRecordSerializer,
 )
@@ -88,3 +108,89 @@ class CommissionPlanViewSet(MerchantStaffViewSet):
         serializer.is_valid(raise_exception=True)
         plan = commission_plan_update(merchant=self.merchant, **serializer.validated_data)
         return Response(self.get_serializer(plan).data)
+
+
+@extend_schema(tags=["merchant"])
+class CommissionOverrideViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
+    """The merchant's product and SKU commission overrides (each level a percent or a fixed
+    amount per unit; an empty level falls through to the tier, then the plan)."""
+
+    queryset = CommissionOverride.objects.all()
+    serializer_class = CommissionOverrideSerializer
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.order_by("id")
+
+    def perform_create(self, serializer) -> None:  # type: ignore[no-untyped-def]
+        serializer.instance = commission_override_save(
+            merchant=self.merchant, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
+        instance: CommissionOverride = serializer.instance
+        fields: dict[str, Any] = {
+            "product": instance.product,
+            "sku": instance.sku,
+            "mode": instance.mode,
+            "level1_value": instance.level1_value,
+            "level2_value": instance.level2_value,
+            "level3_value": instance.level3_value,
+        } | dict(serializer.validated_data)
+        serializer.instance = commission_override_save(
+            merchant=self.merchant, override_id=instance.pk, **fields
+        )
+
+    def perform_destroy(self, instance: CommissionOverride) -> None:
+        commission_override_delete(merchant=self.merchant, override_id=instance.pk)
+
+
+@extend_schema(tags=["merchant"])
+class BonusTierViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
+    """Performance bonus tiers (阶梯) of the merchant's plan: the extra level-1 percent once a
+    distributor's sales in the calendar month reach the threshold (the highest reached wins)."""
+
+    queryset = BonusTier.objects.all()
+    serializer_class = BonusTierSerializer
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.order_by("monthly_sales_threshold", "id")
+
+    def perform_create(self, serializer) -> None:  # type: ignore[no-untyped-def]
+        serializer.instance = bonus_tier_save(merchant=self.merchant, **serializer.validated_data)
+
+    def perform_update(self, serializer) -> None:  # type: ignore[no-untyped-def]
+        instance: BonusTier = serializer.instance
+        fields = {
+            "monthly_sales_threshold": instance.monthly_sales_threshold,
+            "extra_percent": instance.extra_percent,
+        } | dict(serializer.validated_data)
+        serializer.instance = bonus_tier_save(merchant=self.merchant, tier_id=instance.pk, **fields)
+
+    def perform_destroy(self, instance: BonusTier) -> None:
+        bonus_tier_delete(merchant=self.merchant, tier_id=instance.pk)
+
+
+@extend_schema(tags=["merchant"])
+class CommissionSimulationViewSet(MerchantStaffViewSet):
+    """The rule simulator: what the orders completed in the last ``days`` days would have paid
+    under a proposed plan, against what they paid, per level and per distributor tier. Saves
+    nothing."""
+
+    queryset = CommissionPlan.objects.all()
+    serializer_class = CommissionSimulationRequestSerializer
+
+    @extend_schema(
+        operation_id="v1_merchant_commission_plan_simulate",
+        request=CommissionSimulationRequestSerializer,
+        responses=CommissionSimulationSerializer,
+    )
+    def simulate(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposed = dict(serializer.validated_data)
+        days = proposed.pop("days")
+        try:
+            result = commission_plan_simulate(merchant=self.merchant, proposed=proposed, days=days)
+        except CommissionPlanInvalid as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        return Response(CommissionSimulationSerializer(result).data)
