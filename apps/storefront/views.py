@@ -7,6 +7,7 @@ store, so another merchant's ids behave as absent.
 
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import cast
 
@@ -23,6 +24,7 @@ from apps.accounts.models import User
 from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
+from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.distributors.links import join_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name
 from apps.distributors.models import Distributor
@@ -227,6 +229,8 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
+                # The total the page showed: if prices changed since, nothing is placed.
+                expected_total = _shown_total(request.POST.get("expected_total"))
                 order = order_place_from_cart(
                     merchant=merchant,
                     customer=request.user,
@@ -236,6 +240,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
                         address=data["shipping_address"],
                     ),
                     note=data["note"],
+                    expected_total=expected_total,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
@@ -258,6 +263,17 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         {"form": form, **_cart_context(request, merchant)},
         status,
     )
+
+
+def _shown_total(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        return parse_two_places(raw)
+    except NotTwoPlaces as error:
+        raise DomainError(
+            _("The page was changed outside the browser; reload it."), code="invalid_total"
+        ) from error
 
 
 # --- Orders -----------------------------------------------------------------------------------
