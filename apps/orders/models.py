@@ -180,6 +180,7 @@ class OrderLine(MerchantOwned):
                 condition=models.Q(agency_distributor__isnull=True, agency_unit_cost__isnull=True)
                 | models.Q(
                     agency_distributor__isnull=False,
+                    agency_unit_cost__isnull=False,
                     agency_unit_cost__gte=0,
                     paid_amount__gte=models.F("agency_unit_cost") * models.F("quantity"),
                 ),
