@@ -259,11 +259,6 @@ def distributor_price_set(*, distributor: Distributor, sku_id: int, price: Any) 
     them, and the price is within the floor and ceiling and not below their purchase price.
     """
     merchant = distributor.merchant
-    price = _clean_price(price, what=_("The resale price"))
-    if not programme_settings_for(merchant=merchant).agency_enabled:
-        raise DomainError(_("Agency mode is not enabled in this store."), code="agency_disabled")
-    if not distributor.is_active:
-        raise DomainError(_("Your distributor account is suspended."), code="suspended")
     with transaction.atomic():
         # The SKU row is locked so that a concurrent change of its floor or ceiling is seen.
         sku = (
@@ -274,6 +269,13 @@ def distributor_price_set(*, distributor: Distributor, sku_id: int, price: Any) 
         )
         if sku is None:
             raise NotFound(_("No SKU with id %(pk)s.") % {"pk": sku_id}, code="unknown_sku")
+        price = _clean_price(price, what=_("The resale price"))
+        if not programme_settings_for(merchant=merchant).agency_enabled:
+            raise DomainError(
+                _("Agency mode is not enabled in this store."), code="agency_disabled"
+            )
+        if not distributor.is_active:
+            raise DomainError(_("Your distributor account is suspended."), code="suspended")
         row = shop_sku_rows(distributor=distributor, skus=[sku])[0]
         if row.purchase_price is None:
             raise DomainError(
@@ -380,3 +382,37 @@ def tier_price_delete(*, merchant: Merchant, tier_price_id: int) -> None:
         raise NotFound(
             _("No purchase price with id %(pk)s.") % {"pk": tier_price_id}, code="unknown_price"
         )
+
+
+def micro_shop_products(*, merchant: Merchant, shop: Distributor) -> list[Any]:
+    """The store's products on sale, each with ``skus_on_sale`` priced for ``shop``'s micro-shop
+    (``shop_price`` on each SKU) and ``lowest_price``. Six queries, however many products."""
+    from django.db.models import Exists, OuterRef, Prefetch
+
+    from apps.products.models import Product
+
+    on_sale = Sku.objects.filter(merchant=merchant, is_active=True)
+    products = list(
+        Product.objects.filter(merchant=merchant, is_active=True)
+        .filter(Exists(on_sale.filter(product=OuterRef("pk"))))
+        .prefetch_related(
+            Prefetch("skus", queryset=on_sale.order_by("price", "id"), to_attr="skus_on_sale")
+        )
+        .order_by("sort_order", "id")
+    )
+    micro_shop_price(merchant=merchant, shop=shop, products=products)
+    return products
+
+
+def micro_shop_price(*, merchant: Merchant, shop: Distributor, products: Sequence[Any]) -> None:
+    """Set ``shop_price`` on each prefetched SKU (``skus_on_sale``) and each product's
+    ``lowest_price``: the agency price in force, or the store price (agency off, not for agency).
+    Anyone looking (signed out too) sees the prices a customer would pay."""
+    skus = [sku for product in products for sku in product.skus_on_sale]
+    quotes = agency_prices(
+        merchant=merchant, buyer_id=None, requests=[(SkuPricing.of(sku), shop.pk) for sku in skus]
+    )
+    for sku, quote in zip(skus, quotes, strict=True):
+        sku.shop_price = quote.unit_price if quote else sku.price
+    for product in products:
+        product.lowest_price = min((sku.shop_price for sku in product.skus_on_sale), default=None)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import views, views_agency
 
 app_name = "storefront"
 
@@ -21,6 +21,13 @@ store_patterns = [
     path("d/share/", views.distributor_share, name="distributor-share"),
     path("d/qr.png", views.distributor_qr, name="distributor-qr"),
     path("d/team/", views.distributor_team_view, name="distributor-team"),
+    path("d/shop/", views_agency.my_shop, name="distributor-shop"),
+    path("m/<str:code>/", views_agency.micro_shop, name="micro-shop"),
+    path(
+        "m/<str:code>/p/<int:product_id>/",
+        views_agency.micro_shop_product,
+        name="micro-shop-product",
+    ),
 ]
 
 urlpatterns = [

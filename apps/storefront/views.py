@@ -25,7 +25,7 @@ from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
-from apps.distributors.links import join_url, qr_target_url, share_links
+from apps.distributors.links import join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (
@@ -464,6 +464,9 @@ def distributor_share(
             "distributor": distributor,
             "links": links,
             "join_url": join_url(merchant=merchant, invite_code=distributor.invite_code),
+            "micro_shop_url": micro_shop_url(
+                merchant=merchant, invite_code=distributor.invite_code
+            ),
         },
     )
 
