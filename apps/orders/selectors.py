@@ -46,7 +46,7 @@ def cart_summary(*, merchant: Merchant, customer: User) -> CartSummary:
     """The cart with its totals, in one query (no cart yet reads as an empty cart)."""
     items = list(
         CartItem.objects.filter(merchant=merchant, cart__customer=customer)
-        .select_related("sku__product")
+        .select_related("sku__product", "agency_distributor")
         .order_by("id")
     )
     cart_items_price(merchant=merchant, customer=customer, items=items)

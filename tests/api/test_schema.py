@@ -23,6 +23,8 @@ API_PATHS = [
     "/api/v1/merchant/products/{id}/",
     "/api/v1/merchant/skus/",
     "/api/v1/merchant/skus/{id}/",
+    "/api/v1/merchant/tier-prices/",
+    "/api/v1/merchant/tier-prices/{id}/",
     "/api/v1/stores/{store}/cart/",
     "/api/v1/stores/{store}/cart/items/",
     "/api/v1/stores/{store}/cart/items/{id}/",
@@ -30,6 +32,8 @@ API_PATHS = [
     "/api/v1/stores/{store}/distributor/earnings/",
     "/api/v1/stores/{store}/distributor/join/",
     "/api/v1/stores/{store}/distributor/me/",
+    "/api/v1/stores/{store}/distributor/prices/",
+    "/api/v1/stores/{store}/distributor/prices/{id}/",
     "/api/v1/stores/{store}/distributor/share-links/",
     "/api/v1/stores/{store}/distributor/team/",
     "/api/v1/stores/{store}/orders/",
@@ -39,6 +43,7 @@ API_PATHS = [
     "/api/v1/stores/{store}/orders/{id}/pay/",
     "/api/v1/stores/{store}/products/",
     "/api/v1/stores/{store}/products/{id}/",
+    "/api/v1/stores/{store}/shops/{code}/products/",
 ]
 
 
