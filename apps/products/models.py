@@ -82,16 +82,19 @@ class Sku(MerchantOwned):
                 | models.Q(max_resale_price__isnull=True)
                 | models.Q(min_resale_price__lte=models.F("max_resale_price")),
                 name="sku_resale_floor_not_above_ceiling",
+                violation_error_message=_("The resale price floor is above the ceiling."),
             ),
             models.CheckConstraint(
                 condition=models.Q(min_resale_price__isnull=True)
                 | models.Q(price__gte=models.F("min_resale_price")),
                 name="sku_price_not_below_floor",
+                violation_error_message=_("The price is below the resale price floor."),
             ),
             models.CheckConstraint(
                 condition=models.Q(max_resale_price__isnull=True)
                 | models.Q(price__lte=models.F("max_resale_price")),
                 name="sku_price_not_above_ceiling",
+                violation_error_message=_("The price is above the resale price ceiling."),
             ),
         ]
 

@@ -6,7 +6,8 @@ import pytest
 from django.db import transaction
 
 from apps.commissions.services import commission_settle_order
-from apps.distributors.models import Distributor
+from apps.distributors.agency import distributor_price_set, tier_price_create
+from apps.distributors.models import Distributor, ProgrammeSettings
 from apps.distributors.services import binding_bind, distributor_join
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
@@ -64,6 +65,9 @@ def build_store(merchant: Merchant) -> Store:
     completed.refresh_from_db()
     order_complete(order=completed)
     assert commission_settle_order(order_id=completed.pk) == 2
+    ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
+    tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="1.00")
+    distributor_price_set(distributor=child, sku_id=sku.pk, price=sku.price)
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
     return Store(merchant, product, sku, root, child, unpaid, paid, completed)

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from apps.accounts.models import User
 from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
-from apps.distributors.models import CustomerBinding, Distributor
+from apps.distributors.models import CustomerBinding, Distributor, DistributorPrice
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -28,6 +28,7 @@ ROWS_PER_STORE = {
     Sku: 1,
     Distributor: 2,
     CustomerBinding: 1,
+    DistributorPrice: 1,
     Order: 3,
     Payment: 1,
     CommissionPlan: 1,
@@ -194,6 +195,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("products", "Sku"),
         ("distributors", "Distributor"),
         ("distributors", "CustomerBinding"),
+        ("distributors", "DistributorPrice"),
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
