@@ -11,6 +11,7 @@ from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.models import User
 from apps.core.api import MerchantScopedPrimaryKeyRelatedField, MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import DomainError, NotFound
 from apps.distributors.agency import (
@@ -74,11 +75,11 @@ class AgencyPriceViewSet(StoreViewSet):
     serializer_class = PriceSheetRowSerializer
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(distributor__user=self.request.user)
+        return queryset.filter(distributor__user_id=self.request.user.pk)
 
     def own_profile(self) -> Distributor:
         distributor = (
-            Distributor.objects.filter(merchant=self.merchant, user=self.request.user)
+            Distributor.objects.filter(merchant=self.merchant, user=cast(User, self.request.user))
             .select_related("merchant")
             .first()
         )
@@ -197,11 +198,13 @@ class MerchantTierPriceViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
         if "purchase_price" in data:
             fields["purchase_price"] = data["purchase_price"]
         if "tier" in data:
-            fields["tier_id"] = data["tier"].pk if data["tier"] else None
+            tier = data["tier"]
+            fields["tier_id"] = tier.pk if tier is not None else None
         if "sku" in data:
             fields["sku_id"] = data["sku"].pk
+        row = cast(TierSkuPrice, serializer.instance)
         serializer.instance = tier_price_update(
-            merchant=self.merchant, tier_price_id=serializer.instance.pk, **fields
+            merchant=self.merchant, tier_price_id=row.pk, **fields
         )
 
     def perform_destroy(self, instance: TierSkuPrice) -> None:
