@@ -36,7 +36,11 @@ def parse_two_places(value: object) -> Decimal:
         raise NotTwoPlaces(is_number=False) from error
     if not number.is_finite():
         raise NotTwoPlaces(is_number=False)
-    if number != number.quantize(CENT):
+    try:
+        exact = number == number.quantize(CENT)
+    except ArithmeticError as error:  # e.g. 1e999: too many digits to have cents at all
+        raise NotTwoPlaces(is_number=True) from error
+    if not exact:
         raise NotTwoPlaces(is_number=True)
     return number.quantize(CENT)
 

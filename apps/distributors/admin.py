@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
 
-from .models import CustomerBinding, Distributor
+from .models import CustomerBinding, Distributor, DistributorPrice
 from .selectors import distributor_team_size
 from .services import distributor_move, distributor_move_check, distributors_set_status
 
@@ -114,6 +114,17 @@ class CustomerBindingAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     list_filter = ("source", "bound_at")
     search_fields = ("customer__username", "customer__phone", "distributor__invite_code")
     list_select_related = ("customer", "distributor__user")
+
+
+@admin.register(DistributorPrice)
+class DistributorPriceAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Distributors' resale prices in their micro-shops (agency mode): set by the distributors
+    within each SKU's floor and ceiling, read-only here."""
+
+    list_display = ("distributor", "sku", "price", "updated_at")
+    list_filter = ("updated_at",)
+    search_fields = ("distributor__invite_code", "distributor__user__username", "sku__code")
+    list_select_related = ("distributor__user", "sku__product")
 
 
 from . import admin_programme  # noqa: E402, F401  (registers the programme's admins)

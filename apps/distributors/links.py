@@ -110,3 +110,9 @@ def qr_target_url(*, merchant: Merchant, target: str, invite_code: str) -> str |
         return None
     query = [(key, value) for key, value in parse_qsl(parts.query) if key != "ref"]
     return _absolute_url(normalized, [*query, ("ref", invite_code)])
+
+
+def micro_shop_url(*, merchant: Merchant, invite_code: str) -> str:
+    """The distributor's micro-shop (微店, their own resale prices in agency mode), with ?ref=CODE."""
+    path = reverse("storefront:micro-shop", kwargs={"slug": merchant.slug, "code": invite_code})
+    return share_url(path=path, invite_code=invite_code)

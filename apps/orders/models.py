@@ -22,6 +22,16 @@ class CartItem(MerchantOwned):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
     sku = models.ForeignKey("products.Sku", on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField(_("quantity"))
+    # The micro-shop (微店) the item was added from, if any: in agency mode the line is priced at
+    # that distributor's resale price in force when the order is placed.
+    agency_distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("micro-shop"),
+    )
 
     class Meta:
         verbose_name = _("cart item")
@@ -163,6 +173,18 @@ class OrderLine(MerchantOwned):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            # An agency line has both snapshot fields, a cost that is not negative and a margin
+            # that is not negative (the consumer never pays less than the purchase price).
+            models.CheckConstraint(
+                condition=models.Q(agency_distributor__isnull=True, agency_unit_cost__isnull=True)
+                | models.Q(
+                    agency_distributor__isnull=False,
+                    agency_unit_cost__isnull=False,
+                    agency_unit_cost__gte=0,
+                    paid_amount__gte=models.F("agency_unit_cost") * models.F("quantity"),
+                ),
+                name="order_line_agency_snapshot_consistent",
             ),
         ]
 

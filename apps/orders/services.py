@@ -7,9 +7,10 @@ row, in one transaction. Whoever loses a race changes nothing.
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +19,15 @@ from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, quantize_money
 from apps.core.state import check_transition, compare_and_swap
-from apps.distributors.models import CustomerBinding, binding_in_force
+from apps.distributors.agency import SkuPricing, agency_prices
+from apps.distributors.models import (
+    CustomerBinding,
+    Distributor,
+    ProgrammeSettings,
+    binding_in_force,
+)
+from apps.distributors.selectors import programme_settings_for
+from apps.distributors.services import distributor_get_by_code
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 
@@ -71,10 +80,30 @@ def cart_get_or_create(*, merchant: Merchant, customer: User) -> Cart:
     return Cart.objects.get(merchant=merchant, customer=customer)
 
 
-def cart_add_item(*, merchant: Merchant, customer: User, sku_id: int, quantity: int) -> CartItem:
-    """Add ``quantity`` of a SKU (added to what is already in the cart)."""
+def _shop_of(*, merchant: Merchant, shop_code: str | None) -> Distributor | None:
+    """The active distributor whose micro-shop (微店) has this invite code; None without a code."""
+    if not shop_code:
+        return None
+    return distributor_get_by_code(merchant=merchant, code=shop_code)
+
+
+def cart_add_item(
+    *,
+    merchant: Merchant,
+    customer: User,
+    sku_id: int,
+    quantity: int,
+    shop_code: str | None = None,
+) -> CartItem:
+    """Add ``quantity`` of a SKU (added to what is already in the cart).
+
+    ``shop_code``: the invite code of the micro-shop it was added from (unknown → NotFound). The
+    line records the shop of its latest addition (None from the plain store): one price per line.
+    No price is ever taken from the request: it is worked out from the shop when read and placed.
+    """
     _check_quantity(quantity)
     sku = _sku_for_sale(merchant=merchant, sku_id=sku_id)
+    shop = _shop_of(merchant=merchant, shop_code=shop_code)
     cart = cart_get_or_create(merchant=merchant, customer=customer)
     with transaction.atomic():
         item = CartItem.objects.select_for_update().filter(cart=cart, sku=sku).first()
@@ -82,12 +111,17 @@ def cart_add_item(*, merchant: Merchant, customer: User, sku_id: int, quantity: 
             try:
                 with transaction.atomic():
                     return CartItem.objects.create(
-                        merchant=merchant, cart=cart, sku=sku, quantity=quantity
+                        merchant=merchant,
+                        cart=cart,
+                        sku=sku,
+                        quantity=quantity,
+                        agency_distributor=shop,
                     )
             except IntegrityError:
                 item = CartItem.objects.select_for_update().get(cart=cart, sku=sku)
         item.quantity = _check_quantity(item.quantity + quantity)
-        item.save(update_fields=["quantity"])
+        item.agency_distributor = shop
+        item.save(update_fields=["quantity", "agency_distributor"])
         return item
 
 
@@ -136,9 +170,19 @@ def _new_order_number() -> str:
 
 
 def order_place_from_cart(
-    *, merchant: Merchant, customer: User, recipient: Recipient, note: str = ""
+    *,
+    merchant: Merchant,
+    customer: User,
+    recipient: Recipient,
+    note: str = "",
+    expected_total: Decimal | None = None,
 ) -> Order:
-    """Turn the customer's cart in this store into an order (the cart is emptied)."""
+    """Turn the customer's cart in this store into an order (the cart is emptied).
+
+    Lines are priced as they are in force now (a micro-shop's price moved into the current floor
+    and ceiling). ``expected_total``: the total the customer was shown; if prices changed since,
+    nothing is placed (Conflict ``prices_changed``) and the customer reviews the cart.
+    """
     with transaction.atomic():
         # Lock the cart first: a checkout submitted twice at once must not turn one cart into two
         # orders. The second submission waits here, then finds the cart empty.
@@ -154,8 +198,10 @@ def order_place_from_cart(
             merchant=merchant,
             customer=customer,
             lines=[(item.sku, item.quantity) for item in items],
+            shops=[item.agency_distributor_id for item in items],
             recipient=recipient,
             note=note,
+            expected_total=expected_total,
         )
         CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
     return order
@@ -168,8 +214,13 @@ def order_place(
     lines: list[tuple[int, int]],
     recipient: Recipient,
     note: str = "",
+    shop_code: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Order:
-    """Place an order for explicit (sku id, quantity) lines ("buy now", and the API)."""
+    """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
+
+    ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
+    """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
     quantities: dict[int, int] = {}
@@ -184,22 +235,40 @@ def order_place(
     missing = set(quantities) - set(skus)
     if missing:
         raise NotFound(_("This item does not exist."), code="unknown_sku")
+    shop = _shop_of(merchant=merchant, shop_code=shop_code)
     with transaction.atomic():
         return _order_create(
             merchant=merchant,
             customer=customer,
             lines=[(skus[sku_id], quantities[sku_id]) for sku_id in sorted(quantities)],
+            shops=[shop.pk if shop else None] * len(quantities),
             recipient=recipient,
             note=note,
+            expected_total=expected_total,
         )
 
 
-def _upline_snapshot(*, merchant: Merchant, customer: User) -> tuple[int | None, ...]:
+def _upline_snapshot(
+    *, merchant: Merchant, customer: User, programme: ProgrammeSettings
+) -> tuple[int | None, ...]:
     """(level 1, level 2, level 3) distributor ids for the customer's order, None where absent.
 
-    One joined query over the binding and two parents. The chain stops below the buyer: nobody earns
-    commission on their own purchase, even if the tree was rearranged after the binding was made.
+    With self-purchase commission (自购返佣) on and the buyer an active distributor of the store,
+    the buyer's own profile is level 1 and their inviter and its inviter levels 2 and 3 (one query).
+    Otherwise: one joined query over the binding and two parents, and the chain stops below the
+    buyer — nobody earns on their own purchase, even if the tree was rearranged after the binding.
     """
+    if programme.self_purchase_commission:
+        own = next(
+            iter(
+                Distributor.objects.filter(
+                    merchant=merchant, user=customer, status=Distributor.Status.ACTIVE
+                ).values_list("id", "parent_id", "parent__parent_id")
+            ),
+            None,
+        )
+        if own is not None:
+            return own
     row = next(
         iter(
             CustomerBinding.objects.filter(merchant=merchant, customer=customer)
@@ -228,12 +297,17 @@ def _order_create(
     merchant: Merchant,
     customer: User,
     lines: list[tuple[Sku, int]],
+    shops: list[int | None],
     recipient: Recipient,
     note: str,
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Reserve stock, snapshot prices and the upline, write the order. Caller holds a transaction.
 
-    ``lines`` are sorted by SKU id so concurrent orders take row locks in the same order.
+    ``lines`` are sorted by SKU id so concurrent orders take row locks in the same order;
+    ``shops`` gives each line's micro-shop distributor id (or None). Prices, floors and ceilings
+    are read by the statement that reserves the stock, under the SKU's row lock: a concurrent
+    change of a price or a floor is wholly before or wholly after this order.
     """
     if not merchant.is_active:
         raise NotFound(_("This store is not open."))
@@ -244,17 +318,37 @@ def _order_create(
             raise DomainError(
                 _("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive"
             )
-    for sku, quantity in lines:
-        reserved = Sku.objects.filter(pk=sku.pk, stock__gte=quantity, is_active=True).update(
-            stock=F("stock") - quantity
-        )
-        if not reserved:
-            raise Conflict(
-                _("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock"
-            )
-    level1_id, level2_id, level3_id = _upline_snapshot(merchant=merchant, customer=customer)
+    pricing = [_reserve_stock(sku=sku, quantity=quantity) for sku, quantity in lines]
+    programme = programme_settings_for(merchant=merchant)
+    agency = agency_prices(
+        merchant=merchant,
+        buyer_id=customer.pk,
+        requests=list(zip(pricing, shops, strict=True)),
+        programme=programme,
+    )
+    unit_prices = [
+        quote.unit_price if quote is not None else current.price
+        for current, quote in zip(pricing, agency, strict=True)
+    ]
+    level1_id, level2_id, level3_id = _upline_snapshot(
+        merchant=merchant, customer=customer, programme=programme
+    )
     now = timezone.now()
-    goods = quantize_money(sum((sku.price * quantity for sku, quantity in lines), ZERO))
+    goods = quantize_money(
+        sum(
+            (price * quantity for price, (_sku, quantity) in zip(unit_prices, lines, strict=True)),
+            ZERO,
+        )
+    )
+    if expected_total is not None and expected_total != goods:
+        raise Conflict(
+            _(
+                "Prices in your cart changed since you saw them (now ¥%(total)s in all). "
+                "Please review your cart and check out again."
+            )
+            % {"total": goods},
+            code="prices_changed",
+        )
     order = Order.objects.create(
         merchant=merchant,
         number=_new_order_number(),
@@ -281,17 +375,39 @@ def _order_create(
                 product=sku.product,
                 product_name=sku.product.name,
                 sku_name=sku.name,
-                unit_price=sku.price,
+                unit_price=price,
                 quantity=quantity,
-                paid_amount=quantize_money(sku.price * quantity),
+                paid_amount=quantize_money(price * quantity),
+                agency_distributor_id=quote.distributor_id if quote else None,
+                agency_unit_cost=quote.unit_cost if quote else None,
             )
-            for sku, quantity in lines
+            for (sku, quantity), price, quote in zip(lines, unit_prices, agency, strict=True)
         ]
     )
     OrderStatusChange.objects.create(
         merchant=merchant, order=order, from_status="", to_status=S.PENDING_PAYMENT, actor=customer
     )
     return order
+
+
+def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:
+    """Take ``quantity`` from the SKU's stock and return its price fields as of that moment.
+
+    One statement: ``UPDATE … WHERE stock >= n RETURNING`` locks the row and reads the price, floor
+    and ceiling in force (not those loaded before the lock was taken).
+    """
+    table = Sku._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET stock = stock - %s "  # noqa: S608 (the table name is ours)
+            "WHERE id = %s AND stock >= %s AND is_active "
+            "RETURNING price, min_resale_price, max_resale_price",
+            [quantity, sku.pk, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conflict(_("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock")
+    return SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2])
 
 
 # --- The state machine ------------------------------------------------------------------------

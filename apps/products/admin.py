@@ -16,6 +16,8 @@ from apps.core.admin import (
     request_merchant,
 )
 from apps.core.errors import DomainError
+from apps.distributors.agency import tier_price_create, tier_price_delete, tier_price_update
+from apps.distributors.models import TierSkuPrice
 from apps.merchants.models import Merchant
 
 from .models import Product, Sku
@@ -38,7 +40,15 @@ from .services import (
 STOCK_AS_RENDERED: dict[type[models.Field], dict[str, Any]] = {
     models.IntegerField: {"show_hidden_initial": True}
 }
-SKU_EDITABLE = ("product", "name", "code", "price", "is_active")
+SKU_EDITABLE = (
+    "product",
+    "name",
+    "code",
+    "price",
+    "is_active",
+    "min_resale_price",
+    "max_resale_price",
+)
 
 
 def _hidden_initial_stock(form: forms.ModelForm) -> tuple[bool, int | None]:
@@ -94,6 +104,8 @@ def _sku_create_from(merchant: Merchant, sku: Sku) -> None:
         price=sku.price,
         stock=sku.stock,
         is_active=sku.is_active,
+        min_resale_price=sku.min_resale_price,
+        max_resale_price=sku.max_resale_price,
     )
     sku.pk, sku.merchant_id = created.pk, created.merchant_id
     sku._state.adding = False
@@ -226,16 +238,74 @@ class ProductAdmin(MerchantScopedAdmin):
         return product.total_stock or 0  # type: ignore[attr-defined]
 
 
+class TierSkuPriceInline(MerchantScopedTabularInline):
+    """Agency mode purchase prices of a SKU: one per tier, and a base price (no tier) for the
+    rest. A SKU without any is not sold at distributors' own prices. Written by the services."""
+
+    model = TierSkuPrice
+    fields = ("tier", "purchase_price")
+    extra = 1
+    verbose_name = gettext_lazy("agency purchase price")
+    verbose_name_plural = gettext_lazy("agency purchase prices (差价模式)")
+
+
 @admin.register(Sku)
 class SkuAdmin(MerchantScopedAdmin):
-    list_display = ("code", "name", "product", "price", "stock", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "product",
+        "price",
+        "min_resale_price",
+        "max_resale_price",
+        "stock",
+        "is_active",
+    )
     list_filter = ("is_active", "product")
     search_fields = ("code", "name", "product__name")
     list_select_related = ("product",)
-    fields = ("product", "name", "code", "price", "stock", "is_active")
+    fields = (
+        "product",
+        "name",
+        "code",
+        "price",
+        "min_resale_price",
+        "max_resale_price",
+        "stock",
+        "is_active",
+    )
     ordering = ("product_id", "id")
     form = SkuForm
     formfield_overrides = STOCK_AS_RENDERED
+    inlines = (TierSkuPriceInline,)
+
+    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
+        if formset.model is not TierSkuPrice:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # builds the instances and the change message; writes nothing
+        sku: Sku = form.instance
+        merchant = sku.merchant
+        try:
+            for row in formset.deleted_objects:
+                tier_price_delete(merchant=merchant, tier_price_id=row.pk)
+            for row, _changed in formset.changed_objects:
+                tier_price_update(
+                    merchant=merchant,
+                    tier_price_id=row.pk,
+                    tier_id=row.tier_id,
+                    purchase_price=row.purchase_price,
+                )
+            for row in formset.new_objects:
+                created = tier_price_create(
+                    merchant=merchant,
+                    tier_id=row.tier_id,
+                    sku_id=sku.pk,
+                    purchase_price=row.purchase_price,
+                )
+                row.pk, row.merchant_id = created.pk, created.merchant_id
+        except DomainError as error:
+            raise SaveRefused(error.message) from error
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         # A refusal is a form error (RefusableSavesMixin): nothing saved, logged or reported.

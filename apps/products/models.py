@@ -37,6 +37,24 @@ class Sku(MerchantOwned):
         _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
     stock = models.IntegerField(_("stock"), default=0, validators=[MinValueValidator(0)])
+    # Price control (控价) for agency mode: distributors' resale prices stay within these bounds,
+    # and so does the store's own price. Either may be unset.
+    min_resale_price = models.DecimalField(
+        _("resale price floor"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    max_resale_price = models.DecimalField(
+        _("resale price ceiling"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     is_active = models.BooleanField(_("on sale"), default=True)
 
     class Meta:
@@ -49,6 +67,35 @@ class Sku(MerchantOwned):
             ),
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="sku_stock_not_negative"),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="sku_price_positive"),
+            models.CheckConstraint(
+                condition=models.Q(min_resale_price__isnull=True)
+                | models.Q(min_resale_price__gt=0),
+                name="sku_resale_floor_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_resale_price__isnull=True)
+                | models.Q(max_resale_price__gt=0),
+                name="sku_resale_ceiling_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_resale_price__isnull=True)
+                | models.Q(max_resale_price__isnull=True)
+                | models.Q(min_resale_price__lte=models.F("max_resale_price")),
+                name="sku_resale_floor_not_above_ceiling",
+                violation_error_message=_("The resale price floor is above the ceiling."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_resale_price__isnull=True)
+                | models.Q(price__gte=models.F("min_resale_price")),
+                name="sku_price_not_below_floor",
+                violation_error_message=_("The price is below the resale price floor."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_resale_price__isnull=True)
+                | models.Q(price__lte=models.F("max_resale_price")),
+                name="sku_price_not_above_ceiling",
+                violation_error_message=_("The price is above the resale price ceiling."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,9 @@ from .models import Product, Sku
 
 PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_order"})
 # ``stock`` is deliberately absent: see the module docstring.
-SKU_FIELDS = frozenset({"product_id", "name", "code", "price", "is_active"})
+SKU_FIELDS = frozenset(
+    {"product_id", "name", "code", "price", "is_active", "min_resale_price", "max_resale_price"}
+)
 MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 MAX_STOCK = 2_147_483_647  # the stock column is a PostgreSQL integer
 
@@ -66,6 +68,36 @@ def _clean_price(value: Any) -> Decimal:
     if price > MAX_PRICE:
         raise DomainError(_("The price is too large."), code="invalid_price")
     return price
+
+
+def _clean_bound(value: Any) -> Decimal | None:
+    """A resale floor or ceiling: empty (None or "") means no bound."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _clean_price(value)
+
+
+def _check_price_bounds(*, price: Decimal, floor: Decimal | None, ceiling: Decimal | None) -> None:
+    """Price control (控价): floor ≤ ceiling, and the store's own price within them, so that nobody
+    (the store included) sells below the floor or above the ceiling."""
+    if floor is not None and ceiling is not None and floor > ceiling:
+        raise DomainError(
+            _("The resale price floor (¥%(floor)s) is above the ceiling (¥%(ceiling)s).")
+            % {"floor": floor, "ceiling": ceiling},
+            code="floor_above_ceiling",
+        )
+    if floor is not None and price < floor:
+        raise DomainError(
+            _("The price (¥%(price)s) is below the resale price floor (¥%(floor)s).")
+            % {"price": price, "floor": floor},
+            code="price_below_floor",
+        )
+    if ceiling is not None and price > ceiling:
+        raise DomainError(
+            _("The price (¥%(price)s) is above the resale price ceiling (¥%(ceiling)s).")
+            % {"price": price, "ceiling": ceiling},
+            code="price_above_ceiling",
+        )
 
 
 def _clean_stock(value: Any) -> int:
@@ -167,6 +199,8 @@ def sku_create(
     price: Decimal | int | str,
     stock: int = 0,
     is_active: bool = True,
+    min_resale_price: Decimal | int | str | None = None,
+    max_resale_price: Decimal | int | str | None = None,
 ) -> Sku:
     """A SKU of one of the merchant's products; its code is unique within the merchant."""
     sku = Sku(
@@ -176,7 +210,10 @@ def sku_create(
         price=_clean_price(price),
         stock=_clean_stock(stock),
         is_active=is_active,
+        min_resale_price=_clean_bound(min_resale_price),
+        max_resale_price=_clean_bound(max_resale_price),
     )
+    _check_price_bounds(price=sku.price, floor=sku.min_resale_price, ceiling=sku.max_resale_price)
     sku.product = _product_of(merchant, product_id)
     if Sku.objects.filter(merchant=merchant, code=sku.code).exists():
         raise _code_taken(sku.code)
@@ -199,9 +236,24 @@ def sku_update(*, merchant: Merchant, sku_id: int, **fields: Any) -> Sku:
         fields["code"] = _clean_code(fields["code"])
     if "price" in fields:
         fields["price"] = _clean_price(fields["price"])
-    sku = Sku.objects.filter(merchant=merchant, pk=sku_id).first()
-    if sku is None:
-        raise _sku_not_found(sku_id)
+    for bound in ("min_resale_price", "max_resale_price"):
+        if bound in fields:
+            fields[bound] = _clean_bound(fields[bound])
+    with transaction.atomic():
+        # Locked: order placement reads the price and bounds under this same row lock, so an order
+        # is priced either wholly before or wholly after this change.
+        sku = Sku.objects.select_for_update().filter(merchant=merchant, pk=sku_id).first()
+        if sku is None:
+            raise _sku_not_found(sku_id)
+        return _sku_apply_update(merchant=merchant, sku=sku, fields=fields)
+
+
+def _sku_apply_update(*, merchant: Merchant, sku: Sku, fields: dict[str, Any]) -> Sku:
+    _check_price_bounds(
+        price=fields.get("price", sku.price),
+        floor=fields.get("min_resale_price", sku.min_resale_price),
+        ceiling=fields.get("max_resale_price", sku.max_resale_price),
+    )
     if "product_id" in fields:
         sku.product = _product_of(merchant, fields.pop("product_id"))
         fields["product"] = sku.product

@@ -33,3 +33,12 @@ class DistributorJoinForm(forms.Form):
         required=False,
         help_text=_("Optional: the code of the distributor who invited you."),
     )
+
+
+class ResalePriceForm(forms.Form):
+    """A distributor's resale price for one SKU; the price is validated by the service (it knows
+    the floor, the ceiling and the purchase price) so that every interface refuses alike."""
+
+    sku = forms.IntegerField(min_value=1, max_value=2**62)
+    price = forms.CharField(label=_("My price"), max_length=32, required=False)
+    clear = forms.BooleanField(required=False)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_materials, views_programme, views_sharing
+from . import views, views_agency, views_materials, views_programme, views_sharing
 
 app_name = "storefront"
 
@@ -41,6 +41,13 @@ store_patterns = [
         "d/materials/<int:material_id>/file/",
         views_materials.material_file,
         name="distributor-material-file",
+    ),
+    path("d/shop/", views_agency.my_shop, name="distributor-shop"),
+    path("m/<str:code>/", views_agency.micro_shop, name="micro-shop"),
+    path(
+        "m/<str:code>/p/<int:product_id>/",
+        views_agency.micro_shop_product,
+        name="micro-shop-product",
     ),
 ]
 

@@ -7,6 +7,7 @@ store, so another merchant's ids behave as absent.
 
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import cast
 
@@ -23,8 +24,9 @@ from apps.accounts.models import User
 from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
+from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.distributors.guards import fraud_check_signup
-from apps.distributors.links import join_path, join_url, qr_target_url, share_links
+from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (
@@ -226,6 +228,8 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
+                # The total the page showed: if prices changed since, nothing is placed.
+                expected_total = _shown_total(request.POST.get("expected_total"))
                 order = order_place_from_cart(
                     merchant=merchant,
                     customer=request.user,
@@ -235,6 +239,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
                         address=data["shipping_address"],
                     ),
                     note=data["note"],
+                    expected_total=expected_total,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
@@ -257,6 +262,17 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         {"form": form, **_cart_context(request, merchant)},
         status,
     )
+
+
+def _shown_total(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        return parse_two_places(raw)
+    except NotTwoPlaces as error:
+        raise DomainError(
+            _("The page was changed outside the browser; reload it."), code="invalid_total"
+        ) from error
 
 
 # --- Orders -----------------------------------------------------------------------------------
@@ -457,6 +473,9 @@ def distributor_share(
             "links": links,
             "join_url": join_url(merchant=merchant, invite_code=distributor.invite_code),
             "join_path": join_path(merchant=merchant),
+            "micro_shop_url": micro_shop_url(
+                merchant=merchant, invite_code=distributor.invite_code
+            ),
         },
     )
 

@@ -8,8 +8,15 @@ from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
 from apps.commissions.services import commission_settle_order
+from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
-from apps.distributors.models import Distributor, Tier, TierChange, TierCondition
+from apps.distributors.models import (
+    Distributor,
+    ProgrammeSettings,
+    Tier,
+    TierChange,
+    TierCondition,
+)
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import binding_bind, distributor_join
 from apps.materials.models import Material
@@ -75,6 +82,9 @@ def build_store(merchant: Merchant) -> Store:
     order_complete(order=completed)
     assert commission_settle_order(order_id=completed.pk) == 2
     _programme_rows(merchant=merchant, child=child)
+    ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
+    tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="1.00")
+    distributor_price_set(distributor=child, sku_id=sku.pk, price=sku.price)
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
     material = Material.objects.create(

@@ -1,5 +1,13 @@
 """POST bodies of the product change form (with its SKU inline), as the admin page sends them."""
 
+# The SKU form's inline of agency purchase prices, sent empty.
+NO_TIER_PRICES = {
+    "tier_prices-TOTAL_FORMS": "0",
+    "tier_prices-INITIAL_FORMS": "0",
+    "tier_prices-MIN_NUM_FORMS": "0",
+    "tier_prices-MAX_NUM_FORMS": "1000",
+}
+
 
 def product_form_data(product, skus=(), **overrides):
     data = {

@@ -12,7 +12,7 @@ from apps.distributors.services import distributor_join
 from apps.products.models import Product, Sku
 from tests.factories import SkuFactory, UserFactory
 
-from .form_data import new_product_data, product_form_data
+from .form_data import NO_TIER_PRICES, new_product_data, product_form_data
 from .test_scoping import url
 
 
@@ -36,6 +36,7 @@ def sku_data(product, **overrides):
         "stock": "7",
         "initial-stock": "7",
         "is_active": "on",
+        **NO_TIER_PRICES,
     }
     return {**data, **overrides}
 

@@ -20,7 +20,7 @@ from apps.products import admin as product_admin
 from apps.products.models import Product, Sku
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 
-from .form_data import new_product_data, product_form_data
+from .form_data import NO_TIER_PRICES, new_product_data, product_form_data
 from .test_scoping import url
 
 REFUSAL = "Something changed meanwhile; look again."
@@ -54,6 +54,7 @@ def sku_form_data(sku, **overrides):
         "stock": str(sku.stock),
         "initial-stock": str(sku.stock),
         "is_active": "on",
+        **NO_TIER_PRICES,
     }
     return data | overrides
 

@@ -16,13 +16,16 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan
+from apps.distributors.agency import tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
     DistributorApplication,
+    DistributorPrice,
     FraudFlag,
     ProgrammeSettings,
     Tier,
     TierCondition,
+    TierSkuPrice,
 )
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.materials.models import Material, MaterialRead
@@ -64,7 +67,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 86
+    assert len(ROUTES) == 96
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -703,6 +706,124 @@ def merchant_simulate(world: World) -> None:
     assert world.snapshot() == before
 
 
+# --- agency mode ------------------------------------------------------------------------------
+
+
+def _agency(world: World) -> None:
+    for store in (world.a, world.b):
+        ProgrammeSettings.objects.update_or_create(
+            merchant=store.merchant, defaults={"agency_enabled": True}
+        )
+        if not TierSkuPrice.objects.filter(merchant=store.merchant).exists():
+            tier_price_create(
+                merchant=store.merchant, tier_id=None, sku_id=store.sku.pk, purchase_price="60.00"
+            )
+
+
+def _agency_snapshot() -> tuple[list, list]:
+    return (
+        list(DistributorPrice.objects.order_by("id").values()),
+        list(TierSkuPrice.objects.order_by("id").values()),
+    )
+
+
+def store_agency_prices(world: World) -> None:
+    _agency(world)
+    b_seller = world.b.distributors[0].user
+    in_b = client_for(b_seller).get(api_url("store-agency-price-list", store=world.b.slug))
+    assert [row["sku"] for row in in_b.json()] == [world.b.sku.pk]
+    body = _refused(
+        world,
+        lambda: client_for(b_seller).get(api_url("store-agency-price-list", store=world.a.slug)),
+    )
+    assert body["code"] == "not_a_distributor"
+
+
+def store_agency_price_set(world: World) -> None:
+    _agency(world)
+    seller = client_for(world.a.distributors[0].user)
+    url = api_url("store-agency-price-list", store=world.a.slug)
+    before = _agency_snapshot()
+    response = seller.post(url, {"sku": world.b.sku.pk, "price": "120.00"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_sku"
+    assert _agency_snapshot() == before
+
+
+def store_agency_price_clear(world: World) -> None:
+    _agency(world)
+    b_price = DistributorPrice.objects.create(
+        merchant=world.b.merchant,
+        distributor=world.b.distributors[0],
+        sku=world.b.sku,
+        price="120.00",
+    )
+    seller = client_for(world.a.distributors[0].user)
+    response = seller.delete(
+        api_url("store-agency-price-detail", store=world.a.slug, pk=world.b.sku.pk)
+    )
+    assert response.status_code == 404
+    assert DistributorPrice.objects.filter(pk=b_price.pk).exists()
+
+
+def store_micro_shop(world: World) -> None:
+    _agency(world)
+    code = world.a.distributors[0].invite_code
+    own = client_for(None).get(
+        api_url("store-micro-shop-product-list", store=world.a.slug, code=code)
+    )
+    assert _ids(own) == [world.a.product.pk]
+    foreign = client_for(None).get(
+        api_url(
+            "store-micro-shop-product-list",
+            store=world.a.slug,
+            code=world.b.distributors[0].invite_code,
+        )
+    )
+    assert foreign.status_code == 404
+
+
+def merchant_tier_prices(world: World) -> None:
+    _agency(world)
+    response = client_for(world.a.staff).get(api_url("merchant-tier-price-list"))
+    assert _ids(response) == list(
+        TierSkuPrice.objects.filter(merchant=world.a.merchant).values_list("id", flat=True)
+    )
+
+
+def merchant_tier_price_create(world: World) -> None:
+    _agency(world)
+    b_tier = Tier.objects.create(merchant=world.b.merchant, name="Gold", rank=1)
+    client = client_for(world.a.staff)
+    before = _agency_snapshot()
+    for body in (
+        {"tier": b_tier.pk, "sku": world.a.sku.pk, "purchase_price": "50.00"},
+        {"tier": None, "sku": world.b.sku.pk, "purchase_price": "50.00"},
+    ):
+        response = client.post(api_url("merchant-tier-price-list"), body, format="json")
+        assert response.status_code == 404, response.content
+    assert _agency_snapshot() == before
+
+
+def _tier_price_case(method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        _agency(world)
+        b_row = TierSkuPrice.objects.get(merchant=world.b.merchant)
+        client = client_for(world.a.staff)
+        url = api_url("merchant-tier-price-detail", pk=b_row.pk)
+        before = _agency_snapshot()
+        response = getattr(client, method)(url, {"purchase_price": "1.00"}, format="json")
+        assert response.status_code == 404
+        assert _agency_snapshot() == before
+        if method == "patch":  # another merchant's SKU inside the body of one's own row
+            a_row = TierSkuPrice.objects.get(merchant=world.a.merchant)
+            own = api_url("merchant-tier-price-detail", pk=a_row.pk)
+            assert client.patch(own, {"sku": world.b.sku.pk}, format="json").status_code == 404
+            assert _agency_snapshot() == before
+
+    return case
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("auth-token", "post"): public_token,
     ("merchant-application-create", "post"): public_application,
@@ -773,6 +894,16 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ),
     ("merchant-commission-plan", "get"): merchant_plan_get,
     ("merchant-commission-plan", "put"): merchant_plan_put,
+    ("store-agency-price-list", "get"): store_agency_prices,
+    ("store-agency-price-list", "post"): store_agency_price_set,
+    ("store-agency-price-detail", "delete"): store_agency_price_clear,
+    ("store-micro-shop-product-list", "get"): store_micro_shop,
+    ("merchant-tier-price-list", "get"): merchant_tier_prices,
+    ("merchant-tier-price-list", "post"): merchant_tier_price_create,
+    ("merchant-tier-price-detail", "get"): _tier_price_case("get"),
+    ("merchant-tier-price-detail", "put"): _tier_price_case("put"),
+    ("merchant-tier-price-detail", "patch"): _tier_price_case("patch"),
+    ("merchant-tier-price-detail", "delete"): _tier_price_case("delete"),
     ("store-distributor-application", "get"): store_application_get,
     ("store-distributor-application", "post"): store_application_post,
     ("store-distributor-tier", "get"): _distributor_only_case("store-distributor-tier"),

@@ -93,6 +93,8 @@ def test_sku_crud(merchant, office):
         "price": "88.80",
         "stock": 7,
         "is_active": True,
+        "min_resale_price": None,
+        "max_resale_price": None,
     }
     assert sku.merchant_id == merchant.pk
     detail = api_url("merchant-sku-detail", pk=sku.pk)

@@ -41,6 +41,8 @@ API_PATHS = [
     "/api/v1/merchant/programme-settings/",
     "/api/v1/merchant/skus/",
     "/api/v1/merchant/skus/{id}/",
+    "/api/v1/merchant/tier-prices/",
+    "/api/v1/merchant/tier-prices/{id}/",
     "/api/v1/merchant/tiers/",
     "/api/v1/merchant/tiers/{id}/",
     "/api/v1/stores/{store}/cart/",
@@ -53,6 +55,8 @@ API_PATHS = [
     "/api/v1/stores/{store}/distributor/join/",
     "/api/v1/stores/{store}/distributor/leaderboard/",
     "/api/v1/stores/{store}/distributor/me/",
+    "/api/v1/stores/{store}/distributor/prices/",
+    "/api/v1/stores/{store}/distributor/prices/{id}/",
     "/api/v1/stores/{store}/distributor/share-links/",
     "/api/v1/stores/{store}/distributor/team-members/",
     "/api/v1/stores/{store}/distributor/team/",
@@ -67,6 +71,7 @@ API_PATHS = [
     "/api/v1/stores/{store}/orders/{id}/pay/",
     "/api/v1/stores/{store}/products/",
     "/api/v1/stores/{store}/products/{id}/",
+    "/api/v1/stores/{store}/shops/{code}/products/",
 ]
 
 

@@ -125,6 +125,7 @@ def test_add_to_cart_then_read_the_cart(merchant, sku, customer, shopper):
         "quantity": 2,
         "line_total": "200.00",
         "on_sale": True,
+        "shop": None,
     }
     assert again.status_code == 201
     assert again.json()["quantity"] == 3

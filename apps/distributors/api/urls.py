@@ -1,10 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import programme, views
+from . import agency, programme, views
 
 store_router = SimpleRouter()
 store_router.register("distributor", views.DistributorSelfViewSet, basename="store-distributor")
+store_router.register(
+    "distributor/prices", agency.AgencyPriceViewSet, basename="store-agency-price"
+)
 
 programme_store_router = SimpleRouter()
 programme_store_router.register(
@@ -31,10 +34,21 @@ merchant_router.register(
 )
 merchant_router.register("tiers", programme.MerchantTierViewSet, basename="merchant-tier")
 merchant_router.register(
+    "tier-prices", agency.MerchantTierPriceViewSet, basename="merchant-tier-price"
+)
+merchant_router.register(
     "fraud-flags", programme.MerchantFraudFlagViewSet, basename="merchant-fraud-flag"
 )
 
-store_urlpatterns = store_router.urls + programme_store_router.urls
+store_urlpatterns = [
+    path(
+        "shops/<str:code>/products/",
+        agency.MicroShopProductViewSet.as_view({"get": "list"}),
+        name="store-micro-shop-product-list",
+    ),
+    *store_router.urls,
+    *programme_store_router.urls,
+]
 merchant_urlpatterns = [
     path(
         "programme-settings/",

@@ -15,8 +15,15 @@ class CartItemSerializer(serializers.ModelSerializer):
     product = serializers.IntegerField(source="sku.product_id", read_only=True)
     product_name = serializers.CharField(source="sku.product.name", read_only=True)
     sku_name = serializers.CharField(source="sku.name", read_only=True)
-    unit_price = serializers.DecimalField(
-        source="sku.price", max_digits=12, decimal_places=2, read_only=True
+    unit_price = serializers.SerializerMethodField(
+        help_text="The price in force: the micro-shop's price or the store's."
+    )
+    shop = serializers.CharField(
+        source="agency_distributor.invite_code",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Invite code of the micro-shop the line was added from.",
     )
     line_total = serializers.SerializerMethodField()
     on_sale = serializers.SerializerMethodField()
@@ -33,8 +40,13 @@ class CartItemSerializer(serializers.ModelSerializer):
             "quantity",
             "line_total",
             "on_sale",
+            "shop",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_unit_price(self, item: CartItem) -> str:
+        return str(getattr(item, "unit_price", item.sku.price))
 
     @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
     def get_line_total(self, item: CartItem) -> str:
@@ -50,9 +62,18 @@ class CartSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+SHOP_HELP = (
+    "Invite code of the distributor whose micro-shop this is bought in (agency mode): priced at "
+    "their resale price in force when the order is placed. Prices are never taken from requests."
+)
+
+
 class CartItemCreateSerializer(serializers.Serializer):
     sku = MerchantScopedPrimaryKeyRelatedField(queryset=Sku.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+    shop = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text=SHOP_HELP
+    )
 
 
 class CartItemQuantitySerializer(serializers.Serializer):
@@ -75,6 +96,15 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "quantity",
             "paid_amount",
         ]
+        read_only_fields = fields
+
+
+class MerchantOrderLineSerializer(serializers.ModelSerializer):
+    """A line with its agency snapshot (the micro-shop's distributor and their unit cost)."""
+
+    class Meta:
+        model = OrderLine
+        fields = [*OrderLineSerializer.Meta.fields, "agency_distributor", "agency_unit_cost"]
         read_only_fields = fields
 
 
@@ -143,6 +173,22 @@ class OrderCreateSerializer(serializers.Serializer):
     shipping_address = serializers.CharField(max_length=255)
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     lines = OrderLineInputSerializer(many=True, required=False, allow_empty=False)
+    shop = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="With ``lines``: " + SHOP_HELP,
+    )
+    expected_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The total the customer was shown; if prices changed since, 409 "
+        "prices_changed and nothing is placed.",
+    )
 
 
 class PaymentStartSerializer(serializers.Serializer):
@@ -162,7 +208,7 @@ class MerchantOrderSerializer(serializers.ModelSerializer):
 
     status = order_status_field(read_only=True)
     customer = CustomerSerializer(read_only=True)
-    lines = OrderLineSerializer(many=True, read_only=True)
+    lines = MerchantOrderLineSerializer(many=True, read_only=True)
     history = OrderStatusChangeSerializer(many=True, read_only=True, source="status_changes")
 
     class Meta:

@@ -12,7 +12,7 @@ from apps.accounts.models import User
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import Conflict
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
-from apps.orders.selectors import cart_summary
+from apps.orders.selectors import cart_items_price, cart_summary
 from apps.orders.services import (
     Recipient,
     cart_add_item,
@@ -89,6 +89,7 @@ class CartItemViewSet(_CallerMixin, StoreViewSet):
             customer=self.caller,
             sku_id=serializer.validated_data["sku"].pk,
             quantity=serializer.validated_data["quantity"],
+            shop_code=serializer.validated_data["shop"] or None,
         )
         return Response(self._item_data(item.pk), status=status.HTTP_201_CREATED)
 
@@ -112,7 +113,9 @@ class CartItemViewSet(_CallerMixin, StoreViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _item_data(self, item_id: int) -> dict:
-        return self.get_serializer(self.get_queryset().get(pk=item_id)).data
+        item = self.get_queryset().select_related("agency_distributor").get(pk=item_id)
+        cart_items_price(merchant=self.merchant, customer=self.caller, items=[item])
+        return self.get_serializer(item).data
 
 
 # --- Orders (customer) ------------------------------------------------------------------------
@@ -152,6 +155,8 @@ class StoreOrderViewSet(
                 lines=[(line["sku"].pk, line["quantity"]) for line in data["lines"]],
                 recipient=recipient,
                 note=data["note"],
+                shop_code=data["shop"] or None,
+                expected_total=data["expected_total"],
             )
         else:
             order = order_place_from_cart(
@@ -159,6 +164,7 @@ class StoreOrderViewSet(
                 customer=self.caller,
                 recipient=recipient,
                 note=data["note"],
+                expected_total=data["expected_total"],
             )
         return Response(self._order_data(order.pk), status=status.HTTP_201_CREATED)
 

@@ -32,7 +32,16 @@ class StoreProductSerializer(serializers.ModelSerializer):
 class MerchantProductSkuSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sku
-        fields = ["id", "name", "code", "price", "stock", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "code",
+            "price",
+            "stock",
+            "is_active",
+            "min_resale_price",
+            "max_resale_price",
+        ]
         read_only_fields = fields
 
 
@@ -69,7 +78,18 @@ class MerchantSkuSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sku
-        fields = ["id", "product", "name", "code", "price", "stock", "expected_stock", "is_active"]
+        fields = [
+            "id",
+            "product",
+            "name",
+            "code",
+            "price",
+            "stock",
+            "expected_stock",
+            "is_active",
+            "min_resale_price",
+            "max_resale_price",
+        ]
         read_only_fields = ["id"]
 
     def validate(self, attrs: dict) -> dict:
