@@ -6,6 +6,7 @@ required here; ``make run`` / ``make test`` fill them in from the embedded Postg
 """
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.commissions",
+    "apps.finance",
     "apps.storefront",
 ]
 
@@ -151,6 +153,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
     },
+    "payments-sweep-splits": {
+        "task": "apps.payments.tasks.payments_sweep_splits",
+        "schedule": 600.0,
+    },
 }
 
 CACHES = {
@@ -220,6 +226,14 @@ FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # tests, off in production unless listed explicitly.
 FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
+# 分账: the most of a payment (percent) that may go to receivers other than the merchant, the
+# platform's fee included (WeChat Pay's profit sharing applies 30 %).
+try:
+    FENXIAO_SPLIT_MAX_PERCENT = Decimal(env("FENXIAO_SPLIT_MAX_PERCENT", default="30"))
+except ArithmeticError:
+    FENXIAO_SPLIT_MAX_PERCENT = Decimal("NaN")
+if not (FENXIAO_SPLIT_MAX_PERCENT.is_finite() and 0 <= FENXIAO_SPLIT_MAX_PERCENT <= 100):
+    raise environ.ImproperlyConfigured("FENXIAO_SPLIT_MAX_PERCENT must be a percent from 0 to 100")
 
 LOGGING = {
     "version": 1,
