@@ -22,6 +22,7 @@ from apps.core.state import compare_and_swap
 from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
+from apps.payments.tasks import payment_split_order_task
 
 from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
 
@@ -258,9 +259,10 @@ def commission_release(*, record_id: int, now=None) -> bool:
             released_at=now,
         ):
             return False
-        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(
-            pk=record_id
-        )
+        record = CommissionRecord.objects.only(
+            "merchant_id", "beneficiary_id", "amount", "order_id"
+        ).get(pk=record_id)
+        _split_when_final_on_commit(order_id=record.order_id)
         LedgerEntry.objects.bulk_create(
             [
                 LedgerEntry(
@@ -281,6 +283,12 @@ def commission_release(*, record_id: int, now=None) -> bool:
             frozen=F("frozen") - record.amount, available=F("available") + record.amount
         )
     return True
+
+
+def _split_when_final_on_commit(*, order_id: int) -> None:
+    """The order's commission may now be final: its payment split (分账) is tried after commit
+    (it does nothing until every record of the order is released or cancelled)."""
+    transaction.on_commit(lambda: payment_split_order_task.delay(order_id))
 
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:
