@@ -21,11 +21,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
+from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.money import ZERO
 from apps.orders.models import Order
 
@@ -34,6 +35,7 @@ from .providers import ProviderUnavailable, SplitFailed, SplitReceiver, provider
 from .splits import CommissionDue, Share, split_compute
 
 DEFAULT_AFTER_SALE_DAYS = 7
+SPLIT_MEMO = "payment split"
 FINAL_COMMISSION_STATUSES = (CommissionRecord.Status.RELEASED, CommissionRecord.Status.CANCELLED)
 
 
@@ -67,8 +69,13 @@ def _commission_is_final(*, order: Order, now) -> bool:  # type: ignore[no-untyp
 
 
 def payment_refunded_amount(*, payment: Payment) -> Decimal:
-    """What was refunded of this payment, from the ledger's refund journals."""
-    return ZERO
+    """What was refunded of this payment: the provider legs of its refund journals."""
+    total = LedgerEntry.objects.filter(
+        journal__payment_id=payment.pk,
+        journal__kind=Journal.Kind.REFUND,
+        account=LedgerEntry.Account.PROVIDER,
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or ZERO
 
 
 def order_commission_due(*, order_id: int) -> list[CommissionDue]:
@@ -140,9 +147,20 @@ def _split_row(*, payment: Payment, share: Share) -> PaymentSplit:
 
 
 def _ledger_pay_out(*, split: PaymentSplit, order: Order) -> None:
-    """The distributor's share leaves their available balance (paid through the split)."""
-    Wallet.objects.filter(distributor_id=split.distributor_id).update(
-        available=F("available") - split.amount, withdrawn=F("withdrawn") + split.amount
+    """The distributor's share leaves their available balance: paid out through the split, like
+    a withdrawal without fee. No commission is named on the legs (the records keep their own)."""
+    ledger_post(
+        merchant_id=split.merchant_id,
+        kind=Journal.Kind.ADJUSTMENT,
+        key=f"split:{split.idempotency_key}",
+        order_id=order.pk,
+        payment_id=split.payment_id,
+        reference=split.idempotency_key,
+        memo=SPLIT_MEMO,
+        legs=[
+            Leg(LedgerEntry.Account.AVAILABLE, -split.amount, split.distributor_id),
+            Leg(LedgerEntry.Account.WITHDRAWN, split.amount, split.distributor_id),
+        ],
     )
 
 
