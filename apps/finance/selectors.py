@@ -161,12 +161,14 @@ def commission_payable_rows(*, merchant: Merchant) -> Iterator[dict[str, Any]]:
 
 
 def commission_payable_totals(*, merchant: Merchant) -> dict[str, Decimal]:
-    return _wallets(merchant=merchant).aggregate(
-        frozen=Coalesce(Sum("frozen"), ZERO, output_field=MONEY),
-        available=Coalesce(Sum("available"), ZERO, output_field=MONEY),
-        withdrawing=Coalesce(Sum("withdrawing"), ZERO, output_field=MONEY),
-        payable=Coalesce(Sum("payable"), ZERO, output_field=MONEY),
+    totals = Wallet.objects.filter(merchant=merchant).aggregate(
+        total_frozen=Coalesce(Sum("frozen"), ZERO, output_field=MONEY),
+        total_available=Coalesce(Sum("available"), ZERO, output_field=MONEY),
+        total_withdrawing=Coalesce(Sum("withdrawing"), ZERO, output_field=MONEY),
     )
+    figures = {name.removeprefix("total_"): value for name, value in totals.items()}
+    figures["payable"] = sum(figures.values(), ZERO)
+    return figures
 
 
 # --- reconciliation ----------------------------------------------------------------------------
