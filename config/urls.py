@@ -12,6 +12,7 @@ urlpatterns = [
         admin.site.admin_view(leaderboard_report),
         name="admin-leaderboard",
     ),
+    path("admin/finance/", include("apps.finance.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),

@@ -20,6 +20,7 @@ from apps.core.state import compare_and_swap
 from apps.distributors.selectors import programme_settings_for
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
+from apps.payments.tasks import payment_split_order_task
 
 from .ledger import Leg, ledger_post
 from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
@@ -248,6 +249,7 @@ def commission_release(*, record_id: int, now=None) -> bool:
         record = CommissionRecord.objects.only(
             "merchant_id", "order_id", "beneficiary_id", "amount"
         ).get(pk=record_id)
+        _split_when_final_on_commit(order_id=record.order_id)
         ledger_post(
             merchant_id=record.merchant_id,
             kind=Journal.Kind.COMMISSION_RELEASED,
@@ -270,6 +272,12 @@ def commission_release(*, record_id: int, now=None) -> bool:
             ],
         )
     return True
+
+
+def _split_when_final_on_commit(*, order_id: int) -> None:
+    """The order's commission may now be final: its payment split (分账) is tried after commit
+    (it does nothing until every record of the order is released or cancelled)."""
+    transaction.on_commit(lambda: payment_split_order_task.delay(order_id))
 
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:

@@ -54,3 +54,129 @@ class Payment(MerchantOwned):
 
     def __str__(self) -> str:
         return self.out_trade_no
+
+
+class PaymentSplit(MerchantOwned):
+    """分账: one receiver's share of a succeeded payment, executed through the provider.
+
+    The platform's fee and the distributors' commission together stay within
+    ``FENXIAO_SPLIT_MAX_PERCENT`` of what the payment kept (paid less refunded); the merchant gets
+    the rest. Commission above the cap is not split: the distributor withdraws it from the
+    merchant's share (提现). One row per receiver; its idempotency key is what the provider sees, so
+    executing it again never splits twice.
+    """
+
+    class Receiver(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        DISTRIBUTOR = "distributor", _("Distributor")
+        MERCHANT = "merchant", _("Merchant")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="splits")
+    receiver = models.CharField(_("receiver"), max_length=16, choices=Receiver)
+    distributor = models.ForeignKey(
+        "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("distributor"),
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=96, unique=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=64, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment split")
+        verbose_name_plural = _("payment splits")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="split_amount_positive"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(receiver="distributor", distributor__isnull=False)
+                    | (~models.Q(receiver="distributor") & models.Q(distributor__isnull=True))
+                ),
+                name="split_distributor_iff_distributor_receiver",
+            ),
+            models.UniqueConstraint(
+                fields=["payment", "receiver", "distributor"],
+                name="split_once_per_receiver",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class PaymentNotificationLog(MerchantOwned):
+    """A provider notification that was refused although its signature was good: the provider
+    says money moved, the ledger does not agree. Kept for reconciliation (nothing else changes)."""
+
+    class Outcome(models.TextChoices):
+        AMOUNT_MISMATCH = "amount_mismatch", _("Refused: amount mismatch")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refused_notices")
+    provider = models.CharField(_("provider"), max_length=32)
+    provider_trade_no = models.CharField(_("provider trade number"), max_length=64)
+    outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome)
+    notified_amount = models.DecimalField(_("notified amount"), max_digits=12, decimal_places=2)
+    expected_amount = models.DecimalField(_("expected amount"), max_digits=12, decimal_places=2)
+    times_received = models.PositiveIntegerField(_("times received"), default=1)
+    first_received_at = models.DateTimeField(_("first received"), auto_now_add=True)
+    last_received_at = models.DateTimeField(_("last received"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("refused payment notification")
+        verbose_name_plural = _("refused payment notifications")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "provider_trade_no", "outcome", "notified_amount"],
+                name="notification_log_once_per_notice",
+            )
+        ]
+
+
+class SandboxTransaction(MerchantOwned):
+    """The sandbox provider's own books: what it did (collected, refunded, split, paid out).
+
+    A real provider's statement (WeChat's 对账单) plays this part; reconciliation matches these rows
+    against the ledger by reference and amount.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+        SPLIT = "split", _("Split")
+        PAYOUT = "payout", _("Payout")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    reference = models.CharField(_("reference"), max_length=96)
+    provider_reference = models.CharField(_("provider reference"), max_length=64)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    out_trade_no = models.CharField(_("merchant trade number"), max_length=64, blank=True)
+    receiver = models.CharField(_("receiver"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox transaction")
+        verbose_name_plural = _("sandbox transactions")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "kind", "reference"],
+                name="sandbox_transaction_once_per_reference",
+            )
+        ]

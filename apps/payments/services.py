@@ -3,6 +3,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
 
-from .models import Payment
+from .models import Payment, PaymentNotificationLog
 from .providers import InvalidNotification, ProviderUnavailable, provider_get
 from .providers.base import PaymentNotification
 
@@ -134,19 +135,62 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
         )
         if payment is None:
             raise NotFound(_("No such payment."), code="unknown_payment")
-        if notification.amount != payment.amount:
-            raise DomainError(
-                _("Paid amount %(paid)s does not match the amount due %(due)s.")
-                % {"paid": notification.amount, "due": payment.amount},
-                code="amount_mismatch",
-            )
-        if payment.status == Payment.Status.CLOSED:
-            # Money arrived for a checkout we had closed: record it for refund, never keep it.
-            _payment_refund_required(payment=payment, notification=notification, old=payment.status)
-            return "refund_required"
-        if payment.status != Payment.Status.PENDING:
-            return "duplicate"
-        return _payment_succeeded(payment=payment, notification=notification)
+        if notification.amount == payment.amount:
+            if payment.status == Payment.Status.CLOSED:
+                # Money arrived for a checkout we had closed: record it for refund, never keep it.
+                _payment_refund_required(
+                    payment=payment, notification=notification, old=payment.status
+                )
+                return "refund_required"
+            if payment.status != Payment.Status.PENDING:
+                return "duplicate"
+            return _payment_succeeded(payment=payment, notification=notification)
+        # A signed notice whose amount disagrees: refused, and kept for reconciliation (the
+        # provider says money moved that the ledger will never show).
+        _notification_log_refused(
+            payment=payment,
+            provider=provider,
+            notification=notification,
+            outcome=PaymentNotificationLog.Outcome.AMOUNT_MISMATCH,
+        )
+    raise DomainError(
+        _("Paid amount %(paid)s does not match the amount due %(due)s.")
+        % {"paid": notification.amount, "due": payment.amount},
+        code="amount_mismatch",
+    )
+
+
+NOTIFIED_AMOUNT_LIMIT = Decimal("1e10")
+
+
+def _notification_log_refused(
+    *, payment: Payment, provider: str, notification: PaymentNotification, outcome: str
+) -> None:
+    """One log row per refused notice; the provider's retries of it only count up. An amount too
+    large for any payment column is refused without a row (no provider sends one)."""
+    if abs(notification.amount) >= NOTIFIED_AMOUNT_LIMIT:
+        return
+    key = {
+        "payment": payment,
+        "provider_trade_no": notification.provider_trade_no[:64],
+        "outcome": outcome,
+        "notified_amount": notification.amount,
+    }
+    updated = PaymentNotificationLog.objects.filter(**key).update(
+        times_received=F("times_received") + 1, last_received_at=timezone.now()
+    )
+    if not updated:
+        PaymentNotificationLog.objects.bulk_create(
+            [
+                PaymentNotificationLog(
+                    merchant_id=payment.merchant_id,
+                    provider=provider,
+                    expected_amount=payment.amount,
+                    **key,
+                )
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _payment_succeeded(*, payment: Payment, notification: PaymentNotification) -> str:

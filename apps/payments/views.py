@@ -59,7 +59,7 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
         return redirect(_order_url(payment))
     merchant = payment.order.merchant
     if request.method == "POST":
-        provider_trade_no = "SBX" + secrets.token_hex(12).upper()
+        provider_trade_no = provider.record_payment(payment, "SBX" + secrets.token_hex(12).upper())
         payment_id = payment.pk
         transaction.on_commit(
             lambda: sandbox_deliver_notification.delay(payment_id, provider_trade_no)

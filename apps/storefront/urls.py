@@ -1,6 +1,13 @@
 from django.urls import include, path
 
-from . import views, views_agency, views_materials, views_programme, views_sharing
+from . import (
+    views,
+    views_agency,
+    views_finance,
+    views_materials,
+    views_programme,
+    views_sharing,
+)
 
 app_name = "storefront"
 
@@ -49,6 +56,7 @@ store_patterns = [
         views_agency.micro_shop_product,
         name="micro-shop-product",
     ),
+    path("d/statement/", views_finance.distributor_statement, name="distributor-statement"),
 ]
 
 urlpatterns = [

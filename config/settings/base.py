@@ -6,6 +6,7 @@ required here; ``make run`` / ``make test`` fill them in from the embedded Postg
 """
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.commissions",
     "apps.materials",
+    "apps.finance",
     "apps.storefront",
 ]
 
@@ -161,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.distributors.tasks.threshold_sweep_task",
         "schedule": 600.0,
     },
+    "payments-sweep-splits": {
+        "task": "apps.payments.tasks.payments_sweep_splits",
+        "schedule": 600.0,
+    },
 }
 
 CACHES = {
@@ -234,6 +240,14 @@ FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=3
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
+# 分账: the most of a payment (percent) that may go to receivers other than the merchant, the
+# platform's fee included (WeChat Pay's profit sharing applies 30 %).
+try:
+    FENXIAO_SPLIT_MAX_PERCENT = Decimal(env("FENXIAO_SPLIT_MAX_PERCENT", default="30"))
+except ArithmeticError:
+    FENXIAO_SPLIT_MAX_PERCENT = Decimal("NaN")
+if not (FENXIAO_SPLIT_MAX_PERCENT.is_finite() and 0 <= FENXIAO_SPLIT_MAX_PERCENT <= 100):
+    raise environ.ImproperlyConfigured("FENXIAO_SPLIT_MAX_PERCENT must be a percent from 0 to 100")
 
 LOGGING = {
     "version": 1,

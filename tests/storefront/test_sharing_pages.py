@@ -174,7 +174,7 @@ def test_chinese_renders_as_real_glyphs_not_boxes(cjk_font_path):
     font = posters.poster_font(48)
     fen, xiao, missing = _ink("分", font), _ink("销", font), _ink("\uffff", font)
 
-    dark = [sum(1 for value in image.getdata() if value < 128) for image in (fen, xiao)]
+    dark = [sum(1 for value in image.get_flattened_data() if value < 128) for image in (fen, xiao)]
     assert min(dark) > 50  # glyphs drawn
     # Tofu draws one box for every missing character: real glyphs differ from each other
     # and from the box the font draws for a character it lacks.

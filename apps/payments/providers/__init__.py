@@ -1,6 +1,13 @@
 from django.conf import settings
 
-from .base import InvalidNotification, PaymentNotification, PaymentProvider
+from .base import (
+    InvalidNotification,
+    PaymentNotification,
+    PaymentProvider,
+    SplitFailed,
+    SplitReceiver,
+    SplitResult,
+)
 from .sandbox import SandboxProvider
 
 PROVIDERS: dict[str, PaymentProvider] = {SandboxProvider.name: SandboxProvider()}
@@ -23,5 +30,8 @@ __all__ = [
     "PaymentNotification",
     "PaymentProvider",
     "ProviderUnavailable",
+    "SplitFailed",
+    "SplitReceiver",
+    "SplitResult",
     "provider_get",
 ]

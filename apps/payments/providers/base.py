@@ -1,4 +1,4 @@
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +10,25 @@ if TYPE_CHECKING:
 
 class InvalidNotification(Exception):
     """A notification that must not be trusted: bad signature, malformed body, unknown provider."""
+
+
+class SplitFailed(Exception):
+    """The provider refused or could not execute a split; retrying with the same key is safe."""
+
+
+@dataclass(frozen=True)
+class SplitReceiver:
+    """One receiver of a split order: ``receiver`` is platform / distributor / merchant, ``account``
+    the provider's account for it (WeChat: the receiver's openid or merchant id)."""
+
+    receiver: str
+    account: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    provider_reference: str
 
 
 @dataclass(frozen=True)
@@ -38,4 +57,11 @@ class PaymentProvider(Protocol):
 
     def acknowledgement(self) -> tuple[str, str]:
         """(content type, body) the provider expects back so that it stops retrying."""
+        ...
+
+    def split(
+        self, payment: "Payment", receivers: Sequence[SplitReceiver], idempotency_key: str
+    ) -> SplitResult:
+        """Send shares of a succeeded payment to receivers (分账). Idempotent per key: calling again
+        with the same key returns the first result and moves no more money. Raises SplitFailed."""
         ...

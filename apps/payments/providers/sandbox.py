@@ -8,7 +8,8 @@ until it is acknowledged. Nothing trusts the browser's redirect; only the verifi
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -16,10 +17,16 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 
-from .base import InvalidNotification, PaymentNotification
+from .base import (
+    InvalidNotification,
+    PaymentNotification,
+    SplitFailed,
+    SplitReceiver,
+    SplitResult,
+)
 
 if TYPE_CHECKING:
-    from apps.payments.models import Payment
+    from apps.payments.models import Payment, SandboxTransaction
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -74,3 +81,65 @@ class SandboxProvider:
 
     def acknowledgement(self) -> tuple[str, str]:
         return "application/json", '{"code":"SUCCESS"}'
+
+    def split(
+        self, payment: "Payment", receivers: Sequence[SplitReceiver], idempotency_key: str
+    ) -> SplitResult:
+        amount = sum((receiver.amount for receiver in receivers), Decimal("0.00"))
+        if not receivers or amount <= 0:
+            raise SplitFailed("a split needs receivers and a positive amount")
+        row = sandbox_record(
+            merchant_id=payment.merchant_id,
+            kind="split",
+            reference=idempotency_key,
+            amount=amount,
+            out_trade_no=payment.out_trade_no,
+            receiver=",".join(receiver.account for receiver in receivers),
+        )
+        if row.amount != amount or row.out_trade_no != payment.out_trade_no:
+            raise SplitFailed("this idempotency key was used for another split")
+        return SplitResult(provider_reference=row.provider_reference)
+
+    def record_payment(self, payment: "Payment", provider_trade_no: str) -> str:
+        """The sandbox took the consumer's money (its pay page was confirmed). Returns the trade
+        number it took it under: the first one, when the page is confirmed twice."""
+        return sandbox_record(
+            merchant_id=payment.merchant_id,
+            kind="payment",
+            reference=payment.out_trade_no,
+            provider_reference=provider_trade_no,
+            amount=payment.amount,
+            out_trade_no=payment.out_trade_no,
+        ).provider_reference
+
+
+def sandbox_record(
+    *,
+    merchant_id: int,
+    kind: str,
+    reference: str,
+    amount: Decimal,
+    provider_reference: str = "",
+    out_trade_no: str = "",
+    receiver: str = "",
+) -> "SandboxTransaction":
+    """Write one line of the sandbox's own books, once per (kind, reference): a repeated call
+    returns the first line unchanged (the provider's idempotency). Refunds and payouts through the
+    sandbox call this too, with their idempotency key as ``reference``."""
+    from apps.payments.models import SandboxTransaction
+
+    SandboxTransaction.objects.bulk_create(
+        [
+            SandboxTransaction(
+                merchant_id=merchant_id,
+                kind=kind,
+                reference=reference,
+                provider_reference=provider_reference or "SBX" + secrets.token_hex(10).upper(),
+                amount=amount,
+                out_trade_no=out_trade_no,
+                receiver=receiver,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return SandboxTransaction.objects.get(merchant_id=merchant_id, kind=kind, reference=reference)

@@ -1,0 +1,411 @@
+"""Finance reports of one merchant, read from the double-entry ledger.
+
+Every report is a fixed number of queries whatever its number of rows (rows are iterated from one
+query; totals come from one aggregate).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.commissions.models import Journal, LedgerEntry, Wallet
+from apps.core.money import ZERO
+from apps.distributors.models import Distributor
+from apps.merchants.models import Merchant
+from apps.payments.models import PaymentNotificationLog, PaymentSplit, SandboxTransaction
+from apps.payments.splitting import SPLIT_MEMO
+
+Account = LedgerEntry.Account
+Kind = Journal.Kind
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+DISTRIBUTOR_BALANCES = (Account.FROZEN, Account.AVAILABLE, Account.WITHDRAWING, Account.WITHDRAWN)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days from ``start`` to ``end`` inclusive, in the site's time zone."""
+
+    start: date
+    end: date
+
+    @property
+    def since(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def until(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    def q(self, field: str = "created_at") -> Q:
+        return Q(**{f"{field}__gte": self.since, f"{field}__lt": self.until})
+
+
+def _leg_sum(account: str, *, sign: int = 1, kinds: tuple[str, ...] = ()) -> Coalesce:
+    condition = Q(entries__account=account)
+    if kinds:
+        condition &= Q(kind__in=kinds)
+    return Coalesce(
+        Sum(
+            Case(When(condition, then=F("entries__amount") * sign), output_field=MONEY),
+        ),
+        Value(ZERO),
+        output_field=MONEY,
+    )
+
+
+def _commission_sum(kind: str, sign: int) -> Coalesce:
+    return Coalesce(
+        Sum(
+            Case(
+                When(
+                    Q(kind=kind, entries__account__in=[Account.FROZEN, Account.AVAILABLE]),
+                    then=F("entries__amount") * sign,
+                ),
+                output_field=MONEY,
+            )
+        ),
+        Value(ZERO),
+        output_field=MONEY,
+    )
+
+
+STATEMENT_FIGURES = {
+    "payments_in": lambda: _leg_sum(Account.PROVIDER, sign=-1, kinds=(Kind.PAYMENT,)),
+    "refunds_out": lambda: _leg_sum(Account.PROVIDER, kinds=(Kind.REFUND,)),
+    "platform_fees": lambda: _leg_sum(Account.PLATFORM_FEE),
+    "commission_earned": lambda: _commission_sum(Kind.COMMISSION_EARNED, 1),
+    "commission_reversed": lambda: _commission_sum(Kind.COMMISSION_REVERSED, -1),
+    "merchant_net": lambda: _leg_sum(Account.MERCHANT_PAYABLE),
+}
+STATEMENT_COLUMNS = [
+    ("created_at", _("At")),
+    ("kind", _("Movement")),
+    ("order_number", _("Order")),
+    ("reference", _("Reference")),
+    ("payments_in", _("Payments in")),
+    ("refunds_out", _("Refunds out")),
+    ("platform_fees", _("Platform fee")),
+    ("commission_earned", _("Commission earned")),
+    ("commission_reversed", _("Commission reversed")),
+    ("merchant_net", _("Merchant net")),
+]
+
+
+def _statement_journals(*, merchant: Merchant, period: Period) -> QuerySet[Journal]:
+    return Journal.objects.filter(period.q(), merchant=merchant)
+
+
+def statement_rows(*, merchant: Merchant, period: Period) -> Iterator[dict[str, Any]]:
+    """One row per journal of the period: what it moved for the merchant."""
+    kinds = dict(Kind.choices)
+    rows = (
+        _statement_journals(merchant=merchant, period=period)
+        .annotate(**{name: make() for name, make in STATEMENT_FIGURES.items()})
+        .values("created_at", "kind", "order__number", "reference", *STATEMENT_FIGURES)
+        .order_by("created_at", "id")
+    )
+    for row in rows.iterator(chunk_size=2000):
+        row["order_number"] = row.pop("order__number") or ""
+        row["kind"] = kinds.get(row["kind"], row["kind"])
+        yield row
+
+
+def statement_totals(*, merchant: Merchant, period: Period) -> dict[str, Decimal]:
+    return _statement_journals(merchant=merchant, period=period).aggregate(
+        **{name: make() for name, make in STATEMENT_FIGURES.items()}
+    )
+
+
+PAYABLE_COLUMNS = [
+    ("distributor", _("Distributor")),
+    ("invite_code", _("Invite code")),
+    ("frozen", _("Frozen")),
+    ("available", _("Available")),
+    ("withdrawing", _("Being withdrawn")),
+    ("payable", _("Payable")),
+]
+
+
+def _wallets(*, merchant: Merchant) -> QuerySet[Wallet]:
+    return Wallet.objects.filter(merchant=merchant).annotate(
+        payable=F("frozen") + F("available") + F("withdrawing")
+    )
+
+
+def commission_payable_rows(*, merchant: Merchant) -> Iterator[dict[str, Any]]:
+    """Per distributor: commission still owed (frozen + available + being withdrawn)."""
+    rows = (
+        _wallets(merchant=merchant)
+        .exclude(frozen=0, available=0, withdrawing=0)
+        .values(
+            "distributor__user__username",
+            "distributor__invite_code",
+            "frozen",
+            "available",
+            "withdrawing",
+            "payable",
+        )
+        .order_by("-payable", "distributor_id")
+    )
+    for row in rows.iterator(chunk_size=2000):
+        row["distributor"] = row.pop("distributor__user__username")
+        row["invite_code"] = row.pop("distributor__invite_code")
+        yield row
+
+
+def commission_payable_totals(*, merchant: Merchant) -> dict[str, Decimal]:
+    totals = Wallet.objects.filter(merchant=merchant).aggregate(
+        total_frozen=Coalesce(Sum("frozen"), ZERO, output_field=MONEY),
+        total_available=Coalesce(Sum("available"), ZERO, output_field=MONEY),
+        total_withdrawing=Coalesce(Sum("withdrawing"), ZERO, output_field=MONEY),
+    )
+    figures = {name.removeprefix("total_"): value for name, value in totals.items()}
+    figures["payable"] = sum(figures.values(), ZERO)
+    return figures
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+
+class Outcome:
+    MATCHED = "matched"
+    MISSING_IN_LEDGER = "missing_in_ledger"
+    MISSING_AT_PROVIDER = "missing_at_provider"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    REFUSED_NOTIFICATION = "refused_notification"
+
+
+OUTCOME_LABELS = {
+    Outcome.MATCHED: _("Matched"),
+    Outcome.MISSING_IN_LEDGER: _("Missing in the ledger"),
+    Outcome.MISSING_AT_PROVIDER: _("Missing at the provider"),
+    Outcome.AMOUNT_MISMATCH: _("Amount mismatch"),
+    Outcome.REFUSED_NOTIFICATION: _("Refused notification"),
+}
+RECONCILIATION_COLUMNS = [
+    ("outcome", _("Outcome")),
+    ("kind", _("Kind")),
+    ("reference", _("Reference")),
+    ("provider_amount", _("Provider amount")),
+    ("ledger_amount", _("Ledger amount")),
+    ("at", _("At")),
+    ("detail", _("Detail")),
+]
+# What the provider's amount is, in the ledger: (journal kind, account, sign).
+LEDGER_SIDE = {
+    SandboxTransaction.Kind.PAYMENT: (Kind.PAYMENT, Account.PROVIDER, -1),
+    SandboxTransaction.Kind.REFUND: (Kind.REFUND, Account.PROVIDER, 1),
+    SandboxTransaction.Kind.PAYOUT: (Kind.WITHDRAWAL_PAID, Account.WITHDRAWN, 1),
+    SandboxTransaction.Kind.SPLIT: (Kind.ADJUSTMENT, Account.WITHDRAWN, 1),
+}
+
+
+def _ledger_amounts(*, merchant: Merchant, q: Q) -> dict[tuple[str, str], tuple[Decimal, Any]]:
+    """(provider kind, reference) → (amount, at) of the ledger's journals matching ``q``."""
+    by_kind = {journal_kind: kind for kind, (journal_kind, _a, _s) in LEDGER_SIDE.items()}
+    rows = (
+        Journal.objects.filter(q, merchant=merchant)
+        .filter(Q(kind__in=[k for k in by_kind if k != Kind.ADJUSTMENT]) | Q(memo=SPLIT_MEMO))
+        .exclude(reference="")
+        .annotate(
+            **{
+                f"amount_{kind}": _leg_sum(account, sign=sign, kinds=(journal_kind,))
+                for kind, (journal_kind, account, sign) in LEDGER_SIDE.items()
+            }
+        )
+        .values_list("kind", "reference", "created_at", *[f"amount_{k}" for k in LEDGER_SIDE])
+    )
+    found: dict[tuple[str, str], tuple[Decimal, Any]] = {}
+    for kind, reference, at, *amounts in rows:
+        provider_kind = by_kind[kind]
+        amount = dict(zip(LEDGER_SIDE, amounts, strict=True))[provider_kind]
+        previous = found.get((provider_kind, reference))
+        found[(provider_kind, reference)] = ((previous[0] if previous else ZERO) + amount, at)
+    return found
+
+
+def reconciliation_rows(*, merchant: Merchant, period: Period) -> list[dict[str, Any]]:
+    """The sandbox provider's books of the period against the ledger, by reference and amount.
+
+    A provider record is looked up in the whole ledger and a journal of the period in the whole of
+    the provider's books, so a movement near a period's edge is not reported missing. A split to
+    the platform or the merchant moves no ledger balance (the ledger already owes it to them):
+    it is matched against the split rows instead. Refused notifications are listed too.
+    """
+    records = list(
+        SandboxTransaction.objects.filter(period.q(), merchant=merchant).values_list(
+            "kind", "reference", "amount", "created_at", "receiver"
+        )
+    )
+    journals = _ledger_amounts(merchant=merchant, q=period.q())
+    references = {reference for _kind, reference, *_rest in records}
+    known = _ledger_amounts(merchant=merchant, q=Q(reference__in=references))
+    splits = dict(
+        PaymentSplit.objects.filter(merchant=merchant, idempotency_key__in=references)
+        .exclude(receiver=PaymentSplit.Receiver.DISTRIBUTOR)
+        .values_list("idempotency_key", "amount")
+    )
+    kinds = dict(SandboxTransaction.Kind.choices)
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for kind, reference, amount, at, receiver in records:
+        seen.add((kind, reference))
+        if kind == SandboxTransaction.Kind.SPLIT and not receiver.startswith("distributor:"):
+            ledger = (splits[reference], at) if reference in splits else None
+        else:
+            ledger = known.get((kind, reference))
+        if ledger is None:
+            outcome = Outcome.MISSING_IN_LEDGER
+        elif ledger[0] != amount:
+            outcome = Outcome.AMOUNT_MISMATCH
+        else:
+            outcome = Outcome.MATCHED
+        rows.append(
+            {
+                "outcome": outcome,
+                "kind": kinds.get(kind, kind),
+                "reference": reference,
+                "provider_amount": amount,
+                "ledger_amount": ledger[0] if ledger else None,
+                "at": at,
+                "detail": receiver,
+            }
+        )
+    missing = [key for key in journals if key not in seen]
+    at_provider = set(
+        SandboxTransaction.objects.filter(
+            merchant=merchant, reference__in=[reference for _kind, reference in missing]
+        ).values_list("kind", "reference")
+    )
+    for key in missing:
+        if key in at_provider:
+            continue  # recorded by the provider in another period
+        amount, at = journals[key]
+        rows.append(
+            {
+                "outcome": Outcome.MISSING_AT_PROVIDER,
+                "kind": kinds.get(key[0], key[0]),
+                "reference": key[1],
+                "provider_amount": None,
+                "ledger_amount": amount,
+                "at": at,
+                "detail": "",
+            }
+        )
+    for (
+        trade_no,
+        out_trade_no,
+        notified,
+        expected,
+        times,
+        at,
+    ) in PaymentNotificationLog.objects.filter(
+        period.q("first_received_at"), merchant=merchant
+    ).values_list(
+        "provider_trade_no",
+        "payment__out_trade_no",
+        "notified_amount",
+        "expected_amount",
+        "times_received",
+        "first_received_at",
+    ):
+        rows.append(
+            {
+                "outcome": Outcome.REFUSED_NOTIFICATION,
+                "kind": kinds[SandboxTransaction.Kind.PAYMENT],
+                "reference": out_trade_no,
+                "provider_amount": notified,
+                "ledger_amount": expected,
+                "at": at,
+                "detail": f"{trade_no} ×{times}",
+            }
+        )
+    rows.sort(key=lambda row: (row["outcome"] == Outcome.MATCHED, row["at"], row["reference"]))
+    return rows
+
+
+# --- the distributor's statement ---------------------------------------------------------------
+
+DISTRIBUTOR_STATEMENT_COLUMNS = [
+    ("created_at", _("At")),
+    ("movement", _("Movement")),
+    ("order_number", _("Order")),
+    ("level", _("Level")),
+    ("rule", _("Rule")),
+    ("account", _("Balance")),
+    ("amount", _("Amount")),
+    ("frozen", _("Frozen after")),
+    ("available", _("Available after")),
+    ("withdrawing", _("Being withdrawn after")),
+    ("withdrawn", _("Withdrawn after")),
+]
+MOVEMENT_LABELS = {
+    Kind.COMMISSION_EARNED: _("Earned"),
+    Kind.COMMISSION_RELEASED: _("Released"),
+    Kind.COMMISSION_REVERSED: _("Reversed"),
+    Kind.WITHDRAWAL_REQUESTED: _("Withdrawal requested"),
+    Kind.WITHDRAWAL_RETURNED: _("Withdrawal returned"),
+    Kind.WITHDRAWAL_PAID: _("Withdrawn"),
+}
+
+
+def distributor_opening_balances(*, distributor: Distributor, period: Period) -> dict[str, Decimal]:
+    rows = (
+        LedgerEntry.objects.filter(
+            merchant_id=distributor.merchant_id,
+            distributor=distributor,
+            created_at__lt=period.since,
+        )
+        .values("account")
+        .annotate(total=Sum("amount"))
+        .values_list("account", "total")
+    )
+    balances = dict.fromkeys(DISTRIBUTOR_BALANCES, ZERO)
+    balances.update(dict(rows))
+    return balances
+
+
+def distributor_statement_rows(
+    *, distributor: Distributor, period: Period, opening: dict[str, Decimal]
+) -> Iterator[dict[str, Any]]:
+    """Every movement of the distributor's balances in the period, oldest first, with each
+    balance as it stood after it (the last row's balances are the wallet's, for a period ending
+    today)."""
+    balances = dict(opening)
+    entries = (
+        LedgerEntry.objects.filter(
+            period.q(), merchant_id=distributor.merchant_id, distributor=distributor
+        )
+        .values_list(
+            "created_at",
+            "journal__kind",
+            "journal__memo",
+            "journal__order__number",
+            "commission__level",
+            "commission__rate_percent",
+            "account",
+            "amount",
+        )
+        .order_by("created_at", "id")
+    )
+    accounts = dict(Account.choices)
+    for at, kind, memo, number, level, rate, account, amount in entries.iterator(chunk_size=2000):
+        balances[account] += amount
+        movement = _("Paid by split") if memo == SPLIT_MEMO else MOVEMENT_LABELS.get(kind, kind)
+        yield {
+            "created_at": at,
+            "movement": movement,
+            "order_number": number or "",
+            "level": level,
+            "rule": f"L{level} {rate}%" if level else "",
+            "account": accounts.get(account, account),
+            "amount": amount,
+            **balances,
+        }
