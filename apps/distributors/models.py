@@ -8,7 +8,6 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
 
-
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
@@ -48,9 +47,7 @@ class ProgrammeSettings(models.Model):
         blank=True,
         help_text=_("Threshold mode: a customer who has paid this much becomes a distributor."),
     )
-    application_questions = models.JSONField(
-        _("application questions"), default=list, blank=True
-    )
+    application_questions = models.JSONField(_("application questions"), default=list, blank=True)
     binding_mode = models.CharField(
         _("binding mode"), max_length=16, choices=BindingMode, default=BindingMode.PERMANENT
     )
@@ -68,7 +65,9 @@ class ProgrammeSettings(models.Model):
     agency_enabled = models.BooleanField(
         _("agency mode (差价)"),
         default=False,
-        help_text=_("Distributors earn the difference between their tier price and the sale price."),
+        help_text=_(
+            "Distributors earn the difference between their tier price and the sale price."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -77,8 +76,7 @@ class ProgrammeSettings(models.Model):
         verbose_name_plural = _("programme settings")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(spend_threshold__isnull=True)
-                | models.Q(spend_threshold__gt=0),
+                condition=models.Q(spend_threshold__isnull=True) | models.Q(spend_threshold__gt=0),
                 name="programme_spend_threshold_positive",
             )
         ]
@@ -139,8 +137,8 @@ class Tier(MerchantOwned):
 class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
-    Tree writes go through ``distributor_join`` and ``distributor_move`` only (in services), which
-    lock the trees they write while django-mptt renumbers them: mptt corrupts trees under
+    Tree writes go through ``apps.distributors.tree`` (joins, respacing, imports) and
+    ``distributor_move``, which take the tree locks described there: mptt corrupts trees under
     concurrent writers otherwise.
     """
 
@@ -174,6 +172,10 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
         verbose_name=_("tier"),
     )
     tier_since = models.DateTimeField(_("in tier since"), null=True, blank=True)
+    # A gapped nested set (see apps/distributors/tree.py): 64-bit bounds with free space in every
+    # interval, so a join writes only its own row. mptt adds only the tree fields that are missing.
+    lft = models.BigIntegerField(editable=False)
+    rght = models.BigIntegerField(editable=False)
 
     class MPTTMeta:
         order_insertion_by: list[str] = []
@@ -181,6 +183,12 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     class Meta:
         verbose_name = _("distributor")
         verbose_name_plural = _("distributors")
+        indexes = [
+            models.Index(fields=["tree_id", "lft"], name="distributor_tree_lft"),
+            models.Index(fields=["tree_id", "rght"], name="distributor_tree_rght"),
+            models.Index(fields=["parent", "rght"], name="distributor_parent_rght"),
+            models.Index(fields=["tree_id", "level", "lft"], name="distributor_tree_level_lft"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "user"], name="distributor_one_profile_per_merchant"
@@ -196,6 +204,40 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class ImportJob(MerchantOwned):
+    """A CSV import of distributors started from the admin, run by a Celery worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    content = models.TextField(_("content"))
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows imported"), default=0)
+    error_row = models.PositiveIntegerField(_("error row"), null=True, blank=True)
+    error_reason = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("distributor import")
+        verbose_name_plural = _("distributor imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.pk} ({self.get_status_display()})"
 
 
 class CustomerBinding(MerchantOwned):

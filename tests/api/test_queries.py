@@ -143,7 +143,7 @@ def test_team(merchant, chain, django_assert_num_queries, rows):
     for _ in range(rows - 1):
         distributor_join(merchant=merchant, user=UserFactory(), invite_code=chain[0].invite_code)
     client = token_client(chain[0].user)
-    # token+user, store, own profile, team (levels 1–3)
-    with django_assert_num_queries(4):
+    # token+user, store, own profile, team (levels 1–3), team size (a count: the tree has gaps)
+    with django_assert_num_queries(5):
         response = client.get(api_url("store-distributor-team", store=merchant.slug))
     assert response.json()["team_size"] == rows + 2
