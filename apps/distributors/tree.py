@@ -62,7 +62,8 @@ TREE_ROOT_WIDTH = 2**60
 TREE_RELABEL_ABOVE = 2**61
 # A new child takes free >> CHILD_SHARE_SHIFT of its parent's free tail.
 CHILD_SHARE_SHIFT = 1
-# A respace gives every node at least this much tail (so ~log2 of it joins below it before the next).
+# A respace gives every node a tail of at least this (so ~log2 of it joins below it before the
+# next respace there); at least 4, which leaves a leaf room for a child.
 RESPACE_MIN_UNIT = 2**16
 
 # Respaces done by this process (the benchmark reports them): respaces, whole_tree, rows.
@@ -241,12 +242,16 @@ def tree_make_room(*, node: Distributor) -> None:
         chain = [_Interval(*row) for row in cursor.fetchall()]
     for ancestor in chain:
         room = ancestor.rght - ancestor.lft
-        cap = room // (2 * RESPACE_MIN_UNIT)
+        cap = room // (2 * _min_unit())
         size = _subtree_size(node.tree_id, ancestor, limit=cap + 1)
         if size <= cap:
             _relabel(node.tree_id, ancestor, size)
             return
     tree_relabel(tree_id=node.tree_id)
+
+
+def _min_unit() -> int:
+    return max(4, RESPACE_MIN_UNIT)
 
 
 def _subtree_size(tree_id: int, node: _Interval, *, limit: int) -> int:
@@ -266,7 +271,7 @@ def tree_relabel(*, tree_id: int) -> None:
     root = Distributor.objects.filter(tree_id=tree_id, parent=None).values_list("pk", "lft", "rght")
     pk, _lft, _rght = root.get()
     size = Distributor.objects.filter(tree_id=tree_id).count()
-    width = max(TREE_ROOT_WIDTH, 4 * size * RESPACE_MIN_UNIT)
+    width = max(TREE_ROOT_WIDTH, 4 * size * _min_unit())
     interval = _Interval(pk, ROOT_LFT, ROOT_LFT + width)
     respace_stats["whole_tree"] += 1
     _relabel(tree_id, interval, size, relabel_top=True)

@@ -345,3 +345,33 @@ def test_a_suspension_committed_while_a_move_holds_its_locks_is_not_undone(
     assert suspender_waited, "the suspension did not wait for the move holding the node"
     assert_trees_valid()
     assert shape(node) == [(r2.pk, r2.tree_id, 1)]
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_concurrent_joins_that_run_out_of_room_respace_and_keep_the_tree_valid(
+    merchant, chain, monkeypatch, seed
+):
+    # given tiny intervals (roots 64 wide, tails of 4): most joins find no room and respace under
+    # the exclusive lock while others hold the shared one; thirty joins under (seeded) random
+    # nodes and two moves, all at once
+    from apps.distributors import tree
+
+    monkeypatch.setattr(tree, "TREE_ROOT_WIDTH", 64)
+    monkeypatch.setattr(tree, "RESPACE_MIN_UNIT", 4)
+    tree.respace_stats.clear()
+    existing = list(chain) + grow(merchant, chain[0], 3) + grow(merchant, chain[1], 3)
+    chooser = random.Random(seed)
+    inviters = [chooser.choice(existing) for _ in range(30)]
+    users = UserFactory.create_batch(30)
+    calls = [
+        join(merchant, user, inviter.invite_code)
+        for user, inviter in zip(users, inviters, strict=True)
+    ]
+    calls += [move(existing[4], chain[3]), move(existing[7], None)]
+
+    outcomes = race(calls)
+
+    assert [outcome.error for outcome in outcomes] == [None] * 32
+    assert [outcome.value.parent_id for outcome in outcomes[:30]] == [i.pk for i in inviters]
+    assert tree.respace_stats["respaces"] > 0
+    assert len(assert_trees_valid()) == 10 + 30
