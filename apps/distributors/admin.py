@@ -121,7 +121,7 @@ class DistributorAdmin(MerchantScopedAdmin):
             job = import_job_create(
                 merchant=merchant,
                 created_by=request.user,  # type: ignore[arg-type]
-                file_name=request.FILES["file"].name or "",
+                file_name=getattr(request.FILES.get("file"), "name", "") or "",
                 text=form.cleaned_data["file"],
             )
             return redirect(

@@ -214,7 +214,7 @@ def _check_rows(rows: list[_Row], errors: dict[int, str]) -> None:
 
 
 def _resolve_uplines(merchant: Merchant, rows: list[_Row], errors: dict[int, str]) -> None:
-    by_key = {}
+    by_key: dict[str, _Row] = {}
     for row in rows:
         by_key.setdefault(row.key, row)
     wanted_codes = {
@@ -355,7 +355,7 @@ def import_write(*, plan: ImportPlan, progress: Progress | None = None) -> int:
                         Distributor(
                             pk=row.pk,
                             merchant=merchant,
-                            user_id=row.user_id,
+                            user_id=row.user_id or 0,  # every row has an account by now
                             parent_id=row.parent_row.pk
                             if row.parent_row is not None
                             else row.parent_existing,

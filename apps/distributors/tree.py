@@ -122,7 +122,18 @@ def _lock_trees_once(pks: tuple[int, ...], *, new_tree: bool) -> dict[int, Distr
     return nodes
 
 
-def _lock_parent_shared(pk: int) -> Distributor:
+@dataclass(frozen=True)
+class _Parent:
+    """The few columns of a join's parent, read with its row locked (plain SQL: the hot path)."""
+
+    pk: int
+    tree_id: int
+    level: int
+    lft: int
+    rght: int
+
+
+def _lock_parent_shared(pk: int) -> _Parent:
     """The join's locks: the parent's tree shared, then the parent's row. Inside a savepoint."""
     table = Distributor._meta.db_table
     with connection.cursor() as cursor:
@@ -130,15 +141,17 @@ def _lock_parent_shared(pk: int) -> Distributor:
             f"SELECT tree_id, pg_advisory_xact_lock_shared(%s, tree_id) FROM {table} WHERE id = %s",
             [TREE_LOCK_NAMESPACE, pk],
         )
+        seen = cursor.fetchone()
+        cursor.execute(
+            f"SELECT id, tree_id, level, lft, rght FROM {table} WHERE id = %s FOR UPDATE", [pk]
+        )
         row = cursor.fetchone()
-    if row is None:
+    if seen is None or row is None:
         raise NotFound(_("No such distributor."), code="unknown_distributor")
-    node = Distributor.objects.select_for_update().filter(pk=pk).first()
-    if node is None:
-        raise NotFound(_("No such distributor."), code="unknown_distributor")
-    if node.tree_id != row[0]:
+    parent = _Parent(*row)
+    if parent.tree_id != seen[0]:
         raise _TreeChanged
-    return node
+    return parent
 
 
 def _lock_new_tree() -> int:
@@ -188,9 +201,16 @@ def tree_insert(
     return _insert(fields, node, node.tree_id, node.level + 1, *slot)
 
 
-def _free_slot(parent: Distributor) -> tuple[int, int] | None:
-    """(lft, rght) for a new last child of ``parent`` in its free tail, or None when full."""
-    last = Distributor.objects.filter(parent_id=parent.pk).aggregate(last=Max("rght"))["last"]
+def _free_slot(parent: "Distributor | _Parent") -> tuple[int, int] | None:
+    """(lft, rght) for a new last child of ``parent`` in its free tail, or None when full.
+
+    The caller holds the parent's row lock, taken by an earlier statement: this statement's
+    snapshot sees every sibling inserted before that lock was granted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(rght) FROM {Distributor._meta.db_table} WHERE parent_id = %s", [parent.pk]
+        )
+        last = cursor.fetchone()[0]
     start = (last if last is not None else parent.lft) + 1
     free = parent.rght - start
     if free < 2:
@@ -199,10 +219,20 @@ def _free_slot(parent: Distributor) -> tuple[int, int] | None:
 
 
 def _insert(
-    fields: dict, parent: Distributor | None, tree_id: int, level: int, lft: int, rght: int
+    fields: dict,
+    parent: "Distributor | _Parent | None",
+    tree_id: int,
+    level: int,
+    lft: int,
+    rght: int,
 ) -> Distributor:
     distributor = Distributor(
-        parent=parent, tree_id=tree_id, level=level, lft=lft, rght=rght, **fields
+        parent_id=parent.pk if parent is not None else None,
+        tree_id=tree_id,
+        level=level,
+        lft=lft,
+        rght=rght,
+        **fields,
     )
     with Distributor.objects.disable_mptt_updates():
         distributor.save()
