@@ -190,10 +190,13 @@ def join_concurrently(
     barrier = context.Barrier(workers)
     shares = [user_ids[i::workers] for i in range(workers)]
     with context.Pool(workers, initializer=_init_worker, initargs=(barrier,)) as pool:
-        results = pool.map(
+        pending = pool.map_async(
             _pool_worker,
             [(merchant_id, share, list(codes), SEED + n) for n, share in enumerate(shares)],
         )
+        waits = sample_lock_waits(pending)
+        results = pending.get()
+        connections.close_all()
     latencies = [ms for result in results for ms in result["latencies"]]
     wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
     respaces: dict[str, int] = {}
@@ -206,6 +209,35 @@ def join_concurrently(
         "wall_s": round(wall, 2),
         "joins_per_s": round(len(latencies) / wall, 1),
         "respaces": respaces,
+        **waits,
+    }
+
+
+def sample_lock_waits(pending) -> dict:  # type: ignore[no-untyped-def]
+    """While the joiners run, sample every 10 ms how many of their backends are active and how
+    many of those wait for a lock (advisory, row or transaction): do joins queue on each other,
+    or do they only share the CPUs?"""
+    from django.db import connection
+
+    samples = active = waiting = 0
+    with connection.cursor() as cursor:
+        while not pending.ready():
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE state = 'active'),"
+                " count(*) FILTER (WHERE wait_event_type = 'Lock')"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+            now_active, now_waiting = cursor.fetchone()
+            if now_active:
+                samples += 1
+                active += now_active
+                waiting += now_waiting
+            time.sleep(0.01)
+    return {
+        "lock_samples": samples,
+        "mean_active_backends": round(active / samples, 2) if samples else 0,
+        "mean_backends_waiting_for_a_lock": round(waiting / samples, 2) if samples else 0,
     }
 
 
@@ -377,6 +409,13 @@ def report(result: dict) -> tuple[str, bool, bool]:
     row("join concurrent median ms", lambda r: r["concurrent_joins"]["median_ms"])
     row("join concurrent p95 ms", lambda r: r["concurrent_joins"]["p95_ms"])
     row("respaces (concurrent)", lambda r: r["concurrent_joins"]["respaces"].get("respaces", 0))
+    row(
+        "  backends active / waiting lock",
+        lambda r: (
+            f"{r['concurrent_joins']['mean_active_backends']} / "
+            f"{r['concurrent_joins']['mean_backends_waiting_for_a_lock']}"
+        ),
+    )
     row("upline 3 levels median/p95 ms", lambda r: _pair(r["lookups"]["upline_3"]))
     row("team size median/p95 ms", lambda r: _pair(r["lookups"]["team_size"]))
     row("team levels 1-3 median/p95 ms", lambda r: _pair(r["lookups"]["team_levels_1_3"]))
