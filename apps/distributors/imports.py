@@ -3,8 +3,9 @@
 The file: a header row, then one distributor per row. Columns (header names, any order):
 
 - ``username`` or ``phone`` — who the row is (with both, ``username`` identifies the row and
-  ``phone`` is stored on a new account). Accounts that do not exist yet are created, with an
-  unusable password (the person sets one through the usual reset).
+  ``phone`` is stored on a new account). A phone row is the account with that phone (or with that
+  phone as its username; two accounts with the phone refuse the row). Accounts that do not exist
+  yet are created, with an unusable password (the person sets one through the usual reset).
 - ``name`` (optional) — the display name of a new account.
 - ``upline`` (optional) — blank: the row starts a new tree; otherwise another row's username/phone
   in the same file (before or after this row), or the invite code of an existing distributor.
@@ -574,17 +575,25 @@ def import_job_run(*, job_id: int) -> str:
     try:
         count = distributors_import(merchant=job.merchant, text=job.content, progress=progress)
     except ImportRefused as error:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            error_row=error.row,
-            error_reason=error.message,
-            finished_at=timezone.now(),
-        )
+        _job_failed(job_id, error.row, error.message)
         return ImportJob.Status.FAILED
+    except BaseException:
+        # the transaction is rolled back; the page must not wait for ever (time limit, crash)
+        _job_failed(job_id, None, _("The import stopped unexpectedly; nothing was imported."))
+        raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE, total=count, processed=count, finished_at=timezone.now()
     )
     return ImportJob.Status.DONE
+
+
+def _job_failed(job_id: int, row: int | None, reason: str) -> None:
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.FAILED,
+        error_row=row,
+        error_reason=reason,
+        finished_at=timezone.now(),
+    )
 
 
 def import_job_progress(*, job: ImportJob) -> dict:

@@ -1,6 +1,7 @@
 """The CSV import in the back office: upload on the distributor list, a background job, a progress
 page polling a small JSON endpoint; all of it scoped to the staff member's store."""
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -121,3 +122,24 @@ def test_the_operator_imports_with_the_command_not_the_page(store_a, operator_cl
     response = operator_client.get(reverse("admin:distributors_distributor_import"))
 
     assert response.status_code == 403
+
+
+def test_a_job_that_crashes_is_marked_failed_not_left_running(store_a, staff_a, monkeypatch):
+    from apps.distributors import imports
+
+    job = ImportJob.objects.create(
+        merchant=store_a.merchant, created_by=staff_a, content="username,upline\nx,\n"
+    )
+
+    def crash(**kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(imports, "distributors_import", crash)
+    with pytest.raises(MemoryError):
+        import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.error_reason) == (
+        "failed",
+        "The import stopped unexpectedly; nothing was imported.",
+    )
