@@ -9,13 +9,20 @@ refuses is a form error: nothing is saved, logged or reported as changed.
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, SaveRefused
+from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, SaveRefused, request_merchant
 from apps.core.errors import DomainError
+from apps.merchants.models import Merchant
 
-from .models import CustomerBinding, Distributor, DistributorPrice
+from .imports import import_job_create, import_job_progress
+from .models import CustomerBinding, Distributor, DistributorPrice, ImportJob
 from .selectors import distributor_team_size
 from .services import distributor_move, distributor_move_check, distributors_set_status
 
@@ -35,9 +42,33 @@ class DistributorForm(forms.ModelForm):
         return parent
 
 
+IMPORT_MAX_BYTES = 32 * 1024 * 1024
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, a header row, columns: username or phone, name, upline (another row's "
+            "username/phone or an invite code of this store; blank: a new tree), invite_code "
+            "(optional)."
+        ),
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 32 MB."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+
+
 @admin.register(Distributor)
 class DistributorAdmin(MerchantScopedAdmin):
     form = DistributorForm
+    change_list_template = "admin/distributors/distributor/change_list.html"
     list_display = (
         "user",
         "invite_code",
@@ -76,6 +107,78 @@ class DistributorAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="distributors_distributor_import",
+            ),
+            path(
+                "import/<int:job_id>/",
+                self.admin_site.admin_view(self.import_progress_view),
+                name="distributors_distributor_import_progress",
+            ),
+            path(
+                "import/<int:job_id>/status/",
+                self.admin_site.admin_view(self.import_status_view),
+                name="distributors_distributor_import_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _import_merchant(self, request: HttpRequest) -> Merchant:
+        """Imports belong to one store: its staff only (the operator imports with the command)."""
+        merchant = request_merchant(request)
+        if merchant is None:
+            raise PermissionDenied
+        return merchant
+
+    def _import_job(self, request: HttpRequest, job_id: int) -> ImportJob:
+        job = ImportJob.objects.filter(merchant=self._import_merchant(request), pk=job_id).first()
+        if job is None:
+            raise Http404
+        return job
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        merchant = self._import_merchant(request)
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = import_job_create(
+                merchant=merchant,
+                created_by=request.user,  # type: ignore[arg-type]
+                file_name=getattr(request.FILES.get("file"), "name", "") or "",
+                text=form.cleaned_data["file"],
+            )
+            return redirect(
+                reverse("admin:distributors_distributor_import_progress", args=[job.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import distributors"),
+            "opts": self.opts,
+            "form": form,
+            "jobs": ImportJob.objects.filter(merchant=merchant).select_related("created_by")[:10],
+        }
+        return TemplateResponse(request, "admin/distributors/distributor/import.html", context)
+
+    def import_progress_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = self._import_job(request, job_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import distributors"),
+            "opts": self.opts,
+            "job": job,
+            "progress": import_job_progress(job=job),
+            "status_url": reverse("admin:distributors_distributor_import_status", args=[job.pk]),
+        }
+        return TemplateResponse(
+            request, "admin/distributors/distributor/import_progress.html", context
+        )
+
+    def import_status_view(self, request: HttpRequest, job_id: int) -> JsonResponse:
+        return JsonResponse(import_job_progress(job=self._import_job(request, job_id)))
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -157,8 +157,8 @@ class Tier(MerchantOwned):
 class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
-    Tree writes go through ``distributor_join`` and ``distributor_move`` only (in services), which
-    lock the trees they write while django-mptt renumbers them: mptt corrupts trees under
+    Tree writes go through ``apps.distributors.tree`` (joins, respacing, imports) and
+    ``distributor_move``, which take the tree locks described there: mptt corrupts trees under
     concurrent writers otherwise.
     """
 
@@ -216,6 +216,10 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     )
     signup_ip = models.GenericIPAddressField(_("sign-up IP"), null=True, blank=True)
     signup_device = models.CharField(_("sign-up device"), max_length=64, blank=True)
+    # A gapped nested set (see apps/distributors/tree.py): 64-bit bounds with free space in every
+    # interval, so a join writes only its own row. mptt adds only the tree fields that are missing.
+    lft = models.BigIntegerField(editable=False)
+    rght = models.BigIntegerField(editable=False)
 
     class MPTTMeta:
         order_insertion_by: list[str] = []
@@ -223,6 +227,12 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     class Meta:
         verbose_name = _("distributor")
         verbose_name_plural = _("distributors")
+        indexes = [
+            models.Index(fields=["tree_id", "lft"], name="distributor_tree_lft"),
+            models.Index(fields=["tree_id", "rght"], name="distributor_tree_rght"),
+            models.Index(fields=["parent", "rght"], name="distributor_parent_rght"),
+            models.Index(fields=["tree_id", "level", "lft"], name="distributor_tree_level_lft"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "user"], name="distributor_one_profile_per_merchant"
@@ -238,6 +248,40 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class ImportJob(MerchantOwned):
+    """A CSV import of distributors started from the admin, run by a Celery worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    content = models.TextField(_("content"))
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows imported"), default=0)
+    error_row = models.PositiveIntegerField(_("error row"), null=True, blank=True)
+    error_reason = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("distributor import")
+        verbose_name_plural = _("distributor imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.pk} ({self.get_status_display()})"
 
 
 class CustomerBinding(MerchantOwned):

@@ -17,18 +17,33 @@ def distributor_for_user(*, merchant: Merchant, user: User) -> Distributor | Non
 
 
 def distributor_upline(*, distributor: Distributor) -> list[Distributor]:
-    """The distributor's inviters, nearest first, at most three levels."""
-    return list(distributor.get_ancestors(ascending=True).select_related("user")[:3])
+    """The distributor's inviters, nearest first, at most three levels: one query along the parent
+    keys (an interval scan for ancestors reads every node left of the distributor)."""
+    if distributor.parent_id is None:
+        return []
+    parent = (
+        Distributor.objects.select_related("user", "parent__user", "parent__parent__user")
+        .filter(pk=distributor.parent_id)
+        .first()
+    )
+    upline: list[Distributor] = []
+    while parent is not None and len(upline) < 3:
+        upline.append(parent)
+        parent = parent.parent if parent.parent_id is not None else None
+    return upline
 
 
 def distributor_team(*, distributor: Distributor) -> dict[int, list[Distributor]]:
-    """Downline levels 1–3 in one query: level → members (each annotated with ``team_count``)."""
+    """Downline levels 1–3 in one query: level → members (each annotated with ``direct_count``).
+
+    Read over the (tree_id, level, lft) index: for each of the three levels, the nodes inside the
+    distributor's interval, so a large team is not scanned below the third level."""
     members = (
         Distributor.objects.filter(
             tree_id=distributor.tree_id,
+            level__in=[distributor.level + depth for depth in (1, 2, 3)],
             lft__gt=distributor.lft,
-            rght__lt=distributor.rght,
-            level__lte=distributor.level + 3,
+            lft__lt=distributor.rght,
         )
         .select_related("user")
         .annotate(direct_count=Count("children"))
@@ -41,7 +56,11 @@ def distributor_team(*, distributor: Distributor) -> dict[int, list[Distributor]
 
 
 def distributor_team_size(*, distributor: Distributor) -> int:
-    return distributor.get_descendant_count()
+    """Everyone below the distributor, all levels: a real count over the (tree_id, lft) index (the
+    intervals have gaps, so mptt's ``get_descendant_count`` arithmetic does not apply)."""
+    return Distributor.objects.filter(
+        tree_id=distributor.tree_id, lft__gt=distributor.lft, lft__lt=distributor.rght
+    ).count()
 
 
 def binding_for_customer(

@@ -1,52 +1,38 @@
 """Distributors: joining, customer bindings and moves in the per-merchant trees.
 
-Tree locking protocol. django-mptt renumbers lft/rght (and tree_id for a moved subtree) with several
-UPDATEs that assume nobody else writes to the same tree meanwhile, so every tree write holds, until
-its transaction ends:
-
-- ``pg_advisory_xact_lock(TREE_LOCK_NAMESPACE, tree_id)`` for every existing tree it writes to (the
-  tree of a join's parent; a move's source and target trees), taken in ascending tree_id order, and
-- ``pg_advisory_xact_lock(NEW_TREE_LOCK_KEY)`` first, when it creates a tree (a root join or a move to
-  the top): mptt numbers a new tree max(tree_id) + 1.
-
-``_lock_trees`` is the one place that takes them: it reads the nodes' tree ids, locks those trees in
-order inside a savepoint, re-reads the nodes with their rows locked (``SELECT … FOR UPDATE``, by pk
-ascending), and if a concurrent move changed any node's tree in between it rolls back to the
-savepoint (releasing the locks, so the order stays ascending) and tries again, a bounded number of
-times, before refusing with Conflict. Writers to different trees never wait for each other. A tree
-being created is invisible to other transactions until it commits.
-
-The order is the same for every writer of distributor rows: advisory locks (new-tree lock, then
-trees ascending), then rows by pk ascending. The row locks matter because mptt's ``move_node`` ends
-with a save of every column of the moved node: without them a status change committed between the
-read and that save would be undone. ``distributors_set_status`` takes the same locks.
+The tree (a gapped nested set over django-mptt) and its locking protocol live in ``tree.py``: joins
+place the new node with ``tree_insert``; moves and status changes take the exclusive tree locks with
+``_lock_trees`` (new-tree lock first, trees ascending, rows by pk ascending). The row locks matter
+because mptt's ``move_node`` ends with a save of every column of the moved node: without them a
+status change committed between the read and that save would be undone.
 """
 
 import re
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.commissions.models import Wallet
-from apps.core.errors import Conflict, DomainError, NotFound
+from apps.core.errors import DomainError, NotFound
 from apps.merchants.models import Merchant
 
-from .models import BindingChange, CustomerBinding, Distributor, ProgrammeSettings
+from .models import (
+    BindingChange,
+    CustomerBinding,
+    Distributor,
+    ProgrammeSettings,
+    binding_in_force,
+)
 from .selectors import programme_settings_for
+from .tree import _lock_trees, tree_after_move, tree_insert
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
 INVITE_CODE_PATTERN = re.compile(rf"^[{INVITE_CODE_ALPHABET}]{{{INVITE_CODE_LENGTH}}}$")
-# Serialises the creation of new trees: django-mptt picks a new root's tree_id as max + 1.
-NEW_TREE_LOCK_KEY = 7_310_001
-# First key of the two-int advisory locks held per tree (the second key is the tree_id).
-TREE_LOCK_NAMESPACE = 7_310_002
-# How often _lock_trees re-reads after a concurrent move changed a node's tree before giving up.
-TREE_LOCK_ATTEMPTS = 5
 
 
 def invite_code_normalize(code: str) -> str:
@@ -75,48 +61,6 @@ def distributor_get_by_code(*, merchant: Merchant, code: str) -> Distributor:
             code="unknown_invite_code",
         )
     return distributor
-
-
-class _TreeChanged(Exception):
-    """A node changed trees between reading it and locking its tree (a concurrent move)."""
-
-
-def _lock_trees(*pks: int, new_tree: bool = False) -> dict[int, Distributor]:
-    """Lock the trees holding the distributors ``pks`` (see the module docstring) and return the
-    nodes, by pk, re-read while the locks are held. ``new_tree`` also takes the new-tree lock.
-
-    Must run inside a transaction, which keeps the locks until it ends.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("_lock_trees needs a transaction to hold the locks in.")
-    for _attempt in range(TREE_LOCK_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return _lock_trees_once(pks, new_tree=new_tree)
-        except _TreeChanged:
-            continue
-    raise Conflict(
-        _("The distributor tree is being rearranged right now. Please try again."),
-        code="tree_busy",
-    )
-
-
-def _lock_trees_once(pks: tuple[int, ...], *, new_tree: bool) -> dict[int, Distributor]:
-    seen = dict(Distributor.objects.filter(pk__in=pks).values_list("pk", "tree_id"))
-    with connection.cursor() as cursor:
-        if new_tree:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
-        for tree_id in sorted(set(seen.values())):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [TREE_LOCK_NAMESPACE, tree_id])
-    nodes = {
-        node.pk: node
-        for node in Distributor.objects.select_for_update().filter(pk__in=pks).order_by("pk")
-    }
-    if len(nodes) != len(set(pks)):
-        raise NotFound(_("No such distributor."), code="unknown_distributor")
-    if any(node.tree_id != seen[pk] for pk, node in nodes.items()):
-        raise _TreeChanged
-    return nodes
 
 
 def distributor_join(
@@ -152,6 +96,7 @@ def distributor_join(
     else:
         binding = (
             CustomerBinding.objects.filter(merchant=merchant, customer=user)
+            .filter(binding_in_force(timezone.now()))
             .select_related("distributor")
             .first()
         )
@@ -159,15 +104,9 @@ def distributor_join(
             inviter = binding.distributor
     try:
         with transaction.atomic():
-            if inviter is None:
-                _lock_trees(new_tree=True)
-                parent = None
-            else:
-                parent = _lock_trees(inviter.pk)[inviter.pk]
-            distributor = Distributor(
-                merchant=merchant, user=user, parent=parent, invite_code=_new_invite_code()
+            distributor = tree_insert(
+                merchant=merchant, user=user, parent=inviter, invite_code=_new_invite_code()
             )
-            distributor.save()
             Wallet.objects.create(merchant=merchant, distributor=distributor)
     except IntegrityError:
         # The same user joined concurrently, or (very rarely) the invite code collided.
@@ -343,8 +282,9 @@ def _move_refuse_if_invalid(node: Distributor, target: Distributor | None) -> No
 def distributor_move(*, distributor: Distributor, new_parent: Distributor | None) -> Distributor:
     """Place ``distributor`` (with its whole team) under ``new_parent``, or make it a root.
 
-    Holds the locks of the trees involved (and, for a new root, the new-tree lock) while django-mptt
-    renumbers, so concurrent joins and moves queue up instead of corrupting the trees. Orders
+    Holds the exclusive locks of the trees involved (and, for a new root, the new-tree lock) while
+    django-mptt shifts the intervals by the subtree's width (a tree pushed far right is
+    relabelled), so concurrent joins and moves queue up instead of corrupting the trees. Orders
     already placed keep their upline snapshot; only future orders follow the new tree.
     """
     with transaction.atomic():
@@ -356,6 +296,8 @@ def distributor_move(*, distributor: Distributor, new_parent: Distributor | None
         if target is None and node.parent_id is None:
             return node
         Distributor.objects.move_node(node, target, "last-child")
+        tree_after_move(tree_id=node.tree_id)
+        node.refresh_from_db(fields=["lft", "rght", "tree_id", "level"])
     return node
 
 

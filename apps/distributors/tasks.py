@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import transaction
 
+from . import imports
+
 
 @shared_task
 def tier_evaluate_task(distributor_id: int) -> bool:
@@ -69,3 +71,9 @@ def threshold_grant_on_commit(*, merchant_id: int, customer_id: int, order_id: i
     ).exists():
         return
     transaction.on_commit(lambda: threshold_grant_task.delay(merchant_id, customer_id, order_id))
+
+
+# A 100,000-row file takes about half a minute on a quiet machine; the default limit is 300 s.
+@shared_task(time_limit=1800, soft_time_limit=1700)
+def distributors_import_job_task(job_id: int) -> str:
+    return imports.import_job_run(job_id=job_id)

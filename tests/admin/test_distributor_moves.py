@@ -4,7 +4,7 @@
 from django.contrib.admin.models import CHANGE, LogEntry
 
 from apps.distributors import admin as distributor_admin
-from apps.distributors import services
+from apps.distributors import tree
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join
 from tests.factories import UserFactory
@@ -46,7 +46,7 @@ def test_a_move_refused_while_saving_is_a_form_error_without_log_or_success(
     # given a move that passed validation but that the service refuses when it holds the tree
     # locks (here: the trees kept changing under it, so it gives up with a conflict)
     other_root = distributor_join(merchant=store_a.merchant, user=UserFactory())
-    monkeypatch.setattr(services, "TREE_LOCK_ATTEMPTS", 0)
+    monkeypatch.setattr(tree, "TREE_LOCK_ATTEMPTS", 0)
     before = tree_state()
 
     response = staff_client.post(

@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 
 from apps.commissions import tasks as commission_tasks
-from apps.distributors.models import Distributor
 
 BARRIER_TIMEOUT = 30.0
 JOIN_TIMEOUT = 120.0
@@ -43,25 +42,6 @@ def race(calls: Sequence[Callable[[], Any]]) -> list[Outcome]:
         thread.join(JOIN_TIMEOUT)
     assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
     return outcomes
-
-
-def tree_numbers() -> dict[int, tuple[int, int, int, int]]:
-    return {
-        pk: (tree_id, lft, rght, level)
-        for pk, tree_id, lft, rght, level in Distributor.objects.values_list(
-            "pk", "tree_id", "lft", "rght", "level"
-        )
-    }
-
-
-def assert_trees_are_what_rebuild_makes() -> dict[int, tuple[int, int, int, int]]:
-    """The stored (tree_id, lft, rght, level) of every node equals mptt's rebuild from parents."""
-    before = tree_numbers()
-    Distributor.objects.rebuild()
-    after = tree_numbers()
-    differing = {pk: (before[pk], after[pk]) for pk in before if before[pk] != after[pk]}
-    assert differing == {}, f"(stored, rebuilt) numbers differ: {differing}"
-    return before
 
 
 @pytest.fixture

@@ -9,14 +9,9 @@ from apps.commissions.models import Wallet
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join, distributor_move, distributors_set_status
 from tests.factories import MerchantFactory, UserFactory
+from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape
 
-from .conftest import (
-    BARRIER_TIMEOUT,
-    JOIN_TIMEOUT,
-    Outcome,
-    assert_trees_are_what_rebuild_makes,
-    race,
-)
+from .conftest import BARRIER_TIMEOUT, JOIN_TIMEOUT, Outcome, race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,12 +26,12 @@ def test_twenty_concurrent_joins_under_one_inviter_keep_the_tree_valid(merchant,
 
     outcomes = race([join(merchant, user, chain[1].invite_code) for user in users])
 
-    # then all joined under chain[1], and the stored numbering is exactly what mptt's rebuild makes
+    # then all joined under chain[1], each in its own slice of chain[1]'s tail, and the tree is valid
     assert [outcome.error for outcome in outcomes] == [None] * 20
     joined = [outcome.value for outcome in outcomes]
     assert {d.parent_id for d in joined} == {chain[1].pk}
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert numbers[chain[0].pk] == (chain[0].tree_id, 1, 2 * 24, 0)
+    numbers = assert_trees_valid()
+    assert numbers[chain[0].pk] == (chain[0].tree_id, *FRESH_ROOT, 0)
     assert Distributor.objects.get(pk=chain[1].pk).get_children().count() == 21
     assert Distributor.objects.filter(parent=chain[1], level=2).count() == 21
     assert Wallet.objects.count() == 24
@@ -63,8 +58,9 @@ def test_twenty_concurrent_joins_under_random_nodes_keep_the_tree_valid(merchant
 
     assert [outcome.error for outcome in outcomes] == [None] * 20
     assert [outcome.value.parent_id for outcome in outcomes] == [inviter.pk for inviter in inviters]
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert numbers[chain[0].pk] == (chain[0].tree_id, 1, 2 * 32, 0)
+    numbers = assert_trees_valid()
+    assert numbers[chain[0].pk] == (chain[0].tree_id, *FRESH_ROOT, 0)
+    assert len(numbers) == 32
     assert {tree_id for tree_id, *_rest in numbers.values()} == {chain[0].tree_id}
     for outcome, inviter in zip(outcomes, inviters, strict=True):
         node = Distributor.objects.get(pk=outcome.value.pk)
@@ -84,9 +80,10 @@ def test_concurrent_joins_in_two_trees_keep_both_valid(merchant, other_merchant,
     outcomes = race(calls)
 
     assert [outcome.error for outcome in outcomes] == [None] * 20
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert numbers[chain[0].pk][1:] == (1, 2 * 14, 0)
-    assert numbers[other_root.pk][1:] == (1, 2 * 11, 0)
+    numbers = assert_trees_valid()
+    assert Distributor.objects.filter(tree_id=chain[0].tree_id).count() == 14
+    assert Distributor.objects.filter(tree_id=other_root.tree_id).count() == 11
+    assert numbers[chain[0].pk][1:] == numbers[other_root.pk][1:] == (*FRESH_ROOT, 0)
 
 
 def test_ten_concurrent_root_joins_in_two_merchants_get_distinct_trees(merchant, other_merchant):
@@ -100,8 +97,8 @@ def test_ten_concurrent_root_joins_in_two_merchants_get_distinct_trees(merchant,
     assert [outcome.error for outcome in outcomes] == [None] * 10
     roots = [outcome.value for outcome in outcomes]
     assert len({root.tree_id for root in roots}) == 10
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert sorted(numbers.values()) == [(tree_id, 1, 2, 0) for tree_id in range(1, 11)]
+    numbers = assert_trees_valid()
+    assert sorted(numbers.values()) == [(tree_id, *FRESH_ROOT, 0) for tree_id in range(1, 11)]
     assert Distributor.objects.filter(merchant=merchant).count() == 5
     assert Distributor.objects.filter(merchant=other_merchant).count() == 5
 
@@ -115,7 +112,7 @@ def test_the_same_user_joining_ten_times_at_once_gets_one_profile(merchant, chai
     assert len({outcome.value.pk for outcome in outcomes}) == 1
     assert Distributor.objects.filter(merchant=merchant, user=user).count() == 1
     assert Wallet.objects.filter(distributor__user=user).count() == 1
-    assert_trees_are_what_rebuild_makes()
+    assert_trees_valid()
 
 
 def test_root_and_child_joins_racing_in_many_stores_keep_every_tree_valid():
@@ -133,7 +130,7 @@ def test_root_and_child_joins_racing_in_many_stores_keep_every_tree_valid():
     outcomes = race(calls)
 
     assert [outcome.error for outcome in outcomes] == [None] * 30
-    numbers = assert_trees_are_what_rebuild_makes()
+    numbers = assert_trees_valid()
     tree_ids = [tree_id for tree_id, _lft, _rght, level in numbers.values() if level == 0]
     assert len(tree_ids) == len(set(tree_ids)) == 3 + 6
 
@@ -188,7 +185,7 @@ def test_joins_racing_moves_in_the_same_trees_keep_every_tree_valid(merchant, se
     joined = {d.user_id: d for d in Distributor.objects.filter(user__in=joiners)}
     assert [joined[user.pk].parent_id for user in joiners[:20]] == [i.pk for i in inviters]
     assert [joined[user.pk].parent_id for user in joiners[20:]] == [None, None]
-    numbers = assert_trees_are_what_rebuild_makes()
+    numbers = assert_trees_valid()
     roots = {pk for pk, parent_id in parents.items() if parent_id is None}
     assert roots == {r1.pk, r2.pk, r3.pk, c1.pk} | {joined[u.pk].pk for u in joiners[20:]}
     assert sorted(numbers[pk][0] for pk in roots) == [1, 2, 3, 4, 5, 6]
@@ -253,7 +250,9 @@ def test_a_join_whose_inviter_is_moved_to_another_tree_meanwhile_holds_the_new_t
     monkeypatch.setattr(Distributor, "save", paused_save)
     threads["mover"] = Step(move(inviter, r2))
     threads["joiner"] = Step(join(merchant, UserFactory(), inviter.invite_code))
-    threads["other"] = Step(join(merchant, UserFactory(), left.invite_code))
+    # "other" needs r2's exclusive lock (a status change), which the joiner's shared lock blocks
+    threads["other"] = Step(lambda: suspend_with_the_service(left.pk))
+    other_in_r2 = Step(join(merchant, UserFactory(), left.invite_code))
 
     # when the move holds its locks, the joiner reads the inviter (still in r1's tree) and waits
     threads["mover"].start()
@@ -264,7 +263,11 @@ def test_a_join_whose_inviter_is_moved_to_another_tree_meanwhile_holds_the_new_t
     mover_go.set()
     threads["mover"].join(JOIN_TIMEOUT)
     assert joiner_ready.wait(BARRIER_TIMEOUT)
-    # then a join into r2's tree (left of the inviter) must wait for the joiner
+    # then a join under another parent of r2 goes ahead (shared lock, disjoint free space) ...
+    other_in_r2.start()
+    other_in_r2.join(JOIN_TIMEOUT)
+    assert other_in_r2.outcome.error is None
+    # ... but a status change in r2's tree must wait for the joiner
     threads["other"].start()
     wait_until(lambda: waiting_for_a_lock() == 1 or not threads["other"].is_alive())
     other_waited = threads["other"].is_alive()
@@ -274,19 +277,21 @@ def test_a_join_whose_inviter_is_moved_to_another_tree_meanwhile_holds_the_new_t
 
     outcomes = [threads[name].outcome for name in ("mover", "joiner", "other")]
     assert [outcome.error for outcome in outcomes] == [None, None, None]
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert other_waited, "a join into r2's tree did not wait for the joiner writing into it"
-    joiner, other = outcomes[1].value, outcomes[2].value
+    numbers = assert_trees_valid()
+    assert other_waited, "a status change in r2's tree did not wait for the joiner writing into it"
+    assert outcomes[2].value == 1
+    joiner, other = outcomes[1].value, other_in_r2.outcome.value
     assert (joiner.parent_id, other.parent_id) == (inviter.pk, left.pk)
     # r2 ─ left ─ other, r2 ─ inviter ─ joiner
-    assert [numbers[node.pk] for node in (r1, r2, left, other, inviter, joiner)] == [
-        (r1.tree_id, 1, 2, 0),
-        (r2.tree_id, 1, 10, 0),
-        (r2.tree_id, 2, 5, 1),
-        (r2.tree_id, 3, 4, 2),
-        (r2.tree_id, 6, 9, 1),
-        (r2.tree_id, 7, 8, 2),
+    assert shape(r1, r2, left, other, inviter, joiner) == [
+        (None, r1.tree_id, 0),
+        (None, r2.tree_id, 0),
+        (r2.pk, r2.tree_id, 1),
+        (left.pk, r2.tree_id, 2),
+        (r2.pk, r2.tree_id, 1),
+        (inviter.pk, r2.tree_id, 2),
     ]
+    assert len(numbers) == 6
 
 
 def suspend_with_the_service(pk):
@@ -338,5 +343,35 @@ def test_a_suspension_committed_while_a_move_holds_its_locks_is_not_undone(
     moved = Distributor.objects.get(pk=node.pk)
     assert (moved.parent_id, moved.status) == (r2.pk, Distributor.Status.SUSPENDED)
     assert suspender_waited, "the suspension did not wait for the move holding the node"
-    numbers = assert_trees_are_what_rebuild_makes()
-    assert numbers[node.pk] == (r2.tree_id, 2, 3, 1)
+    assert_trees_valid()
+    assert shape(node) == [(r2.pk, r2.tree_id, 1)]
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_concurrent_joins_that_run_out_of_room_respace_and_keep_the_tree_valid(
+    merchant, chain, monkeypatch, seed
+):
+    # given tiny intervals (roots 64 wide, tails of 4): most joins find no room and respace under
+    # the exclusive lock while others hold the shared one; thirty joins under (seeded) random
+    # nodes and two moves, all at once
+    from apps.distributors import tree
+
+    monkeypatch.setattr(tree, "TREE_ROOT_WIDTH", 64)
+    monkeypatch.setattr(tree, "RESPACE_MIN_UNIT", 4)
+    tree.respace_stats.clear()
+    existing = list(chain) + grow(merchant, chain[0], 3) + grow(merchant, chain[1], 3)
+    chooser = random.Random(seed)
+    inviters = [chooser.choice(existing) for _ in range(30)]
+    users = UserFactory.create_batch(30)
+    calls = [
+        join(merchant, user, inviter.invite_code)
+        for user, inviter in zip(users, inviters, strict=True)
+    ]
+    calls += [move(existing[4], chain[3]), move(existing[7], None)]
+
+    outcomes = race(calls)
+
+    assert [outcome.error for outcome in outcomes] == [None] * 32
+    assert [outcome.value.parent_id for outcome in outcomes[:30]] == [i.pk for i in inviters]
+    assert tree.respace_stats["respaces"] > 0
+    assert len(assert_trees_valid()) == 10 + 30

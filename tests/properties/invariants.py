@@ -13,6 +13,7 @@ from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
 from apps.core.money import ZERO, percent_of
 from apps.distributors.models import CustomerBinding, Distributor
+from apps.distributors.tree import trees_check
 from apps.orders.models import Order, OrderLine, OrderStatusChange
 from apps.orders.services import (
     ORDER_TRANSITIONS,
@@ -228,10 +229,16 @@ class MoneyInvariants:
                 f"distributor of user {user}: parent {parent_id}, expected user {parent}"
             )
             size = len(self._descendants(user))
-            assert rght - lft == 2 * size + 1, f"mptt numbers of user {user} are corrupt"
+            inside = sum(
+                1
+                for _u, _p, other_tree, other_lft, _r in nodes.values()
+                if other_tree == tree_id and lft < other_lft < rght
+            )
+            assert inside == size, f"the interval of user {user} holds {inside}, not {size}"
             if parent_id is not None:
                 _u, _p, parent_tree, parent_lft, parent_rght = nodes[parent_id]
                 assert parent_tree == tree_id and parent_lft < lft < rght < parent_rght
+        assert trees_check(merchant=self.merchant) == {}
         bindings = dict(
             CustomerBinding.objects.filter(merchant=self.merchant).values_list(
                 "customer_id", "distributor_id"

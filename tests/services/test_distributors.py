@@ -3,7 +3,7 @@ from django.db import connection
 
 from apps.commissions.models import Wallet
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.distributors import services
+from apps.distributors import tree as tree_module
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.services import (
     binding_bind,
@@ -13,6 +13,7 @@ from apps.distributors.services import (
     invite_code_normalize,
 )
 from tests.factories import UserFactory
+from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape
 
 
 def tree(distributor):
@@ -120,7 +121,7 @@ def test_join_without_code_or_binding_starts_a_new_tree(merchant):
     distributor = distributor_join(merchant=merchant, user=user)
 
     assert distributor.parent_id is None
-    assert (distributor.lft, distributor.rght, distributor.level) == (1, 2, 0)
+    assert (distributor.lft, distributor.rght, distributor.level) == (*FRESH_ROOT, 0)
     assert invite_code_normalize(distributor.invite_code) == distributor.invite_code
     assert Wallet.objects.filter(distributor=distributor, merchant=merchant).count() == 1
 
@@ -134,8 +135,12 @@ def test_join_with_code_places_under_the_inviter(merchant, chain):
     assert joined.level == 2
     assert joined.tree_id == chain[0].tree_id
     assert [d.pk for d in joined.get_ancestors(ascending=True)] == [chain[1].pk, chain[0].pk]
-    # the tree's numbering is consistent: the root spans all five nodes
-    assert tree(chain[0])[1:] == (1, 10, 0)
+    # the new node takes half of chain[1]'s free tail (after chain[2]'s interval); nothing else moves
+    parent = Distributor.objects.get(pk=chain[1].pk)
+    start = Distributor.objects.get(pk=chain[2].pk).rght + 1
+    assert (joined.lft, joined.rght) == (start, start + (parent.rght - start) // 2)
+    assert tree(chain[0])[1:] == (*FRESH_ROOT, 0)
+    assert_trees_valid()
 
 
 def test_join_without_code_goes_under_the_bound_distributor(merchant, customer, chain):
@@ -201,12 +206,13 @@ def test_move_under_another_node_of_the_same_tree(merchant, chain):
 
     # root ─ second, third ─ fourth
     assert (moved.parent_id, moved.level) == (root.pk, 1)
-    assert numbers(root, second, third, fourth) == [
-        (None, tree_id, 1, 8, 0),
-        (root.pk, tree_id, 2, 3, 1),
-        (root.pk, tree_id, 4, 7, 1),
-        (third.pk, tree_id, 5, 6, 2),
+    assert shape(root, second, third, fourth) == [
+        (None, tree_id, 0),
+        (root.pk, tree_id, 1),
+        (root.pk, tree_id, 1),
+        (third.pk, tree_id, 2),
     ]
+    assert_trees_valid()
 
 
 def test_move_to_the_top_makes_a_new_tree(merchant, chain):
@@ -217,12 +223,13 @@ def test_move_to_the_top_makes_a_new_tree(merchant, chain):
 
     new_tree_id = other_root.tree_id + 1
     assert (moved.parent_id, moved.tree_id, moved.level) == (None, new_tree_id, 0)
-    assert numbers(root, second, third, fourth) == [
-        (None, root.tree_id, 1, 4, 0),
-        (root.pk, root.tree_id, 2, 3, 1),
-        (None, new_tree_id, 1, 4, 0),
-        (third.pk, new_tree_id, 2, 3, 1),
+    assert shape(root, second, third, fourth) == [
+        (None, root.tree_id, 0),
+        (root.pk, root.tree_id, 1),
+        (None, new_tree_id, 0),
+        (third.pk, new_tree_id, 1),
     ]
+    assert_trees_valid()
 
 
 def test_moving_a_root_to_the_top_changes_nothing(merchant, chain):
@@ -245,14 +252,16 @@ def test_move_into_another_tree_takes_the_team_along(merchant, chain):
     distributor_move(distributor=second, new_parent=other_child)
 
     # root alone; other_root ─ other_child ─ second ─ third ─ fourth
-    assert numbers(root, other_root, other_child, second, third, fourth) == [
-        (None, root.tree_id, 1, 2, 0),
-        (None, there, 1, 10, 0),
-        (other_root.pk, there, 2, 9, 1),
-        (other_child.pk, there, 3, 8, 2),
-        (second.pk, there, 4, 7, 3),
-        (third.pk, there, 5, 6, 4),
+    assert shape(root, other_root, other_child, second, third, fourth) == [
+        (None, root.tree_id, 0),
+        (None, there, 0),
+        (other_root.pk, there, 1),
+        (other_child.pk, there, 2),
+        (second.pk, there, 3),
+        (third.pk, there, 4),
     ]
+    assert Distributor.objects.filter(tree_id=root.tree_id).count() == 1
+    assert_trees_valid()
 
 
 def test_moving_a_root_into_another_tree_merges_the_trees(merchant, chain):
@@ -262,13 +271,16 @@ def test_moving_a_root_into_another_tree_merges_the_trees(merchant, chain):
 
     distributor_move(distributor=other_root, new_parent=second)
 
-    assert numbers(root, second, third, fourth, other_root) == [
-        (None, root.tree_id, 1, 10, 0),
-        (root.pk, root.tree_id, 2, 9, 1),
-        (second.pk, root.tree_id, 3, 6, 2),
-        (third.pk, root.tree_id, 4, 5, 3),
-        (second.pk, root.tree_id, 7, 8, 2),
+    assert shape(root, second, third, fourth, other_root) == [
+        (None, root.tree_id, 0),
+        (root.pk, root.tree_id, 1),
+        (second.pk, root.tree_id, 2),
+        (third.pk, root.tree_id, 3),
+        (second.pk, root.tree_id, 2),
     ]
+    # mptt made room for a 2**60-wide subtree, pushing the root past the threshold: relabelled
+    assert tree(root)[1:] == (*FRESH_ROOT, 0)
+    assert_trees_valid()
     assert Distributor.objects.filter(tree_id=there).count() == 0
 
 
@@ -337,24 +349,24 @@ def test_move_gives_up_with_a_conflict_when_the_trees_keep_changing(merchant, ch
     # every attempt takes the locks and then finds a node in another tree (a concurrent move):
     # _lock_trees releases that attempt's locks, tries again, and after the last attempt refuses
     # instead of writing without the right lock
-    real_lock_trees_once = services._lock_trees_once
+    real_lock_trees_once = tree_module._lock_trees_once
     held_before_each_attempt: list[int] = []
 
     def tree_always_changed(pks, *, new_tree):
         held_before_each_attempt.append(advisory_locks_held())
         real_lock_trees_once(pks, new_tree=new_tree)
         assert advisory_locks_held() == 1  # the one tree of both nodes
-        raise services._TreeChanged
+        raise tree_module._TreeChanged
 
-    monkeypatch.setattr(services, "_lock_trees_once", tree_always_changed)
+    monkeypatch.setattr(tree_module, "_lock_trees_once", tree_always_changed)
     before = numbers(*chain)
 
     with pytest.raises(Conflict) as caught:
         distributor_move(distributor=chain[2], new_parent=chain[0])
 
     assert (caught.value.code, caught.value.status) == ("tree_busy", 409)
-    assert services.TREE_LOCK_ATTEMPTS == 5
-    assert held_before_each_attempt == [0] * services.TREE_LOCK_ATTEMPTS
+    assert tree_module.TREE_LOCK_ATTEMPTS == 5
+    assert held_before_each_attempt == [0] * tree_module.TREE_LOCK_ATTEMPTS
     assert advisory_locks_held() == 0
     assert numbers(*chain) == before
 
@@ -367,8 +379,6 @@ def test_a_distributor_may_be_moved_under_a_customer_bound_to_it(merchant, chain
 
     distributor_move(distributor=fourth, new_parent=buyer)
 
-    assert numbers(buyer, fourth) == [
-        (None, buyer.tree_id, 1, 4, 0),
-        (buyer.pk, buyer.tree_id, 2, 3, 1),
-    ]
+    assert shape(buyer, fourth) == [(None, buyer.tree_id, 0), (buyer.pk, buyer.tree_id, 1)]
+    assert_trees_valid()
     assert CustomerBinding.objects.get(customer=buyer.user).distributor_id == fourth.pk
