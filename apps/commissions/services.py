@@ -242,13 +242,36 @@ def commission_settle_order(*, order_id: int) -> int:
             Wallet.objects.filter(distributor_id=distributor_id).update(
                 frozen=F("frozen") + earned[distributor_id]
             )
+        # Lines refunded before settlement: their records give back the refunded share at once.
+        from apps.refunds.clawback import commissions_claw_back_order
+
+        commissions_claw_back_order(order_id=order_id)
     return len(records)
 
 
 def commission_release(*, record_id: int, now=None) -> bool:
-    """Move one frozen record whose freeze is over to the available balance. True if it moved."""
+    """Move one frozen record whose after-sale window is over, and on whose order line no refund
+    case is open, to the available balance (what the refunds left of it). True if it moved.
+
+    The order row is locked first, as every refund path does: a refund case opened or refunded on
+    the same line either commits before (the record stays frozen, or moves reduced) or waits until
+    the record is released (and is then taken back from the available balance).
+    """
+    from apps.refunds.selectors import refund_case_open_on_line
+
     now = now or timezone.now()
     with transaction.atomic():
+        found = (
+            CommissionRecord.objects.filter(pk=record_id)
+            .values_list("order_id", "order_line_id")
+            .first()
+        )
+        if found is None:
+            return False
+        order_id, order_line_id = found
+        list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+        if refund_case_open_on_line(order_line_id=order_line_id):
+            return False
         if not compare_and_swap(
             CommissionRecord.objects.filter(release_at__lte=now),
             pk=record_id,
@@ -258,35 +281,39 @@ def commission_release(*, record_id: int, now=None) -> bool:
             released_at=now,
         ):
             return False
-        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(
-            pk=record_id
-        )
+        record = CommissionRecord.objects.only(
+            "merchant_id", "beneficiary_id", "amount", "reversed_amount"
+        ).get(pk=record_id)
+        amount = record.amount - record.reversed_amount
         LedgerEntry.objects.bulk_create(
             [
                 LedgerEntry(
                     merchant_id=record.merchant_id,
                     distributor_id=record.beneficiary_id,
                     account=account,
-                    amount=amount,
+                    amount=value,
                     kind=LedgerEntry.Kind.COMMISSION_RELEASED,
                     commission_id=record_id,
                 )
-                for account, amount in (
-                    (LedgerEntry.Account.FROZEN, -record.amount),
-                    (LedgerEntry.Account.AVAILABLE, record.amount),
+                for account, value in (
+                    (LedgerEntry.Account.FROZEN, -amount),
+                    (LedgerEntry.Account.AVAILABLE, amount),
                 )
             ]
         )
         Wallet.objects.filter(distributor_id=record.beneficiary_id).update(
-            frozen=F("frozen") - record.amount, available=F("available") + record.amount
+            frozen=F("frozen") - amount, available=F("available") + amount
         )
     return True
 
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:
     now = now or timezone.now()
+    from apps.refunds.selectors import records_with_open_refund_case
+
     due = (
         CommissionRecord.objects.filter(status=CommissionRecord.Status.FROZEN, release_at__lte=now)
+        .exclude(records_with_open_refund_case())
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )

@@ -1,6 +1,13 @@
 from django.conf import settings
 
-from .base import InvalidNotification, PaymentNotification, PaymentProvider
+from .base import (
+    InvalidNotification,
+    PaymentNotification,
+    PaymentProvider,
+    ProviderRefund,
+    RefundNotification,
+    RefundRefused,
+)
 from .sandbox import SandboxProvider
 
 PROVIDERS: dict[str, PaymentProvider] = {SandboxProvider.name: SandboxProvider()}
@@ -22,6 +29,9 @@ __all__ = [
     "InvalidNotification",
     "PaymentNotification",
     "PaymentProvider",
+    "ProviderRefund",
     "ProviderUnavailable",
+    "RefundNotification",
+    "RefundRefused",
     "provider_get",
 ]
