@@ -77,27 +77,38 @@ def _balances_match_records(distributors) -> None:  # type: ignore[no-untyped-de
 
 
 def test_concurrent_cases_over_one_line_cannot_exceed_what_is_refundable(order):
-    line = order.lines.get(quantity=3)
+    line = order.lines.get(quantity=3)  # paid 30.03
     outcomes = race(
         [
-            lambda: _request(order, K.QUANTITY, [RefundLineRequest(line.pk, quantity=2)])
-            for _ in range(4)
-        ]
-        + [
-            lambda: _request(order, K.AMOUNT, [RefundLineRequest(line.pk, amount="20.00")])
-            for _ in range(4)
+            lambda: _request(order, K.AMOUNT, [RefundLineRequest(line.pk, amount="10.00")])
+            for _ in range(8)
         ]
     )
 
     errors = [outcome.error for outcome in outcomes if outcome.error is not None]
-    assert all(isinstance(error, Conflict) for error in errors)
-    assert len(errors) == 7
+    assert len(errors) == 5
+    assert {error.code for error in errors} == {"amount_exceeds_refundable"}  # type: ignore[attr-defined]
+    assert RefundCase.objects.count() == 3
+    held = RefundCaseLine.objects.filter(order_line=line).aggregate(amount=Sum("amount"))
+    assert held["amount"] == D("30.00")
+
+
+def test_concurrent_whole_line_and_quantity_cases_hold_at_most_the_line(order):
+    line = order.lines.get(quantity=3)
+    outcomes = race(
+        [lambda: _request(order, K.LINE, [RefundLineRequest(line.pk)]) for _ in range(3)]
+        + [
+            lambda: _request(order, K.QUANTITY, [RefundLineRequest(line.pk, quantity=2)])
+            for _ in range(3)
+        ]
+    )
+
+    assert all(isinstance(o.error, Conflict) for o in outcomes if o.error is not None)
     held = RefundCaseLine.objects.filter(order_line=line).aggregate(
         amount=Sum("amount"), units=Sum("quantity")
     )
-    assert RefundCase.objects.count() == 1
-    assert held["amount"] in (D("20.02"), D("20.00"))
-    assert held["amount"] <= line.paid_amount
+    assert held["amount"] == D("30.03")  # a whole line, or 2 units then the last one
+    assert held["units"] == 3
 
 
 def test_double_approval_racing_is_one_provider_refund(order, provider_refunds):
