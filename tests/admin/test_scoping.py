@@ -19,6 +19,7 @@ from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.refunds.models import RefundCase
 
 from .conftest import build_store
 
@@ -34,6 +35,7 @@ ROWS_PER_STORE = {
     CommissionRecord: 2,
     Wallet: 2,
     LedgerEntry: 2,
+    RefundCase: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 ADDABLE_BY_STAFF = {Product, Sku}
@@ -200,6 +202,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
+        ("refunds", "RefundCase"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
