@@ -59,7 +59,7 @@ def refund_request_view(
             line = data.get("order_line")
             wanted = (
                 []
-                if data["kind"] == RefundCase.Kind.ORDER
+                if data["kind"] == RefundCase.Kind.ORDER or line is None
                 else [
                     RefundLineRequest(
                         order_line_id=line.pk,
