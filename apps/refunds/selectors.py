@@ -44,8 +44,9 @@ class RefundRate:
 
 
 def refund_rate_by_distributor(*, merchant: Merchant, since: datetime) -> dict[int, RefundRate]:
-    """Per level-1 distributor: what their orders paid since ``since`` (by the order's payment time) and how much of that was
-    refunded (a fraud signal: orders placed to earn commission, then refunded). Two queries."""
+    """Per level-1 distributor: what their orders paid since ``since`` (by the order's payment
+    time) and how much of that was refunded (a fraud signal: orders placed to earn commission,
+    then refunded). Two queries."""
     paid_rows = (
         Payment.objects.filter(
             merchant=merchant,

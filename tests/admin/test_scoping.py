@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
@@ -34,7 +34,8 @@ ROWS_PER_STORE = {
     CommissionPlan: 1,
     CommissionRecord: 2,
     Wallet: 2,
-    LedgerEntry: 2,
+    LedgerEntry: 3,
+    Journal: 1,
     RefundCase: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
@@ -199,6 +200,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
+        ("commissions", "Journal"),
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
+from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, CommissionReversal, Wallet
 from apps.commissions.services import commission_release, commission_settle_order
 from apps.core.errors import Conflict
@@ -74,6 +75,7 @@ def _balances_match_records(distributors) -> None:  # type: ignore[no-untyped-de
         )["total"] or D("0.00")
         wallet = Wallet.objects.get(distributor=distributor)
         assert earned - reversed_ == wallet.frozen + wallet.available
+    assert ledger_breaches() == []
 
 
 def test_concurrent_cases_over_one_line_cannot_exceed_what_is_refundable(order):

@@ -67,3 +67,13 @@ def settled(merchant, customer, chain, skus, refund_deliveries):
     order = completed_order(merchant=merchant, customer=customer, lines=[(first, 1), (second, 3)])
     assert commission_settle_order(order_id=order.pk) == 6
     return order
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_sound(request):
+    """After every database test of refunds: every ledger invariant holds (manage.py ledger_check)."""
+    yield
+    if request.node.get_closest_marker("django_db") is not None:
+        from apps.commissions.ledger_checks import ledger_breaches
+
+        assert ledger_breaches() == []

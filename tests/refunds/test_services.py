@@ -1,9 +1,18 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 
-from apps.commissions.models import CommissionRecord, CommissionReversal, Wallet
+from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.ledger_checks import ledger_breaches
+from apps.commissions.models import (
+    CommissionRecord,
+    CommissionReversal,
+    Journal,
+    LedgerEntry,
+    Wallet,
+)
 from apps.commissions.services import (
     commission_release,
     commission_settle_order,
@@ -339,8 +348,17 @@ def test_released_record_is_reversed_on_available_even_below_zero(
     record = CommissionRecord.objects.get(order_line__sku=skus[0], level=1)
     assert commission_release(record_id=record.pk, now=record.release_at) is True
     assert balances(chain[3]) == (D("3.00"), D("3.33"))
-    # the distributor has taken 3.33 out meanwhile (the withdrawals engineer's side)
-    Wallet.objects.filter(distributor=chain[3]).update(available=D("0.00"), withdrawn=D("3.33"))
+    # the distributor has asked to withdraw the 3.33 meanwhile (the withdrawals engineer's side)
+    with transaction.atomic():
+        ledger_post(
+            merchant_id=settled.merchant_id,
+            kind=Journal.Kind.WITHDRAWAL_REQUESTED,
+            key="withdrawal:test",
+            legs=[
+                Leg(LedgerEntry.Account.AVAILABLE, D("-3.33"), distributor_id=chain[3].pk),
+                Leg(LedgerEntry.Account.WITHDRAWING, D("3.33"), distributor_id=chain[3].pk),
+            ],
+        )
 
     line = line_of(settled, skus[0])
     refund(settled, K.LINE, django_capture_on_commit_callbacks, [RefundLineRequest(line.pk)])
@@ -350,6 +368,8 @@ def test_released_record_is_reversed_on_available_even_below_zero(
     assert balances(chain[3]) == (D("3.00"), D("-3.33"))
     reversal = CommissionReversal.objects.get(record=record)
     assert (reversal.amount, reversal.from_status) == (D("3.33"), "released")
+    assert Wallet.objects.get(distributor=chain[3]).withdrawing == D("3.33")
+    assert ledger_breaches() == []
 
 
 def test_release_waits_for_open_cases_and_moves_what_is_left(
@@ -466,3 +486,32 @@ def test_unclaimed_payment_is_refunded_in_full_once(
         payment_refund_unclaimed(merchant=merchant, payment_id=payment.pk, actor=None).pk == case.pk
     )
     assert RefundCase.objects.count() == 1
+
+
+def test_refund_and_clawback_journals(settled, skus, chain, django_capture_on_commit_callbacks):
+    line = line_of(settled, skus[1])
+    case = refund(
+        settled,
+        K.QUANTITY,
+        django_capture_on_commit_callbacks,
+        [RefundLineRequest(line.pk, quantity=1)],
+    )
+    assert notify(case) == "duplicate"
+
+    # fee 1 % of 63.36 = 0.63; the share of 10.01 is 0.63 × 10.01 / 63.36 = 0.0995… → 0.09
+    assert case.platform_fee_share == D("0.09")
+    refund_journal = Journal.objects.get(kind=Journal.Kind.REFUND)
+    assert refund_journal.key == f"refund:{case.pk}"
+    assert sorted(refund_journal.entries.values_list("account", "amount")) == [
+        ("merchant_payable", D("-9.92")),
+        ("platform_fee", D("-0.09")),
+        ("provider", D("10.01")),
+    ]
+    clawbacks = Journal.objects.filter(kind=Journal.Kind.COMMISSION_REVERSED).order_by("id")
+    assert [
+        sorted(journal.entries.values_list("account", "distributor_id", "amount"))
+        for journal in clawbacks
+    ] == [
+        [("frozen", chain[level].pk, -amount), ("merchant_payable", None, amount)]
+        for level, amount in ((3, D("1.00")), (2, D("0.50")), (1, D("0.20")))
+    ]
