@@ -44,6 +44,8 @@ def commissions_claw_back_line(*, order_line: OrderLine) -> list[CommissionRever
     )
     created = []
     for record in records:
+        if record.status == CommissionRecord.Status.CANCELLED:
+            continue  # nothing of it was ever paid out, nothing to take back
         reversed_total = record.reversed_amount
         cumulative = ZERO
         for case_id, amount in refunded:

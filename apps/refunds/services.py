@@ -16,6 +16,7 @@ and each sees what the previous one committed.
   refunded and changes nothing.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +48,7 @@ from .clawback import commissions_claw_back_line
 from .ledger import post_refund
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
+logger = logging.getLogger(__name__)
 S = RefundCase.Status
 K = RefundCase.Kind
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -397,7 +399,9 @@ def refund_approve(
 
 def refund_execute(*, case_id: int) -> str:
     """Ask the provider to refund an approved case (again, after a failure to reach it: the same
-    idempotency key is the same refund). Returns "refunding", "failed" or "skipped"."""
+    idempotency key is the same refund). Returns "refunding", "failed" (refused), "pending" (the
+    provider could not be reached; the case stays approved and beat's sweeper asks again) or
+    "skipped" (not approved any more)."""
     case = RefundCase.objects.select_related("payment").get(pk=case_id)
     if case.status != S.APPROVED:
         return "skipped"
@@ -415,6 +419,9 @@ def refund_execute(*, case_id: int) -> str:
                     case=case, new=S.FAILED, reason=str(error), failure_reason=str(error)[:255]
                 )
         return "failed"
+    except Exception:  # noqa: BLE001 - the outcome is unknown: beat asks again with the same key
+        logger.exception("refund %s: the provider could not be reached", case.idempotency_key)
+        return "pending"
     with transaction.atomic():
         case = _locked_case(case)
         if case.status == S.APPROVED:

@@ -515,3 +515,50 @@ def test_refund_and_clawback_journals(settled, skus, chain, django_capture_on_co
         [("frozen", chain[level].pk, -amount), ("merchant_payable", None, amount)]
         for level, amount in ((3, D("1.00")), (2, D("0.50")), (1, D("0.20")))
     ]
+
+
+def test_provider_unreachable_leaves_the_case_approved_for_beat(
+    settled, refund_deliveries, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.payments.providers.sandbox import SandboxProvider
+    from apps.refunds.services import refunds_stuck_approved
+    from apps.refunds.tasks import refund_execute_task
+
+    case = request(settled, K.ORDER)
+    original = SandboxProvider.refund
+
+    def unreachable(self, payment, amount, key):  # type: ignore[no-untyped-def]
+        raise ConnectionError("provider down")
+
+    monkeypatch.setattr(SandboxProvider, "refund", unreachable)
+    case = approve(case, django_capture_on_commit_callbacks)
+    assert case.status == S.APPROVED
+    assert refunds_stuck_approved() == []  # not yet: give the first attempt two minutes
+    RefundCase.objects.filter(pk=case.pk).update(decided_at=timezone.now() - timedelta(minutes=3))
+    assert refunds_stuck_approved() == [case.pk]
+
+    monkeypatch.setattr(SandboxProvider, "refund", original)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refund_execute_task(case.pk) == "refunding"
+    assert refund_execute_task(case.pk) == "skipped"
+    case.refresh_from_db()
+    assert case.status == S.REFUNDING
+    assert len(refund_deliveries) == 1
+    assert notify(case) == "refunded"
+
+
+def test_provider_refusal_fails_the_case(settled, monkeypatch, django_capture_on_commit_callbacks):
+    from apps.payments.providers import RefundRefused
+    from apps.payments.providers.sandbox import SandboxProvider
+
+    def refused(self, payment, amount, key):  # type: ignore[no-untyped-def]
+        raise RefundRefused("account closed")
+
+    monkeypatch.setattr(SandboxProvider, "refund", refused)
+    case = approve(request(settled, K.ORDER), django_capture_on_commit_callbacks)
+    assert (case.status, case.failure_reason) == (S.FAILED, "account closed")
+    assert request(settled, K.ORDER).amount == D("63.36")  # a failed case holds nothing
