@@ -1,5 +1,6 @@
 """Refunds under real concurrency: real commits, threads released together, own connections."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,8 @@ from apps.core.errors import Conflict
 from apps.payments import tasks as payment_tasks
 from apps.payments.providers.sandbox import SandboxProvider
 from apps.products.models import Sku
+from apps.refunds import selectors as refund_selectors
+from apps.refunds import services as refund_services
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
 from tests.factories import SkuFactory
@@ -175,4 +178,82 @@ def test_refund_racing_the_release_of_the_same_record_ends_consistent(order, cha
         # the case opened first: the release waited, saw it, and left the record frozen
         assert (record.status, reversal.from_status) == ("cancelled", "frozen")
         assert (wallet.frozen, wallet.available) == (D("3.00"), D("0.00"))
+    _balances_match_records(chain[1:])
+
+
+def _slowed(monkeypatch, module, name: str, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Make ``module.name`` pause after it ran (the caller keeps its locks meanwhile)."""
+    original = getattr(module, name)
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = original(*args, **kwargs)
+        time.sleep(seconds)
+        return result
+
+    monkeypatch.setattr(module, name, slow)
+
+
+def _late(call, seconds: float = 0.2):  # type: ignore[no-untyped-def]
+    def later():  # type: ignore[no-untyped-def]
+        time.sleep(seconds)
+        return call()
+
+    return later
+
+
+def test_release_holding_the_lock_first_then_the_refund_takes_from_available(
+    order, chain, monkeypatch
+):
+    """The release has the order locked when the request arrives: the request waits, the record is
+    released, and the refund later takes it back from the available balance."""
+    line = order.lines.get(quantity=1)
+    record = CommissionRecord.objects.get(order_line=line, level=1)
+    _slowed(monkeypatch, refund_selectors, "refund_case_open_on_line", 0.8)
+
+    outcomes = race(
+        [
+            lambda: commission_release(record_id=record.pk, now=record.release_at),
+            _late(lambda: _request(order, K.LINE, [RefundLineRequest(line.pk)])),
+        ]
+    )
+
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    assert outcomes[0].value is True
+    case = outcomes[1].value
+    refund_approve(merchant=order.merchant, case_id=case.pk, actor=None)
+    assert notify(case) == "refunded"
+    record.refresh_from_db()
+    assert (record.status, record.reversed_amount) == ("released", D("3.33"))
+    assert CommissionReversal.objects.get(record=record).from_status == "released"
+    wallet = Wallet.objects.get(distributor=chain[3])
+    assert (wallet.frozen, wallet.available) == (D("3.00"), D("0.00"))
+    _balances_match_records(chain[1:])
+
+
+def test_request_holding_the_lock_first_then_the_release_waits_and_refuses(
+    order, chain, monkeypatch
+):
+    """The request has the order locked when the release arrives: the release waits, sees the
+    open case, and leaves the record frozen; the refund then cancels it."""
+    line = order.lines.get(quantity=1)
+    record = CommissionRecord.objects.get(order_line=line, level=1)
+    _slowed(monkeypatch, refund_services, "refundable_lines", 0.8)
+
+    outcomes = race(
+        [
+            lambda: _request(order, K.LINE, [RefundLineRequest(line.pk)]),
+            _late(lambda: commission_release(record_id=record.pk, now=record.release_at)),
+        ]
+    )
+
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    assert outcomes[1].value is False
+    case = outcomes[0].value
+    refund_approve(merchant=order.merchant, case_id=case.pk, actor=None)
+    assert notify(case) == "refunded"
+    record.refresh_from_db()
+    assert (record.status, record.reversed_amount) == ("cancelled", D("3.33"))
+    assert CommissionReversal.objects.get(record=record).from_status == "frozen"
+    wallet = Wallet.objects.get(distributor=chain[3])
+    assert (wallet.frozen, wallet.available) == (D("3.00"), D("0.00"))
     _balances_match_records(chain[1:])

@@ -562,3 +562,28 @@ def test_provider_refusal_fails_the_case(settled, monkeypatch, django_capture_on
     case = approve(request(settled, K.ORDER), django_capture_on_commit_callbacks)
     assert (case.status, case.failure_reason) == (S.FAILED, "account closed")
     assert request(settled, K.ORDER).amount == D("63.36")  # a failed case holds nothing
+
+
+def test_the_refund_callback_acknowledges_and_ignores_repeats(
+    client, settled, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from .conftest import refund_notification
+
+    case = approve(request(settled, K.ORDER), django_capture_on_commit_callbacks)
+    body, headers = refund_notification(case)
+    url = reverse("payments:refund-notify", kwargs={"provider": "sandbox"})
+    http_headers = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
+    }
+    for _ in range(2):
+        response = client.post(url, body, content_type="application/json", **http_headers)
+        assert (response.status_code, response.json()) == (200, {"code": "SUCCESS"})
+    forged = client.post(
+        url, body, content_type="application/json", HTTP_X_SANDBOX_SIGNATURE="0" * 64
+    )
+    assert (forged.status_code, forged.json()["code"]) == (400, "invalid_notification")
+    case.refresh_from_db()
+    assert case.status == S.REFUNDED
+    assert Journal.objects.filter(kind=Journal.Kind.REFUND).count() == 1
