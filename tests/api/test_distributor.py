@@ -200,6 +200,7 @@ def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
         "base_amount": "200.00",
         "rate_percent": "10.00",
         "amount": "20.00",
+        "reversed_amount": "0.00",
         "status": "frozen",
         "released_at": None,
     }

@@ -42,6 +42,7 @@ class CommissionRecordSerializer(serializers.ModelSerializer):
             "base_amount",
             "rate_percent",
             "amount",
+            "reversed_amount",
             "status",
             "release_at",
             "created_at",
