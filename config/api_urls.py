@@ -14,6 +14,7 @@ from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.products.api import urls as products
+from apps.refunds.api import urls as refunds
 
 app_name = "api"
 
@@ -23,6 +24,7 @@ store_urlpatterns = [
     *distributors.store_urlpatterns,
     *commissions.store_urlpatterns,
     *materials.store_urlpatterns,
+    *refunds.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -30,6 +32,7 @@ merchant_urlpatterns = [
     *distributors.merchant_urlpatterns,
     *commissions.merchant_urlpatterns,
     *materials.merchant_urlpatterns,
+    *refunds.merchant_urlpatterns,
 ]
 
 urlpatterns = [

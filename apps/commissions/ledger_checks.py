@@ -5,9 +5,11 @@ Each check is one or two aggregate queries and yields a readable line per breach
 - every journal has at least two entries, they sum to zero, and they belong to its merchant;
 - every wallet balance equals the sum of its account's entries, and no distributor has entries
   without a wallet;
-- per commission record, its frozen legs sum to its amount while it is frozen and to zero after,
-  and its available legs sum to its amount once released (so a reversal must reduce the record
-  and post the matching legs, never one without the other);
+- per commission record, its frozen legs sum to what refunds left of it (amount − reversed) while
+  it is frozen and to zero after, and its available legs sum to that once released (so a reversal
+  must reduce the record and post the matching legs, never one without the other);
+- every refunded case has exactly one refund journal whose provider leg is plus its amount, and
+  no other case has one;
 - commission exists only on completed orders and only at levels 1–3;
 - every payment that took money has exactly one payment journal whose provider leg is minus its
   amount, and no other payment has one.
@@ -26,7 +28,7 @@ from .ledger import DISTRIBUTOR_ACCOUNTS
 from .models import CommissionRecord, Journal, LedgerEntry, Wallet
 
 Account = LedgerEntry.Account
-MONEY_TAKEN = (Payment.Status.SUCCEEDED, Payment.Status.REFUND_REQUIRED)
+MONEY_TAKEN = (Payment.Status.SUCCEEDED, Payment.Status.REFUND_REQUIRED, Payment.Status.REFUNDED)
 
 
 def ledger_breaches(*, merchant_id: int | None = None) -> list[str]:
@@ -37,6 +39,7 @@ def ledger_breaches(*, merchant_id: int | None = None) -> list[str]:
         *_records_match(merchant_id),
         *_commission_only_where_due(merchant_id),
         *_payments_posted(merchant_id),
+        *_refunds_posted(merchant_id),
     ]
 
 
@@ -104,13 +107,14 @@ def _records_match(merchant_id: int | None) -> Iterator[str]:
         .values_list("commission_id", "account", "total")
     }
     records = CommissionRecord.objects.filter(_scope(merchant_id)).values_list(
-        "pk", "status", "amount"
+        "pk", "status", "amount", "reversed_amount"
     )
-    for pk, status, amount in records.iterator():
+    for pk, status, amount, reversed_amount in records.iterator():
         frozen = legs.get((pk, Account.FROZEN), ZERO)
         available = legs.get((pk, Account.AVAILABLE), ZERO)
-        expected_frozen = amount if status == CommissionRecord.Status.FROZEN else ZERO
-        expected_available = amount if status == CommissionRecord.Status.RELEASED else ZERO
+        kept = amount - reversed_amount
+        expected_frozen = kept if status == CommissionRecord.Status.FROZEN else ZERO
+        expected_available = kept if status == CommissionRecord.Status.RELEASED else ZERO
         if frozen != expected_frozen or available != expected_available:
             yield (
                 f"commission record {pk} ({status}, {amount}): frozen legs {frozen}, "
@@ -146,6 +150,26 @@ def _payments_posted(merchant_id: int | None) -> Iterator[str]:
             yield f"payment {pk} ({status}) took no money but has provider legs {posted}"
     for payment_id, posted in provider_legs.items():
         yield f"payment journal for unknown payment {payment_id}: provider legs {posted}"
+
+
+def _refunds_posted(merchant_id: int | None) -> Iterator[str]:
+    from apps.refunds.models import RefundCase
+
+    provider_legs: dict[str, list[Decimal]] = {}
+    for reference, amount in LedgerEntry.objects.filter(
+        _scope(merchant_id), journal__kind=Journal.Kind.REFUND, account=Account.PROVIDER
+    ).values_list("journal__key", "amount"):
+        provider_legs.setdefault(reference, []).append(amount)
+    for pk, status, amount in RefundCase.objects.filter(_scope(merchant_id)).values_list(
+        "pk", "status", "amount"
+    ):
+        posted = provider_legs.pop(f"refund:{pk}", [])
+        if status == RefundCase.Status.REFUNDED and posted != [amount]:
+            yield f"refund case {pk} (refunded, {amount}): provider legs {posted}"
+        elif status != RefundCase.Status.REFUNDED and posted:
+            yield f"refund case {pk} ({status}) refunded nothing but has provider legs {posted}"
+    for key, posted in provider_legs.items():
+        yield f"refund journal {key} for no refund case: provider legs {posted}"
 
 
 def ledger_stats(*, merchant_id: int | None = None) -> dict[str, int]:

@@ -48,11 +48,16 @@ class CommissionPlan(models.Model):
         default=Decimal("30.00"),
         validators=percent_validators,
     )
+    # The after-sale window: commission stays frozen this long after completion, and beyond it
+    # while a refund case on its order line is open.
     freeze_days = models.PositiveIntegerField(
-        _("freeze days"),
+        _("after-sale window (days)"),
         default=7,
         validators=[MaxValueValidator(365)],
-        help_text=_("Commission stays frozen this many days after the order completes."),
+        help_text=_(
+            "Days after completion during which consumers may ask for a refund. Commission stays "
+            "frozen until the window has closed and no refund case on its item is open."
+        ),
     )
     is_enabled = models.BooleanField(_("enabled"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -289,6 +294,8 @@ class CommissionRecord(MerchantOwned):
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     explanation = models.JSONField(_("explanation"), default=dict, blank=True)
+    # Taken back by refunds of the line (pro-rata); what the beneficiary keeps is amount − this.
+    reversed_amount = models.DecimalField(_("reversed"), max_digits=12, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.FROZEN)
     release_at = models.DateTimeField(_("releases at"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -313,6 +320,10 @@ class CommissionRecord(MerchantOwned):
             models.CheckConstraint(
                 condition=models.Q(amount__gte=0), name="commission_amount_not_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(reversed_amount__gte=0, reversed_amount__lte=models.F("amount")),
+                name="commission_reversed_within_amount",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "release_at"], name="commission_release_due"),
@@ -327,6 +338,40 @@ class CommissionRecord(MerchantOwned):
         from .rules import explanation_text
 
         return explanation_text(self.explanation)
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.reversed_amount
+
+
+class CommissionReversal(MerchantOwned):
+    """追回: what one refund took back from one commission record, and from which balance."""
+
+    record = models.ForeignKey(CommissionRecord, on_delete=models.PROTECT, related_name="reversals")
+    refund_case = models.ForeignKey(
+        "refunds.RefundCase", on_delete=models.PROTECT, related_name="commission_reversals"
+    )
+    beneficiary = models.ForeignKey(
+        "distributors.Distributor", on_delete=models.PROTECT, related_name="commission_reversals"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    # The record's status when the refund arrived: frozen (the frozen balance is reduced) or
+    # released (the available balance is, even below zero).
+    from_status = models.CharField(_("taken from"), max_length=16)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commission reversal")
+        verbose_name_plural = _("commission reversals")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "refund_case"], name="commission_reversal_once_per_refund"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="commission_reversal_positive"
+            ),
+        ]
 
 
 class Wallet(MerchantOwned):

@@ -5,7 +5,7 @@ from django.db.models import QuerySet, Sum
 from apps.distributors.models import Distributor
 
 from .ledger import DISTRIBUTOR_ACCOUNTS
-from .models import CommissionRecord, LedgerEntry, Wallet
+from .models import CommissionRecord, CommissionReversal, LedgerEntry, Wallet
 
 
 def wallet_for(*, distributor: Distributor) -> Wallet:
@@ -32,3 +32,11 @@ def ledger_balances(*, distributor: Distributor) -> dict[str, Decimal]:
     balances = {account: Decimal("0.00") for account in DISTRIBUTOR_ACCOUNTS}
     balances.update({row["account"]: row["total"] for row in rows})
     return balances
+
+
+def commission_reversed_total(*, distributor: Distributor) -> Decimal:
+    """What refunds have taken back from the distributor's commission, in all."""
+    total = CommissionReversal.objects.filter(
+        merchant_id=distributor.merchant_id, beneficiary=distributor
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0.00")

@@ -230,13 +230,36 @@ def commission_settle_order(*, order_id: int) -> int:
                     ),
                 ],
             )
+        # Lines refunded before settlement: their records give back the refunded share at once.
+        from apps.refunds.clawback import commissions_claw_back_order
+
+        commissions_claw_back_order(order_id=order_id)
     return len(records)
 
 
 def commission_release(*, record_id: int, now=None) -> bool:
-    """Move one frozen record whose freeze is over to the available balance. True if it moved."""
+    """Move one frozen record whose after-sale window is over, and on whose order line no refund
+    case is open, to the available balance (what the refunds left of it). True if it moved.
+
+    The order row is locked first, as every refund path does: a refund case opened or refunded on
+    the same line either commits before (the record stays frozen, or moves reduced) or waits until
+    the record is released (and is then taken back from the available balance).
+    """
+    from apps.refunds.selectors import refund_case_open_on_line
+
     now = now or timezone.now()
     with transaction.atomic():
+        found = (
+            CommissionRecord.objects.filter(pk=record_id)
+            .values_list("order_id", "order_line_id")
+            .first()
+        )
+        if found is None:
+            return False
+        order_id, order_line_id = found
+        list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+        if refund_case_open_on_line(order_line_id=order_line_id):
+            return False
         if not compare_and_swap(
             CommissionRecord.objects.filter(release_at__lte=now),
             pk=record_id,
@@ -247,9 +270,11 @@ def commission_release(*, record_id: int, now=None) -> bool:
         ):
             return False
         record = CommissionRecord.objects.only(
-            "merchant_id", "order_id", "beneficiary_id", "amount"
+            "merchant_id", "order_id", "beneficiary_id", "amount", "reversed_amount"
         ).get(pk=record_id)
         _split_when_final_on_commit(order_id=record.order_id)
+        # What refunds left of it (a record fully reversed while frozen is cancelled, not here).
+        amount = record.amount - record.reversed_amount
         ledger_post(
             merchant_id=record.merchant_id,
             kind=Journal.Kind.COMMISSION_RELEASED,
@@ -259,13 +284,13 @@ def commission_release(*, record_id: int, now=None) -> bool:
             legs=[
                 Leg(
                     LedgerEntry.Account.FROZEN,
-                    -record.amount,
+                    -amount,
                     distributor_id=record.beneficiary_id,
                     commission_id=record_id,
                 ),
                 Leg(
                     LedgerEntry.Account.AVAILABLE,
-                    record.amount,
+                    amount,
                     distributor_id=record.beneficiary_id,
                     commission_id=record_id,
                 ),
@@ -282,8 +307,11 @@ def _split_when_final_on_commit(*, order_id: int) -> None:
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:
     now = now or timezone.now()
+    from apps.refunds.selectors import records_with_open_refund_case
+
     due = (
         CommissionRecord.objects.filter(status=CommissionRecord.Status.FROZEN, release_at__lte=now)
+        .exclude(records_with_open_refund_case())
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )

@@ -36,7 +36,8 @@ from .models import Cart, CartItem, Order, OrderLine, OrderStatusChange
 S = Order.Status
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.SHIPPED}),
+    # paid → cancelled: refunded in full before shipping (apps.refunds).
+    S.PAID: frozenset({S.SHIPPED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.COMPLETED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin
+from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
+from apps.core.errors import DomainError
 
 from .models import Payment
 
@@ -24,3 +27,29 @@ class PaymentAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     search_fields = ("out_trade_no", "provider_trade_no", "order__number")
     list_select_related = ("order",)
     date_hierarchy = "created_at"
+    actions = ("refund_unclaimed",)
+
+    @admin.action(description=gettext_lazy("Refund payments received for closed orders"))
+    def refund_unclaimed(self, request, queryset):  # type: ignore[no-untyped-def]
+        """Money that arrived after its order was closed goes back in full through the provider."""
+        from apps.refunds.services import payment_refund_unclaimed
+
+        started = 0
+        for payment in queryset.select_related("merchant").order_by("pk"):
+            merchant = payment.merchant if request.user.is_superuser else request_merchant(request)
+            try:
+                payment_refund_unclaimed(
+                    merchant=merchant, payment_id=payment.pk, actor=request.user
+                )
+            except DomainError as error:
+                self.message_user(
+                    request, f"{payment.out_trade_no}: {error.message}", messages.ERROR
+                )
+            else:
+                started += 1
+        if started:
+            self.message_user(
+                request,
+                _("%(count)d refund(s) sent to the provider.") % {"count": started},
+                messages.SUCCESS,
+            )

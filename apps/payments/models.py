@@ -19,6 +19,8 @@ class Payment(MerchantOwned):
         CLOSED = "closed", _("Closed")
         # The money arrived after the order had been closed: it must be refunded, not kept.
         REFUND_REQUIRED = "refund_required", _("Refund required")
+        # That money was given back through the provider (apps.refunds).
+        REFUNDED = "refunded", _("Refunded")
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(_("provider"), max_length=32)

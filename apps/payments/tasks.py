@@ -1,6 +1,7 @@
 import logging
 import urllib.error
 import urllib.request
+from decimal import Decimal
 
 from celery import shared_task
 from django.utils import timezone
@@ -10,6 +11,7 @@ from .providers.sandbox import (
     SIGNATURE_HEADER,
     SandboxProvider,
     sandbox_notification_body,
+    sandbox_refund_notification_body,
     sandbox_sign,
 )
 from .splitting import payment_split_due_order_ids, payment_split_order
@@ -57,3 +59,27 @@ def payments_sweep_splits() -> int:
     for order_id in order_ids:
         payment_split_order_task.delay(order_id)
     return len(order_ids)
+
+
+@shared_task(bind=True, max_retries=8, default_retry_delay=2)
+def sandbox_deliver_refund_notification(
+    self, out_refund_no: str, provider_refund_no: str, amount: str
+) -> None:
+    """Play the sandbox provider after a refund: POST the signed refund notification until the
+    merchant acknowledges it."""
+    body = sandbox_refund_notification_body(
+        out_refund_no=out_refund_no, provider_refund_no=provider_refund_no, amount=Decimal(amount)
+    )
+    request = urllib.request.Request(
+        SandboxProvider().refund_notify_url(),
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sandbox_sign(body)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if response.status == 200:
+                return
+    except urllib.error.URLError as error:
+        logger.warning("sandbox refund notification for %s failed: %s", out_refund_no, error)
+    raise self.retry(countdown=min(2**self.request.retries, 60))

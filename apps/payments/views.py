@@ -102,3 +102,21 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
         return _json_error(error)
     content_type, body = provider_get(provider).acknowledgement()
     return HttpResponse(body, content_type=content_type)
+
+
+@csrf_exempt
+@require_POST
+def refund_notify(request: HttpRequest, provider: str) -> HttpResponse:
+    """A provider's asynchronous refund notification: verified, idempotent, acknowledged."""
+    from apps.refunds.services import refund_handle_notification
+
+    try:
+        refund_handle_notification(
+            provider=provider,
+            body=request.body,
+            headers=cast("dict[str, str]", request.headers),
+        )
+    except DomainError as error:
+        return _json_error(error)
+    content_type, body = provider_get(provider).acknowledgement()
+    return HttpResponse(body, content_type=content_type)

@@ -6,6 +6,7 @@ from . import (
     views_finance,
     views_materials,
     views_programme,
+    views_refunds,
     views_sharing,
 )
 
@@ -23,6 +24,10 @@ store_patterns = [
     path("orders/<int:order_id>/pay/", views.order_pay, name="order-pay"),
     path("orders/<int:order_id>/cancel/", views.order_cancel_view, name="order-cancel"),
     path("orders/<int:order_id>/confirm/", views.order_confirm, name="order-confirm"),
+    path("orders/<int:order_id>/refund/", views_refunds.refund_request_view, name="refund-request"),
+    path("refunds/", views_refunds.refund_list, name="refunds"),
+    path("refunds/<int:case_id>/", views_refunds.refund_detail, name="refund"),
+    path("refunds/<int:case_id>/cancel/", views_refunds.refund_cancel_view, name="refund-cancel"),
     path("d/", views.distributor_earnings, name="distributor-earnings"),
     path("d/join/", views.distributor_join_view, name="distributor-join"),
     path("d/share/", views.distributor_share, name="distributor-share"),

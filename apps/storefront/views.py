@@ -22,7 +22,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
 from apps.commissions.models import Wallet
-from apps.commissions.selectors import commission_records_for, wallet_for
+from apps.commissions.selectors import (
+    commission_records_for,
+    commission_reversed_total,
+    wallet_for,
+)
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.distributors.guards import fraud_check_signup
@@ -440,7 +444,12 @@ def distributor_earnings(
         request,
         merchant,
         "storefront/distributor/earnings.html",
-        {"distributor": distributor, "wallet": wallet, "page": page},
+        {
+            "distributor": distributor,
+            "wallet": wallet,
+            "page": page,
+            "reversed_total": commission_reversed_total(distributor=distributor),
+        },
     )
 
 

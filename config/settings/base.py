@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.commissions",
     "apps.materials",
     "apps.finance",
+    "apps.refunds",
     "apps.storefront",
 ]
 
@@ -150,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
     "commissions-release-due": {
         "task": "apps.commissions.tasks.commissions_release_due",
         "schedule": 300.0,
+    },
+    "refunds-retry-approved": {
+        "task": "apps.refunds.tasks.refunds_retry_approved",
+        "schedule": 120.0,
     },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",

@@ -26,6 +26,7 @@ from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
+from apps.refunds.models import RefundCase, RefundCaseLine
 from tests.factories import (
     MerchantFactory,
     MerchantStaffFactory,
@@ -81,6 +82,7 @@ def build_store(merchant: Merchant) -> Store:
     completed.refresh_from_db()
     order_complete(order=completed)
     assert commission_settle_order(order_id=completed.pk) == 2
+    _refund_case(completed, payment_start_for=unpaid)
     _programme_rows(merchant=merchant, child=child)
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
     tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="1.00")
@@ -117,6 +119,28 @@ def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:
     )
     fraud_flag_raise(distributor=child, kind="device", detail={"distributors": []})
     programme_settings_update(merchant=merchant, recruitment_mode="everyone")
+
+
+def _refund_case(order: Order, *, payment_start_for: Order) -> RefundCase:
+    """A refund case on the completed order, as a row for the back office (the store's orders are
+    marked paid without a provider, so the pending payment stands in for the paid one)."""
+    line = order.lines.get()
+    case = RefundCase.objects.create(
+        merchant=order.merchant,
+        order=order,
+        payment=payment_start_for.payments.get(),
+        customer=order.customer,
+        kind=RefundCase.Kind.LINE,
+        reason="broken",
+        goods_amount=line.paid_amount,
+        amount=line.paid_amount,
+        provider="sandbox",
+        idempotency_key=f"RF{order.number}",
+    )
+    RefundCaseLine.objects.create(
+        merchant=order.merchant, case=case, order_line=line, quantity=1, amount=line.paid_amount
+    )
+    return case
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.refunds.models import RefundCase
 
 from .conftest import build_store
 
@@ -53,6 +54,7 @@ ROWS_PER_STORE = {
     CommissionOverride: 1,
     CommissionRecord: 2,
     Wallet: 2,
+    RefundCase: 1,
     LedgerEntry: 3,
     Journal: 1,
     ProgrammeSettings: 1,
@@ -236,6 +238,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
+        ("refunds", "RefundCase"),
         ("commissions", "CommissionOverride"),
         ("commissions", "Journal"),
         ("commissions", "CommissionRecord"),

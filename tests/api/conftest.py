@@ -19,6 +19,8 @@ from apps.orders.models import CartItem, Order
 from apps.orders.services import cart_add_item, order_confirm_receipt, order_ship
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.refunds.models import RefundCase
+from apps.refunds.services import refund_request
 from tests.factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
 from tests.services.flows import paid_order, place
 
@@ -49,6 +51,7 @@ class Store:
     completed_order: Order  # the customer's, through distributors[1] → commission records
     cart_item: CartItem  # in the customer's cart
     records: list[CommissionRecord] = field(default_factory=list)
+    refund: RefundCase | None = None  # the customer's, requested, on paid_order
 
     @property
     def slug(self) -> str:
@@ -73,7 +76,7 @@ def build_store(*, customer: User | None = None) -> Store:
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=completed.pk)
     assert commission_settle_order(order_id=completed.pk) == 2
     item = cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
-    return Store(
+    store = Store(
         merchant=merchant,
         staff=staff,
         customer=customer,
@@ -86,6 +89,14 @@ def build_store(*, customer: User | None = None) -> Store:
         cart_item=item,
         records=list(CommissionRecord.objects.filter(order=completed).order_by("level")),
     )
+    store.refund = refund_request(
+        merchant=merchant,
+        customer=customer,
+        order_id=store.paid_order.pk,
+        kind=RefundCase.Kind.ORDER,
+        reason="arrived broken",
+    )
+    return store
 
 
 @dataclass
@@ -103,6 +114,7 @@ class World:
             "orders": list(Order.objects.order_by("id").values()),
             "payments": list(Payment.objects.order_by("id").values()),
             "distributors": list(Distributor.objects.order_by("id").values()),
+            "refunds": list(RefundCase.objects.order_by("id").values()),
             "commission_overrides": list(CommissionOverride.objects.order_by("id").values()),
             "bonus_tiers": list(BonusTier.objects.order_by("id").values()),
             "plans": list(

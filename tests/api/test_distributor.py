@@ -227,6 +227,7 @@ def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
         "bonus_percent": "0.00",
         "unit_amount": None,
         "amount": "20.00",
+        "reversed_amount": "0.00",
         "explanation": {
             "rule": "default",
             "source_id": merchant.commission_plan.pk,

@@ -67,7 +67,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 96
+    assert len(ROUTES) == 104
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -241,6 +241,71 @@ def store_commissions(world: World) -> None:
     in_b = client_for(b_child).get(api_url("store-commission-list", store=world.b.slug))
     assert _ids(in_b) == [world.b.records[0].pk]
     assert _ids(client_for(b_child).get(api_url("store-commission-list", store=world.a.slug))) == []
+
+
+def store_refunds(world: World) -> None:
+    response = client_for(world.a.customer).get(api_url("store-refund-list", store=world.a.slug))
+    assert _ids(response) == [world.a.refund.pk]  # type: ignore[union-attr]
+    assert (
+        _ids(client_for(world.stranger).get(api_url("store-refund-list", store=world.a.slug))) == []
+    )
+
+
+def store_refund_create(world: World) -> None:
+    client = client_for(world.a.customer)
+    url = api_url("store-refund-list", store=world.a.slug)
+    other_order = _refused(
+        world,
+        lambda: client.post(
+            url,
+            {"order": world.b.paid_order.pk, "kind": "order", "reason": "broken"},
+            format="json",
+        ),
+    )
+    assert other_order["code"] == "unknown_order"
+    other_line = _refused(
+        world,
+        lambda: client.post(
+            url,
+            {
+                "order": world.a.paid_order.pk,
+                "kind": "line",
+                "reason": "broken",
+                "lines": [{"order_line": world.b.completed_order.lines.get().pk}],
+            },
+            format="json",
+        ),
+    )
+    assert other_line["code"] == "unknown_order_line"
+    stranger = _refused(
+        world,
+        lambda: client_for(world.stranger).post(
+            url,
+            {"order": world.a.paid_order.pk, "kind": "order", "reason": "broken"},
+            format="json",
+        ),
+    )
+    assert stranger["code"] == "unknown_order"
+
+
+def _store_refund_case(name: str, method: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        other_merchant = api_url(name, store=world.a.slug, pk=world.b.refund.pk)  # type: ignore[union-attr]
+        other_customer = api_url(name, store=world.a.slug, pk=world.a.refund.pk)  # type: ignore[union-attr]
+        for user, url in ((world.a.customer, other_merchant), (world.stranger, other_customer)):
+            call = getattr(client_for(user), method)
+            _refused(world, lambda call=call, url=url: call(url, format="json"))
+
+    return case
+
+
+def _merchant_refund_case(name: str) -> Callable[[World], None]:
+    def case(world: World) -> None:
+        client = client_for(world.a.staff)
+        url = api_url(name, pk=world.b.refund.pk)  # type: ignore[union-attr]
+        _refused(world, lambda: client.post(url, {"reason": "no"}, format="json"))
+
+    return case
 
 
 # --- merchant back office ---------------------------------------------------------------------
@@ -892,6 +957,21 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-commission-list", "get"): _list_case(
         "merchant-commission-list", lambda w: [r.pk for r in reversed(w.a.records)]
     ),
+    ("store-refund-list", "get"): store_refunds,
+    ("store-refund-list", "post"): store_refund_create,
+    ("store-refund-detail", "get"): _store_refund_case("store-refund-detail", "get"),
+    ("store-refund-cancel", "post"): _store_refund_case("store-refund-cancel", "post"),
+    ("merchant-refund-list", "get"): _list_case(
+        "merchant-refund-list",
+        lambda w: [w.a.refund.pk],  # type: ignore[union-attr]
+    ),
+    ("merchant-refund-detail", "get"): _detail_case(
+        "merchant-refund-detail",
+        "get",
+        lambda w: w.b.refund.pk,  # type: ignore[union-attr]
+    ),
+    ("merchant-refund-approve", "post"): _merchant_refund_case("merchant-refund-approve"),
+    ("merchant-refund-reject", "post"): _merchant_refund_case("merchant-refund-reject"),
     ("merchant-commission-plan", "get"): merchant_plan_get,
     ("merchant-commission-plan", "put"): merchant_plan_put,
     ("store-agency-price-list", "get"): store_agency_prices,

@@ -39,6 +39,10 @@ API_PATHS = [
     "/api/v1/merchant/products/",
     "/api/v1/merchant/products/{id}/",
     "/api/v1/merchant/programme-settings/",
+    "/api/v1/merchant/refunds/",
+    "/api/v1/merchant/refunds/{id}/",
+    "/api/v1/merchant/refunds/{id}/approve/",
+    "/api/v1/merchant/refunds/{id}/reject/",
     "/api/v1/merchant/skus/",
     "/api/v1/merchant/skus/{id}/",
     "/api/v1/merchant/tier-prices/",
@@ -71,6 +75,9 @@ API_PATHS = [
     "/api/v1/stores/{store}/orders/{id}/pay/",
     "/api/v1/stores/{store}/products/",
     "/api/v1/stores/{store}/products/{id}/",
+    "/api/v1/stores/{store}/refunds/",
+    "/api/v1/stores/{store}/refunds/{id}/",
+    "/api/v1/stores/{store}/refunds/{id}/cancel/",
     "/api/v1/stores/{store}/shops/{code}/products/",
 ]
 

@@ -12,7 +12,9 @@ from tests.factories import ProductFactory, SkuFactory, UserFactory
 
 CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
 PRODUCT_QUERIES = 3  # the store, the product, its SKUs
-EARNINGS_QUERIES = 7  # session, user, store, distributor, wallet, record count, records
+EARNINGS_QUERIES = (
+    8  # session, user, store, distributor, wallet, reversed total, record count, records
+)
 
 
 def make_products(merchant, count: int) -> list:

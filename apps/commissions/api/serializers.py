@@ -71,6 +71,7 @@ class CommissionRecordSerializer(serializers.ModelSerializer):
             "amount",
             "explanation",
             "explanation_text",
+            "reversed_amount",
             "status",
             "release_at",
             "created_at",

@@ -42,6 +42,32 @@ class PaymentNotification:
     paid_at: datetime
 
 
+@dataclass(frozen=True)
+class RefundNotification:
+    """What a provider's asynchronous refund notification says, once its signature is verified.
+
+    ``out_refund_no`` is the idempotency key Fenxiao sent with the refund request.
+    """
+
+    out_refund_no: str
+    provider_refund_no: str
+    amount: Decimal
+    succeeded: bool
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """The provider's synchronous answer to a refund request: accepted (the outcome follows in a
+    notification) under the provider's refund number."""
+
+    provider_refund_no: str
+
+
+class RefundRefused(Exception):
+    """The provider refused a refund request outright (nothing will be refunded)."""
+
+
 class PaymentProvider(Protocol):
     """What Fenxiao needs from a payment provider (WeChat Pay, Alipay, the built-in sandbox)."""
 
@@ -64,4 +90,17 @@ class PaymentProvider(Protocol):
     ) -> SplitResult:
         """Send shares of a succeeded payment to receivers (分账). Idempotent per key: calling again
         with the same key returns the first result and moves no more money. Raises SplitFailed."""
+        ...
+
+    def refund(self, payment: "Payment", amount: Decimal, idempotency_key: str) -> ProviderRefund:
+        """Ask the provider to refund ``amount`` of ``payment``. The provider executes one refund
+        per ``idempotency_key`` however often it is asked; the outcome arrives as a notification.
+        Raises RefundRefused when refused, any other exception when the outcome is unknown (retry
+        with the same key)."""
+        ...
+
+    def parse_refund_notification(
+        self, *, body: bytes, headers: Mapping[str, str]
+    ) -> RefundNotification:
+        """Verify and decode a refund notification; raise InvalidNotification if untrusted."""
         ...

@@ -20,6 +20,9 @@ from django.urls import reverse
 from .base import (
     InvalidNotification,
     PaymentNotification,
+    ProviderRefund,
+    RefundNotification,
+    RefundRefused,
     SplitFailed,
     SplitReceiver,
     SplitResult,
@@ -51,6 +54,35 @@ def sandbox_notification_body(
     ).encode()
 
 
+def sandbox_refund_no(idempotency_key: str) -> str:
+    """The sandbox's refund number for a key: the same key is always the same refund."""
+    digest = hmac.new(
+        settings.FENXIAO_SANDBOX_PAY_SECRET.encode(), idempotency_key.encode(), hashlib.sha256
+    ).hexdigest()
+    return "SBXR" + digest[:24].upper()
+
+
+def sandbox_refund_notification_body(
+    *, out_refund_no: str, provider_refund_no: str, amount: Decimal, succeeded: bool = True
+) -> bytes:
+    return json.dumps(
+        {
+            "out_refund_no": out_refund_no,
+            "refund_no": provider_refund_no,
+            "amount": str(amount),
+            "refund_status": "SUCCESS" if succeeded else "FAIL",
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def _parse_amount(raw: object) -> Decimal:
+    amount = Decimal(str(raw))
+    if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise InvalidNotification("amount is not a whole number of cents")
+    return amount
+
+
 class SandboxProvider:
     name = "sandbox"
 
@@ -66,9 +98,7 @@ class SandboxProvider:
             raise InvalidNotification("signature does not match")
         try:
             data = json.loads(body)
-            amount = Decimal(data["amount"])
-            if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-                raise InvalidNotification("amount is not a whole number of cents")
+            amount = _parse_amount(data["amount"])
             return PaymentNotification(
                 out_trade_no=str(data["out_trade_no"]),
                 provider_trade_no=str(data["trade_no"]),
@@ -81,6 +111,54 @@ class SandboxProvider:
 
     def acknowledgement(self) -> tuple[str, str]:
         return "application/json", '{"code":"SUCCESS"}'
+
+    def refund_notify_url(self) -> str:
+        return settings.SITE_URL + reverse("payments:refund-notify", kwargs={"provider": self.name})
+
+    def refund(self, payment: "Payment", amount: Decimal, idempotency_key: str) -> ProviderRefund:
+        """Accept the refund and deliver its signed notification once the caller commits.
+
+        Like a real provider, the refund number depends only on the key, so a request repeated
+        with the same key is the same refund (delivered again, never executed twice)."""
+        from django.db import transaction
+
+        from apps.payments.tasks import sandbox_deliver_refund_notification
+
+        if amount <= 0 or amount > payment.amount:
+            raise RefundRefused("amount out of range")
+        refund_no = sandbox_refund_no(idempotency_key)
+        sandbox_record(
+            merchant_id=payment.merchant_id,
+            kind="refund",
+            reference=idempotency_key,
+            provider_reference=refund_no,
+            amount=amount,
+            out_trade_no=payment.out_trade_no,
+        )
+        transaction.on_commit(
+            lambda: sandbox_deliver_refund_notification.delay(
+                idempotency_key, refund_no, str(amount)
+            )
+        )
+        return ProviderRefund(provider_refund_no=refund_no)
+
+    def parse_refund_notification(
+        self, *, body: bytes, headers: Mapping[str, str]
+    ) -> RefundNotification:
+        signature = headers.get(SIGNATURE_HEADER, "")
+        if not signature or not hmac.compare_digest(signature, sandbox_sign(body)):
+            raise InvalidNotification("signature does not match")
+        try:
+            data = json.loads(body)
+            return RefundNotification(
+                out_refund_no=str(data["out_refund_no"]),
+                provider_refund_no=str(data["refund_no"]),
+                amount=_parse_amount(data["amount"]),
+                succeeded=data["refund_status"] == "SUCCESS",
+                failure_reason="" if data["refund_status"] == "SUCCESS" else "refused by provider",
+            )
+        except (ValueError, KeyError, TypeError, InvalidOperation) as error:
+            raise InvalidNotification(f"malformed notification: {error}") from error
 
     def split(
         self, payment: "Payment", receivers: Sequence[SplitReceiver], idempotency_key: str

@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def refund_execute_task(case_id: int) -> str:
+    return services.refund_execute(case_id=case_id)
+
+
+@shared_task
+def refunds_retry_approved() -> int:
+    """Beat's safety net: approved cases never handed to the provider are handed again (the same
+    idempotency key, so the provider refunds once)."""
+    case_ids = services.refunds_stuck_approved()
+    for case_id in case_ids:
+        refund_execute_task.delay(case_id)
+    return len(case_ids)
