@@ -8,7 +8,6 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
 
-
 percent_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
@@ -48,9 +47,7 @@ class ProgrammeSettings(models.Model):
         blank=True,
         help_text=_("Threshold mode: a customer who has paid this much becomes a distributor."),
     )
-    application_questions = models.JSONField(
-        _("application questions"), default=list, blank=True
-    )
+    application_questions = models.JSONField(_("application questions"), default=list, blank=True)
     binding_mode = models.CharField(
         _("binding mode"), max_length=16, choices=BindingMode, default=BindingMode.PERMANENT
     )
@@ -68,7 +65,9 @@ class ProgrammeSettings(models.Model):
     agency_enabled = models.BooleanField(
         _("agency mode (差价)"),
         default=False,
-        help_text=_("Distributors earn the difference between their tier price and the sale price."),
+        help_text=_(
+            "Distributors earn the difference between their tier price and the sale price."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -77,8 +76,7 @@ class ProgrammeSettings(models.Model):
         verbose_name_plural = _("programme settings")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(spend_threshold__isnull=True)
-                | models.Q(spend_threshold__gt=0),
+                condition=models.Q(spend_threshold__isnull=True) | models.Q(spend_threshold__gt=0),
                 name="programme_spend_threshold_positive",
             )
         ]

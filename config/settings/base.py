@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.commissions",
+    "apps.withdrawals",
     "apps.storefront",
 ]
 
@@ -151,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
     },
+    "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
 }
 
 CACHES = {

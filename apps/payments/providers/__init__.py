@@ -1,6 +1,12 @@
 from django.conf import settings
 
-from .base import InvalidNotification, PaymentNotification, PaymentProvider
+from .base import (
+    InvalidNotification,
+    PaymentNotification,
+    PaymentProvider,
+    PayoutResult,
+    PayoutUnavailable,
+)
 from .sandbox import SandboxProvider
 
 PROVIDERS: dict[str, PaymentProvider] = {SandboxProvider.name: SandboxProvider()}
@@ -22,6 +28,8 @@ __all__ = [
     "InvalidNotification",
     "PaymentNotification",
     "PaymentProvider",
+    "PayoutResult",
+    "PayoutUnavailable",
     "ProviderUnavailable",
     "provider_get",
 ]
