@@ -13,6 +13,7 @@ from apps.distributors.api import urls as distributors
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.products.api import urls as products
+from apps.withdrawals.api import urls as withdrawals
 
 app_name = "api"
 
@@ -21,12 +22,14 @@ store_urlpatterns = [
     *orders.store_urlpatterns,
     *distributors.store_urlpatterns,
     *commissions.store_urlpatterns,
+    *withdrawals.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
     *orders.merchant_urlpatterns,
     *distributors.merchant_urlpatterns,
     *commissions.merchant_urlpatterns,
+    *withdrawals.merchant_urlpatterns,
 ]
 
 urlpatterns = [

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -32,4 +34,15 @@ class DistributorJoinForm(forms.Form):
         max_length=32,
         required=False,
         help_text=_("Optional: the code of the distributor who invited you."),
+    )
+
+
+class WithdrawalRequestForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (¥)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    account = forms.CharField(
+        label=_("Pay into account"),
+        max_length=64,
+        help_text=_("For example your Alipay account or WeChat ID."),
     )

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import views, views_withdrawals
 
 app_name = "storefront"
 
@@ -21,6 +21,11 @@ store_patterns = [
     path("d/share/", views.distributor_share, name="distributor-share"),
     path("d/qr.png", views.distributor_qr, name="distributor-qr"),
     path("d/team/", views.distributor_team_view, name="distributor-team"),
+    path(
+        "d/withdrawals/",
+        views_withdrawals.distributor_withdrawals,
+        name="distributor-withdrawals",
+    ),
 ]
 
 urlpatterns = [
