@@ -1,6 +1,7 @@
 """Two stores with a row of every merchant-owned model each, staff of store A and an operator."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -13,6 +14,8 @@ from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
+from apps.withdrawals.services import withdrawal_request
 from tests.factories import (
     MerchantFactory,
     MerchantStaffFactory,
@@ -20,6 +23,7 @@ from tests.factories import (
     SkuFactory,
     UserFactory,
 )
+from tests.withdrawals.conftest import fund
 
 RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
 
@@ -34,11 +38,13 @@ class Store:
     unpaid: Order
     paid: Order
     completed: Order
+    withdrawal: Withdrawal
 
 
 def build_store(merchant: Merchant) -> Store:
     """One product/SKU, a root distributor and its invitee, a bound customer with three orders:
-    unpaid (with a pending payment), paid, and completed and settled (two commission records)."""
+    unpaid (with a pending payment), paid, and completed and settled (two commission records);
+    withdrawal settings, and a withdrawal of ¥30 requested by the invitee."""
     product = ProductFactory(merchant=merchant)
     sku = SkuFactory(product=product)
     root = distributor_join(merchant=merchant, user=UserFactory())
@@ -66,7 +72,14 @@ def build_store(merchant: Merchant) -> Store:
     assert commission_settle_order(order_id=completed.pk) == 2
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
-    return Store(merchant, product, sku, root, child, unpaid, paid, completed)
+    WithdrawalSettings.objects.get_or_create(
+        merchant=merchant, defaults={"minimum_amount": "10.00"}
+    )
+    fund(child, Decimal("50.00"))
+    withdrawal = withdrawal_request(
+        merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
+    )
+    return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
 
 
 @pytest.fixture

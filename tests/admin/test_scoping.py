@@ -19,6 +19,7 @@ from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
 from .conftest import build_store
 
@@ -34,10 +35,12 @@ ROWS_PER_STORE = {
     CommissionRecord: 2,
     Wallet: 2,
     LedgerEntry: 2,
+    WithdrawalSettings: 1,
+    Withdrawal: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 ADDABLE_BY_STAFF = {Product, Sku}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, WithdrawalSettings}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -126,7 +129,8 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
     with CaptureQueriesContext(connection) as after:
         response = client.get(url(model, "changelist"))
 
-    per_merchant = 1 if model is CommissionPlan else 2  # one plan per merchant
+    # one plan and one settings row per merchant
+    per_merchant = 1 if model in (CommissionPlan, WithdrawalSettings) else 2
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -200,6 +204,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
+        ("withdrawals", "WithdrawalSettings"),
+        ("withdrawals", "Withdrawal"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

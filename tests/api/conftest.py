@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionRecord
+from apps.commissions.models import CommissionRecord, Wallet
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
@@ -19,8 +19,11 @@ from apps.orders.models import CartItem, Order
 from apps.orders.services import cart_add_item, order_confirm_receipt, order_ship
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
+from apps.withdrawals.services import withdrawal_request
 from tests.factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
 from tests.services.flows import paid_order, place
+from tests.withdrawals.conftest import fund
 
 
 def api_url(name: str, **kwargs: Any) -> str:
@@ -49,6 +52,7 @@ class Store:
     completed_order: Order  # the customer's, through distributors[1] → commission records
     cart_item: CartItem  # in the customer's cart
     records: list[CommissionRecord] = field(default_factory=list)
+    withdrawal: Withdrawal | None = None  # distributors[1]'s, requested (¥30 of ¥50 available)
 
     @property
     def slug(self) -> str:
@@ -73,6 +77,10 @@ def build_store(*, customer: User | None = None) -> Store:
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=completed.pk)
     assert commission_settle_order(order_id=completed.pk) == 2
     item = cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
+    fund(child, Decimal("50.00"))
+    withdrawal = withdrawal_request(
+        merchant=merchant, distributor=child, amount=Decimal("30.00"), account="alipay:child"
+    )
     return Store(
         merchant=merchant,
         staff=staff,
@@ -85,6 +93,7 @@ def build_store(*, customer: User | None = None) -> Store:
         completed_order=completed,
         cart_item=item,
         records=list(CommissionRecord.objects.filter(order=completed).order_by("level")),
+        withdrawal=withdrawal,
     )
 
 
@@ -103,6 +112,9 @@ class World:
             "orders": list(Order.objects.order_by("id").values()),
             "payments": list(Payment.objects.order_by("id").values()),
             "distributors": list(Distributor.objects.order_by("id").values()),
+            "withdrawals": list(Withdrawal.objects.order_by("id").values()),
+            "withdrawal_settings": list(WithdrawalSettings.objects.order_by("id").values()),
+            "wallets": list(Wallet.objects.order_by("id").values()),
             "plans": list(
                 Merchant.objects.order_by("id").values(
                     "commission_plan__level1_percent", "commission_plan__freeze_days"
