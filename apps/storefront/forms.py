@@ -46,3 +46,4 @@ class WithdrawalRequestForm(forms.Form):
         max_length=64,
         help_text=_("For example your Alipay account or WeChat ID."),
     )
+    request_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)

@@ -1,6 +1,8 @@
 """The distributor's withdrawal page (提现): balance, the store's rules, a request form that shows
 fee, tax and net before the distributor confirms, and the history with statuses and reasons."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -44,7 +46,11 @@ def distributor_withdrawals(
             try:
                 if "confirm" in request.POST:
                     withdrawal_request(
-                        merchant=merchant, distributor=distributor, amount=amount, account=account
+                        merchant=merchant,
+                        distributor=distributor,
+                        amount=amount,
+                        account=account,
+                        request_token=form.cleaned_data["request_token"],
                     )
                 else:
                     quote = withdrawal_quote_for(merchant=merchant, amount=amount)
@@ -79,6 +85,8 @@ def distributor_withdrawals(
             "rules": withdrawal_settings_for(merchant=merchant),
             "form": form,
             "quote": quote,
+            # one token per confirm form: a double click makes one withdrawal
+            "request_token": uuid.uuid4().hex,
             "page": page,
         },
         status,

@@ -149,6 +149,9 @@ class Withdrawal(MerchantOwned):
     payout_provider = models.CharField(_("payout method"), max_length=32)
     payout_account = models.CharField(_("payout account"), max_length=64)
     idempotency_key = models.CharField(_("payout idempotency key"), max_length=64, unique=True)
+    # Chosen by the client for one request (the page puts one in its confirm form): the same
+    # token again, e.g. a double click, returns the first withdrawal instead of making a second.
+    request_token = models.CharField(_("request token"), max_length=64, blank=True)
     provider_reference = models.CharField(_("provider reference"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
@@ -169,6 +172,11 @@ class Withdrawal(MerchantOwned):
                     amount=models.F("fee") + models.F("tax") + models.F("net"),
                 ),
                 name="withdrawal_amount_is_fee_tax_net",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "distributor", "request_token"],
+                condition=~models.Q(request_token=""),
+                name="withdrawal_once_per_request_token",
             ),
         ]
         indexes = [

@@ -244,7 +244,12 @@ def _enqueue_payout(withdrawal_id: int) -> None:
 
 
 def withdrawal_request(
-    *, merchant: Merchant, distributor: Distributor, amount: Any, account: str
+    *,
+    merchant: Merchant,
+    distributor: Distributor,
+    amount: Any,
+    account: str,
+    request_token: str = "",
 ) -> Withdrawal:
     """Ask to withdraw ``amount`` (gross) to ``account``.
 
@@ -252,6 +257,10 @@ def withdrawal_request(
     that lock and debited in the same transaction: however many requests race, together they never
     take more than the balance. Without review, the withdrawal is approved at once and its payout
     enqueued after commit.
+
+    ``request_token`` (optional, from the client) makes the request repeatable: the same token
+    again returns the withdrawal it made (looked up under the same wallet lock, so a double click
+    cannot slip between the lookup and the insert).
     """
     if distributor.merchant_id != merchant.pk:
         raise NotFound(_("You are not a distributor of this store."), code="not_a_distributor")
@@ -263,6 +272,9 @@ def withdrawal_request(
             _("The account has at most %(max)d characters.") % {"max": MAX_ACCOUNT_LENGTH},
             code="account_too_long",
         )
+    request_token = (request_token or "").strip()
+    if len(request_token) > MAX_ACCOUNT_LENGTH:
+        raise DomainError(_("The request token is too long."), code="invalid_request_token")
     settings = withdrawal_settings_for(merchant=merchant)
     quote = withdrawal_quote_for(merchant=merchant, amount=amount)
     with transaction.atomic():
@@ -271,6 +283,12 @@ def withdrawal_request(
             .filter(merchant=merchant, distributor=distributor)
             .first()
         )
+        if request_token:
+            repeated = Withdrawal.objects.filter(
+                merchant=merchant, distributor=distributor, request_token=request_token
+            ).first()
+            if repeated is not None:
+                return repeated
         available = wallet.available if wallet is not None else ZERO
         if quote.amount > available:
             raise DomainError(
@@ -287,6 +305,7 @@ def withdrawal_request(
             payout_provider=settings.payout_provider,
             payout_account=account,
             idempotency_key=f"wd_{uuid.uuid4().hex}",
+            request_token=request_token,
         )
         WithdrawalStatusChange.objects.create(
             merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=distributor.user

@@ -69,6 +69,29 @@ def test_two_withdrawals_of_the_whole_balance_at_once_one_succeeds(merchant, cha
     assert wallet_equals_ledger(distributor) == (D("0.00"), D("100.00"), D("0.00"))
 
 
+def test_a_double_submitted_request_makes_one_withdrawal(merchant, chain):
+    distributor = chain[3]
+    fund(distributor, D("100.00"))
+
+    outcomes = race(
+        [
+            lambda: withdrawal_request(
+                merchant=merchant,
+                distributor=distributor,
+                amount="40.00",
+                account="a",
+                request_token="same-click",
+            )
+            for _ in range(2)
+        ]
+    )
+
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    assert outcomes[0].value.pk == outcomes[1].value.pk
+    assert Withdrawal.objects.count() == 1
+    assert wallet_equals_ledger(distributor) == (D("60.00"), D("40.00"), D("0.00"))
+
+
 def test_eight_withdrawals_racing_never_take_more_than_the_balance(merchant, chain):
     distributor = chain[3]
     fund(distributor, D("100.00"))

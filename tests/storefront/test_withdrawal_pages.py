@@ -94,6 +94,27 @@ def test_confirm_requests_the_withdrawal(distributor_client, store_url, rules, f
     assert 'data-test="withdrawal-status">Waiting for review<' in page
 
 
+def test_a_double_click_on_confirm_makes_one_withdrawal(
+    distributor_client, store_url, rules, funded
+):
+    preview = distributor_client.post(
+        store_url("distributor-withdrawals"),
+        {"amount": "100.00", "account": "alipay:li", "preview": "1"},
+    )
+    token = preview.context["request_token"]
+    assert f'name="request_token" value="{token}"' in preview.content.decode()
+
+    for _ in range(2):
+        response = distributor_client.post(
+            store_url("distributor-withdrawals"),
+            {"amount": "100.00", "account": "alipay:li", "request_token": token, "confirm": "1"},
+        )
+        assert response.status_code == 302
+
+    assert Withdrawal.objects.count() == 1
+    assert balances(funded) == (D("1400.00"), D("100.00"), D("0.00"))
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [

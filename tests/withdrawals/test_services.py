@@ -95,6 +95,23 @@ def test_the_whole_balance_can_be_withdrawn_and_not_a_cent_more(merchant, distri
     assert Withdrawal.objects.count() == 1
 
 
+def test_the_same_request_token_makes_one_withdrawal(merchant, distributor, rules):
+    fund(distributor, D("100.00"))
+
+    first = withdrawal_request(
+        merchant=merchant, distributor=distributor, amount="60.00", account="a", request_token="t1"
+    )
+    again = withdrawal_request(
+        merchant=merchant, distributor=distributor, amount="60.00", account="a", request_token="t1"
+    )
+    other = withdrawal_request(
+        merchant=merchant, distributor=distributor, amount="40.00", account="a", request_token="t2"
+    )
+
+    assert again.pk == first.pk != other.pk
+    assert balances(distributor) == (D("0.00"), D("100.00"), D("0.00"))
+
+
 def test_the_minimum_is_enforced_to_the_cent(merchant, distributor, rules):
     fund(distributor, D("50.00"))
 

@@ -65,6 +65,14 @@ class WithdrawalRequestSerializer(serializers.Serializer):
     account = serializers.CharField(
         max_length=MAX_ACCOUNT_LENGTH, help_text="Where the payout goes (e.g. an Alipay account)."
     )
+    request_token = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Optional, chosen by the client: sent again, it returns the same withdrawal "
+        "instead of making a second one.",
+    )
 
 
 class WithdrawalQuoteParamsSerializer(serializers.Serializer):

@@ -69,6 +69,7 @@ class DistributorWithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMi
             distributor=distributor,
             amount=serializer.validated_data["amount"],
             account=serializer.validated_data["account"],
+            request_token=serializer.validated_data["request_token"],
         )
         data = self.get_serializer(self.get_queryset().get(pk=withdrawal.pk)).data
         return Response(data, status=status.HTTP_201_CREATED)
