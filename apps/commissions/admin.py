@@ -4,9 +4,14 @@ and the append-only ledger are written by the settlement services alone)."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
+from apps.core.admin import (
+    MerchantScopedAdmin,
+    MerchantScopedTabularInline,
+    ReadOnlyAdminMixin,
+    request_merchant,
+)
 
-from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from .services import PLAN_FIELDS, commission_plan_update
 
 
@@ -76,7 +81,14 @@ class CommissionRecordAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
-    list_display = ("distributor", "frozen", "available", "withdrawn", "total_earned")
+    list_display = (
+        "distributor",
+        "frozen",
+        "available",
+        "withdrawing",
+        "withdrawn",
+        "total_earned",
+    )
     search_fields = ("distributor__invite_code", "distributor__user__username")
     list_select_related = ("distributor__user",)
 
@@ -85,10 +97,27 @@ class WalletAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         return wallet.total_earned
 
 
+class LedgerEntryInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    model = LedgerEntry
+    fields = ("account", "distributor", "amount", "commission")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Journal)
+class JournalAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    list_display = ("id", "created_at", "kind", "key", "order", "reference", "memo")
+    list_filter = ("kind", "created_at")
+    search_fields = ("key", "reference", "order__number")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    inlines = [LedgerEntryInline]
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
-    list_display = ("id", "created_at", "distributor", "account", "kind", "amount", "commission")
-    list_filter = ("account", "kind", "created_at")
-    search_fields = ("distributor__invite_code", "distributor__user__username")
-    list_select_related = ("distributor__user", "commission")
+    list_display = ("id", "created_at", "journal", "account", "distributor", "amount", "commission")
+    list_filter = ("account", "journal__kind", "created_at")
+    search_fields = ("distributor__invite_code", "distributor__user__username", "journal__key")
+    list_select_related = ("distributor__user", "commission", "journal")
     date_hierarchy = "created_at"

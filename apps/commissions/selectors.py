@@ -4,6 +4,7 @@ from django.db.models import QuerySet, Sum
 
 from apps.distributors.models import Distributor
 
+from .ledger import DISTRIBUTOR_ACCOUNTS
 from .models import CommissionRecord, LedgerEntry, Wallet
 
 
@@ -28,6 +29,6 @@ def ledger_balances(*, distributor: Distributor) -> dict[str, Decimal]:
         .values("account")
         .annotate(total=Sum("amount"))
     )
-    balances = {account: Decimal("0.00") for account in LedgerEntry.Account.values}
+    balances = {account: Decimal("0.00") for account in DISTRIBUTOR_ACCOUNTS}
     balances.update({row["account"]: row["total"] for row in rows})
     return balances

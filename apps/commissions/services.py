@@ -6,13 +6,11 @@ delivered twice, retried, or run by two workers at once settles exactly once. Th
 (order line, beneficiary, level) is the last line of defence.
 """
 
-from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +21,8 @@ from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 
-from .models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from .ledger import Leg, ledger_post
+from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
 
 MAX_LEVELS = 3
 PLAN_FIELDS = (
@@ -218,29 +217,27 @@ def commission_settle_order(*, order_id: int) -> int:
                     )
                 )
         CommissionRecord.objects.bulk_create(records)
-        earned: dict[int, Decimal] = defaultdict(lambda: ZERO)
-        for record in records:
-            earned[record.beneficiary_id] += record.amount
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(
-                    merchant_id=order.merchant_id,
-                    distributor_id=record.beneficiary_id,
-                    account=LedgerEntry.Account.FROZEN,
-                    amount=record.amount,
-                    kind=LedgerEntry.Kind.COMMISSION_EARNED,
-                    commission=record,
-                )
-                for record in records
-            ]
-        )
-        Wallet.objects.bulk_create(
-            [Wallet(merchant_id=order.merchant_id, distributor_id=pk) for pk in sorted(earned)],
-            ignore_conflicts=True,
-        )
-        for distributor_id in sorted(earned):
-            Wallet.objects.filter(distributor_id=distributor_id).update(
-                frozen=F("frozen") + earned[distributor_id]
+        if records:
+            ledger_post(
+                merchant_id=order.merchant_id,
+                kind=Journal.Kind.COMMISSION_EARNED,
+                key=f"order:{order_id}:commission",
+                order_id=order_id,
+                legs=[
+                    Leg(
+                        LedgerEntry.Account.MERCHANT_PAYABLE,
+                        -sum((record.amount for record in records), ZERO),
+                    ),
+                    *(
+                        Leg(
+                            LedgerEntry.Account.FROZEN,
+                            record.amount,
+                            distributor_id=record.beneficiary_id,
+                            commission_id=record.pk,
+                        )
+                        for record in records
+                    ),
+                ],
             )
     return len(records)
 
@@ -258,27 +255,29 @@ def commission_release(*, record_id: int, now=None) -> bool:
             released_at=now,
         ):
             return False
-        record = CommissionRecord.objects.only("merchant_id", "beneficiary_id", "amount").get(
-            pk=record_id
-        )
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(
-                    merchant_id=record.merchant_id,
+        record = CommissionRecord.objects.only(
+            "merchant_id", "order_id", "beneficiary_id", "amount"
+        ).get(pk=record_id)
+        ledger_post(
+            merchant_id=record.merchant_id,
+            kind=Journal.Kind.COMMISSION_RELEASED,
+            key=f"commission:{record_id}:released",
+            order_id=record.order_id,
+            at=now,
+            legs=[
+                Leg(
+                    LedgerEntry.Account.FROZEN,
+                    -record.amount,
                     distributor_id=record.beneficiary_id,
-                    account=account,
-                    amount=amount,
-                    kind=LedgerEntry.Kind.COMMISSION_RELEASED,
                     commission_id=record_id,
-                )
-                for account, amount in (
-                    (LedgerEntry.Account.FROZEN, -record.amount),
-                    (LedgerEntry.Account.AVAILABLE, record.amount),
-                )
-            ]
-        )
-        Wallet.objects.filter(distributor_id=record.beneficiary_id).update(
-            frozen=F("frozen") - record.amount, available=F("available") + record.amount
+                ),
+                Leg(
+                    LedgerEntry.Account.AVAILABLE,
+                    record.amount,
+                    distributor_id=record.beneficiary_id,
+                    commission_id=record_id,
+                ),
+            ],
         )
     return True
 

@@ -38,13 +38,40 @@ class DistributorForm(forms.ModelForm):
 @admin.register(Distributor)
 class DistributorAdmin(MerchantScopedAdmin):
     form = DistributorForm
-    list_display = ("user", "invite_code", "parent", "level", "status", "joined_at")
-    list_filter = ("status", "level", "joined_at")
+    list_display = (
+        "user",
+        "invite_code",
+        "parent",
+        "level",
+        "status",
+        "qualification",
+        "joined_at",
+    )
+    list_filter = ("status", "qualification", "level", "joined_at")
     search_fields = ("invite_code", "user__username", "user__nickname", "user__phone")
     list_select_related = ("user", "parent__user")
     autocomplete_fields = ("parent",)
-    fields = ("user", "invite_code", "parent", "status", "level", "team_size", "joined_at")
-    readonly_fields = ("user", "invite_code", "status", "level", "team_size", "joined_at")
+    fields = (
+        "user",
+        "invite_code",
+        "parent",
+        "status",
+        "level",
+        "team_size",
+        "joined_at",
+        "qualification",
+        "tier",
+    )
+    readonly_fields = (
+        "user",
+        "invite_code",
+        "status",
+        "level",
+        "team_size",
+        "joined_at",
+        "qualification",
+        "tier",
+    )
     actions = ("suspend_distributors", "reactivate_distributors")
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
@@ -83,7 +110,10 @@ class DistributorAdmin(MerchantScopedAdmin):
 
 @admin.register(CustomerBinding)
 class CustomerBindingAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
-    list_display = ("customer", "distributor", "source", "bound_at")
+    list_display = ("customer", "distributor", "source", "bound_at", "expires_at")
     list_filter = ("source", "bound_at")
     search_fields = ("customer__username", "customer__phone", "distributor__invite_code")
     list_select_related = ("customer", "distributor__user")
+
+
+from . import admin_programme  # noqa: E402, F401  (registers the programme's admins)

@@ -1,7 +1,10 @@
-"""Remembers a share link's code and binds the visitor once they are signed in."""
+"""Remembers a share link's code and binds the visitor once they are signed in; gives every
+browser a long-lived random device id (for the fraud guards)."""
 
 import contextlib
+import ipaddress
 import re
+import secrets
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -9,10 +12,54 @@ from django.http import HttpRequest, HttpResponse
 from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
 
+from .guards import fraud_check_binding
 from .services import binding_bind, invite_code_normalize
 
 STORE_PATH = re.compile(r"^/s/(?P<slug>[a-z0-9-]+)/")
 COOKIE_PREFIX = "fx_ref_"
+DEVICE_COOKIE = "fx_device"
+DEVICE_COOKIE_MAX_AGE = 2 * 365 * 86400
+DEVICE_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def request_device_id(request: HttpRequest) -> str:
+    """The browser's device id (set by ``DeviceIdMiddleware``), or "" when unknown."""
+    return getattr(request, "device_id", "") or ""
+
+
+def request_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR when it is an IP address (see the rate limits for proxies)."""
+    address = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+class DeviceIdMiddleware:
+    """A random id per browser in a long-lived cookie: distributors signing up (or customers being
+    bound) from the same browser as an existing distributor are flagged for review."""
+
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        device = request.COOKIES.get(DEVICE_COOKIE, "")
+        fresh = not DEVICE_ID_PATTERN.match(device)
+        if fresh:
+            device = secrets.token_hex(16)
+        request.device_id = device  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if fresh:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                device,
+                max_age=DEVICE_COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        return response
 
 
 def referral_cookie_name(slug: str) -> str:
@@ -48,7 +95,14 @@ class ReferralMiddleware:
             if merchant is not None:
                 # A refused binding (self-referral, a loop) just leaves the visitor unbound.
                 with contextlib.suppress(DomainError):
-                    binding_bind(merchant=merchant, customer=request.user, invite_code=code)
+                    binding = binding_bind(
+                        merchant=merchant, customer=request.user, invite_code=code
+                    )
+                    fraud_check_binding(
+                        binding=binding,
+                        ip=request_ip(request),
+                        device=request_device_id(request),
+                    )
                 bound = True
         response = self.get_response(request)
         if bound:

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
@@ -85,6 +86,11 @@ class ProgrammeSettings(models.Model):
         return str(self.merchant)
 
 
+class Combinator(models.TextChoices):
+    ALL = "all", _("All conditions (AND)")
+    ANY = "any", _("Any condition (OR)")
+
+
 class Tier(MerchantOwned):
     """等级: a merchant-defined distributor tier. A higher rank is a better tier; its commission
     percents per level, when set, replace the merchant's default percents for its members."""
@@ -114,6 +120,20 @@ class Tier(MerchantOwned):
         null=True,
         blank=True,
         validators=percent_validators,
+    )
+    upgrade_combinator = models.CharField(
+        _("upgrade when"),
+        max_length=3,
+        choices=Combinator,
+        default=Combinator.ALL,
+        help_text=_("Whether all upgrade conditions must hold, or any one of them."),
+    )
+    keep_combinator = models.CharField(
+        _("kept while"),
+        max_length=3,
+        choices=Combinator,
+        default=Combinator.ALL,
+        help_text=_("Whether all keep conditions must hold, or any one of them."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -146,6 +166,12 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
 
+    class Qualification(models.TextChoices):
+        EVERYONE = "everyone", _("Joined (everyone may join)")
+        APPLICATION = "application", _("Application approved")
+        APPOINTED = "appointed", _("Appointed by the merchant")
+        THRESHOLD = "threshold", _("Reached the spending threshold")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -172,6 +198,24 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
         verbose_name=_("tier"),
     )
     tier_since = models.DateTimeField(_("in tier since"), null=True, blank=True)
+    qualification = models.CharField(
+        _("qualified by"),
+        max_length=16,
+        choices=Qualification,
+        default=Qualification.EVERYONE,
+        help_text=_("How this person became a distributor."),
+    )
+    qualifying_order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("qualifying order"),
+        help_text=_("Threshold mode: the paid order that reached the spending threshold."),
+    )
+    signup_ip = models.GenericIPAddressField(_("sign-up IP"), null=True, blank=True)
+    signup_device = models.CharField(_("sign-up device"), max_length=64, blank=True)
 
     class MPTTMeta:
         order_insertion_by: list[str] = []
@@ -197,7 +241,9 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
 
 
 class CustomerBinding(MerchantOwned):
-    """锁客: the distributor a consumer is bound to in one store (permanent binding)."""
+    """锁客: the distributor a consumer is bound to in one store.
+
+    In force while ``expires_at`` is empty or still ahead (see ``binding_in_force``)."""
 
     class Source(models.TextChoices):
         LINK = "link", _("Share link")
@@ -216,7 +262,13 @@ class CustomerBinding(MerchantOwned):
         verbose_name=_("distributor"),
     )
     source = models.CharField(_("source"), max_length=16, choices=Source, default=Source.LINK)
-    bound_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+    bound_at = models.DateTimeField(_("bound at"), default=timezone.now)
+    expires_at = models.DateTimeField(
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Binding for N days: from this instant the binding no longer counts."),
+    )
 
     class Meta:
         verbose_name = _("customer binding")
@@ -229,3 +281,243 @@ class CustomerBinding(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.customer} → {self.distributor}"
+
+
+def binding_in_force(now) -> models.Q:  # type: ignore[no-untyped-def]
+    """CustomerBinding rows that count at ``now``: permanent, or not yet expired."""
+    return models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+
+
+class BindingChange(MerchantOwned):
+    """History of a customer's binding in one store: every bind and rebind, with its reason."""
+
+    class Reason(models.TextChoices):
+        BOUND = "bound", _("First bound")
+        LATEST_LINK = "latest_link", _("Rebound: latest link wins")
+        EXPIRED_REBOUND = "expired_rebound", _("Rebound after the binding expired")
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    from_distributor = models.ForeignKey(
+        Distributor,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    to_distributor = models.ForeignKey(
+        Distributor, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("binding change")
+        verbose_name_plural = _("binding changes")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["merchant", "customer"], name="binding_change_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.from_distributor} → {self.to_distributor}"
+
+
+class DistributorApplication(MerchantOwned):
+    """申请: a request to become a distributor in application mode, reviewed by the merchant."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="distributor_applications",
+        verbose_name=_("applicant"),
+    )
+    invite_code = models.CharField(_("inviter's code"), max_length=16, blank=True)
+    answers = models.JSONField(
+        _("answers"), default=list, blank=True, help_text=_("[{question, answer}, …]")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    reject_reason = models.CharField(_("reason for rejection"), max_length=255, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    distributor = models.ForeignKey(
+        Distributor,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("distributor"),
+    )
+    signup_ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    signup_device = models.CharField(_("device"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("distributor application")
+        verbose_name_plural = _("distributor applications")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "user"],
+                condition=models.Q(status="pending"),
+                name="distributor_application_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_status_display()})"
+
+
+class TierCondition(MerchantOwned):
+    """One condition of a tier: upgrade into it, or keep it (otherwise down one step)."""
+
+    class Purpose(models.TextChoices):
+        UPGRADE = "upgrade", _("Upgrade into this tier")
+        KEEP = "keep", _("Keep this tier")
+
+    class Metric(models.TextChoices):
+        OWN_SALES_AMOUNT = "own_sales_amount", _("Own sales amount")
+        OWN_ORDER_COUNT = "own_order_count", _("Own order count")
+        TEAM_SALES_AMOUNT = "team_sales_amount", _("Team sales amount")
+        TEAM_ORDER_COUNT = "team_order_count", _("Team order count")
+        DIRECT_RECRUITS = "direct_recruits", _("Direct recruits")
+
+    tier = models.ForeignKey(
+        Tier, on_delete=models.CASCADE, related_name="conditions", verbose_name=_("tier")
+    )
+    purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose)
+    metric = models.CharField(_("metric"), max_length=24, choices=Metric)
+    threshold = models.DecimalField(
+        _("at least"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("An amount in yuan, or a count."),
+    )
+    period_days = models.PositiveIntegerField(
+        _("over the last (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+
+    class Meta:
+        verbose_name = _("tier condition")
+        verbose_name_plural = _("tier conditions")
+        ordering = ["tier_id", "purpose", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold__gt=0), name="tier_condition_threshold_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_days__gte=1), name="tier_condition_period_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} ≥ {self.threshold} / {self.period_days}d"
+
+    @property
+    def is_amount(self) -> bool:
+        return self.metric in (self.Metric.OWN_SALES_AMOUNT, self.Metric.TEAM_SALES_AMOUNT)
+
+
+class TierChange(MerchantOwned):
+    """History of a distributor's tier: every upgrade and downgrade with its reason and figures."""
+
+    distributor = models.ForeignKey(
+        Distributor,
+        on_delete=models.PROTECT,
+        related_name="tier_changes",
+        verbose_name=_("distributor"),
+    )
+    from_tier = models.ForeignKey(
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    to_tier = models.ForeignKey(
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to"),
+    )
+    reason = models.CharField(_("reason"), max_length=255)
+    metrics = models.JSONField(_("figures"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.distributor}: {self.from_tier or '-'} → {self.to_tier or '-'}"
+
+
+class FraudFlag(MerchantOwned):
+    """A distributor flagged for the merchant's review (shared device or IP, refund rate)."""
+
+    class Kind(models.TextChoices):
+        DEVICE = "device", _("Shares a device with another distributor")
+        IP = "ip", _("Shares an IP address with another distributor")
+        REFUND_RATE = "refund_rate", _("High refund rate")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DISMISSED = "dismissed", _("Dismissed")
+        ACTIONED = "actioned", _("Actioned (distributor suspended)")
+
+    distributor = models.ForeignKey(
+        Distributor,
+        on_delete=models.PROTECT,
+        related_name="fraud_flags",
+        verbose_name=_("distributor"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.OPEN)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    created_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fraud flag")
+        verbose_name_plural = _("fraud flags")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "distributor", "kind"],
+                condition=models.Q(status="open"),
+                name="fraud_flag_one_open_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.distributor}: {self.get_kind_display()}"

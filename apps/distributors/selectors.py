@@ -1,10 +1,13 @@
+from datetime import datetime
+
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.merchants.models import Merchant
 from apps.products.models import Product, Sku
 
-from .models import CustomerBinding, Distributor, ProgrammeSettings
+from .models import CustomerBinding, Distributor, ProgrammeSettings, binding_in_force
 
 
 def distributor_for_user(*, merchant: Merchant, user: User) -> Distributor | None:
@@ -41,14 +44,27 @@ def distributor_team_size(*, distributor: Distributor) -> int:
     return distributor.get_descendant_count()
 
 
-def binding_for_customer(*, merchant: Merchant, customer: User) -> CustomerBinding | None:
-    return CustomerBinding.objects.filter(merchant=merchant, customer=customer).first()
+def binding_for_customer(
+    *, merchant: Merchant, customer: User, now: datetime | None = None
+) -> CustomerBinding | None:
+    """The customer's binding in force at ``now`` (an expired one does not count)."""
+    return (
+        CustomerBinding.objects.filter(merchant=merchant, customer=customer)
+        .filter(binding_in_force(now or timezone.now()))
+        .first()
+    )
 
 
-def bound_customers(*, distributor: Distributor) -> "QuerySet[CustomerBinding]":
-    return CustomerBinding.objects.filter(
-        merchant_id=distributor.merchant_id, distributor=distributor
-    ).select_related("customer")
+def bound_customers(
+    *, distributor: Distributor, now: datetime | None = None
+) -> "QuerySet[CustomerBinding]":
+    """The distributor's customers whose binding is in force, the most recently bound first."""
+    return (
+        CustomerBinding.objects.filter(merchant_id=distributor.merchant_id, distributor=distributor)
+        .filter(binding_in_force(now or timezone.now()))
+        .select_related("customer")
+        .order_by("-bound_at", "-id")
+    )
 
 
 def products_to_share(*, merchant: Merchant) -> "QuerySet[Product]":

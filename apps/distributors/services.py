@@ -24,8 +24,10 @@ read and that save would be undone. ``distributors_set_status`` takes the same l
 
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -33,7 +35,8 @@ from apps.commissions.models import Wallet
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.merchants.models import Merchant
 
-from .models import CustomerBinding, Distributor
+from .models import BindingChange, CustomerBinding, Distributor, ProgrammeSettings
+from .selectors import programme_settings_for
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
@@ -117,19 +120,32 @@ def _lock_trees_once(pks: tuple[int, ...], *, new_tree: bool) -> dict[int, Distr
 
 
 def distributor_join(
-    *, merchant: Merchant, user: User, invite_code: str | None = None
+    *,
+    merchant: Merchant,
+    user: User,
+    invite_code: str | None = None,
+    qualification: str = Distributor.Qualification.EVERYONE,
 ) -> Distributor:
-    """Make ``user`` a distributor of ``merchant`` (recruitment mode: everyone).
+    """Make ``user`` a distributor of ``merchant``.
 
     Placed under the owner of ``invite_code``; without a code, under the distributor the user is bound
     to as a customer, if any; otherwise as the root of a new tree. Joining again returns the existing
     profile unchanged. Nothing is ever charged for joining.
+
+    ``qualification`` says which path admits the user: the storefront's own join (``everyone``) is
+    refused unless the merchant's recruitment mode is everyone; the other paths (an approved
+    application, an appointment, the spending threshold) are in ``recruitment`` and check their mode
+    themselves.
     """
     if not merchant.is_active:
         raise NotFound(_("This store is not open."))
     existing = Distributor.objects.filter(merchant=merchant, user=user).first()
     if existing is not None:
         return existing
+    if qualification == Distributor.Qualification.EVERYONE:
+        from .recruitment import recruitment_refuse_unless_open
+
+        recruitment_refuse_unless_open(merchant=merchant)
     inviter: Distributor | None = None
     if invite_code:
         inviter = distributor_get_by_code(merchant=merchant, code=invite_code)
@@ -158,7 +174,13 @@ def distributor_join(
         existing = Distributor.objects.filter(merchant=merchant, user=user).first()
         if existing is not None:
             return existing
-        return distributor_join(merchant=merchant, user=user, invite_code=invite_code)
+        return distributor_join(
+            merchant=merchant, user=user, invite_code=invite_code, qualification=qualification
+        )
+    if distributor.parent_id is not None:
+        from .tasks import tier_evaluate_on_commit
+
+        tier_evaluate_on_commit(merchant.pk, distributor.parent_id)  # a new direct recruit
     return distributor
 
 
@@ -172,13 +194,20 @@ def binding_bind(
     customer: User,
     invite_code: str,
     source: str = CustomerBinding.Source.LINK,
+    now: datetime | None = None,
 ) -> CustomerBinding:
-    """Bind ``customer`` to the distributor owning ``invite_code`` (permanent binding).
+    """Bind ``customer`` to the distributor owning ``invite_code``, per the merchant's binding mode.
 
-    An existing binding is kept (permanent mode: the first link wins). Refused: a distributor referring
-    themselves, and a customer who is a distributor being bound to someone in their own downline (a
-    loop). Returns the binding in force afterwards (the existing one, if there was one).
+    - permanent: the first link wins, for ever;
+    - days: the binding counts for ``binding_days`` from the instant it is made; a link arriving
+      once it has expired binds anew (to whoever's link it is);
+    - latest: every new link rebinds to its distributor.
+    With ``binding_new_customers_only``, a customer who has ever paid an order in this store is not
+    bound (nor rebound). Refused: a distributor referring themselves, and a customer who is a
+    distributor being bound to someone in their own downline (a loop). Every bind and rebind is kept
+    in ``BindingChange``. Returns the binding in force afterwards.
     """
+    now = now or timezone.now()
     distributor = distributor_get_by_code(merchant=merchant, code=invite_code)
     if distributor.user_id == customer.pk:
         raise DomainError(_("You cannot refer yourself."), code="self_referral")
@@ -191,17 +220,99 @@ def binding_bind(
         raise DomainError(
             _("You cannot be referred by someone in your own team."), code="referral_loop"
         )
-    CustomerBinding.objects.bulk_create(
-        [
-            CustomerBinding(
-                merchant=merchant, customer=customer, distributor=distributor, source=source
+    settings = programme_settings_for(merchant=merchant)
+    Mode = ProgrammeSettings.BindingMode
+    expires_at = (
+        now + timedelta(days=settings.binding_days) if settings.binding_mode == Mode.DAYS else None
+    )
+    with transaction.atomic():
+        binding = _binding_locked(merchant=merchant, customer=customer)
+        if binding is not None:
+            in_force = binding.expires_at is None or binding.expires_at > now
+            if binding.distributor_id == distributor.pk and in_force:
+                return binding
+            if in_force and settings.binding_mode != Mode.LATEST:
+                return binding  # permanent, or days not yet over: the first link keeps it
+        if settings.binding_new_customers_only and _has_paid_an_order(
+            merchant=merchant, customer=customer
+        ):
+            raise DomainError(
+                _("Only new customers can be bound to a distributor in this store."),
+                code="not_a_new_customer",
             )
-        ],
-        ignore_conflicts=True,
+        if binding is None:
+            binding = _binding_create(
+                merchant=merchant,
+                customer=customer,
+                distributor=distributor,
+                source=source,
+                now=now,
+                expires_at=expires_at,
+            )
+            if binding.distributor_id != distributor.pk:
+                return binding  # a concurrent first link won
+            previous_id, reason = None, BindingChange.Reason.BOUND
+        else:
+            previous_id = binding.distributor_id
+            reason = (
+                BindingChange.Reason.EXPIRED_REBOUND
+                if binding.expires_at is not None and binding.expires_at <= now
+                else BindingChange.Reason.LATEST_LINK
+            )
+            binding.distributor = distributor
+            binding.source, binding.bound_at, binding.expires_at = source, now, expires_at
+            binding.save(update_fields=["distributor", "source", "bound_at", "expires_at"])
+        BindingChange.objects.create(
+            merchant=merchant,
+            customer=customer,
+            from_distributor_id=previous_id,
+            to_distributor=distributor,
+            reason=reason,
+            created_at=now,
+        )
+    return binding
+
+
+def _binding_locked(*, merchant: Merchant, customer: User) -> CustomerBinding | None:
+    return (
+        CustomerBinding.objects.select_for_update()
+        .filter(merchant=merchant, customer=customer)
+        .first()
     )
-    return CustomerBinding.objects.select_related("distributor").get(
-        merchant=merchant, customer=customer
-    )
+
+
+def _binding_create(
+    *,
+    merchant: Merchant,
+    customer: User,
+    distributor: Distributor,
+    source: str,
+    now: datetime,
+    expires_at: datetime | None,
+) -> CustomerBinding:
+    """Create the customer's binding; if a concurrent link created it first, return that one."""
+    try:
+        with transaction.atomic():
+            return CustomerBinding.objects.create(
+                merchant=merchant,
+                customer=customer,
+                distributor=distributor,
+                source=source,
+                bound_at=now,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        found = _binding_locked(merchant=merchant, customer=customer)
+        assert found is not None
+        return found
+
+
+def _has_paid_an_order(*, merchant: Merchant, customer: User) -> bool:
+    from apps.orders.models import Order
+
+    return Order.objects.filter(
+        merchant=merchant, customer=customer, paid_at__isnull=False
+    ).exists()
 
 
 def distributor_move_check(*, distributor: Distributor, new_parent: Distributor | None) -> None:

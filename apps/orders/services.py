@@ -18,7 +18,7 @@ from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, quantize_money
 from apps.core.state import check_transition, compare_and_swap
-from apps.distributors.models import CustomerBinding
+from apps.distributors.models import CustomerBinding, binding_in_force
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 
@@ -202,7 +202,9 @@ def _upline_snapshot(*, merchant: Merchant, customer: User) -> tuple[int | None,
     """
     row = next(
         iter(
-            CustomerBinding.objects.filter(merchant=merchant, customer=customer).values_list(
+            CustomerBinding.objects.filter(merchant=merchant, customer=customer)
+            .filter(binding_in_force(timezone.now()))  # an expired binding (N days) pays no one
+            .values_list(
                 "distributor_id",
                 "distributor__user_id",
                 "distributor__parent_id",
@@ -360,8 +362,17 @@ def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -
 
 
 def order_mark_paid(*, order: Order) -> bool:
-    """pending_payment → paid. Caller (the payment service) holds the transaction."""
-    return order_transition(order=order, new=S.PAID, paid_at=timezone.now())
+    """pending_payment → paid. Caller (the payment service) holds the transaction.
+
+    Once it commits, the spending threshold (recruitment mode 满额) is checked for the customer."""
+    from apps.distributors.tasks import threshold_grant_on_commit
+
+    if not order_transition(order=order, new=S.PAID, paid_at=timezone.now()):
+        return False
+    threshold_grant_on_commit(
+        merchant_id=order.merchant_id, customer_id=order.customer_id, order_id=order.pk
+    )
+    return True
 
 
 def order_ship(
@@ -389,6 +400,7 @@ def order_ship(
 def order_complete(*, order: Order, actor: User | None = None, reason: str = "") -> bool:
     """shipped → completed; settlement is enqueued when the transaction commits."""
     from apps.commissions.tasks import commission_settle_order_task
+    from apps.distributors.tasks import tier_evaluate_on_commit
 
     if order.status != S.SHIPPED:
         raise Conflict(_("Only a shipped order can be completed."), code="invalid_transition")
@@ -408,6 +420,12 @@ def order_complete(*, order: Order, actor: User | None = None, reason: str = "")
         if commission_status == Order.CommissionStatus.PENDING:
             order_id = order.pk
             transaction.on_commit(lambda: commission_settle_order_task.delay(order_id))
+        tier_evaluate_on_commit(
+            order.merchant_id,
+            order.distributor_id,
+            order.level2_distributor_id,
+            order.level3_distributor_id,
+        )
     return True
 
 

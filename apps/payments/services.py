@@ -1,13 +1,16 @@
 import secrets
 from collections.abc import Mapping
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.models import Journal, LedgerEntry
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.core.money import percent_of
+from apps.core.money import ZERO, percent_of
 from apps.core.state import compare_and_swap
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
@@ -161,6 +164,7 @@ def _payment_succeeded(*, payment: Payment, notification: PaymentNotification) -
             platform_fee=fee,
             merchant_net=payment.amount - fee,
         )
+        _payment_post_to_ledger(payment=payment, fee=fee)
         return "paid"
     _payment_refund_required(payment=payment, notification=notification, old=Payment.Status.PENDING)
     return "refund_required"
@@ -177,4 +181,23 @@ def _payment_refund_required(
         new=Payment.Status.REFUND_REQUIRED,
         provider_trade_no=notification.provider_trade_no,
         succeeded_at=notification.paid_at,
+    )
+    # The money is at the provider and owed back to the consumer through the merchant: no fee.
+    _payment_post_to_ledger(payment=payment, fee=ZERO, memo="refund required")
+
+
+def _payment_post_to_ledger(*, payment: Payment, fee: Decimal, memo: str = "") -> None:
+    ledger_post(
+        merchant_id=payment.merchant_id,
+        kind=Journal.Kind.PAYMENT,
+        key=f"payment:{payment.pk}",
+        order_id=payment.order_id,
+        payment_id=payment.pk,
+        reference=payment.out_trade_no,
+        memo=memo,
+        legs=[
+            Leg(LedgerEntry.Account.PROVIDER, -payment.amount),
+            Leg(LedgerEntry.Account.MERCHANT_PAYABLE, payment.amount - fee),
+            Leg(LedgerEntry.Account.PLATFORM_FEE, fee),
+        ],
     )

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_withdrawals
+from . import views, views_programme, views_withdrawals
 
 app_name = "storefront"
 
@@ -26,6 +26,9 @@ store_patterns = [
         views_withdrawals.distributor_withdrawals,
         name="distributor-withdrawals",
     ),
+    path("d/apply/", views_programme.distributor_apply, name="distributor-apply"),
+    path("d/tier/", views_programme.distributor_tier, name="distributor-tier"),
+    path("d/customers/", views_programme.distributor_customers, name="distributor-customers"),
 ]
 
 urlpatterns = [

@@ -23,14 +23,16 @@ from apps.accounts.models import User
 from apps.commissions.models import Wallet
 from apps.commissions.selectors import commission_records_for, wallet_for
 from apps.core.errors import DomainError, NotFound
+from apps.distributors.guards import fraud_check_signup
 from apps.distributors.links import join_url, qr_target_url, share_links
-from apps.distributors.middleware import referral_cookie_name
+from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import (
     distributor_for_user,
     distributor_team,
     distributor_team_size,
     distributor_upline,
+    programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code, distributor_join
 from apps.merchants.models import Merchant
@@ -367,6 +369,8 @@ def _remembered_invite_code(request: HttpRequest, merchant: Merchant) -> str:
 def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
     if distributor_for_user(merchant=merchant, user=request.user) is not None:
         return redirect("storefront:distributor-earnings", slug=merchant.slug)
+    if programme_settings_for(merchant=merchant).recruitment_mode != "everyone":
+        return redirect("storefront:distributor-apply", slug=merchant.slug)
     status = 200
     inviter: Distributor | None = None
     if request.method == "POST":
@@ -374,7 +378,12 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
         if form.is_valid():
             code = form.cleaned_data["invite_code"].strip()
             try:
-                distributor_join(merchant=merchant, user=request.user, invite_code=code or None)
+                joined = distributor_join(
+                    merchant=merchant, user=request.user, invite_code=code or None
+                )
+                fraud_check_signup(
+                    distributor=joined, ip=request_ip(request), device=request_device_id(request)
+                )
             except DomainError as error:
                 form.add_error("invite_code", error.message)
                 status = error.status

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.distributors.middleware.DeviceIdMiddleware",
     "apps.distributors.middleware.ReferralMiddleware",
 ]
 
@@ -153,6 +154,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
+    "distributors-tiers-evaluate": {
+        "task": "apps.distributors.tasks.tiers_evaluate_sweep",
+        "schedule": 3600.0,
+    },
+    "distributors-threshold-sweep": {
+        "task": "apps.distributors.tasks.threshold_sweep_task",
+        "schedule": 600.0,
+    },
 }
 
 CACHES = {

@@ -7,7 +7,9 @@ import pytest
 from django.db import transaction
 
 from apps.commissions.services import commission_settle_order
-from apps.distributors.models import Distributor
+from apps.distributors.guards import fraud_flag_raise
+from apps.distributors.models import Distributor, Tier, TierChange, TierCondition
+from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import binding_bind, distributor_join
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
@@ -70,6 +72,7 @@ def build_store(merchant: Merchant) -> Store:
     completed.refresh_from_db()
     order_complete(order=completed)
     assert commission_settle_order(order_id=completed.pk) == 2
+    _programme_rows(merchant=merchant, child=child)
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
     WithdrawalSettings.objects.get_or_create(
@@ -80,6 +83,30 @@ def build_store(merchant: Merchant) -> Store:
         merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
     )
     return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
+
+
+def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:
+    """One row of each programme model: settings, an application, a tier with a condition, a tier
+    change and a fraud flag (the binding above made one binding change)."""
+    programme_settings_update(
+        merchant=merchant, recruitment_mode="application", application_questions=["Why?"]
+    )
+    application_submit(merchant=merchant, user=UserFactory(), answers=["Because"])
+    rank = Tier.objects.filter(merchant=merchant).count() + 1
+    tier = Tier.objects.create(merchant=merchant, name=f"Tier {rank}", rank=rank)
+    TierCondition.objects.create(
+        merchant=merchant,
+        tier=tier,
+        purpose="upgrade",
+        metric="direct_recruits",
+        threshold=1,
+        period_days=30,
+    )
+    TierChange.objects.create(
+        merchant=merchant, distributor=child, from_tier=None, to_tier=tier, reason="test"
+    )
+    fraud_flag_raise(distributor=child, kind="device", detail={"distributors": []})
+    programme_settings_update(merchant=merchant, recruitment_mode="everyone")
 
 
 @pytest.fixture

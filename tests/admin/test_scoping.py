@@ -11,9 +11,18 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
-from apps.distributors.models import CustomerBinding, Distributor
+from apps.distributors.models import (
+    BindingChange,
+    CustomerBinding,
+    Distributor,
+    DistributorApplication,
+    FraudFlag,
+    ProgrammeSettings,
+    Tier,
+    TierChange,
+)
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -34,13 +43,21 @@ ROWS_PER_STORE = {
     CommissionPlan: 1,
     CommissionRecord: 2,
     Wallet: 2,
-    LedgerEntry: 2,
+    LedgerEntry: 7,  # 3 of the settled order, 2 funding the invitee, 2 of the withdrawal
+    Journal: 3,
     WithdrawalSettings: 1,
     Withdrawal: 1,
+    ProgrammeSettings: 1,
+    DistributorApplication: 1,
+    Tier: 1,
+    TierChange: 1,
+    BindingChange: 1,
+    FraudFlag: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
-ADDABLE_BY_STAFF = {Product, Sku}
-ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, WithdrawalSettings}
+# (A merchant's programme settings exist, so staff cannot add a second one.)
+ADDABLE_BY_STAFF = {Product, Sku, Tier}
+ADDABLE_BY_OPERATOR = {Product, Sku, CommissionPlan, ProgrammeSettings, Tier, WithdrawalSettings}
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
 MERCHANT_ADMINS = sorted(
@@ -129,8 +146,8 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
     with CaptureQueriesContext(connection) as after:
         response = client.get(url(model, "changelist"))
 
-    # one plan and one settings row per merchant
-    per_merchant = 1 if model in (CommissionPlan, WithdrawalSettings) else 2
+    # one per merchant
+    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings) else 2
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -201,11 +218,18 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("orders", "Order"),
         ("payments", "Payment"),
         ("commissions", "CommissionPlan"),
+        ("commissions", "Journal"),
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
         ("withdrawals", "WithdrawalSettings"),
         ("withdrawals", "Withdrawal"),
+        ("distributors", "ProgrammeSettings"),
+        ("distributors", "DistributorApplication"),
+        ("distributors", "Tier"),
+        ("distributors", "TierChange"),
+        ("distributors", "BindingChange"),
+        ("distributors", "FraudFlag"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

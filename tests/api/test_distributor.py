@@ -179,6 +179,7 @@ def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
     assert earnings.json() == {
         "frozen": "20.00",
         "available": "0.00",
+        "withdrawing": "0.00",
         "withdrawn": "0.00",
         "total": "20.00",
     }

@@ -15,9 +15,19 @@ from django.urls import URLPattern, URLResolver
 from rest_framework.authtoken.models import Token
 
 from apps.commissions.models import CommissionPlan
+from apps.distributors.guards import fraud_flag_raise
+from apps.distributors.models import (
+    DistributorApplication,
+    FraudFlag,
+    ProgrammeSettings,
+    Tier,
+    TierCondition,
+)
+from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.merchants.models import MerchantApplication
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
+from tests.factories import UserFactory
 
 from .conftest import World, api_url, client_for
 
@@ -53,7 +63,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 50
+    assert len(ROUTES) == 70
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -390,6 +400,145 @@ def merchant_plan_put(world: World) -> None:
     assert plans == {world.a.merchant.pk: Decimal("10.00"), world.b.merchant.pk: Decimal("12.00")}
 
 
+# --- distributor programme --------------------------------------------------------------------
+
+
+def _programme(world: World) -> dict[str, dict]:
+    """Per store: application mode with one question, a pending application, a tier with a
+    condition and an open fraud flag."""
+    made: dict[str, dict] = {}
+    for key, store in (("a", world.a), ("b", world.b)):
+        programme_settings_update(
+            merchant=store.merchant,
+            recruitment_mode=ProgrammeSettings.RecruitmentMode.APPLICATION,
+            application_questions=["Why?"],
+        )
+        application = application_submit(
+            merchant=store.merchant, user=UserFactory(), answers=["Because"]
+        )
+        tier = Tier.objects.create(merchant=store.merchant, name="Gold", rank=1)
+        TierCondition.objects.create(
+            merchant=store.merchant,
+            tier=tier,
+            purpose="upgrade",
+            metric="own_order_count",
+            threshold=Decimal("3"),
+            period_days=30,
+        )
+        flag = fraud_flag_raise(distributor=store.distributors[1], kind="ip", detail={})
+        made[key] = {"application": application, "tier": tier, "flag": flag}
+    return made
+
+
+def _programme_rows() -> dict[str, list]:
+    return {
+        "applications": list(DistributorApplication.objects.order_by("id").values()),
+        "tiers": list(Tier.objects.order_by("id").values()),
+        "conditions": list(TierCondition.objects.order_by("id").values()),
+        "flags": list(FraudFlag.objects.order_by("id").values()),
+        "settings": list(ProgrammeSettings.objects.order_by("id").values()),
+    }
+
+
+def _refused_programme(world: World, call: Callable[[], object], status: int = 404) -> dict:
+    before = _programme_rows()
+    body = _refused(world, call, status)
+    assert _programme_rows() == before
+    return body
+
+
+def store_application_get(world: World) -> None:
+    made = _programme(world)
+    b_applicant = made["b"]["application"].user
+    url_b = api_url("store-distributor-application", store=world.b.slug)
+    assert client_for(b_applicant).get(url_b).json()["application"]["id"] == (
+        made["b"]["application"].pk
+    )
+    url_a = api_url("store-distributor-application", store=world.a.slug)
+    assert client_for(b_applicant).get(url_a).json()["application"] is None
+
+
+def store_application_post(world: World) -> None:
+    _programme(world)
+    body = _refused_programme(
+        world,
+        lambda: client_for(world.stranger).post(
+            api_url("store-distributor-application", store=world.a.slug),
+            {"answers": ["Yes"], "invite_code": world.b.distributors[0].invite_code},
+            format="json",
+        ),
+    )
+    assert body["code"] == "unknown_invite_code"
+
+
+def merchant_applications(world: World) -> None:
+    made = _programme(world)
+    response = client_for(world.a.staff).get(api_url("merchant-distributor-application-list"))
+    assert _ids(response) == [made["a"]["application"].pk]
+
+
+def _other_merchants_row(name: str, kind: str, body: dict | None = None, method: str = "post"):  # type: ignore[no-untyped-def]
+    def case(world: World) -> None:
+        made = _programme(world)
+        url = api_url(name, pk=made["b"][kind].pk)
+        client = client_for(world.a.staff)
+        _refused_programme(world, lambda: getattr(client, method)(url, body or {}, format="json"))
+
+    return case
+
+
+def merchant_appoint(world: World) -> None:
+    body = _refused_programme(
+        world,
+        lambda: client_for(world.a.staff).post(
+            api_url("merchant-distributor-appointment-list"),
+            {"user": world.stranger.username, "invite_code": world.b.distributors[0].invite_code},
+            format="json",
+        ),
+    )
+    assert body["code"] == "unknown_invite_code"
+
+
+def merchant_programme_get(world: World) -> None:
+    programme_settings_update(merchant=world.b.merchant, recruitment_mode="appointed")
+    for store, expected in ((world.a, "everyone"), (world.b, "appointed")):
+        response = client_for(store.staff).get(api_url("merchant-programme-settings"))
+        assert response.json()["recruitment_mode"] == expected
+
+
+def merchant_programme_put(world: World) -> None:
+    response = client_for(world.b.staff).put(
+        api_url("merchant-programme-settings"),
+        {"recruitment_mode": "threshold", "spend_threshold": "99.00", "binding_mode": "days"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    modes = dict(ProgrammeSettings.objects.values_list("merchant_id", "recruitment_mode"))
+    assert modes == {world.b.merchant.pk: "threshold"}
+
+
+def merchant_tiers(world: World) -> None:
+    made = _programme(world)
+    response = client_for(world.a.staff).get(api_url("merchant-tier-list"))
+    assert _ids(response) == [made["a"]["tier"].pk]
+
+
+def merchant_tier_create(world: World) -> None:
+    response = client_for(world.a.staff).post(
+        api_url("merchant-tier-list"),
+        {"name": "Gold", "rank": 1, "merchant": world.b.merchant.pk, "conditions": []},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert Tier.objects.get(pk=response.json()["id"]).merchant_id == world.a.merchant.pk
+
+
+def merchant_flags(world: World) -> None:
+    made = _programme(world)
+    response = client_for(world.a.staff).get(api_url("merchant-fraud-flag-list"))
+    assert _ids(response) == [made["a"]["flag"].pk]
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("auth-token", "post"): public_token,
     ("merchant-application-create", "post"): public_application,
@@ -485,6 +634,44 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ),
     ("merchant-withdrawal-settings", "get"): merchant_withdrawal_settings_get,
     ("merchant-withdrawal-settings", "put"): merchant_withdrawal_settings_put,
+    ("store-distributor-application", "get"): store_application_get,
+    ("store-distributor-application", "post"): store_application_post,
+    ("store-distributor-tier", "get"): _distributor_only_case("store-distributor-tier"),
+    ("store-distributor-customers", "get"): _distributor_only_case("store-distributor-customers"),
+    ("merchant-distributor-application-list", "get"): merchant_applications,
+    ("merchant-distributor-application-detail", "get"): _other_merchants_row(
+        "merchant-distributor-application-detail", "application", method="get"
+    ),
+    ("merchant-distributor-application-approve", "post"): _other_merchants_row(
+        "merchant-distributor-application-approve", "application"
+    ),
+    ("merchant-distributor-application-reject", "post"): _other_merchants_row(
+        "merchant-distributor-application-reject", "application", {"reason": "No"}
+    ),
+    ("merchant-distributor-appointment-list", "post"): merchant_appoint,
+    ("merchant-programme-settings", "get"): merchant_programme_get,
+    ("merchant-programme-settings", "put"): merchant_programme_put,
+    ("merchant-tier-list", "get"): merchant_tiers,
+    ("merchant-tier-list", "post"): merchant_tier_create,
+    ("merchant-tier-detail", "get"): _other_merchants_row(
+        "merchant-tier-detail", "tier", method="get"
+    ),
+    ("merchant-tier-detail", "put"): _other_merchants_row(
+        "merchant-tier-detail", "tier", {"name": "Taken", "rank": 9}, method="put"
+    ),
+    ("merchant-tier-detail", "patch"): _other_merchants_row(
+        "merchant-tier-detail", "tier", {"name": "Taken"}, method="patch"
+    ),
+    ("merchant-tier-detail", "delete"): _other_merchants_row(
+        "merchant-tier-detail", "tier", method="delete"
+    ),
+    ("merchant-fraud-flag-list", "get"): merchant_flags,
+    ("merchant-fraud-flag-dismiss", "post"): _other_merchants_row(
+        "merchant-fraud-flag-dismiss", "flag"
+    ),
+    ("merchant-fraud-flag-suspend", "post"): _other_merchants_row(
+        "merchant-fraud-flag-suspend", "flag"
+    ),
 }
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
 from apps.commissions.selectors import ledger_balances
 from apps.distributors.models import CustomerBinding, Distributor
@@ -172,8 +173,10 @@ def test_wallets_hold_what_the_ledger_says(db, debug):
         assert ledger_balances(distributor=wallet.distributor) == {
             "frozen": wallet.frozen,
             "available": wallet.available,
+            "withdrawing": wallet.withdrawing,
             "withdrawn": wallet.withdrawn,
         }
+    assert ledger_breaches() == []
 
 
 def test_old_order_history_is_in_the_past_and_consistent(db, debug):

@@ -9,6 +9,7 @@ from hypothesis.stateful import (
     invariant,
 )
 
+from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
 from apps.core.money import ZERO, percent_of
 from apps.distributors.models import CustomerBinding, Distributor
@@ -176,8 +177,9 @@ class MoneyInvariants:
         if self.merchant is None:
             return
         ledger: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        assert ledger_breaches(merchant_id=self.merchant.pk) == []
         for distributor_id, account, amount in LedgerEntry.objects.filter(
-            merchant=self.merchant
+            merchant=self.merchant, distributor__isnull=False
         ).values_list("distributor_id", "account", "amount"):
             ledger[(distributor_id, account)] += amount
         wallets = {

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.commissions.selectors import ledger_balances
 from apps.commissions.services import (
     CommissionPlanInvalid,
@@ -88,9 +88,16 @@ def test_settlement_credits_frozen_balances_equal_to_the_ledger(order, chain):
         assert ledger_balances(distributor=distributor) == {
             "frozen": frozen,
             "available": D("0.00"),
+            "withdrawing": D("0.00"),
             "withdrawn": D("0.00"),
         }
-    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMMISSION_EARNED).count() == 6
+    # one balanced journal: the merchant owes the six frozen amounts it now pays out
+    journal = Journal.objects.get(kind=Journal.Kind.COMMISSION_EARNED)
+    assert journal.key == f"order:{order.pk}:commission"
+    legs = list(journal.entries.values_list("account", "distributor_id", "amount"))
+    assert len(legs) == 7
+    assert ("merchant_payable", None, -sum(expected.values())) in legs
+    assert sum(amount for _account, _distributor, amount in legs) == D("0.00")
 
 
 def test_settling_twice_creates_nothing_more(order, chain):
@@ -99,7 +106,7 @@ def test_settling_twice_creates_nothing_more(order, chain):
     assert commission_settle_order(order_id=order.pk) == 0
 
     assert CommissionRecord.objects.filter(order=order).count() == 6
-    assert LedgerEntry.objects.count() == 6
+    assert LedgerEntry.objects.filter(journal__kind=Journal.Kind.COMMISSION_EARNED).count() == 7
     assert wallet(chain[3]).frozen == D("6.33")
 
 
@@ -227,16 +234,17 @@ def test_release_after_the_freeze_moves_frozen_to_available(order, chain):
         assert ledger_balances(distributor=distributor) == {
             "frozen": D("0.00"),
             "available": amount,
+            "withdrawing": D("0.00"),
             "withdrawn": D("0.00"),
         }
     # and each record has exactly two release entries: −amount frozen, +amount available
     record = CommissionRecord.objects.get(beneficiary=chain[3], order_line__paid_amount=D("33.33"))
     assert sorted(
         LedgerEntry.objects.filter(
-            commission=record, kind=LedgerEntry.Kind.COMMISSION_RELEASED
+            commission=record, journal__kind=Journal.Kind.COMMISSION_RELEASED
         ).values_list("account", "amount")
     ) == [("available", D("3.33")), ("frozen", D("-3.33"))]
-    assert LedgerEntry.objects.count() == 6 + 12
+    assert LedgerEntry.objects.filter(journal__kind=Journal.Kind.COMMISSION_RELEASED).count() == 12
 
 
 def test_releasing_one_record_twice_moves_it_once(order, chain):

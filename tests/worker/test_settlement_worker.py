@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.commissions import tasks as commission_tasks
+from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
 from apps.commissions.selectors import ledger_balances
 from apps.orders.models import Order
@@ -80,7 +81,8 @@ def test_confirming_receipt_gets_the_order_settled_by_the_worker(
     )
     assert settled_results(celery_worker) == [6, 0]
     assert CommissionRecord.objects.count() == 6
-    assert LedgerEntry.objects.count() == 6
+    assert LedgerEntry.objects.filter(commission__isnull=False).count() == 6
+    assert ledger_breaches() == []
     assert_settled_exactly(order, chain)
 
 

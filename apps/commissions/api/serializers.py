@@ -12,12 +12,12 @@ class EarningsSerializer(serializers.ModelSerializer):
         max_digits=14,
         decimal_places=2,
         read_only=True,
-        help_text="Frozen + available + withdrawn.",
+        help_text="Frozen + available + being withdrawn + withdrawn.",
     )
 
     class Meta:
         model = Wallet
-        fields = ["frozen", "available", "withdrawn", "total"]
+        fields = ["frozen", "available", "withdrawing", "withdrawn", "total"]
         read_only_fields = fields
 
 

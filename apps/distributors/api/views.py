@@ -12,6 +12,8 @@ from apps.accounts.models import User
 from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 from apps.distributors import links
+from apps.distributors.guards import fraud_check_signup
+from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_team, distributor_team_size, distributor_upline
 from apps.distributors.services import distributor_join
@@ -51,11 +53,17 @@ class DistributorSelfViewSet(StoreViewSet):
         serializer = DistributorJoinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         existed = self.get_queryset().exists()
-        distributor_join(
+        joined = distributor_join(
             merchant=self.merchant,
             user=cast(User, request.user),
             invite_code=serializer.validated_data["invite_code"] or None,
         )
+        if not existed:
+            fraud_check_signup(
+                distributor=joined,
+                ip=request_ip(request),
+                device=request_device_id(request),
+            )
         return Response(
             self._profile_data(self.own_profile()),
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan, CommissionRecord, LedgerEntry
+from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import commission_settle_order, commissions_release_due
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.services import binding_bind, distributor_join
@@ -487,7 +487,6 @@ class Command(BaseCommand):
         CommissionRecord.objects.filter(order_id=order.pk).update(
             created_at=completed, release_at=completed + timedelta(days=freeze_days)
         )
-        LedgerEntry.objects.filter(commission__order_id=order.pk).update(created_at=completed)
 
     def _release_due_commission(self) -> None:
         commissions_release_due()

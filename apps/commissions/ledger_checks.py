@@ -1,0 +1,157 @@
+"""Invariants of the ledger, verified from the tables alone (``manage.py ledger_check``).
+
+Each check is one or two aggregate queries and yields a readable line per breach:
+
+- every journal has at least two entries, they sum to zero, and they belong to its merchant;
+- every wallet balance equals the sum of its account's entries, and no distributor has entries
+  without a wallet;
+- per commission record, its frozen legs sum to its amount while it is frozen and to zero after,
+  and its available legs sum to its amount once released (so a reversal must reduce the record
+  and post the matching legs, never one without the other);
+- commission exists only on completed orders and only at levels 1–3;
+- every payment that took money has exactly one payment journal whose provider leg is minus its
+  amount, and no other payment has one.
+"""
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+
+from apps.core.money import ZERO
+from apps.orders.models import Order
+from apps.payments.models import Payment
+
+from .ledger import DISTRIBUTOR_ACCOUNTS
+from .models import CommissionRecord, Journal, LedgerEntry, Wallet
+
+Account = LedgerEntry.Account
+MONEY_TAKEN = (Payment.Status.SUCCEEDED, Payment.Status.REFUND_REQUIRED)
+
+
+def ledger_breaches(*, merchant_id: int | None = None) -> list[str]:
+    """Every invariant breach found, as one line each (empty when the ledger is sound)."""
+    return [
+        *_journals_balance(merchant_id),
+        *_wallets_match(merchant_id),
+        *_records_match(merchant_id),
+        *_commission_only_where_due(merchant_id),
+        *_payments_posted(merchant_id),
+    ]
+
+
+def _scope(merchant_id: int | None, field: str = "merchant_id") -> Q:
+    return Q(**{field: merchant_id}) if merchant_id is not None else Q()
+
+
+def _journals_balance(merchant_id: int | None) -> Iterator[str]:
+    journals = (
+        Journal.objects.filter(_scope(merchant_id))
+        .annotate(
+            legs=Count("entries"),
+            total=Sum("entries__amount"),
+            foreign=Count("entries", filter=~Q(entries__merchant_id=F("merchant_id"))),
+        )
+        .filter(Q(legs__lt=2) | ~Q(total=ZERO) | Q(foreign__gt=0))
+        .values_list("pk", "key", "legs", "total", "foreign")
+    )
+    for pk, key, legs, total, foreign in journals:
+        yield (
+            f"journal {pk} ({key}): {legs} entries summing to {total}"
+            + (f", {foreign} of another merchant" if foreign else "")
+        )
+    orphans = LedgerEntry.objects.filter(_scope(merchant_id), journal__isnull=True).count()
+    if orphans:
+        yield f"{orphans} ledger entries belong to no journal"
+
+
+def _wallets_match(merchant_id: int | None) -> Iterator[str]:
+    sums: dict[tuple[int, str], Decimal] = {
+        (distributor_id, account): total
+        for distributor_id, account, total in LedgerEntry.objects.filter(
+            _scope(merchant_id), distributor__isnull=False
+        )
+        .values("distributor_id", "account")
+        .annotate(total=Sum("amount"))
+        .values_list("distributor_id", "account", "total")
+    }
+    wallets = {
+        wallet.distributor_id: wallet for wallet in Wallet.objects.filter(_scope(merchant_id))
+    }
+    for distributor_id in sorted({distributor_id for distributor_id, _account in sums}):
+        if distributor_id not in wallets:
+            yield f"distributor {distributor_id} has ledger entries but no wallet"
+    for distributor_id, wallet in sorted(wallets.items()):
+        for account in sorted(DISTRIBUTOR_ACCOUNTS):
+            expected = sums.get((distributor_id, account), ZERO)
+            if getattr(wallet, account) != expected:
+                yield (
+                    f"wallet of distributor {distributor_id}: {account} is "
+                    f"{getattr(wallet, account)}, its entries sum to {expected}"
+                )
+
+
+def _records_match(merchant_id: int | None) -> Iterator[str]:
+    legs = {
+        (record_id, account): total
+        for record_id, account, total in LedgerEntry.objects.filter(
+            _scope(merchant_id),
+            commission__isnull=False,
+            account__in=[Account.FROZEN, Account.AVAILABLE],
+        )
+        .values("commission_id", "account")
+        .annotate(total=Sum("amount"))
+        .values_list("commission_id", "account", "total")
+    }
+    records = CommissionRecord.objects.filter(_scope(merchant_id)).values_list(
+        "pk", "status", "amount"
+    )
+    for pk, status, amount in records.iterator():
+        frozen = legs.get((pk, Account.FROZEN), ZERO)
+        available = legs.get((pk, Account.AVAILABLE), ZERO)
+        expected_frozen = amount if status == CommissionRecord.Status.FROZEN else ZERO
+        expected_available = amount if status == CommissionRecord.Status.RELEASED else ZERO
+        if frozen != expected_frozen or available != expected_available:
+            yield (
+                f"commission record {pk} ({status}, {amount}): frozen legs {frozen}, "
+                f"available legs {available}"
+            )
+
+
+def _commission_only_where_due(merchant_id: int | None) -> Iterator[str]:
+    misplaced = (
+        CommissionRecord.objects.filter(_scope(merchant_id))
+        .filter(~Q(order__status=Order.Status.COMPLETED) | Q(level__gt=3) | Q(level__lt=1))
+        .values_list("pk", "level", "order__number", "order__status")
+    )
+    for pk, level, number, status in misplaced:
+        yield f"commission record {pk}: level {level} on order {number} ({status})"
+
+
+def _payments_posted(merchant_id: int | None) -> Iterator[str]:
+    provider_legs: dict[int, list[Decimal]] = {}
+    for payment_id, amount in LedgerEntry.objects.filter(
+        _scope(merchant_id),
+        journal__kind=Journal.Kind.PAYMENT,
+        account=Account.PROVIDER,
+    ).values_list("journal__payment_id", "amount"):
+        provider_legs.setdefault(payment_id, []).append(amount)
+    for pk, status, amount in Payment.objects.filter(_scope(merchant_id)).values_list(
+        "pk", "status", "amount"
+    ):
+        posted = provider_legs.pop(pk, [])
+        if status in MONEY_TAKEN and posted != [-amount]:
+            yield f"payment {pk} ({status}, {amount}): provider legs {posted}"
+        elif status not in MONEY_TAKEN and posted:
+            yield f"payment {pk} ({status}) took no money but has provider legs {posted}"
+    for payment_id, posted in provider_legs.items():
+        yield f"payment journal for unknown payment {payment_id}: provider legs {posted}"
+
+
+def ledger_stats(*, merchant_id: int | None = None) -> dict[str, int]:
+    return {
+        "journals": Journal.objects.filter(_scope(merchant_id)).count(),
+        "entries": LedgerEntry.objects.filter(_scope(merchant_id)).count(),
+        "wallets": Wallet.objects.filter(_scope(merchant_id)).count(),
+        "records": CommissionRecord.objects.filter(_scope(merchant_id)).count(),
+    }
