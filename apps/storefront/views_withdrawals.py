@@ -21,7 +21,7 @@ from apps.withdrawals.selectors import (
     withdrawal_settings_for,
     withdrawals_for_distributor,
 )
-from apps.withdrawals.services import withdrawal_quote_for, withdrawal_request
+from apps.withdrawals.services import withdrawal_preview, withdrawal_request
 
 from .forms import WithdrawalRequestForm
 from .views import SignedInRequest, distributor_required, render_store, store_view
@@ -53,7 +53,9 @@ def distributor_withdrawals(
                         request_token=form.cleaned_data["request_token"],
                     )
                 else:
-                    quote = withdrawal_quote_for(merchant=merchant, amount=amount)
+                    quote = withdrawal_preview(
+                        merchant=merchant, distributor=distributor, amount=amount
+                    )
             except DomainError as error:
                 form.add_error("amount", error.message)
                 status = error.status

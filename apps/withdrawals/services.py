@@ -212,6 +212,26 @@ def withdrawal_quote_for(*, merchant: Merchant, amount: Any) -> WithdrawalQuote:
     return withdrawal_quote(amount=parsed, rules=withdrawal_rules(settings))
 
 
+def withdrawal_preview(
+    *, merchant: Merchant, distributor: Distributor, amount: Any
+) -> WithdrawalQuote:
+    """The quote shown before confirming, refused like the request would be (minimum, balance).
+    Informative only: the request checks the balance again under the wallet lock."""
+    quote = withdrawal_quote_for(merchant=merchant, amount=amount)
+    wallet = Wallet.objects.filter(merchant=merchant, distributor=distributor).first()
+    available = wallet.available if wallet is not None else ZERO
+    if quote.amount > available:
+        raise _insufficient(available)
+    return quote
+
+
+def _insufficient(available: Decimal) -> DomainError:
+    return DomainError(
+        _("You can withdraw at most ¥%(available)s.") % {"available": max(available, ZERO)},
+        code="insufficient_balance",
+    )
+
+
 def _transition(
     withdrawal: Withdrawal, new: str, *, actor: User | None, reason: str = "", **updates: Any
 ) -> bool:

@@ -98,6 +98,18 @@ def test_the_quote_shows_fee_tax_and_net(merchant, rules, distributor):
     }
 
 
+def test_the_quote_is_refused_above_the_balance(merchant, rules, distributor):
+    response = client_for(distributor.user).get(
+        api_url("store-withdrawal-quote", store=merchant.slug), {"amount": "1500.01"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "You can withdraw at most ¥1500.00.",
+        "code": "insufficient_balance",
+    }
+
+
 def test_staff_approve_once(merchant, staff_user, rules, distributor, monkeypatch):
     from apps.withdrawals import tasks
 

@@ -13,9 +13,7 @@ from tests.withdrawals.conftest import balances, fund
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-PAGE_QUERIES = (
-    9  # session, user, store, distributor, wallet, settings, count, withdrawals, messages?
-)
+PAGE_QUERIES = 8  # store, session, user, distributor, wallet, count, settings, withdrawals
 
 
 @pytest.fixture

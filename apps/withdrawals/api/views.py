@@ -17,7 +17,7 @@ from apps.withdrawals.models import Withdrawal, WithdrawalSettings, WithdrawalSt
 from apps.withdrawals.selectors import withdrawal_settings_for
 from apps.withdrawals.services import (
     withdrawal_approve,
-    withdrawal_quote_for,
+    withdrawal_preview,
     withdrawal_reject,
     withdrawal_request,
     withdrawal_settings_update,
@@ -79,11 +79,16 @@ class DistributorWithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMi
     )
     @action(detail=False, methods=["get"])
     def quote(self, request: Request, store: str) -> Response:
-        """Fee, tax withheld and what is paid out for ``?amount=``, under the store's rules."""
-        self.own_distributor()
+        """Fee, tax withheld and what is paid out for ``?amount=`` under the store's rules (refused
+        like the request would be: below the minimum, above the available balance)."""
+        distributor = self.own_distributor()
         params = WithdrawalQuoteParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        quote = withdrawal_quote_for(merchant=self.merchant, amount=params.validated_data["amount"])
+        quote = withdrawal_preview(
+            merchant=self.merchant,
+            distributor=distributor,
+            amount=params.validated_data["amount"],
+        )
         return Response(WithdrawalQuoteSerializer(quote).data)
 
 
