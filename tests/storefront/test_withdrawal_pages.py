@@ -181,3 +181,15 @@ def test_query_count_does_not_grow(
         response = distributor_client.get(store_url("distributor-withdrawals"))
 
     assert len(response.context["page"].object_list) == count
+
+
+def test_the_earnings_page_shows_money_being_withdrawn_and_links_here(
+    distributor_client, store_url, merchant, rules, funded
+):
+    withdrawal_request(merchant=merchant, distributor=funded, amount="300.00", account="y")
+
+    page = distributor_client.get(store_url("distributor-earnings")).content.decode()
+
+    assert 'data-test="wallet-withdrawing">¥300.00<' in page
+    assert 'data-test="wallet-available">¥1200.00<' in page
+    assert f'href="{store_url("distributor-withdrawals")}" data-test="withdraw-link"' in page
