@@ -15,6 +15,7 @@ from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.products.api import urls as products
 from apps.refunds.api import urls as refunds
+from apps.withdrawals.api import urls as withdrawals
 
 app_name = "api"
 
@@ -25,6 +26,7 @@ store_urlpatterns = [
     *commissions.store_urlpatterns,
     *materials.store_urlpatterns,
     *refunds.store_urlpatterns,
+    *withdrawals.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -33,6 +35,7 @@ merchant_urlpatterns = [
     *commissions.merchant_urlpatterns,
     *materials.merchant_urlpatterns,
     *refunds.merchant_urlpatterns,
+    *withdrawals.merchant_urlpatterns,
 ]
 
 urlpatterns = [

@@ -182,3 +182,26 @@ class SandboxTransaction(MerchantOwned):
                 name="sandbox_transaction_once_per_reference",
             )
         ]
+
+
+class SandboxPayout(models.Model):
+    """The sandbox provider's own record of the payouts it made (its side of the books, as a real
+    provider keeps one). One row per idempotency key: a payout asked for again returns this row's
+    result instead of paying twice."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    withdrawal_reference = models.CharField(_("withdrawal reference"), max_length=64)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    account = models.CharField(_("account"), max_length=64)
+    succeeded = models.BooleanField(_("succeeded"))
+    reference = models.CharField(_("payout reference"), max_length=64, unique=True)
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox payout")
+        verbose_name_plural = _("sandbox payouts")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.reference

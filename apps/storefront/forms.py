@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -42,3 +44,15 @@ class ResalePriceForm(forms.Form):
     sku = forms.IntegerField(min_value=1, max_value=2**62)
     price = forms.CharField(label=_("My price"), max_length=32, required=False)
     clear = forms.BooleanField(required=False)
+
+
+class WithdrawalRequestForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (¥)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    account = forms.CharField(
+        label=_("Pay into account"),
+        max_length=64,
+        help_text=_("For example your Alipay account or WeChat ID."),
+    )
+    request_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)

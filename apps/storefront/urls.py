@@ -8,6 +8,7 @@ from . import (
     views_programme,
     views_refunds,
     views_sharing,
+    views_withdrawals,
 )
 
 app_name = "storefront"
@@ -32,6 +33,11 @@ store_patterns = [
     path("d/join/", views.distributor_join_view, name="distributor-join"),
     path("d/share/", views.distributor_share, name="distributor-share"),
     path("d/qr.png", views.distributor_qr, name="distributor-qr"),
+    path(
+        "d/withdrawals/",
+        views_withdrawals.distributor_withdrawals,
+        name="distributor-withdrawals",
+    ),
     path("d/apply/", views_programme.distributor_apply, name="distributor-apply"),
     path("d/tier/", views_programme.distributor_tier, name="distributor-tier"),
     path("d/customers/", views_programme.distributor_customers, name="distributor-customers"),

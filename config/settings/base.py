@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.materials",
     "apps.finance",
     "apps.refunds",
+    "apps.withdrawals",
     "apps.storefront",
 ]
 
@@ -160,6 +161,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
     },
+    "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
     "distributors-tiers-evaluate": {
         "task": "apps.distributors.tasks.tiers_evaluate_sweep",
         "schedule": 3600.0,

@@ -1,6 +1,7 @@
 """Two stores with a row of every merchant-owned model each, staff of store A and an operator."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -27,6 +28,8 @@ from apps.orders.services import Recipient, order_complete, order_mark_paid, ord
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase, RefundCaseLine
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
+from apps.withdrawals.services import withdrawal_request
 from tests.factories import (
     MerchantFactory,
     MerchantStaffFactory,
@@ -34,6 +37,7 @@ from tests.factories import (
     SkuFactory,
     UserFactory,
 )
+from tests.withdrawals.conftest import fund
 
 RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
 
@@ -48,6 +52,7 @@ class Store:
     unpaid: Order
     paid: Order
     completed: Order
+    withdrawal: Withdrawal
 
 
 def build_store(merchant: Merchant) -> Store:
@@ -94,7 +99,14 @@ def build_store(merchant: Merchant) -> Store:
         published_at=timezone.now(),
     )  # fmt: skip
     material_read_record(material=material, distributor=child)
-    return Store(merchant, product, sku, root, child, unpaid, paid, completed)
+    WithdrawalSettings.objects.get_or_create(
+        merchant=merchant, defaults={"minimum_amount": "10.00"}
+    )
+    fund(child, Decimal("50.00"))
+    withdrawal = withdrawal_request(
+        merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
+    )
+    return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
 
 
 def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:

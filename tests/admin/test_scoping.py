@@ -38,6 +38,7 @@ from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
 from .conftest import build_store
 
@@ -55,8 +56,10 @@ ROWS_PER_STORE = {
     CommissionRecord: 2,
     Wallet: 2,
     RefundCase: 1,
-    LedgerEntry: 3,
-    Journal: 1,
+    LedgerEntry: 7,  # 3 of the settled order, 2 funding the invitee, 2 of the withdrawal
+    Journal: 3,
+    WithdrawalSettings: 1,
+    Withdrawal: 1,
     ProgrammeSettings: 1,
     DistributorApplication: 1,
     Tier: 1,
@@ -77,6 +80,7 @@ ADDABLE_BY_OPERATOR = {
     Tier,
     Material,
     CommissionOverride,
+    WithdrawalSettings,
 }
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
@@ -166,7 +170,8 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
     with CaptureQueriesContext(connection) as after:
         response = client.get(url(model, "changelist"))
 
-    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings) else 2  # one per merchant
+    # one per merchant
+    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings) else 2
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -244,6 +249,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionRecord"),
         ("commissions", "Wallet"),
         ("commissions", "LedgerEntry"),
+        ("withdrawals", "WithdrawalSettings"),
+        ("withdrawals", "Withdrawal"),
         ("distributors", "ProgrammeSettings"),
         ("distributors", "DistributorApplication"),
         ("distributors", "Tier"),

@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord, Wallet
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
 from apps.distributors.services import binding_bind, distributor_join
@@ -21,8 +21,11 @@ from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase
 from apps.refunds.services import refund_request
+from apps.withdrawals.models import Withdrawal, WithdrawalSettings
+from apps.withdrawals.services import withdrawal_request
 from tests.factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
 from tests.services.flows import paid_order, place
+from tests.withdrawals.conftest import fund
 
 
 def api_url(name: str, **kwargs: Any) -> str:
@@ -51,6 +54,7 @@ class Store:
     completed_order: Order  # the customer's, through distributors[1] → commission records
     cart_item: CartItem  # in the customer's cart
     records: list[CommissionRecord] = field(default_factory=list)
+    withdrawal: Withdrawal | None = None  # distributors[1]'s, requested (¥30 of ¥50 available)
     refund: RefundCase | None = None  # the customer's, requested, on paid_order
 
     @property
@@ -76,6 +80,10 @@ def build_store(*, customer: User | None = None) -> Store:
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=completed.pk)
     assert commission_settle_order(order_id=completed.pk) == 2
     item = cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
+    fund(child, Decimal("50.00"))
+    withdrawal = withdrawal_request(
+        merchant=merchant, distributor=child, amount=Decimal("30.00"), account="alipay:child"
+    )
     store = Store(
         merchant=merchant,
         staff=staff,
@@ -88,6 +96,7 @@ def build_store(*, customer: User | None = None) -> Store:
         completed_order=completed,
         cart_item=item,
         records=list(CommissionRecord.objects.filter(order=completed).order_by("level")),
+        withdrawal=withdrawal,
     )
     store.refund = refund_request(
         merchant=merchant,
@@ -114,6 +123,9 @@ class World:
             "orders": list(Order.objects.order_by("id").values()),
             "payments": list(Payment.objects.order_by("id").values()),
             "distributors": list(Distributor.objects.order_by("id").values()),
+            "withdrawals": list(Withdrawal.objects.order_by("id").values()),
+            "withdrawal_settings": list(WithdrawalSettings.objects.order_by("id").values()),
+            "wallets": list(Wallet.objects.order_by("id").values()),
             "refunds": list(RefundCase.objects.order_by("id").values()),
             "commission_overrides": list(CommissionOverride.objects.order_by("id").values()),
             "bonus_tiers": list(BonusTier.objects.order_by("id").values()),

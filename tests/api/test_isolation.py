@@ -30,6 +30,7 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import MerchantApplication
+from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
 
@@ -67,7 +68,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 104
+    assert len(ROUTES) == 114
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -306,6 +307,75 @@ def _merchant_refund_case(name: str) -> Callable[[World], None]:
         _refused(world, lambda: client.post(url, {"reason": "no"}, format="json"))
 
     return case
+
+
+def store_withdrawals(world: World) -> None:
+    a_child, b_child = world.a.distributors[1].user, world.b.distributors[1].user
+    in_a = client_for(a_child).get(api_url("store-withdrawal-list", store=world.a.slug))
+    assert _ids(in_a) == [world.a.withdrawal.pk]  # type: ignore[union-attr]
+    assert _ids(client_for(b_child).get(api_url("store-withdrawal-list", store=world.a.slug))) == []
+    assert _ids(client_for(a_child).get(api_url("store-withdrawal-list", store=world.b.slug))) == []
+
+
+def store_withdrawal_request(world: World) -> None:
+    b_child = world.b.distributors[1].user  # has ¥20 available in store B, is nobody in store A
+    body = _refused(
+        world,
+        lambda: client_for(b_child).post(
+            api_url("store-withdrawal-list", store=world.a.slug),
+            {"amount": "10.00", "account": "alipay:x"},
+            format="json",
+        ),
+    )
+    assert body["code"] == "not_a_distributor"
+
+
+def store_withdrawal(world: World) -> None:
+    a_child, a_root = world.a.distributors[1].user, world.a.distributors[0].user
+    for user, pk in ((a_child, world.b.withdrawal.pk), (a_root, world.a.withdrawal.pk)):  # type: ignore[union-attr]
+        url = api_url("store-withdrawal-detail", store=world.a.slug, pk=pk)
+        _refused(world, lambda user=user, url=url: client_for(user).get(url))
+
+
+def store_withdrawal_quote(world: World) -> None:
+    b_child = world.b.distributors[1].user
+    own = client_for(b_child).get(
+        api_url("store-withdrawal-quote", store=world.b.slug), {"amount": "10.00"}
+    )
+    assert own.status_code == 200
+    body = _refused(
+        world,
+        lambda: client_for(b_child).get(
+            api_url("store-withdrawal-quote", store=world.a.slug), {"amount": "10.00"}
+        ),
+    )
+    assert body["code"] == "not_a_distributor"
+
+
+def merchant_withdrawal_settings_get(world: World) -> None:
+    WithdrawalSettings.objects.create(merchant=world.b.merchant, fee_percent=Decimal("2.00"))
+    for store, expected in ((world.a, "0.00"), (world.b, "2.00")):
+        response = client_for(store.staff).get(api_url("merchant-withdrawal-settings"))
+        assert response.json()["fee_percent"] == expected
+
+
+def merchant_withdrawal_settings_put(world: World) -> None:
+    response = client_for(world.b.staff).put(
+        api_url("merchant-withdrawal-settings"),
+        {
+            "minimum_amount": "5.00",
+            "fee_percent": "1.00",
+            "fee_free_amount": "0.00",
+            "tax_percent": "0.00",
+            "tax_threshold": "800.00",
+            "review_required": True,
+            "payout_provider": "sandbox",
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    rows = dict(WithdrawalSettings.objects.values_list("merchant_id", "fee_percent"))
+    assert rows == {world.b.merchant.pk: Decimal("1.00")}
 
 
 # --- merchant back office ---------------------------------------------------------------------
@@ -974,6 +1044,31 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-refund-reject", "post"): _merchant_refund_case("merchant-refund-reject"),
     ("merchant-commission-plan", "get"): merchant_plan_get,
     ("merchant-commission-plan", "put"): merchant_plan_put,
+    ("store-withdrawal-list", "get"): store_withdrawals,
+    ("store-withdrawal-list", "post"): store_withdrawal_request,
+    ("store-withdrawal-detail", "get"): store_withdrawal,
+    ("store-withdrawal-quote", "get"): store_withdrawal_quote,
+    ("merchant-withdrawal-list", "get"): _list_case(
+        "merchant-withdrawal-list",
+        lambda w: [w.a.withdrawal.pk],  # type: ignore[union-attr]
+    ),
+    ("merchant-withdrawal-detail", "get"): _detail_case(
+        "merchant-withdrawal-detail",
+        "get",
+        lambda w: w.b.withdrawal.pk,  # type: ignore[union-attr]
+    ),
+    ("merchant-withdrawal-approve", "post"): _detail_case(
+        "merchant-withdrawal-approve",
+        "post",
+        lambda w: w.b.withdrawal.pk,  # type: ignore[union-attr]
+    ),
+    ("merchant-withdrawal-reject", "post"): _detail_case(
+        "merchant-withdrawal-reject",
+        "post",
+        lambda w: w.b.withdrawal.pk,  # type: ignore[union-attr]
+    ),
+    ("merchant-withdrawal-settings", "get"): merchant_withdrawal_settings_get,
+    ("merchant-withdrawal-settings", "put"): merchant_withdrawal_settings_put,
     ("store-agency-price-list", "get"): store_agency_prices,
     ("store-agency-price-list", "post"): store_agency_price_set,
     ("store-agency-price-detail", "delete"): store_agency_price_clear,

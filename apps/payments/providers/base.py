@@ -68,6 +68,20 @@ class RefundRefused(Exception):
     """The provider refused a refund request outright (nothing will be refunded)."""
 
 
+@dataclass(frozen=True)
+class PayoutResult:
+    """A provider's final answer about one payout (提现打款)."""
+
+    succeeded: bool
+    reference: str
+    message: str = ""
+
+
+class PayoutUnavailable(Exception):
+    """The provider could not be asked or gave no final answer: the payout is neither known paid
+    nor known failed. Ask again later with the same idempotency key."""
+
+
 class PaymentProvider(Protocol):
     """What Fenxiao needs from a payment provider (WeChat Pay, Alipay, the built-in sandbox)."""
 
@@ -103,4 +117,16 @@ class PaymentProvider(Protocol):
         self, *, body: bytes, headers: Mapping[str, str]
     ) -> RefundNotification:
         """Verify and decode a refund notification; raise InvalidNotification if untrusted."""
+        ...
+
+    def payout(
+        self, *, withdrawal_reference: str, amount: Decimal, idempotency_key: str, account: str
+    ) -> PayoutResult:
+        """Pay ``amount`` to ``account``. Idempotent by ``idempotency_key``: asked again with the same
+        key, the provider answers with the first payout's result and never pays twice. Raises
+        PayoutUnavailable when the outcome is unknown."""
+        ...
+
+    def payout_query(self, *, idempotency_key: str) -> PayoutResult | None:
+        """The result of the payout made with this key, or None when the provider never made it."""
         ...

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from django.urls import reverse
 from .base import (
     InvalidNotification,
     PaymentNotification,
+    PayoutResult,
     ProviderRefund,
     RefundNotification,
     RefundRefused,
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from apps.payments.models import Payment, SandboxTransaction
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
+# Like a test card number: the sandbox refuses every payout to an account starting with this.
+SANDBOX_FAILING_ACCOUNT_PREFIX = "fail"
 
 
 def sandbox_sign(body: bytes) -> str:
@@ -177,6 +181,43 @@ class SandboxProvider:
         if row.amount != amount or row.out_trade_no != payment.out_trade_no:
             raise SplitFailed("this idempotency key was used for another split")
         return SplitResult(provider_reference=row.provider_reference)
+
+    def payout(
+        self, *, withdrawal_reference: str, amount: Decimal, idempotency_key: str, account: str
+    ) -> PayoutResult:
+        """Records the payout once per key (``INSERT … ON CONFLICT DO NOTHING``, so two concurrent
+        calls with one key make one row) and answers with that row, whoever inserted it. Accounts
+        starting with ``fail`` are refused, so that tests and the demo can see a failed payout."""
+        from apps.payments.models import SandboxPayout
+
+        refused = account.lower().startswith(SANDBOX_FAILING_ACCOUNT_PREFIX)
+        SandboxPayout.objects.bulk_create(
+            [
+                SandboxPayout(
+                    idempotency_key=idempotency_key,
+                    withdrawal_reference=withdrawal_reference,
+                    amount=amount,
+                    account=account,
+                    succeeded=not refused,
+                    reference=f"SBP{uuid.uuid4().hex[:24].upper()}",
+                    message="account refused by the sandbox" if refused else "",
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        result = self.payout_query(idempotency_key=idempotency_key)
+        assert result is not None
+        return result
+
+    def payout_query(self, *, idempotency_key: str) -> PayoutResult | None:
+        from apps.payments.models import SandboxPayout
+
+        record = SandboxPayout.objects.filter(idempotency_key=idempotency_key).first()
+        if record is None:
+            return None
+        return PayoutResult(
+            succeeded=record.succeeded, reference=record.reference, message=record.message
+        )
 
     def record_payment(self, payment: "Payment", provider_trade_no: str) -> str:
         """The sandbox took the consumer's money (its pay page was confirmed). Returns the trade

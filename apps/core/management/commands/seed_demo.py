@@ -54,6 +54,7 @@ from apps.payments.providers.sandbox import (
 from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Product, Sku
 from apps.products.services import product_create, sku_create
+from apps.withdrawals.services import withdrawal_settings_update
 
 DEMO_PASSWORD = "fenxiao-demo"
 TEA, FRUIT = "demo-tea", "demo-fruit"
@@ -298,6 +299,7 @@ class Command(BaseCommand):
             ],
             ("history", self._backdate_history),
             ("release", self._release_due_commission),
+            ("withdrawal rules", self._set_withdrawal_rules),
             ("application", self._submit_application),
             ("materials", self._create_materials),
         ]
@@ -493,6 +495,18 @@ class Command(BaseCommand):
 
     def _release_due_commission(self) -> None:
         commissions_release_due()
+
+    def _set_withdrawal_rules(self) -> None:
+        """茗香茶庄: minimum ¥10, 0.6 % fee above the first ¥100 of each withdrawal, 20 % tax above
+        ¥800, reviewed by staff. 鲜果园 keeps the defaults (¥1 minimum, no fee, no tax)."""
+        withdrawal_settings_update(
+            merchant=self.merchants[TEA],
+            minimum_amount=Decimal("10.00"),
+            fee_percent=Decimal("0.60"),
+            fee_free_amount=Decimal("100.00"),
+            tax_percent=Decimal("20.00"),
+            tax_threshold=Decimal("800.00"),
+        )
 
     def _submit_application(self) -> None:
         application = merchant_application_submit(
