@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.ledger_checks import SPLIT_KEY_PREFIX
 from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.money import ZERO
 from apps.orders.models import Order
@@ -171,7 +172,7 @@ def _ledger_pay_out(*, split: PaymentSplit, order: Order) -> None:
     ledger_post(
         merchant_id=split.merchant_id,
         kind=Journal.Kind.ADJUSTMENT,
-        key=f"split:{split.idempotency_key}",
+        key=f"{SPLIT_KEY_PREFIX}{split.idempotency_key}",
         order_id=order.pk,
         payment_id=split.payment_id,
         reference=split.idempotency_key,
