@@ -215,9 +215,20 @@ def _split_shares_posted(merchant_id: int | None) -> Iterator[str]:
             (Account.WITHDRAWN, distributor_id): amount,
         }
         if legs != expected:
-            yield f"split {pk} ({key}, {amount} to distributor {distributor_id}): legs {legs}"
-    for key, legs in posted.items():
-        yield f"split journal {SPLIT_KEY_PREFIX}{key} has no split row: legs {legs}"
+            yield (
+                f"split {pk} ({key}, {amount} to distributor {distributor_id}): "
+                f"legs {_legs_text(legs)}"
+            )
+    for key, legs in sorted(posted.items()):
+        yield f"split journal {SPLIT_KEY_PREFIX}{key} has no split row: legs {_legs_text(legs)}"
+
+
+def _legs_text(legs: dict[tuple[str, int | None], Decimal]) -> str:
+    return (
+        "["
+        + ", ".join(f"{account} {amount}" for (account, _d), amount in sorted(legs.items()))
+        + "]"
+    )
 
 
 def ledger_stats(*, merchant_id: int | None = None) -> dict[str, int]:

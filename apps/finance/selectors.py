@@ -142,16 +142,11 @@ PAYABLE_COLUMNS = [
 ]
 
 
-def _wallets(*, merchant: Merchant) -> QuerySet[Wallet]:
-    return Wallet.objects.filter(merchant=merchant).annotate(
-        payable=F("frozen") + F("available") + F("withdrawing")
-    )
-
-
 def commission_payable_queryset(*, merchant: Merchant) -> QuerySet:
     """Wallets still owed something, largest first, as raw rows; ``payable_row`` finishes each."""
     return (
-        _wallets(merchant=merchant)
+        Wallet.objects.filter(merchant=merchant)
+        .annotate(payable=F("frozen") + F("available") + F("withdrawing"))
         .exclude(frozen=0, available=0, withdrawing=0)
         .values(
             "distributor_id",
@@ -380,7 +375,7 @@ DISTRIBUTOR_STATEMENT_API_COLUMNS = [
     ("withdrawing", _("Being withdrawn after")),
     ("withdrawn", _("Withdrawn after")),
 ]
-MOVEMENT_LABELS = {
+MOVEMENT_LABELS: dict[str, Any] = {
     Kind.COMMISSION_EARNED: _("Earned"),
     Kind.COMMISSION_RELEASED: _("Released"),
     Kind.COMMISSION_REVERSED: _("Reversed"),
@@ -401,7 +396,7 @@ def distributor_opening_balances(*, distributor: Distributor, period: Period) ->
         .annotate(total=Sum("amount"))
         .values_list("account", "total")
     )
-    balances = dict.fromkeys(DISTRIBUTOR_BALANCES, ZERO)
+    balances: dict[str, Decimal] = dict.fromkeys(DISTRIBUTOR_BALANCES, ZERO)
     balances.update(dict(rows))
     return balances
 
