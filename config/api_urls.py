@@ -10,6 +10,7 @@ from django.urls import include, path
 from apps.accounts.api import urls as accounts
 from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
+from apps.finance.api import urls as finance
 from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
@@ -27,6 +28,7 @@ store_urlpatterns = [
     *materials.store_urlpatterns,
     *refunds.store_urlpatterns,
     *withdrawals.store_urlpatterns,
+    *finance.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -36,6 +38,7 @@ merchant_urlpatterns = [
     *materials.merchant_urlpatterns,
     *refunds.merchant_urlpatterns,
     *withdrawals.merchant_urlpatterns,
+    *finance.merchant_urlpatterns,
 ]
 
 urlpatterns = [

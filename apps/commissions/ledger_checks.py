@@ -12,23 +12,30 @@ Each check is one or two aggregate queries and yields a readable line per breach
   no other case has one;
 - commission exists only on completed orders and only at levels 1–3;
 - every payment that took money has exactly one payment journal whose provider leg is minus its
-  amount, and no other payment has one.
+  amount, and no other payment has one;
+- a payment's split (分账) rows: only on a payment that took money, adding up to at least what it
+  kept (paid less refunded; more only when a refund came after the split) and never more than it
+  took, the shares sent to others (platform, distributors) within ``FENXIAO_SPLIT_MAX_PERCENT`` of
+  the split's total, and each distributor's share moved once from available to withdrawn in its
+  own journal (``split:<key>``), by exactly its amount; no such journal without its row.
 """
 
 from collections.abc import Iterator
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
-from apps.core.money import ZERO
+from apps.core.money import ZERO, percent_of
 from apps.orders.models import Order
-from apps.payments.models import Payment
+from apps.payments.models import Payment, PaymentSplit
 
 from .ledger import DISTRIBUTOR_ACCOUNTS
 from .models import CommissionRecord, Journal, LedgerEntry, Wallet
 
 Account = LedgerEntry.Account
 MONEY_TAKEN = (Payment.Status.SUCCEEDED, Payment.Status.REFUND_REQUIRED, Payment.Status.REFUNDED)
+SPLIT_KEY_PREFIX = "split:"  # apps.payments.splitting posts a distributor's share under it
 
 
 def ledger_breaches(*, merchant_id: int | None = None) -> list[str]:
@@ -40,6 +47,8 @@ def ledger_breaches(*, merchant_id: int | None = None) -> list[str]:
         *_commission_only_where_due(merchant_id),
         *_payments_posted(merchant_id),
         *_refunds_posted(merchant_id),
+        *_splits_within_payment(merchant_id),
+        *_split_shares_posted(merchant_id),
     ]
 
 
@@ -170,6 +179,80 @@ def _refunds_posted(merchant_id: int | None) -> Iterator[str]:
             yield f"refund case {pk} ({status}) refunded nothing but has provider legs {posted}"
     for key, posted in provider_legs.items():
         yield f"refund journal {key} for no refund case: provider legs {posted}"
+
+
+def _splits_within_payment(merchant_id: int | None) -> Iterator[str]:
+    receivers = PaymentSplit.Receiver
+    totals = (
+        PaymentSplit.objects.filter(_scope(merchant_id))
+        .values("payment_id")
+        .annotate(
+            total=Sum("amount"),
+            to_others=Sum("amount", filter=~Q(receiver=receivers.MERCHANT), default=ZERO),
+        )
+        .values_list("payment_id", "payment__status", "payment__amount", "total", "to_others")
+        .order_by("payment_id")
+    )
+    refunded = dict(
+        LedgerEntry.objects.filter(
+            _scope(merchant_id),
+            journal__kind=Journal.Kind.REFUND,
+            account=Account.PROVIDER,
+        )
+        .values("journal__payment_id")
+        .annotate(total=Sum("amount"))
+        .values_list("journal__payment_id", "total")
+    )
+    cap = settings.FENXIAO_SPLIT_MAX_PERCENT
+    for payment_id, status, amount, total, to_others in totals:
+        kept = amount - refunded.get(payment_id, ZERO)
+        if status not in MONEY_TAKEN:
+            yield f"payment {payment_id} ({status}) took no money but has split rows of {total}"
+        elif not kept <= total <= amount:
+            yield (
+                f"payment {payment_id} ({amount}, {amount - kept} refunded): its split rows add "
+                f"up to {total}"
+            )
+        if to_others > percent_of(total, cap):
+            yield (
+                f"payment {payment_id}: {to_others} of its {total} split is sent to others, "
+                f"above the {cap}% cap"
+            )
+
+
+def _split_shares_posted(merchant_id: int | None) -> Iterator[str]:
+    posted: dict[str, dict[tuple[str, int | None], Decimal]] = {}
+    for key, account, distributor_id, total in (
+        LedgerEntry.objects.filter(_scope(merchant_id), journal__key__startswith=SPLIT_KEY_PREFIX)
+        .values("journal__key", "account", "distributor_id")
+        .annotate(total=Sum("amount"))
+        .values_list("journal__key", "account", "distributor_id", "total")
+    ):
+        legs = posted.setdefault(key.removeprefix(SPLIT_KEY_PREFIX), {})
+        legs[(account, distributor_id)] = total
+    for pk, key, distributor_id, amount in PaymentSplit.objects.filter(
+        _scope(merchant_id), receiver=PaymentSplit.Receiver.DISTRIBUTOR
+    ).values_list("pk", "idempotency_key", "distributor_id", "amount"):
+        legs = posted.pop(key, {})
+        expected = {
+            (Account.AVAILABLE, distributor_id): -amount,
+            (Account.WITHDRAWN, distributor_id): amount,
+        }
+        if legs != expected:
+            yield (
+                f"split {pk} ({key}, {amount} to distributor {distributor_id}): "
+                f"legs {_legs_text(legs)}"
+            )
+    for key, legs in sorted(posted.items()):
+        yield f"split journal {SPLIT_KEY_PREFIX}{key} has no split row: legs {_legs_text(legs)}"
+
+
+def _legs_text(legs: dict[tuple[str, int | None], Decimal]) -> str:
+    return (
+        "["
+        + ", ".join(f"{account} {amount}" for (account, _d), amount in sorted(legs.items()))
+        + "]"
+    )
 
 
 def ledger_stats(*, merchant_id: int | None = None) -> dict[str, int]:

@@ -6,6 +6,9 @@ delivered twice, retried, or run by two workers at once settles exactly once. Th
 (order line, beneficiary, level) is the last line of defence.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -299,13 +302,48 @@ def commission_release(*, record_id: int, now=None) -> bool:
     return True
 
 
+# The orders whose records a batch of releases has released (committed), or None outside a batch.
+_released_orders: ContextVar[set[int] | None] = ContextVar("released_orders", default=None)
+
+
 def _split_when_final_on_commit(*, order_id: int) -> None:
     """The order's commission may now be final: its payment split (分账) is tried after commit
-    (it does nothing until every record of the order is released or cancelled)."""
-    transaction.on_commit(lambda: payment_split_order_task.delay(order_id))
+    (it does nothing until every record of the order is released or cancelled).
+
+    Inside ``commission_release_batch`` the order is only noted once the release commits; the
+    batch enqueues each noted order once when it ends.
+    """
+    batch = _released_orders.get()
+    if batch is None:
+        transaction.on_commit(lambda: payment_split_order_task.delay(order_id))
+    else:
+        transaction.on_commit(lambda: batch.add(order_id))
+
+
+@contextmanager
+def commission_release_batch() -> Iterator[None]:
+    """Releases inside the block enqueue one split per order, not one per record.
+
+    An order is enqueued only if one of its releases committed, and after the block's own
+    transaction (if any) commits; a crash before the end leaves the split to the beat sweeper
+    (``payments_sweep_splits``), which finds every due split that was never run.
+    """
+    orders: set[int] = set()
+    token = _released_orders.set(orders)
+    try:
+        yield
+    finally:
+        _released_orders.reset(token)
+
+        def enqueue() -> None:
+            for order_id in sorted(orders):
+                payment_split_order_task.delay(order_id)
+
+        transaction.on_commit(enqueue)
 
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:
+    """Release every frozen record whose freeze is over; each order's split is enqueued once."""
     now = now or timezone.now()
     from apps.refunds.selectors import records_with_open_refund_case
 
@@ -315,7 +353,8 @@ def commissions_release_due(*, now=None, limit: int = 1000) -> int:
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(commission_release(record_id=record_id, now=now) for record_id in list(due))
+    with commission_release_batch():
+        return sum(commission_release(record_id=record_id, now=now) for record_id in list(due))
 
 
 def commissions_unsettled_order_ids(*, older_than: timedelta = timedelta(minutes=1)) -> list[int]:

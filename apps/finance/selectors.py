@@ -10,12 +10,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.commissions.models import Journal, LedgerEntry, Wallet
+from apps.commissions.models import CommissionRecord, Journal, LedgerEntry, Wallet
+from apps.commissions.rules import explanation_text
 from apps.core.money import ZERO
 from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
@@ -102,19 +103,27 @@ def _statement_journals(*, merchant: Merchant, period: Period) -> QuerySet[Journ
     return Journal.objects.filter(period.q(), merchant=merchant)
 
 
-def statement_rows(*, merchant: Merchant, period: Period) -> Iterator[dict[str, Any]]:
-    """One row per journal of the period: what it moved for the merchant."""
-    kinds = dict(Kind.choices)
-    rows = (
+def statement_queryset(*, merchant: Merchant, period: Period) -> QuerySet:
+    """The journals of the period as raw rows (one query); ``statement_row`` finishes each."""
+    return (
         _statement_journals(merchant=merchant, period=period)
         .annotate(**{name: make() for name, make in STATEMENT_FIGURES.items()})
-        .values("created_at", "kind", "order__number", "reference", *STATEMENT_FIGURES)
+        .values("id", "created_at", "kind", "order__number", "reference", *STATEMENT_FIGURES)
         .order_by("created_at", "id")
     )
+
+
+def statement_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["order_number"] = row.pop("order__number") or ""
+    row["kind"] = Kind(row["kind"]).label if row["kind"] in Kind.values else row["kind"]
+    return row
+
+
+def statement_rows(*, merchant: Merchant, period: Period) -> Iterator[dict[str, Any]]:
+    """One row per journal of the period: what it moved for the merchant."""
+    rows = statement_queryset(merchant=merchant, period=period)
     for row in rows.iterator(chunk_size=2000):
-        row["order_number"] = row.pop("order__number") or ""
-        row["kind"] = kinds.get(row["kind"], row["kind"])
-        yield row
+        yield statement_row(row)
 
 
 def statement_totals(*, merchant: Merchant, period: Period) -> dict[str, Decimal]:
@@ -133,18 +142,14 @@ PAYABLE_COLUMNS = [
 ]
 
 
-def _wallets(*, merchant: Merchant) -> QuerySet[Wallet]:
-    return Wallet.objects.filter(merchant=merchant).annotate(
-        payable=F("frozen") + F("available") + F("withdrawing")
-    )
-
-
-def commission_payable_rows(*, merchant: Merchant) -> Iterator[dict[str, Any]]:
-    """Per distributor: commission still owed (frozen + available + being withdrawn)."""
-    rows = (
-        _wallets(merchant=merchant)
+def commission_payable_queryset(*, merchant: Merchant) -> QuerySet:
+    """Wallets still owed something, largest first, as raw rows; ``payable_row`` finishes each."""
+    return (
+        Wallet.objects.filter(merchant=merchant)
+        .annotate(payable=F("frozen") + F("available") + F("withdrawing"))
         .exclude(frozen=0, available=0, withdrawing=0)
         .values(
+            "distributor_id",
             "distributor__user__username",
             "distributor__invite_code",
             "frozen",
@@ -154,10 +159,19 @@ def commission_payable_rows(*, merchant: Merchant) -> Iterator[dict[str, Any]]:
         )
         .order_by("-payable", "distributor_id")
     )
+
+
+def payable_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["distributor"] = row.pop("distributor__user__username")
+    row["invite_code"] = row.pop("distributor__invite_code")
+    return row
+
+
+def commission_payable_rows(*, merchant: Merchant) -> Iterator[dict[str, Any]]:
+    """Per distributor: commission still owed (frozen + available + being withdrawn)."""
+    rows = commission_payable_queryset(merchant=merchant)
     for row in rows.iterator(chunk_size=2000):
-        row["distributor"] = row.pop("distributor__user__username")
-        row["invite_code"] = row.pop("distributor__invite_code")
-        yield row
+        yield payable_row(row)
 
 
 def commission_payable_totals(*, merchant: Merchant) -> dict[str, Decimal]:
@@ -346,7 +360,22 @@ DISTRIBUTOR_STATEMENT_COLUMNS = [
     ("withdrawing", _("Being withdrawn after")),
     ("withdrawn", _("Withdrawn after")),
 ]
-MOVEMENT_LABELS = {
+DISTRIBUTOR_STATEMENT_API_COLUMNS = [
+    ("created_at", _("At")),
+    ("movement", _("Movement")),
+    ("order_number", _("Order")),
+    ("level", _("Level")),
+    ("rule", _("Rule")),
+    ("rate_percent", _("Rate (%)")),
+    ("explanation", _("Explanation")),
+    ("account_label", _("Balance")),
+    ("amount", _("Amount")),
+    ("frozen", _("Frozen after")),
+    ("available", _("Available after")),
+    ("withdrawing", _("Being withdrawn after")),
+    ("withdrawn", _("Withdrawn after")),
+]
+MOVEMENT_LABELS: dict[str, Any] = {
     Kind.COMMISSION_EARNED: _("Earned"),
     Kind.COMMISSION_RELEASED: _("Released"),
     Kind.COMMISSION_REVERSED: _("Reversed"),
@@ -367,7 +396,7 @@ def distributor_opening_balances(*, distributor: Distributor, period: Period) ->
         .annotate(total=Sum("amount"))
         .values_list("account", "total")
     )
-    balances = dict.fromkeys(DISTRIBUTOR_BALANCES, ZERO)
+    balances: dict[str, Decimal] = dict.fromkeys(DISTRIBUTOR_BALANCES, ZERO)
     balances.update(dict(rows))
     return balances
 
@@ -409,3 +438,66 @@ def distributor_statement_rows(
             "amount": amount,
             **balances,
         }
+
+
+def _running(account: str) -> Window:
+    return Window(
+        Sum(Case(When(account=account, then=F("amount")), default=Value(ZERO), output_field=MONEY)),
+        order_by=[F("id").asc()],
+    )
+
+
+def distributor_statement_queryset(*, distributor: Distributor, period: Period) -> QuerySet:
+    """The period's movements of the distributor's balances in the order they were posted (the
+    order the wallet saw them, whatever time a movement was dated), each with the running
+    sum of every balance within the period (a window, so any page of it is one query); add the
+    opening balances (``distributor_opening_balances``) to get the balances after each row."""
+    return (
+        LedgerEntry.objects.filter(
+            period.q(), merchant_id=distributor.merchant_id, distributor=distributor
+        )
+        .annotate(**{f"running_{account}": _running(account) for account in DISTRIBUTOR_BALANCES})
+        .values(
+            "id",
+            "created_at",
+            "journal__kind",
+            "journal__memo",
+            "journal__order__number",
+            "commission__level",
+            "commission__kind",
+            "commission__rule",
+            "commission__rate_percent",
+            "commission__explanation",
+            "account",
+            "amount",
+            *(f"running_{account}" for account in DISTRIBUTOR_BALANCES),
+        )
+        .order_by("id")
+    )
+
+
+def distributor_statement_row(
+    row: dict[str, Any], *, opening: dict[str, Decimal]
+) -> dict[str, Any]:
+    """One raw row of ``distributor_statement_queryset`` as the API shows it."""
+    kind, memo = row["journal__kind"], row["journal__memo"]
+    level, rule = row["commission__level"], row["commission__rule"]
+    rules = dict(CommissionRecord.Rule.choices)
+    return {
+        "id": row["id"],
+        "created_at": row["created_at"],
+        "movement": _("Paid by split") if memo == SPLIT_MEMO else MOVEMENT_LABELS.get(kind, kind),
+        "order_number": row["journal__order__number"] or "",
+        "level": level,
+        "commission_kind": row["commission__kind"] or "",
+        "rule": str(rules.get(rule, rule)) if rule else "",
+        "rate_percent": row["commission__rate_percent"],
+        "explanation": explanation_text(row["commission__explanation"] or {}),
+        "account": row["account"],
+        "account_label": Account(row["account"]).label,
+        "amount": row["amount"],
+        **{
+            account: opening[account] + row[f"running_{account}"]
+            for account in DISTRIBUTOR_BALANCES
+        },
+    }

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,7 +69,7 @@ def _render(
     title: str,
     build: Callable[[Merchant, Period | None], Report],
     uses_period: bool = True,
-) -> HttpResponse:
+) -> HttpResponseBase:
     merchant = _merchant(request)
     context: dict[str, Any] = {**admin.site.each_context(request), "title": title}
     if merchant is None:
@@ -160,19 +161,19 @@ def _withdrawals(merchant: Merchant, period: Period | None) -> Report:
     )
 
 
-def statement(request: HttpRequest) -> HttpResponse:
+def statement(request: HttpRequest) -> HttpResponseBase:
     return _render(request, title=_("Merchant statement"), build=_statement)
 
 
-def payable(request: HttpRequest) -> HttpResponse:
+def payable(request: HttpRequest) -> HttpResponseBase:
     return _render(request, title=_("Commission payable"), build=_payable, uses_period=False)
 
 
-def reconciliation(request: HttpRequest) -> HttpResponse:
+def reconciliation(request: HttpRequest) -> HttpResponseBase:
     return _render(request, title=_("Reconciliation"), build=_reconciliation)
 
 
-def withdrawals(request: HttpRequest) -> HttpResponse:
+def withdrawals(request: HttpRequest) -> HttpResponseBase:
     return _render(request, title=_("Withdrawal queue"), build=_withdrawals, uses_period=False)
 
 

@@ -1,16 +1,45 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, request_merchant
+from apps.core.admin import (
+    MerchantScopedAdmin,
+    MerchantScopedTabularInline,
+    ReadOnlyAdminMixin,
+    request_merchant,
+)
 from apps.core.errors import DomainError
 
-from .models import Payment
+from .models import Payment, PaymentSplit
+
+
+class PaymentSplitInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    """The payment's split (分账): who received what, and whether the provider has done it."""
+
+    model = PaymentSplit
+    extra = 0
+    can_delete = False
+    fields = (
+        "receiver",
+        "distributor",
+        "amount",
+        "status",
+        "idempotency_key",
+        "provider_reference",
+        "failure_reason",
+        "done_at",
+    )
+    readonly_fields = fields
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("distributor__user").order_by("id")
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
-    """Payments are written by the provider notifications only."""
+    """Payments are written by the provider notifications only. The change list links to the
+    finance reports (templates/admin/payments/payment/change_list.html)."""
 
     list_display = (
         "out_trade_no",
@@ -27,6 +56,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     search_fields = ("out_trade_no", "provider_trade_no", "order__number")
     list_select_related = ("order",)
     date_hierarchy = "created_at"
+    inlines = [PaymentSplitInline]
     actions = ("refund_unclaimed",)
 
     @admin.action(description=gettext_lazy("Refund payments received for closed orders"))

@@ -1,8 +1,9 @@
 """Executing payment splits (分账) once an order's commission is final.
 
-Commission is final when the order is completed, its settlement has run, none of its commission
-records is still frozen (each is released or cancelled) and the after-sale window (the plan's
-freeze days after completion) has closed. Then ``payment_split_order`` plans the split once — the
+Commission is final when the order is completed, its settlement has run, every one of its
+commission records is released or cancelled (a frozen record, or one in any other state, holds the
+split back: the check fails closed) and the after-sale window (the plan's freeze days after
+completion) has closed. Then ``payment_split_order`` plans the split once — the
 rows are written under the payment's row lock, and their existence is the gate, so a second run
 plans nothing — and sends each row through the provider with the row's idempotency key; a row the
 provider refused stays ``failed`` and is sent again by the sweeper with the same key, so the
@@ -26,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.ledger_checks import SPLIT_KEY_PREFIX
 from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.money import ZERO
 from apps.orders.models import Order
@@ -79,15 +81,33 @@ def payment_refunded_amount(*, payment: Payment) -> Decimal:
 
 
 def order_commission_due(*, order_id: int) -> list[CommissionDue]:
-    """Per distributor, the commission finally earned on the order (released, less reversals)."""
+    """Per distributor and level, the commission finally earned on the order.
+
+    Commission and agency margin (差价) alike are sent to others, so both count. Only released
+    records are split, each at the lesser of its stored amount and what its ``available`` legs in
+    the ledger still hold: a record reduced or reversed by a refund (whichever of the two the
+    reversal touched first) is never split for more than it still pays, and never below zero.
+    """
+    records = list(
+        CommissionRecord.objects.filter(
+            order_id=order_id, status=CommissionRecord.Status.RELEASED
+        ).values_list("pk", "beneficiary_id", "level", "amount")
+    )
+    in_ledger = dict(
+        LedgerEntry.objects.filter(
+            commission_id__in=[pk for pk, *_rest in records],
+            account=LedgerEntry.Account.AVAILABLE,
+        )
+        .values("commission_id")
+        .annotate(total=Sum("amount"))
+        .values_list("commission_id", "total")
+    )
     earned: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
-    for beneficiary_id, level, amount in CommissionRecord.objects.filter(
-        order_id=order_id, status=CommissionRecord.Status.RELEASED
-    ).values_list("beneficiary_id", "level", "amount"):
-        earned[(beneficiary_id, level)] += amount
+    for pk, beneficiary_id, level, amount in records:
+        earned[(beneficiary_id, level)] += max(ZERO, min(amount, in_ledger.get(pk, ZERO)))
     return [
         CommissionDue(distributor_id=distributor_id, level=level, amount=amount)
-        for (distributor_id, level), amount in earned.items()
+        for (distributor_id, level), amount in sorted(earned.items())
     ]
 
 
@@ -152,7 +172,7 @@ def _ledger_pay_out(*, split: PaymentSplit, order: Order) -> None:
     ledger_post(
         merchant_id=split.merchant_id,
         kind=Journal.Kind.ADJUSTMENT,
-        key=f"split:{split.idempotency_key}",
+        key=f"{SPLIT_KEY_PREFIX}{split.idempotency_key}",
         order_id=order.pk,
         payment_id=split.payment_id,
         reference=split.idempotency_key,

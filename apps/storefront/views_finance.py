@@ -1,7 +1,7 @@
 """The distributor's itemised statement (/s/<store>/d/statement/): every movement of their balances
 in a period with the running balances, and its CSV download."""
 
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -20,7 +20,7 @@ from .views import SignedInRequest, distributor_required, render_store, store_vi
 @distributor_required
 def distributor_statement(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
-) -> HttpResponse:
+) -> HttpResponseBase:
     today = timezone.localdate()
     form = PeriodForm(
         request.GET if "start" in request.GET else {"start": today.replace(day=1), "end": today}
@@ -47,8 +47,8 @@ def distributor_statement(
                 rows=rows,
             )
         )
-    rows = list(rows)
-    closing = {key: rows[-1][key] for key in opening} if rows else opening
+    listed = list(rows)
+    closing = {key: listed[-1][key] for key in opening} if listed else opening
     return render_store(
         request,
         merchant,
@@ -56,7 +56,7 @@ def distributor_statement(
         {
             "distributor": distributor,
             "form": form,
-            "rows": rows,
+            "rows": listed,
             "opening": opening,
             "closing": closing,
             "query": request.GET.urlencode(),

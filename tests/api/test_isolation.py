@@ -30,6 +30,8 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import MerchantApplication
+from apps.payments.models import Payment
+from apps.payments.providers.sandbox import sandbox_record
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
@@ -68,7 +70,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 114
+    assert len(ROUTES) == 119
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -959,6 +961,58 @@ def _tier_price_case(method: str) -> Callable[[World], None]:
     return case
 
 
+# --- finance -----------------------------------------------------------------------------------
+
+
+def _statement_case(name: str) -> Callable[[World], None]:
+    """A distributor sees only their own movements, in their own store; elsewhere they are no
+    distributor (404)."""
+
+    def case(world: World) -> None:
+        b_child = world.b.distributors[1]
+        response = client_for(b_child.user).get(api_url(name, store=world.b.slug))
+        assert response.status_code == 200, response.content
+        if name.endswith("-csv"):
+            body = b"".join(response.streaming_content).decode()
+            orders = {line.split(",")[2] for line in body.splitlines()[1:]}
+        else:
+            orders = {row["order_number"] for row in response.json()["results"]}
+        assert orders == {world.b.completed_order.number}
+        _distributor_only_case(name)(world)
+
+    return case
+
+
+def merchant_finance_statement(world: World) -> None:
+    body = client_for(world.a.staff).get(api_url("merchant-finance-statement")).json()
+    own_orders = {world.a.paid_order.number, world.a.completed_order.number}
+    assert {row["order_number"] for row in body["results"]} == own_orders
+    assert body["totals"]["payments_in"] == "300.00"  # A's two paid orders: 200 + 100
+
+
+def merchant_finance_payable(world: World) -> None:
+    body = client_for(world.a.staff).get(api_url("merchant-finance-payable")).json()
+    assert sorted(row["distributor_id"] for row in body["results"]) == sorted(
+        d.pk for d in world.a.distributors
+    )
+
+
+def merchant_finance_reconciliation(world: World) -> None:
+    for store in (world.a, world.b):
+        sandbox_record(
+            merchant_id=store.merchant.pk, kind="refund", reference=f"RF-{store.slug}",
+            amount=Decimal("1.00"),
+        )  # fmt: skip
+    body = client_for(world.a.staff).get(api_url("merchant-finance-reconciliation")).json()
+    references = {row["reference"] for row in body["results"]}
+    assert f"RF-{world.a.slug}" in references
+    assert f"RF-{world.b.slug}" not in references
+    payments = Payment.objects.filter(merchant=world.b.merchant).values_list(
+        "out_trade_no", flat=True
+    )
+    assert not references & set(payments)
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("auth-token", "post"): public_token,
     ("merchant-application-create", "post"): public_application,
@@ -1149,6 +1203,11 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-bonus-tier-detail", "put"): _bonus_tier_detail("put"),
     ("merchant-bonus-tier-detail", "patch"): _bonus_tier_detail("patch"),
     ("merchant-bonus-tier-detail", "delete"): _bonus_tier_detail("delete"),
+    ("store-distributor-statement", "get"): _statement_case("store-distributor-statement"),
+    ("store-distributor-statement-csv", "get"): _statement_case("store-distributor-statement-csv"),
+    ("merchant-finance-statement", "get"): merchant_finance_statement,
+    ("merchant-finance-payable", "get"): merchant_finance_payable,
+    ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
 }
 
 

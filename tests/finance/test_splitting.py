@@ -3,17 +3,24 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
+from apps.commissions.ledger import Leg, ledger_post
 from apps.commissions.models import CommissionRecord, Wallet
-from apps.commissions.services import commissions_release_due
+from apps.commissions.services import (
+    commission_release,
+    commission_release_batch,
+    commissions_release_due,
+)
 from apps.payments import tasks as payment_tasks
 from apps.payments.models import Payment, PaymentSplit, SandboxTransaction
 from apps.payments.providers import SplitFailed, SplitReceiver
 from apps.payments.providers.sandbox import SandboxProvider
 from apps.payments.splitting import payment_split_due_order_ids, payment_split_order
+from tests.factories import UserFactory
 from tests.services.flows import completed_order
 
-from .conftest import later
+from .conftest import later, make_completed
 
 D = Decimal
 
@@ -159,7 +166,127 @@ def test_releasing_commission_enqueues_the_split_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         commissions_release_due(now=later())
 
-    assert enqueued == [settled.pk] * 6
+    assert enqueued == [settled.pk]  # six records released, one split enqueued
+
+
+def test_a_batch_of_releases_enqueues_each_order_once(
+    settled, merchant, chain, lines, monkeypatch, django_capture_on_commit_callbacks
+):
+    second = make_completed(
+        merchant=merchant, customer=UserFactory(), distributor=chain[2], lines=lines
+    )
+    enqueued: list[int] = []
+    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert commissions_release_due(now=later()) == 6 + 6
+
+    assert enqueued == sorted([settled.pk, second.pk])
+    assert len(callbacks) == 1 + 12  # one enqueue for the batch, one note per release
+
+
+def test_a_release_outside_a_batch_still_enqueues_its_order(
+    settled, monkeypatch, django_capture_on_commit_callbacks
+):
+    enqueued: list[int] = []
+    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    record = CommissionRecord.objects.filter(order=settled).order_by("id").first()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert commission_release(record_id=record.pk, now=later()) is True
+
+    assert enqueued == [settled.pk]
+
+
+def test_a_batch_enqueues_no_order_whose_release_rolled_back(
+    settled, monkeypatch, django_capture_on_commit_callbacks
+):
+    enqueued: list[int] = []
+    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    record = CommissionRecord.objects.filter(order=settled).order_by("id").first()
+
+    with django_capture_on_commit_callbacks(execute=True), commission_release_batch():
+        try:
+            with transaction.atomic():
+                assert commission_release(record_id=record.pk, now=later()) is True
+                raise RuntimeError("the batch's transaction fails")
+        except RuntimeError:
+            pass
+
+    assert enqueued == []
+    assert CommissionRecord.objects.get(pk=record.pk).status == "frozen"
+
+
+def test_agency_margin_counts_as_commission_sent_to_others(final, chain, settings):
+    """A margin record (差价) is money sent to a distributor: split, and under the cap."""
+    settings.FENXIAO_SPLIT_MAX_PERCENT = D("20")
+    line = final.lines.order_by("id").first()
+    margin = CommissionRecord.objects.create(
+        merchant_id=final.merchant_id,
+        order=final,
+        order_line=line,
+        beneficiary=chain[3],
+        level=1,
+        kind=CommissionRecord.Kind.MARGIN,
+        rule=CommissionRecord.Rule.AGENCY_MARGIN,
+        base_amount=line.paid_amount,
+        rate_percent=D("0"),
+        amount=D("5.00"),
+        status=CommissionRecord.Status.FROZEN,
+        release_at=final.completed_at,
+    )
+    with transaction.atomic():
+        ledger_post(
+            merchant_id=final.merchant_id,
+            kind="commission_earned",
+            key=f"test-margin:{margin.pk}",
+            order_id=final.pk,
+            legs=[
+                Leg("merchant_payable", D("-5.00")),
+                Leg("frozen", D("5.00"), chain[3].pk, margin.pk),
+            ],
+        )
+    assert commissions_release_due(now=later()) == 1
+
+    payment_split_order(order_id=final.pk, now=later())
+
+    # 20 % of 63.36 = 12.67: fee 0.63, level 1's 6.33 + 5.00 margin, then 0.71 of level 2
+    assert splits(final) == [
+        ("platform", None, D("0.63"), "done"),
+        ("distributor", chain[3].pk, D("11.33"), "done"),
+        ("distributor", chain[2].pk, D("0.71"), "done"),
+        ("merchant", None, D("50.69"), "done"),
+    ]
+
+
+def test_a_released_record_is_split_at_most_what_the_ledger_still_holds(final, chain):
+    """A refund that reversed part of a released record in the ledger (before or without
+    reducing the stored amount) lowers that distributor's share: never split what was reversed."""
+    record = CommissionRecord.objects.filter(order=final, level=1).order_by("id").first()
+    with transaction.atomic():
+        ledger_post(
+            merchant_id=final.merchant_id,
+            kind="commission_reversed",
+            key=f"test-reversal:{record.pk}",
+            order_id=final.pk,
+            legs=[
+                Leg("available", D("-2.00"), chain[3].pk, record.pk),
+                Leg("merchant_payable", D("2.00")),
+            ],
+        )
+
+    payment_split_order(order_id=final.pk, now=later())
+
+    assert ("distributor", chain[3].pk, D("4.33"), "done") in splits(final)
+
+
+def test_a_record_in_an_unknown_state_holds_the_split_back(final):
+    """Fails closed: only released or cancelled records make the commission final."""
+    CommissionRecord.objects.filter(order=final, level=3).update(status="reversing")
+
+    assert payment_split_order(order_id=final.pk, now=later()) == 0
+    assert splits(final) == []
+    assert payment_split_due_order_ids(now=later()) == []
 
 
 def test_the_sweeper_enqueues_each_due_order(final, monkeypatch):
