@@ -382,6 +382,7 @@ MOVEMENT_LABELS: dict[str, Any] = {
     Kind.WITHDRAWAL_REQUESTED: _("Withdrawal requested"),
     Kind.WITHDRAWAL_RETURNED: _("Withdrawal returned"),
     Kind.WITHDRAWAL_PAID: _("Withdrawn"),
+    Kind.ADJUSTMENT: _("Adjustment"),
 }
 
 
