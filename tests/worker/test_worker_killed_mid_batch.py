@@ -78,10 +78,13 @@ def unacked_settlements() -> list[int]:
 
 
 def backends_waiting_for_a_lock(worker) -> int:
+    """How many of the worker's database sessions wait for a lock right now. (Inside a transaction
+    PostgreSQL keeps showing one snapshot of its statistics views unless told to drop it.)"""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE application_name = %s AND wait_event_type = 'Lock'",
+            " WHERE application_name = %s AND state = 'active' AND wait_event_type = 'Lock'",
             [worker.application_name],
         )
         return cursor.fetchone()[0]
