@@ -60,6 +60,7 @@ TREES = 40
 RECORDS_PER_ORDER = 6
 LINES = ((0, 2), (1, 1))  # (SKU index, quantity)
 POLL_INTERVAL = 0.02
+STALL_SECONDS = 120.0
 WORKER_CONN_MAX_AGE = 60
 
 
@@ -374,22 +375,24 @@ def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
     done = threading.Event()
 
     def poll() -> None:
+        progress = time.monotonic()
         try:
             while len(seen) < len(order_ids):
-                now = datetime.now(UTC)
+                now, before = datetime.now(UTC), len(seen)
                 for pk in Order.objects.filter(
                     pk__gte=order_ids[0],
                     pk__lte=order_ids[-1],
                     commission_status=Order.CommissionStatus.SETTLED,
                 ).values_list("pk", flat=True):
                     seen.setdefault(pk, now)
-                if done.is_set() and time.monotonic() > deadline:
-                    return
+                if len(seen) > before:
+                    progress = time.monotonic()
+                elif done.is_set() and time.monotonic() - progress > STALL_SECONDS:
+                    return  # the worker settles nothing any more: reported below
                 time.sleep(POLL_INTERVAL)
         finally:
             connections.close_all()
 
-    deadline = float("inf")
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     start = time.perf_counter()
@@ -403,12 +406,14 @@ def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
             behind = max(behind, -pause)
         order_complete(order=order)
     produce_seconds = time.perf_counter() - start
-    deadline = time.monotonic() + 60
     done.set()
     poller.join()
     worker.check_alive()
     if len(seen) != len(order_ids):
-        raise SystemExit(f"only {len(seen)} of {len(order_ids)} steady orders were settled")
+        raise SystemExit(
+            f"only {len(seen)} of {len(order_ids)} steady orders were settled; none for "
+            f"{STALL_SECONDS:.0f} s"
+        )
     completed = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "completed_at"))
     latencies = sorted((seen[pk] - completed[pk]).total_seconds() for pk in order_ids)
 
