@@ -147,17 +147,20 @@ def _apply_to_wallets(*, merchant_id: int, legs: Sequence[Leg]) -> None:
     for leg in legs:
         if leg.distributor_id is not None:
             deltas[leg.distributor_id][leg.account] += leg.amount
-    if not deltas:
-        return
-    Wallet.objects.bulk_create(
-        [Wallet(merchant_id=merchant_id, distributor_id=pk) for pk in sorted(deltas)],
-        ignore_conflicts=True,
-    )
-    for distributor_id in sorted(deltas):
+    for distributor_id in sorted(deltas):  # rows locked in id order
         changes = {
             account: F(account) + amount
             for account, amount in deltas[distributor_id].items()
             if amount != ZERO
         }
+        wallet = Wallet.objects.filter(distributor_id=distributor_id)
+        if changes and wallet.update(**changes):
+            continue
+        # Every distributor gets a wallet when joining; one that has none yet gets it here (a
+        # concurrent creator makes the insert a no-op, the update then finds the row).
+        Wallet.objects.bulk_create(
+            [Wallet(merchant_id=merchant_id, distributor_id=distributor_id)],
+            ignore_conflicts=True,
+        )
         if changes:
-            Wallet.objects.filter(distributor_id=distributor_id).update(**changes)
+            wallet.update(**changes)

@@ -208,7 +208,8 @@ def commission_settle_order(*, order_id: int) -> int:
             new=Order.CommissionStatus.SETTLED,
         ):
             return 0
-        order = Order.objects.get(pk=order_id)
+        # The merchant comes with the order: the programme settings are read by merchant.
+        order = Order.objects.select_related("merchant").get(pk=order_id)
         records = _records_for(order)
         CommissionRecord.objects.bulk_create(records)
         if records:

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -16,7 +19,9 @@ def commissions_release_due() -> int:
 @shared_task
 def commissions_sweep_unsettled() -> int:
     """Beat's safety net: enqueue settlement for completed orders that were never settled."""
-    order_ids = services.commissions_unsettled_order_ids()
+    order_ids = services.commissions_unsettled_order_ids(
+        older_than=timedelta(seconds=settings.FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS)
+    )
     for order_id in order_ids:
         commission_settle_order_task.delay(order_id)
     return len(order_ids)

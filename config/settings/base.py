@@ -145,6 +145,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("FENXIAO_CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's settlement sweeper enqueues completed orders still unsettled this long after completion:
+# long enough that it does not race the enqueue made on commit, short enough that a settlement lost
+# with a crashed worker (whose message Redis redelivers only after the visibility timeout) is
+# redone within minutes.
+FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS = env.int(
+    "FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS", default=60
+)
+if FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS < 0:
+    raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS must be 0 or more")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "orders-cancel-expired": {"task": "apps.orders.tasks.orders_cancel_expired", "schedule": 60.0},

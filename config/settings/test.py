@@ -15,7 +15,9 @@ from .base import *  # noqa: E402,F403
 from .base import DATABASES
 
 ALLOWED_HOSTS = ["*"]
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Tests close connections after each request/task unless DATABASE_CONN_MAX_AGE is set explicitly
+# (the settlement benchmark's workers set it to keep connections as production does).
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "0"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LANGUAGE_CODE = "en"
 CELERY_TASK_ALWAYS_EAGER = False

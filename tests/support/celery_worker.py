@@ -19,6 +19,7 @@ A test that needs the worker to call back into a live server overrides ``celery_
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -95,7 +96,12 @@ def _die_with_parent() -> None:
 
 
 class CeleryWorker:
-    """One real worker subprocess. ``start``/``stop``/``kill`` may be called repeatedly."""
+    """One real worker subprocess. ``start``/``stop``/``kill`` may be called repeatedly.
+
+    ``pool``/``concurrency`` choose the worker's pool (``solo`` by default: one process);
+    ``extra_env`` adds environment variables for the next ``start``. The worker runs in its own
+    process group, so that ``kill`` takes its pool processes down with it.
+    """
 
     def __init__(self, *, log_path: Path, database_url: str, site_url: str) -> None:
         from django.conf import settings
@@ -107,6 +113,9 @@ class CeleryWorker:
         separator = "&" if "?" in database_url else "?"
         self.database_url = f"{database_url}{separator}application_name={self.application_name}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.pool = "solo"
+        self.concurrency = 1
+        self.extra_env: dict[str, str] = {}
         self._log_file: Any = None
         self._log_offset = 0
         self._cwd = Path(settings.BASE_DIR)
@@ -123,6 +132,7 @@ class CeleryWorker:
             FENXIAO_SITE_URL=self.site_url,
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = READY_TIMEOUT) -> None:
@@ -139,9 +149,9 @@ class CeleryWorker:
             "config",
             "worker",
             "--pool",
-            "solo",
+            self.pool,
             "--concurrency",
-            "1",
+            str(self.concurrency),
             "--loglevel",
             "info",
             "--hostname",
@@ -157,6 +167,7 @@ class CeleryWorker:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent if _prctl is not None else None,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -178,29 +189,41 @@ class CeleryWorker:
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._kill_group()
                 self.process.wait(timeout=timeout)
         self._reap()
 
-    def kill(self) -> None:
-        """Die at once, like a crashed machine: the running task is neither finished nor acked."""
+    def kill(self, *, wait_for_backends: bool = True) -> None:
+        """Die at once, like a crashed machine: SIGKILL to the worker's whole process group (the
+        main process and any pool processes); running tasks are neither finished nor acked.
+
+        A backend blocked on a lock outlives its dead client until the lock is released; a test
+        that holds one passes ``wait_for_backends=False``, releases it, then calls
+        ``wait_for_backends_to_close``.
+        """
         if self.process is None:
             return
         if self.process.poll() is None:
-            self.process.kill()
+            self._kill_group()
             self.process.wait(timeout=STOP_TIMEOUT)
-        self._reap()
+        self._reap(wait_for_backends=wait_for_backends)
+
+    def _kill_group(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def is_alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def _reap(self) -> None:
+    def _reap(self, *, wait_for_backends: bool = True) -> None:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        self._wait_for_database_backends_to_close()
+        if wait_for_backends:
+            self.wait_for_backends_to_close()
 
-    def _wait_for_database_backends_to_close(self) -> None:
+    def wait_for_backends_to_close(self) -> None:
         """Make sure no connection of the worker outlives it (it would block flush or DROP)."""
         from django.db import connection
 
