@@ -17,6 +17,22 @@ def refund_case_open_on_line(*, order_line_id: int) -> bool:
     ).exists()
 
 
+def refund_case_open_on_order(*, order_id: int) -> bool:
+    """Whether any refund case of the order is requested, approved or refunding."""
+    return RefundCase.objects.filter(
+        order_id=order_id, status__in=RefundCase.OPEN_STATUSES
+    ).exists()
+
+
+def orders_with_open_refund_case() -> Q:
+    """Filter for orders with a refund case requested, approved or refunding."""
+    return Q(
+        Exists(
+            RefundCase.objects.filter(order_id=OuterRef("pk"), status__in=RefundCase.OPEN_STATUSES)
+        )
+    )
+
+
 def records_with_open_refund_case() -> Q:
     """Filter for commission records whose order line has an open refund case."""
     return Q(
