@@ -4,11 +4,11 @@ Commission is final when the order is completed, its settlement has run, every o
 commission records is released or cancelled (a frozen record, or one in any other state, holds the
 split back: the check fails closed), no refund case of the order is open (requested, approved or
 refunding: what the payment keeps and what its records pay are about to change) and the after-sale
-window (the plan's freeze days after completion) has closed. Then ``payment_split_order`` plans the split once — the
-rows are written under the payment's row lock, and their existence is the gate, so a second run
-plans nothing — and sends each row through the provider with the row's idempotency key; a row the
-provider refused stays ``failed`` and is sent again by the sweeper with the same key, so the
-provider never moves the money twice.
+window (the plan's freeze days after completion) has closed. Then ``payment_split_order`` plans the
+split once — the rows are written under the payment's row lock, and their existence is the gate,
+so a second run plans nothing — and sends each row through the provider with the row's
+idempotency key; a row the provider refused stays ``failed`` and is sent again by the sweeper with
+the same key, so the provider never moves the money twice.
 
 A distributor's share is paid out of their available balance (the commission just released): the
 ledger moves it from ``available`` to ``withdrawn`` when the split is planned, in the same
