@@ -70,6 +70,25 @@ class ProgrammeSettings(models.Model):
             "Distributors earn the difference between their tier price and the sale price."
         ),
     )
+    refund_rate_threshold = models.DecimalField(
+        _("refund rate flag (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("30.00"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100.00"))],
+        help_text=_(
+            "Flag a distributor for review when at least this share of what their customers paid "
+            "was refunded. Empty: never."
+        ),
+    )
+    refund_rate_days = models.PositiveIntegerField(
+        _("refund rate period (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("The refund rate is taken over the orders paid in this many last days."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -79,7 +98,16 @@ class ProgrammeSettings(models.Model):
             models.CheckConstraint(
                 condition=models.Q(spend_threshold__isnull=True) | models.Q(spend_threshold__gt=0),
                 name="programme_spend_threshold_positive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refund_rate_threshold__isnull=True)
+                | models.Q(refund_rate_threshold__gt=0, refund_rate_threshold__lte=100),
+                name="programme_refund_rate_threshold_percent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refund_rate_days__gte=1, refund_rate_days__lte=365),
+                name="programme_refund_rate_days_range",
+            ),
         ]
 
     def __str__(self) -> str:

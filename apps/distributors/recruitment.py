@@ -126,6 +126,17 @@ def programme_settings_validate(settings: ProgrammeSettings) -> None:
         raise DomainError(
             _("Binding days must be between 1 and 3650."), code="invalid_binding_days"
         )
+    threshold = settings.refund_rate_threshold
+    if threshold is not None and not Decimal("0") < threshold <= Decimal("100"):
+        raise DomainError(
+            _("The refund rate flag must be a percentage above 0 and at most 100."),
+            code="invalid_refund_rate_threshold",
+        )
+    if not 1 <= settings.refund_rate_days <= 365:
+        raise DomainError(
+            _("The refund rate period must be between 1 and 365 days."),
+            code="invalid_refund_rate_days",
+        )
     questions = settings.application_questions
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
         raise DomainError(_("Questions must be a list of texts."), code="invalid_questions")
@@ -147,6 +158,16 @@ def programme_settings_update(*, merchant: Merchant, **values: object) -> Progra
                         code="invalid_spend_threshold",
                     ) from error
             elif name == "spend_threshold":
+                value = None
+            elif name == "refund_rate_threshold" and value not in (None, ""):
+                try:
+                    value = parse_two_places(value if isinstance(value, Decimal) else str(value))
+                except NotTwoPlaces as error:
+                    raise DomainError(
+                        _("The refund rate flag must be a percentage with at most two decimals."),
+                        code="invalid_refund_rate_threshold",
+                    ) from error
+            elif name == "refund_rate_threshold":
                 value = None
             setattr(settings, name, value)
         if settings.application_questions:
