@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -182,7 +183,7 @@ class Tier(MerchantOwned):
         return {1: self.level1_percent, 2: self.level2_percent, 3: self.level3_percent}
 
 
-class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
+class Distributor(MPTTModel, MerchantOwned):
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
     Tree writes go through ``apps.distributors.tree`` (joins, respacing, imports) and
@@ -206,6 +207,13 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
         related_name="distributor_profiles",
         verbose_name=_("user"),
     )
+    if TYPE_CHECKING:
+        # Not fields: what the distributor API views attach for their serializers.
+        relative_level: int
+        share_url: str
+        qr_url: str
+        upline: list["Distributor"]
+
     parent = TreeForeignKey(
         "self",
         on_delete=models.PROTECT,
