@@ -14,7 +14,7 @@ costs anything, and the programme never has more than three commission levels.
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -347,9 +347,17 @@ def distributor_appoint(*, merchant: Merchant, user: User, invite_code: str = ""
 
 
 def customer_paid_total(*, merchant_id: int, customer_id: int) -> Decimal:
-    total = Order.objects.filter(
-        merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
-    ).aggregate(total=Sum("payable_amount"))["total"]
+    """What the customer spent in the store: their paid, shipped and completed orders, less what
+    refunds gave back of them (money refunded was never spent)."""
+    from apps.refunds.selectors import order_refunded_amount
+
+    total = (
+        Order.objects.filter(
+            merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
+        )
+        .annotate(kept=F("payable_amount") - order_refunded_amount())
+        .aggregate(total=Sum("kept"))["total"]
+    )
     return total or Decimal("0.00")
 
 
@@ -399,16 +407,20 @@ def _code_of(binding: CustomerBinding | None) -> str | None:
 
 
 def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -> Order | None:
-    """The paid order (in payment order) with which the running total first reached ``threshold``."""
+    """The paid order (in payment order) with which the running total (net of refunds) first
+    reached ``threshold``."""
+    from apps.refunds.selectors import order_refunded_amount
+
     running = Decimal("0.00")
     for order in (
         Order.objects.filter(
             merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
         )
+        .annotate(kept=F("payable_amount") - order_refunded_amount())
         .order_by("paid_at", "id")
         .only("id", "payable_amount", "paid_at")
     ):
-        running += order.payable_amount
+        running += order.kept
         if running >= threshold:
             return order
     return None
@@ -417,6 +429,8 @@ def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -
 def threshold_sweep(*, limit: int = 500) -> int:
     """Grant every customer of a threshold-mode store whose paid total has reached the threshold
     and who is not a distributor yet (what a crash between payment and task would leave)."""
+    from apps.refunds.selectors import order_refunded_amount
+
     granted = 0
     for settings in ProgrammeSettings.objects.filter(
         recruitment_mode=Mode.THRESHOLD, spend_threshold__isnull=False
@@ -430,8 +444,9 @@ def threshold_sweep(*, limit: int = 500) -> int:
                     "user_id"
                 )
             )
+            .alias(kept=F("payable_amount") - order_refunded_amount())
             .values("customer_id")
-            .annotate(total=Sum("payable_amount"))
+            .annotate(total=Sum("kept"))
             .filter(total__gte=settings.spend_threshold)
             .order_by("customer_id")
             .values_list("customer_id", flat=True)[: limit - granted]
