@@ -29,7 +29,9 @@ def ledger_balances(*, distributor: Distributor) -> dict[str, Decimal]:
         .values("account")
         .annotate(total=Sum("amount"))
     )
-    balances = {account: Decimal("0.00") for account in DISTRIBUTOR_ACCOUNTS}
+    balances: dict[str, Decimal] = {
+        str(account): Decimal("0.00") for account in DISTRIBUTOR_ACCOUNTS
+    }
     balances.update({row["account"]: row["total"] for row in rows})
     return balances
 

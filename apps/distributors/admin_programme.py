@@ -63,6 +63,8 @@ class ProgrammeSettingsForm(forms.ModelForm):
             "binding_new_customers_only",
             "self_purchase_commission",
             "agency_enabled",
+            "refund_rate_threshold",
+            "refund_rate_days",
         )
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -83,11 +85,17 @@ class ProgrammeSettingsForm(forms.ModelForm):
             spend_threshold=cleaned.get("spend_threshold"),
             binding_days=cleaned.get("binding_days") or 1,
             application_questions=self.instance.application_questions,
+            refund_rate_threshold=cleaned.get("refund_rate_threshold"),
+            refund_rate_days=cleaned.get("refund_rate_days") or 30,
         )
         try:
             programme_settings_validate(candidate)
         except DomainError as error:
-            field = "spend_threshold" if "threshold" in error.code else None
+            field = {
+                "spend_threshold_required": "spend_threshold",
+                "invalid_refund_rate_threshold": "refund_rate_threshold",
+                "invalid_refund_rate_days": "refund_rate_days",
+            }.get(error.code)
             self.add_error(field, error.message)
         if (
             cleaned.get("recruitment_mode") == ProgrammeSettings.RecruitmentMode.APPLICATION
@@ -125,6 +133,10 @@ class ProgrammeSettingsAdmin(MerchantScopedAdmin):
             {"fields": ("binding_mode", "binding_days", "binding_new_customers_only")},
         ),
         (gettext_lazy("Earning"), {"fields": ("self_purchase_commission", "agency_enabled")}),
+        (
+            gettext_lazy("Fraud review"),
+            {"fields": ("refund_rate_threshold", "refund_rate_days")},
+        ),
     )
 
     def get_fieldsets(self, request, obj=None):  # type: ignore[no-untyped-def]

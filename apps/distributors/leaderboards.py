@@ -6,8 +6,9 @@ Definitions (the same on the pages, in the API and in the admin):
   orders a distributor is the level-1 distributor of (``Order.distributor``), paid and not
   cancelled (status paid, shipped or completed), counted when paid (``paid_at`` in the period);
   see ``apps.distributors.team``. Refunds are not subtracted.
-- **commission**: the sum of their ``CommissionRecord.amount`` at any level, frozen or released
-  (cancelled records excluded), counted when the record was created.
+- **commission**: the sum of their commission records at any level, frozen or released
+  (cancelled records excluded), each for what refunds left of it (``amount − reversed_amount``),
+  counted when the record was created.
 - **recruits**: their direct invitees (children in the tree) who joined in the period.
 
 Ranks are competition ranks ("1224"): equal totals share a rank, the next rank skips. Only a total
@@ -116,7 +117,7 @@ def _totals(*, merchant_id: int, board: str, since: datetime | None) -> QuerySet
         return (
             records.order_by()
             .values(key=F("beneficiary"))
-            .annotate(total=Sum("amount"))
+            .annotate(total=Sum(F("amount") - F("reversed_amount")))
             .filter(total__gt=0)
         )
     if board == Board.RECRUITS:

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -70,6 +71,25 @@ class ProgrammeSettings(models.Model):
             "Distributors earn the difference between their tier price and the sale price."
         ),
     )
+    refund_rate_threshold = models.DecimalField(
+        _("refund rate flag (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("30.00"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100.00"))],
+        help_text=_(
+            "Flag a distributor for review when at least this share of what their customers paid "
+            "was refunded. Empty: never."
+        ),
+    )
+    refund_rate_days = models.PositiveIntegerField(
+        _("refund rate period (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("The refund rate is taken over the orders paid in this many last days."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -79,7 +99,16 @@ class ProgrammeSettings(models.Model):
             models.CheckConstraint(
                 condition=models.Q(spend_threshold__isnull=True) | models.Q(spend_threshold__gt=0),
                 name="programme_spend_threshold_positive",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refund_rate_threshold__isnull=True)
+                | models.Q(refund_rate_threshold__gt=0, refund_rate_threshold__lte=100),
+                name="programme_refund_rate_threshold_percent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refund_rate_days__gte=1, refund_rate_days__lte=365),
+                name="programme_refund_rate_days_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,7 +183,7 @@ class Tier(MerchantOwned):
         return {1: self.level1_percent, 2: self.level2_percent, 3: self.level3_percent}
 
 
-class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-missing]
+class Distributor(MPTTModel, MerchantOwned):
     """分销员: one profile per (merchant, user), placed in the merchant's tree under its inviter.
 
     Tree writes go through ``apps.distributors.tree`` (joins, respacing, imports) and
@@ -178,6 +207,13 @@ class Distributor(MPTTModel, MerchantOwned):  # type: ignore[django-manager-miss
         related_name="distributor_profiles",
         verbose_name=_("user"),
     )
+    if TYPE_CHECKING:
+        # Not fields: what the distributor API views attach for their serializers.
+        relative_level: int
+        share_url: str
+        qr_url: str
+        upline: list["Distributor"]
+
     parent = TreeForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -14,7 +14,7 @@ costs anything, and the programme never has more than three commission levels.
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -126,6 +126,17 @@ def programme_settings_validate(settings: ProgrammeSettings) -> None:
         raise DomainError(
             _("Binding days must be between 1 and 3650."), code="invalid_binding_days"
         )
+    threshold = settings.refund_rate_threshold
+    if threshold is not None and not Decimal("0") < threshold <= Decimal("100"):
+        raise DomainError(
+            _("The refund rate flag must be a percentage above 0 and at most 100."),
+            code="invalid_refund_rate_threshold",
+        )
+    if not 1 <= settings.refund_rate_days <= 365:
+        raise DomainError(
+            _("The refund rate period must be between 1 and 365 days."),
+            code="invalid_refund_rate_days",
+        )
     questions = settings.application_questions
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
         raise DomainError(_("Questions must be a list of texts."), code="invalid_questions")
@@ -147,6 +158,16 @@ def programme_settings_update(*, merchant: Merchant, **values: object) -> Progra
                         code="invalid_spend_threshold",
                     ) from error
             elif name == "spend_threshold":
+                value = None
+            elif name == "refund_rate_threshold" and value not in (None, ""):
+                try:
+                    value = parse_two_places(value if isinstance(value, Decimal) else str(value))
+                except NotTwoPlaces as error:
+                    raise DomainError(
+                        _("The refund rate flag must be a percentage with at most two decimals."),
+                        code="invalid_refund_rate_threshold",
+                    ) from error
+            elif name == "refund_rate_threshold":
                 value = None
             setattr(settings, name, value)
         if settings.application_questions:
@@ -326,9 +347,17 @@ def distributor_appoint(*, merchant: Merchant, user: User, invite_code: str = ""
 
 
 def customer_paid_total(*, merchant_id: int, customer_id: int) -> Decimal:
-    total = Order.objects.filter(
-        merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
-    ).aggregate(total=Sum("payable_amount"))["total"]
+    """What the customer spent in the store: their paid, shipped and completed orders, less what
+    refunds gave back of them (money refunded was never spent)."""
+    from apps.refunds.selectors import order_refunded_amount
+
+    total = (
+        Order.objects.filter(
+            merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
+        )
+        .annotate(kept=F("payable_amount") - order_refunded_amount())
+        .aggregate(total=Sum("kept"))["total"]
+    )
     return total or Decimal("0.00")
 
 
@@ -378,16 +407,20 @@ def _code_of(binding: CustomerBinding | None) -> str | None:
 
 
 def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -> Order | None:
-    """The paid order (in payment order) with which the running total first reached ``threshold``."""
+    """The paid order (in payment order) with which the running total (net of refunds) first
+    reached ``threshold``."""
+    from apps.refunds.selectors import order_refunded_amount
+
     running = Decimal("0.00")
     for order in (
         Order.objects.filter(
             merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
         )
+        .annotate(kept=F("payable_amount") - order_refunded_amount())
         .order_by("paid_at", "id")
         .only("id", "payable_amount", "paid_at")
     ):
-        running += order.payable_amount
+        running += order.kept
         if running >= threshold:
             return order
     return None
@@ -396,6 +429,8 @@ def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -
 def threshold_sweep(*, limit: int = 500) -> int:
     """Grant every customer of a threshold-mode store whose paid total has reached the threshold
     and who is not a distributor yet (what a crash between payment and task would leave)."""
+    from apps.refunds.selectors import order_refunded_amount
+
     granted = 0
     for settings in ProgrammeSettings.objects.filter(
         recruitment_mode=Mode.THRESHOLD, spend_threshold__isnull=False
@@ -409,8 +444,9 @@ def threshold_sweep(*, limit: int = 500) -> int:
                     "user_id"
                 )
             )
+            .alias(kept=F("payable_amount") - order_refunded_amount())
             .values("customer_id")
-            .annotate(total=Sum("payable_amount"))
+            .annotate(total=Sum("kept"))
             .filter(total__gte=settings.spend_threshold)
             .order_by("customer_id")
             .values_list("customer_id", flat=True)[: limit - granted]

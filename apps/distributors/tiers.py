@@ -3,8 +3,8 @@
 Metrics, each over a rolling period of ``period_days`` ending at ``now`` (``now − N days`` excluded,
 ``now`` included):
 
-- own sales amount / own order count: completed orders (amount paid) whose level-1 distributor is
-  the distributor;
+- own sales amount / own order count: completed orders (amount paid less what refunds gave back;
+  an order refunded in full no longer counts) whose level-1 distributor is the distributor;
 - team sales amount / team order count: completed orders whose level-1 distributor is anyone below
   the distributor in the tree, at any depth (the tree interval ``lft``/``rght``: correct also when
   the numbering has gaps);
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from apps.core.errors import DomainError
 from apps.core.money import ZERO
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
+from apps.refunds.selectors import order_refunded_amount
 
 from .models import Combinator, Distributor, Tier, TierChange, TierCondition
 
@@ -56,18 +57,20 @@ def tier_metrics(
     money = DecimalField(max_digits=14, decimal_places=2)
     for days in periods:
         since = now - timedelta(days=days)
-        sales = Order.objects.filter(
-            merchant_id=distributor.merchant_id,
-            status=Order.Status.COMPLETED,
-            completed_at__gt=since,
-            completed_at__lte=now,
-        ).aggregate(
-            own_amount=Coalesce(Sum("payable_amount", filter=own), Value(ZERO), output_field=money),
-            own_count=Count("id", filter=own),
-            team_amount=Coalesce(
-                Sum("payable_amount", filter=team), Value(ZERO), output_field=money
-            ),
-            team_count=Count("id", filter=team),
+        sales = (
+            Order.objects.filter(
+                merchant_id=distributor.merchant_id,
+                status=Order.Status.COMPLETED,
+                completed_at__gt=since,
+                completed_at__lte=now,
+            )
+            .annotate(kept=F("payable_amount") - order_refunded_amount())
+            .aggregate(
+                own_amount=Coalesce(Sum("kept", filter=own), Value(ZERO), output_field=money),
+                own_count=Count("id", filter=own & Q(kept__gt=0)),
+                team_amount=Coalesce(Sum("kept", filter=team), Value(ZERO), output_field=money),
+                team_count=Count("id", filter=team & Q(kept__gt=0)),
+            )
         )
         recruits = Distributor.objects.filter(
             merchant_id=distributor.merchant_id,

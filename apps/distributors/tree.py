@@ -192,13 +192,13 @@ def tree_insert(
             break
     else:
         raise _tree_busy()
-    node = _lock_trees(parent.pk)[parent.pk]
-    tree_make_room(node=node)
-    node.refresh_from_db(fields=["lft", "rght", "tree_id", "level"])
-    slot = _free_slot(node)
+    locked = _lock_trees(parent.pk)[parent.pk]
+    tree_make_room(node=locked)
+    locked.refresh_from_db(fields=["lft", "rght", "tree_id", "level"])
+    slot = _free_slot(locked)
     if slot is None:  # pragma: no cover - tree_make_room leaves at least RESPACE_MIN_UNIT
         raise RuntimeError("no room after respacing")
-    return _insert(fields, node, node.tree_id, node.level + 1, *slot)
+    return _insert(fields, locked, locked.tree_id, locked.level + 1, *slot)
 
 
 def _free_slot(parent: "Distributor | _Parent") -> tuple[int, int] | None:

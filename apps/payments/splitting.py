@@ -2,12 +2,13 @@
 
 Commission is final when the order is completed, its settlement has run, every one of its
 commission records is released or cancelled (a frozen record, or one in any other state, holds the
-split back: the check fails closed) and the after-sale window (the plan's freeze days after
-completion) has closed. Then ``payment_split_order`` plans the split once — the
-rows are written under the payment's row lock, and their existence is the gate, so a second run
-plans nothing — and sends each row through the provider with the row's idempotency key; a row the
-provider refused stays ``failed`` and is sent again by the sweeper with the same key, so the
-provider never moves the money twice.
+split back: the check fails closed), no refund case of the order is open (requested, approved or
+refunding: what the payment keeps and what its records pay are about to change) and the after-sale
+window (the plan's freeze days after completion) has closed. Then ``payment_split_order`` plans the
+split once — the rows are written under the payment's row lock, and their existence is the gate,
+so a second run plans nothing — and sends each row through the provider with the row's
+idempotency key; a row the provider refused stays ``failed`` and is sent again by the sweeper with
+the same key, so the provider never moves the money twice.
 
 A distributor's share is paid out of their available balance (the commission just released): the
 ledger moves it from ``available`` to ``withdrawn`` when the split is planned, in the same
@@ -31,6 +32,7 @@ from apps.commissions.ledger_checks import SPLIT_KEY_PREFIX
 from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
 from apps.core.money import ZERO
 from apps.orders.models import Order
+from apps.refunds.selectors import orders_with_open_refund_case, refund_case_open_on_order
 
 from .models import Payment, PaymentSplit
 from .providers import ProviderUnavailable, SplitFailed, SplitReceiver, provider_get
@@ -61,6 +63,8 @@ def _commission_is_final(*, order: Order, now) -> bool:  # type: ignore[no-untyp
         .exists()
     ):
         return False
+    if refund_case_open_on_order(order_id=order.pk):
+        return False
     freeze_days = (
         CommissionPlan.objects.filter(merchant_id=order.merchant_id)
         .values_list("freeze_days", flat=True)
@@ -80,18 +84,30 @@ def payment_refunded_amount(*, payment: Payment) -> Decimal:
     return total or ZERO
 
 
+def payment_fee_refunded(*, payment: Payment) -> Decimal:
+    """The platform fee its refunds gave back (each refund's pro-rata fee share): the
+    ``platform_fee`` legs of its refund journals, as a positive amount."""
+    total = LedgerEntry.objects.filter(
+        journal__payment_id=payment.pk,
+        journal__kind=Journal.Kind.REFUND,
+        account=LedgerEntry.Account.PLATFORM_FEE,
+    ).aggregate(total=Sum("amount"))["total"]
+    return -(total or ZERO)
+
+
 def order_commission_due(*, order_id: int) -> list[CommissionDue]:
     """Per distributor and level, the commission finally earned on the order.
 
     Commission and agency margin (差价) alike are sent to others, so both count. Only released
-    records are split, each at the lesser of its stored amount and what its ``available`` legs in
-    the ledger still hold: a record reduced or reversed by a refund (whichever of the two the
-    reversal touched first) is never split for more than it still pays, and never below zero.
+    records are split, each at the lesser of what refunds left of it (``net_amount``: amount less
+    ``reversed_amount``) and what its ``available`` legs in the ledger still hold: a record
+    reduced or reversed by a refund is never split for more than it still pays, and never below
+    zero.
     """
     records = list(
-        CommissionRecord.objects.filter(
-            order_id=order_id, status=CommissionRecord.Status.RELEASED
-        ).values_list("pk", "beneficiary_id", "level", "amount")
+        CommissionRecord.objects.filter(order_id=order_id, status=CommissionRecord.Status.RELEASED)
+        .annotate(net=F("amount") - F("reversed_amount"))
+        .values_list("pk", "beneficiary_id", "level", "net")
     )
     in_ledger = dict(
         LedgerEntry.objects.filter(
@@ -137,7 +153,8 @@ def _plan(*, payment: Payment, order: Order) -> list[PaymentSplit]:
         for due in dues
     ]
     refunded = payment_refunded_amount(payment=payment)
-    fee = payment.platform_fee or ZERO
+    # The platform keeps its fee less what the refunds gave back of it (as the ledger says).
+    fee = max(ZERO, (payment.platform_fee or ZERO) - payment_fee_refunded(payment=payment))
     shares = split_compute(
         paid=payment.amount,
         refunded=refunded,
@@ -286,6 +303,7 @@ def payment_split_due_order_ids(*, now=None, limit: int = 500) -> list[int]:  # 
         .exclude(commission_status=Order.CommissionStatus.PENDING)
         .exclude(Exists(any_split))
         .exclude(Exists(not_final))
+        .exclude(orders_with_open_refund_case())
         .alias(window_end=window_end)
         .filter(Q(window_end__lte=now))
     )

@@ -2,7 +2,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from apps.merchants.models import Merchant
 from apps.payments.models import Payment
@@ -15,6 +16,38 @@ def refund_case_open_on_line(*, order_line_id: int) -> bool:
     return RefundCaseLine.objects.filter(
         order_line_id=order_line_id, case__status__in=RefundCase.OPEN_STATUSES
     ).exists()
+
+
+def refund_case_open_on_order(*, order_id: int) -> bool:
+    """Whether any refund case of the order is requested, approved or refunding."""
+    return RefundCase.objects.filter(
+        order_id=order_id, status__in=RefundCase.OPEN_STATUSES
+    ).exists()
+
+
+def orders_with_open_refund_case() -> Q:
+    """Filter for orders with a refund case requested, approved or refunding."""
+    return Q(
+        Exists(
+            RefundCase.objects.filter(order_id=OuterRef("pk"), status__in=RefundCase.OPEN_STATUSES)
+        )
+    )
+
+
+def order_refunded_amount() -> Coalesce:
+    """Per order (``OuterRef("pk")`` of an Order queryset): what its refunded cases gave back,
+    shipping included (0.00 when nothing)."""
+    refunded = (
+        RefundCase.objects.filter(order_id=OuterRef("pk"), status=RefundCase.Status.REFUNDED)
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return Coalesce(
+        Subquery(refunded, output_field=money), Value(Decimal("0.00")), output_field=money
+    )
 
 
 def records_with_open_refund_case() -> Q:

@@ -16,3 +16,12 @@ def refunds_retry_approved() -> int:
     for case_id in case_ids:
         refund_execute_task.delay(case_id)
     return len(case_ids)
+
+
+@shared_task
+def refund_rate_flags_sweep_task() -> int:
+    """Beat: raise the refund-rate fraud flags of every merchant (harmless twice: one open flag
+    per distributor)."""
+    from .fraud import refund_rate_flags_sweep
+
+    return refund_rate_flags_sweep()

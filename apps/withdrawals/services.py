@@ -470,6 +470,7 @@ def withdrawal_pay(*, withdrawal_id: int) -> str:
     if withdrawal.status != S.PAYING:
         return withdrawal.status
     result = _provider(withdrawal).payout(
+        merchant_id=withdrawal.merchant_id,
         withdrawal_reference=f"W{withdrawal.pk}",
         amount=withdrawal.net,
         idempotency_key=withdrawal.idempotency_key,
@@ -510,7 +511,8 @@ def withdrawal_record_payout(*, withdrawal_id: int, result: PayoutResult) -> str
                             LedgerEntry.Account.WITHDRAWN, withdrawal.net, withdrawal.distributor_id
                         ),
                     ],
-                    reference=result.reference,
+                    # The provider lists the payout under its idempotency key (reconciliation).
+                    reference=withdrawal.idempotency_key,
                     memo=f"withdrawal {withdrawal.pk} paid",
                 )
         else:

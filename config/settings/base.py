@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.payments.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
+    "refunds-refund-rate-flags": {
+        "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
+        "schedule": 3600.0,
+    },
 }
 
 CACHES = {
@@ -256,6 +260,9 @@ FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=3
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
+# Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
+# (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).
+FENXIAO_REFUND_RATE_MIN_PAID = Decimal(env("FENXIAO_REFUND_RATE_MIN_PAID", default="100.00"))
 # 分账: the most of a payment (percent) that may go to receivers other than the merchant, the
 # platform's fee included (WeChat Pay's profit sharing applies 30 %).
 try:

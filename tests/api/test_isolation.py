@@ -7,6 +7,8 @@ lists hold only the caller's merchant's rows. A new endpoint without a case fail
 ``test_every_route_has_a_case``.
 """
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -972,12 +974,19 @@ def _statement_case(name: str) -> Callable[[World], None]:
         b_child = world.b.distributors[1]
         response = client_for(b_child.user).get(api_url(name, store=world.b.slug))
         assert response.status_code == 200, response.content
+        # the child's movements: commission on B's completed order, and (no order) the ¥50 they
+        # were funded with and the ¥30 withdrawal they requested (available → being withdrawn)
         if name.endswith("-csv"):
             body = b"".join(response.streaming_content).decode()
-            orders = {line.split(",")[2] for line in body.splitlines()[1:]}
+            lines = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))[1:]
+            orders = {line[2] for line in lines}
+            without_order = sorted(line[8] for line in lines if not line[2])  # amount
         else:
-            orders = {row["order_number"] for row in response.json()["results"]}
-        assert orders == {world.b.completed_order.number}
+            rows = response.json()["results"]
+            orders = {row["order_number"] for row in rows}
+            without_order = sorted(row["amount"] for row in rows if not row["order_number"])
+        assert orders == {world.b.completed_order.number, ""}
+        assert without_order == ["-30.00", "30.00", "50.00"]
         _distributor_only_case(name)(world)
 
     return case
@@ -986,7 +995,11 @@ def _statement_case(name: str) -> Callable[[World], None]:
 def merchant_finance_statement(world: World) -> None:
     body = client_for(world.a.staff).get(api_url("merchant-finance-statement")).json()
     own_orders = {world.a.paid_order.number, world.a.completed_order.number}
-    assert {row["order_number"] for row in body["results"]} == own_orders
+    # and, with no order, A's child funded with ¥50 and their ¥30 withdrawal request
+    assert {row["order_number"] for row in body["results"]} == own_orders | {""}
+    assert sorted(
+        (row["kind"], row["merchant_net"]) for row in body["results"] if not row["order_number"]
+    ) == [("Adjustment", "-50.00"), ("Withdrawal requested", "0.00")]
     assert body["totals"]["payments_in"] == "300.00"  # A's two paid orders: 200 + 100
 
 

@@ -164,10 +164,11 @@ def test_wallets_hold_what_the_ledger_says(db, debug):
         "tea_d1": (Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
         "tea_d2": (Decimal("7.12"), Decimal("8.90"), Decimal("0.00")),
         "tea_d3": (Decimal("17.80"), Decimal("22.25"), Decimal("0.00")),
-        "tea_d4": (Decimal("35.60"), Decimal("44.50"), Decimal("0.00")),
-        # 59.90 × 5% = 2.995, rounded down to 2.99
-        "fruit_d1": (Decimal("10.44"), Decimal("0.00"), Decimal("0.00")),
-        "fruit_d2": (Decimal("20.89"), Decimal("0.00"), Decimal("0.00")),
+        # 20.00 of the 44.50 available withdrawn (paid out by the sandbox)
+        "tea_d4": (Decimal("35.60"), Decimal("24.50"), Decimal("20.00")),
+        # carol's 59.90 box refunded: what is left is the 149.00 box's 5 % and 10 %
+        "fruit_d1": (Decimal("7.45"), Decimal("0.00"), Decimal("0.00")),
+        "fruit_d2": (Decimal("14.90"), Decimal("0.00"), Decimal("0.00")),
     }
     for wallet in Wallet.objects.select_related("distributor"):
         assert ledger_balances(distributor=wallet.distributor) == {
@@ -282,3 +283,48 @@ def test_refuses_when_a_demo_username_is_taken(db, debug):
     with pytest.raises(CommandError, match="alice"):
         seed()
     assert Merchant.objects.count() == 0
+
+
+def test_the_demo_shows_a_tier_a_refund_with_clawback_and_a_paid_withdrawal(db, debug, capsys):
+    from apps.commissions.models import CommissionReversal
+    from apps.distributors.models import Tier, TierCondition
+    from apps.payments.models import SandboxTransaction
+    from apps.refunds.models import RefundCase
+    from apps.withdrawals.models import Withdrawal
+
+    seed()
+
+    assert list(Tier.objects.order_by("rank").values_list("merchant__slug", "name", "rank")) == [
+        ("demo-tea", "银牌", 1),
+        ("demo-tea", "金牌", 2),
+    ]
+    assert TierCondition.objects.count() == 5
+    # tea_d4 sold 445.00 + 356.00 in the last 30 days: 银牌 (from 300.00), not 金牌 (2,000.00)
+    assert dict(
+        Distributor.objects.filter(tier__isnull=False).values_list("user__username", "tier__name")
+    ) == {"tea_d4": "银牌"}
+
+    case = RefundCase.objects.get()
+    assert (case.order.customer.username, case.status, case.amount) == (
+        "carol",
+        "refunded",
+        Decimal("59.90"),
+    )
+    assert sorted(
+        CommissionReversal.objects.values_list("beneficiary__user__username", "amount")
+    ) == [("fruit_d1", Decimal("2.99")), ("fruit_d2", Decimal("5.99"))]
+
+    withdrawal = Withdrawal.objects.get()
+    assert (
+        withdrawal.distributor.user.username,
+        withdrawal.status,
+        withdrawal.amount,
+        withdrawal.net,
+    ) == ("tea_d4", "paid", Decimal("20.00"), Decimal("20.00"))
+    assert list(SandboxTransaction.objects.values_list("kind", "reference", "amount")) == [
+        ("refund", case.idempotency_key, Decimal("59.90")),
+        ("payout", withdrawal.idempotency_key, Decimal("20.00")),
+    ]
+
+    call_command("ledger_check")
+    assert capsys.readouterr().out.startswith("ledger ok:")

@@ -4,12 +4,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
 
-from apps.commissions.ledger import Leg, ledger_post
 from apps.commissions.ledger_checks import ledger_breaches
+from apps.commissions.models import Wallet
+from apps.payments import tasks as payment_tasks
 from apps.payments.models import Payment, PaymentSplit
 from apps.payments.splitting import payment_split_order
+from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
+from tests.refunds.conftest import notify
 
 from .conftest import later
 
@@ -101,15 +103,34 @@ def test_the_command_exits_non_zero_on_a_split_breach(split, capsys):
     assert "its split rows add up to 61.38" in capsys.readouterr().err
 
 
-def test_a_refund_after_the_split_is_no_breach(split):
-    """The split keeps what the payment kept when it ran; a later refund lowers only the kept."""
-    with transaction.atomic():
-        ledger_post(
-            merchant_id=split.merchant_id,
-            kind="refund",
-            key="test-refund-after-split",
-            payment_id=split.pk,
-            legs=[Leg("provider", D("10.00")), Leg("merchant_payable", D("-10.00"))],
-        )
+def test_a_refund_after_the_split_is_no_breach(
+    split, chain, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The split keeps what the payment kept when it ran; a later refund (a real one: its case,
+    the provider, its journal ``refund:<case>``) lowers only the kept, and the clawback of the
+    records already paid out by the split leaves a debt on the available balances."""
+    monkeypatch.setattr(
+        payment_tasks.sandbox_deliver_refund_notification, "delay", lambda *args: None
+    )
+    order = split.order
+    line = order.lines.get(unit_price=D("10.01"))
+    case = refund_request(
+        merchant=order.merchant,
+        customer=order.customer,
+        order_id=order.pk,
+        kind="quantity",
+        reason="broken",
+        lines=[RefundLineRequest(line.pk, quantity=1)],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_approve(merchant=order.merchant, case_id=case.pk, actor=None)
+    assert notify(case) == "refunded"
 
     assert ledger_breaches() == []
+    assert sum(PaymentSplit.objects.filter(payment=split).values_list("amount", flat=True)) == D(
+        "63.36"
+    )  # more than the 53.35 kept now: the refund came after the split
+    assert [
+        Wallet.objects.get(distributor=distributor).available
+        for distributor in (chain[3], chain[2], chain[1])
+    ] == [D("-1.00"), D("-0.50"), D("-0.20")]  # a third of each line-2 record, taken back

@@ -337,6 +337,7 @@ def test_a_payout_repeated_while_still_paying_pays_once(distributor, approved):
     # a first attempt paid at the provider but its answer was lost: the withdrawal is still 'paying'
     Withdrawal.objects.filter(pk=approved.pk).update(status="paying", paying_since=timezone.now())
     SandboxProvider().payout(
+        merchant_id=approved.merchant_id,
         withdrawal_reference=f"W{approved.pk}",
         amount=approved.net,
         idempotency_key=approved.idempotency_key,
@@ -395,6 +396,7 @@ def test_the_sweeper_asks_the_provider_before_paying_again(distributor, approved
     # given a payout made at the provider whose answer was lost, and one never made at all
     Withdrawal.objects.filter(pk=approved.pk).update(status="paying", paying_since=timezone.now())
     SandboxProvider().payout(
+        merchant_id=approved.merchant_id,
         withdrawal_reference=f"W{approved.pk}",
         amount=approved.net,
         idempotency_key=approved.idempotency_key,

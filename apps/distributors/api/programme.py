@@ -127,6 +127,8 @@ class ProgrammeSettingsSerializer(serializers.ModelSerializer):
             "binding_new_customers_only",
             "self_purchase_commission",
             "agency_enabled",
+            "refund_rate_threshold",
+            "refund_rate_days",
         ]
 
 

@@ -120,10 +120,18 @@ class PaymentProvider(Protocol):
         ...
 
     def payout(
-        self, *, withdrawal_reference: str, amount: Decimal, idempotency_key: str, account: str
+        self,
+        *,
+        merchant_id: int,
+        withdrawal_reference: str,
+        amount: Decimal,
+        idempotency_key: str,
+        account: str,
     ) -> PayoutResult:
-        """Pay ``amount`` to ``account``. Idempotent by ``idempotency_key``: asked again with the same
-        key, the provider answers with the first payout's result and never pays twice. Raises
+        """Pay ``amount`` to ``account`` out of merchant ``merchant_id``'s funds. Idempotent by
+        ``idempotency_key``: asked again with the same key, the provider answers with the first
+        payout's result and never pays twice. The provider's statement lists a payout under its
+        idempotency key (what reconciliation matches the ledger's paid journal by). Raises
         PayoutUnavailable when the outcome is unknown."""
         ...
 

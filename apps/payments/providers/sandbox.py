@@ -183,11 +183,21 @@ class SandboxProvider:
         return SplitResult(provider_reference=row.provider_reference)
 
     def payout(
-        self, *, withdrawal_reference: str, amount: Decimal, idempotency_key: str, account: str
+        self,
+        *,
+        merchant_id: int,
+        withdrawal_reference: str,
+        amount: Decimal,
+        idempotency_key: str,
+        account: str,
     ) -> PayoutResult:
         """Records the payout once per key (``INSERT … ON CONFLICT DO NOTHING``, so two concurrent
         calls with one key make one row) and answers with that row, whoever inserted it. Accounts
-        starting with ``fail`` are refused, so that tests and the demo can see a failed payout."""
+        starting with ``fail`` are refused, so that tests and the demo can see a failed payout.
+
+        A payout made also goes into the sandbox's books (``sandbox_record``, kind ``payout``,
+        under the idempotency key), the statement reconciliation reads; a refused one moved no
+        money and is not there."""
         from apps.payments.models import SandboxPayout
 
         refused = account.lower().startswith(SANDBOX_FAILING_ACCOUNT_PREFIX)
@@ -205,9 +215,19 @@ class SandboxProvider:
             ],
             ignore_conflicts=True,
         )
-        result = self.payout_query(idempotency_key=idempotency_key)
-        assert result is not None
-        return result
+        record = SandboxPayout.objects.get(idempotency_key=idempotency_key)
+        if record.succeeded:
+            sandbox_record(
+                merchant_id=merchant_id,
+                kind="payout",
+                reference=record.idempotency_key,
+                provider_reference=record.reference,
+                amount=record.amount,
+                receiver=record.account,
+            )
+        return PayoutResult(
+            succeeded=record.succeeded, reference=record.reference, message=record.message
+        )
 
     def payout_query(self, *, idempotency_key: str) -> PayoutResult | None:
         from apps.payments.models import SandboxPayout

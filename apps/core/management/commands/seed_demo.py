@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -30,8 +31,9 @@ from tqdm import tqdm
 from apps.accounts.models import User
 from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import commission_settle_order, commissions_release_due
-from apps.distributors.models import CustomerBinding, Distributor
+from apps.distributors.models import CustomerBinding, Distributor, TierCondition
 from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.tiers import tier_evaluate, tier_save
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
 from apps.merchants.models import Merchant
@@ -45,16 +47,31 @@ from apps.orders.services import (
     order_place_from_cart,
     order_ship,
 )
+from apps.payments import tasks as payment_tasks
 from apps.payments.models import Payment
 from apps.payments.providers.sandbox import (
     SIGNATURE_HEADER,
     sandbox_notification_body,
+    sandbox_refund_no,
+    sandbox_refund_notification_body,
     sandbox_sign,
 )
 from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Product, Sku
 from apps.products.services import product_create, sku_create
-from apps.withdrawals.services import withdrawal_settings_update
+from apps.refunds.models import RefundCase
+from apps.refunds.services import (
+    RefundLineRequest,
+    refund_approve,
+    refund_handle_notification,
+    refund_request,
+)
+from apps.withdrawals.services import (
+    withdrawal_approve,
+    withdrawal_pay,
+    withdrawal_request,
+    withdrawal_settings_update,
+)
 
 DEMO_PASSWORD = "fenxiao-demo"
 TEA, FRUIT = "demo-tea", "demo-fruit"
@@ -300,6 +317,9 @@ class Command(BaseCommand):
             ("history", self._backdate_history),
             ("release", self._release_due_commission),
             ("withdrawal rules", self._set_withdrawal_rules),
+            ("tiers", self._create_tiers),
+            ("refund", self._refund_a_line),
+            ("withdrawal", self._pay_a_withdrawal),
             ("application", self._submit_application),
             ("materials", self._create_materials),
         ]
@@ -311,8 +331,14 @@ class Command(BaseCommand):
         task_log = logging.getLogger("celery.app.trace")
         task_log_level = task_log.level
         task_log.setLevel(logging.WARNING)
+        # The demo plays the sandbox provider itself (as it does for payments): it hands the
+        # refund notification to the service, so no web server needs to be listening.
+        no_delivery = mock.patch.object(
+            payment_tasks.sandbox_deliver_refund_notification, "delay", lambda *args: None
+        )
         try:
             with (
+                no_delivery,
                 tqdm(
                     total=len(steps),
                     desc="seed_demo",
@@ -507,6 +533,85 @@ class Command(BaseCommand):
             tax_percent=Decimal("20.00"),
             tax_threshold=Decimal("800.00"),
         )
+
+    def _create_tiers(self) -> None:
+        """茗香茶庄: 银牌 (rank 1) from ¥300 of own sales in 30 days, 金牌 (rank 2) from ¥2,000 or
+        three direct recruits, each kept while its own sales stay above half of that."""
+        tea = self.merchants[TEA]
+        M = TierCondition.Metric
+        tier_save(
+            merchant=tea,
+            values={"name": "银牌", "rank": 1, "level1_percent": Decimal("12.00")},
+            conditions=[
+                {"purpose": "upgrade", "metric": M.OWN_SALES_AMOUNT, "threshold": Decimal("300")},
+                {"purpose": "keep", "metric": M.OWN_SALES_AMOUNT, "threshold": Decimal("150")},
+            ],
+        )
+        tier_save(
+            merchant=tea,
+            values={
+                "name": "金牌",
+                "rank": 2,
+                "level1_percent": Decimal("15.00"),
+                "upgrade_combinator": "any",
+            },
+            conditions=[
+                {"purpose": "upgrade", "metric": M.OWN_SALES_AMOUNT, "threshold": Decimal("2000")},
+                {"purpose": "upgrade", "metric": M.DIRECT_RECRUITS, "threshold": Decimal("3")},
+                {"purpose": "keep", "metric": M.OWN_SALES_AMOUNT, "threshold": Decimal("1000")},
+            ],
+        )
+        for distributor in self.distributors.values():
+            if distributor.merchant_id == tea.pk:
+                tier_evaluate(distributor_id=distributor.pk)
+
+    def _refund_a_line(self) -> None:
+        """carol gets one box of 阳光玫瑰青提 of her completed 鲜果园 order refunded (售后): the
+        sandbox refunds it and fruit_d2's and fruit_d1's frozen commission on it is taken back."""
+        fruit = self.merchants[FRUIT]
+        carol = self.users["carol"]
+        order = next(
+            order
+            for index, order in self.orders.items()
+            if ORDERS[index].store == FRUIT and ORDERS[index].outcome == COMPLETED
+        )
+        line = order.lines.get(sku__code="FR-YG-2")
+        case = refund_request(
+            merchant=fruit,
+            customer=carol,
+            order_id=order.pk,
+            kind=RefundCase.Kind.LINE,
+            reason="收到时有几颗压坏了",
+            lines=[RefundLineRequest(line.pk)],
+        )
+        case = refund_approve(merchant=fruit, case_id=case.pk, actor=self.users[STORE_STAFF[FRUIT]])
+        body = sandbox_refund_notification_body(
+            out_refund_no=case.idempotency_key,
+            provider_refund_no=sandbox_refund_no(case.idempotency_key),
+            amount=case.amount,
+        )
+        outcome = refund_handle_notification(
+            provider="sandbox", body=body, headers={SIGNATURE_HEADER: sandbox_sign(body)}
+        )
+        if outcome != "refunded":
+            raise CommandError(f"The sandbox refund of order {order.number} was {outcome!r}.")
+
+    def _pay_a_withdrawal(self) -> None:
+        """tea_d4 withdraws ¥20 of the commission already available (within the fee-free band),
+        tea_admin approves it and the sandbox pays it out."""
+        tea = self.merchants[TEA]
+        withdrawal = withdrawal_request(
+            merchant=tea,
+            distributor=self.distributors["tea_d4"],
+            amount=Decimal("20.00"),
+            account="alipay:tea_d4@example.com",
+        )
+        withdrawal_approve(
+            merchant=tea, withdrawal_id=withdrawal.pk, actor=self.users[STORE_STAFF[TEA]]
+        )
+        outcome = withdrawal_pay(withdrawal_id=withdrawal.pk)
+        if outcome != "paid":
+            raise CommandError(f"The demo withdrawal was {outcome!r}.")
 
     def _submit_application(self) -> None:
         application = merchant_application_submit(

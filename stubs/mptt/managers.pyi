@@ -1,0 +1,16 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from django.db import models
+
+_T = TypeVar("_T", bound=models.Model)
+
+class TreeManager(models.Manager[_T]):
+    @contextmanager
+    def disable_mptt_updates(self) -> Iterator[None]: ...
+    @contextmanager
+    def delay_mptt_updates(self) -> Iterator[None]: ...
+    def rebuild(self) -> None: ...
+    def partial_rebuild(self, tree_id: int | None) -> None: ...
+    def move_node(self, node: _T, target: _T | None, position: str = ...) -> None: ...
