@@ -45,13 +45,13 @@ from tests.factories import UserFactory
 
 from .lifecycle_after_sale import AfterSaleRules
 from .lifecycle_invariants import LifecycleInvariants
-from .lifecycle_model import Books
+from .lifecycle_model import SEEN, Books
 from .lifecycle_orders import OrderRules
 
 D = Decimal
 LIFECYCLE_SETTINGS = settings(
-    max_examples=40,
-    stateful_step_count=30,
+    max_examples=20,
+    stateful_step_count=50,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -63,6 +63,8 @@ if os.environ.get("LIFECYCLE_NO_SHRINK"):  # while hunting a failure: report it 
     )
 cents = st.integers(min_value=1, max_value=99_999).map(lambda n: D(n) / 100)
 percent = st.integers(min_value=0, max_value=2_000).map(lambda n: D(n) / 100)
+# Levels that pay something in most examples (the shrinker still reaches the small ones).
+level_percent = st.one_of(st.sampled_from([D("10"), D("5"), D("12.5"), D("20")]), percent)
 
 
 class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBasedStateMachine):
@@ -87,11 +89,11 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
 
     @initialize(
         fee=st.integers(0, 1_000).map(lambda n: D(n) / 100),
-        levels=st.tuples(percent, percent, percent),
+        levels=st.tuples(level_percent, level_percent, level_percent),
         cap_slack=st.sampled_from([D("0"), D("0.01"), D("10")]),
-        freeze_days=st.integers(0, 6),
+        freeze_days=st.sampled_from([3, 0, 5]),
         prices=st.tuples(cents, cents),
-        minimum=st.integers(1, 2_000).map(lambda n: D(n) / 100),
+        minimum=st.one_of(st.sampled_from([D("1.00")]), cents.filter(lambda c: c <= 20)),
         withdrawal_fee=percent,
         band=cents,
         tax=percent,
@@ -172,4 +174,26 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
 
 @pytest.mark.django_db
 def test_money_lifecycle_state_machine():
+    SEEN.clear()
     run_state_machine_as_test(LifecycleMachine, settings=LIFECYCLE_SETTINGS)
+    print(sorted(SEEN.items()))
+    reached = {what for what, count in SEEN.items() if count}
+    assert reached >= REACHED, f"the examples never reached {sorted(REACHED - reached)}"
+
+
+# Paths the examples must reach, or the machine proves less than it claims.
+REACHED = {
+    "clawback after release",
+    "clawback while frozen",
+    "settled after a refund",
+    "refunded in full before shipping",
+    "refund refused: quantity_exceeds_refundable",
+    "release held by an open refund case",
+    "split planned (with commission)",
+    "withdrawal refused: insufficient_balance",
+    "withdrawal refused: below_minimum",
+    "payout failed",
+    "payout paid",
+    "withdrawal rejected",
+    "refund provider refused",
+}
