@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -390,4 +389,3 @@ class AfterSaleRules:
                 withdrawal_resume if data.draw(st.booleans(), label="resume") else withdrawal_pay
             )
             assert again(withdrawal_id=withdrawal.pk) == withdrawal.status
-        assert self.split_percent == django_settings.FENXIAO_SPLIT_MAX_PERCENT

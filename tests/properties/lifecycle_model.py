@@ -101,7 +101,6 @@ class OrderM:
     out_trade_no: str = ""
     fee: Decimal = ZERO
     cases: list[CaseM] = field(default_factory=list)
-    refunded_in_order: list[int] = field(default_factory=list)  # case pks, as they succeeded
     split_planned: bool = False
     splits: dict[int, Decimal] = field(default_factory=dict)  # distributor pk -> split share
 
