@@ -128,29 +128,34 @@ def order_commission_due(*, order_id: int) -> list[CommissionDue]:
 
 
 def _plan(*, payment: Payment, order: Order) -> list[PaymentSplit]:
-    dues = order_commission_due(order_id=order.pk)
+    per_level = order_commission_due(order_id=order.pk)
     wallets = {
         wallet.distributor_id: wallet
         for wallet in Wallet.objects.select_for_update()
-        .filter(distributor_id__in=sorted(due.distributor_id for due in dues))
+        .filter(distributor_id__in=sorted({due.distributor_id for due in per_level}))
         .order_by("distributor_id")
     }
-    # Never split more to a distributor than their available balance: a debt is settled first.
+    # One share per distributor (a split pays each receiver once): a distributor earning at two
+    # levels of one order (e.g. agency margin at level 1 and commission at level 2) is summed, at
+    # its nearest level. Never more than their available balance: a debt is settled first.
+    earned: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    nearest: dict[int, int] = {}
+    for due in per_level:
+        earned[due.distributor_id] += due.amount
+        nearest[due.distributor_id] = min(due.level, nearest.get(due.distributor_id, due.level))
     dues = [
         CommissionDue(
-            distributor_id=due.distributor_id,
-            level=due.level,
+            distributor_id=distributor_id,
+            level=nearest[distributor_id],
             amount=max(
                 ZERO,
                 min(
-                    due.amount,
-                    wallets[due.distributor_id].available
-                    if due.distributor_id in wallets
-                    else ZERO,
+                    amount,
+                    wallets[distributor_id].available if distributor_id in wallets else ZERO,
                 ),
             ),
         )
-        for due in dues
+        for distributor_id, amount in sorted(earned.items())
     ]
     refunded = payment_refunded_amount(payment=payment)
     # The platform keeps its fee less what the refunds gave back of it (as the ledger says).

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 
 from apps.commissions.ledger import Leg, ledger_post
+from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, Wallet
 from apps.commissions.services import (
     commission_release,
@@ -300,3 +301,58 @@ def test_the_sweeper_enqueues_each_due_order(final, monkeypatch):
 
     assert payment_tasks.payments_sweep_splits() == 1
     assert enqueued == [final.pk]
+
+
+def test_a_distributor_earning_at_two_levels_of_one_order_gets_one_share(final, chain):
+    # chain[2] is level 2 of the order and also sold one line through its micro-shop (agency
+    # margin at level 1): two released records of one distributor on one order.
+    line = final.lines.order_by("id").first()
+    margin = CommissionRecord.objects.create(
+        merchant=final.merchant,
+        order=final,
+        order_line=line,
+        beneficiary=chain[2],
+        level=1,
+        kind=CommissionRecord.Kind.MARGIN,
+        rule=CommissionRecord.Rule.AGENCY_MARGIN,
+        base_amount=line.paid_amount,
+        rate_percent=D("0.00"),
+        amount=D("2.00"),
+        release_at=later(),
+    )
+    with transaction.atomic():
+        for kind, legs in (
+            ("commission_earned", [("merchant_payable", D("-2.00")), ("frozen", D("2.00"))]),
+            ("commission_released", [("frozen", D("-2.00")), ("available", D("2.00"))]),
+        ):
+            ledger_post(
+                merchant_id=final.merchant_id,
+                kind=kind,
+                key=f"test:{kind}:{margin.pk}",
+                legs=[
+                    Leg(
+                        account,
+                        amount,
+                        distributor_id=None if account == "merchant_payable" else chain[2].pk,
+                        commission_id=None if account == "merchant_payable" else margin.pk,
+                    )
+                    for account, amount in legs
+                ],
+            )
+        CommissionRecord.objects.filter(pk=margin.pk).update(
+            status=CommissionRecord.Status.RELEASED
+        )
+
+    assert payment_split_order(order_id=final.pk, now=later()) == 5
+
+    assert splits(final) == [
+        ("platform", None, D("0.63"), "done"),
+        # both at level 1 now (chain[2] by its margin): nearest level first, then by id
+        ("distributor", chain[2].pk, D("5.16"), "done"),
+        ("distributor", chain[3].pk, D("6.33"), "done"),
+        ("distributor", chain[1].pk, D("1.26"), "done"),
+        ("merchant", None, D("49.98"), "done"),
+    ]
+    wallet = Wallet.objects.get(distributor=chain[2])
+    assert (wallet.available, wallet.withdrawn) == (D("0.00"), D("5.16"))
+    assert ledger_breaches() == []
