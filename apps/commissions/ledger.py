@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -205,7 +206,7 @@ def ledger_post_many(postings: Sequence[Posting]) -> list[Journal | None]:
     if not cleaned:
         return []
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(cleaned))
-    params: list[object] = []
+    params: list[Any] = []
     for posting, _legs, at in cleaned:
         params += [
             posting.merchant_id,
@@ -300,7 +301,7 @@ def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
         rows = ", ".join(
             ["(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"] * len(changed)
         )
-        params: list[object] = []
+        params: list[Any] = []
         for pk in changed:
             params += [pk, *(deltas[pk][column] for column in WALLET_COLUMNS)]
         assignments = ", ".join(f"{column} = w.{column} + v.{column}" for column in WALLET_COLUMNS)
