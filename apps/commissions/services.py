@@ -291,6 +291,8 @@ def _claim_pending_orders(*, besides: int, limit: int) -> list[int]:
     id order and re-checked by the update (only those it changed are returned). The candidates
     are a materialized CTE: as a plain ``IN (subquery … LIMIT)`` PostgreSQL may run the
     subquery more than once and claim more than ``limit``."""
+    if limit < 1:
+        return []
     table = Order._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -327,11 +329,36 @@ def commission_settle_orders(*, order_id: int, limit: int = SETTLEMENT_BATCH) ->
     ``ledger_post_many``. Records, journals and amounts are exactly those ``commission_settle_order``
     writes for each order.
 
-    The order itself is claimed as ``commission_settle_order`` claims it (waiting for its row
-    lock); the others only if no other transaction holds them, so two batches never wait for each
-    other's orders and never settle one twice. An order settled here makes its own task, when it
-    runs, return 0 after one statement. Returns how many records were created.
+    The others are claimed only if no other transaction holds them, so two batches never wait for
+    each other's orders and never settle one twice. An order settled here makes its own task, when
+    it runs, return 0 after one statement. If the order's own row is held by another transaction
+    (typically a batch that is settling it), this settles the next batch of the backlog instead of
+    waiting, and then waits for the row and settles the order if it is still due, as
+    ``commission_settle_order`` would. Returns how many records were created.
     """
+    with transaction.atomic():
+        state = (
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(pk=order_id)
+            .values_list("status", "commission_status")
+            .first()
+        )
+        if state is not None:
+            # This transaction holds the order's row: settle it now if it is due, with a batch.
+            if state != (Order.Status.COMPLETED, Order.CommissionStatus.PENDING):
+                return 0
+            Order.objects.filter(pk=order_id).update(
+                commission_status=Order.CommissionStatus.SETTLED
+            )
+            return _settle_claimed(
+                [order_id, *_claim_pending_orders(besides=order_id, limit=limit - 1)]
+            )
+        # Another transaction holds it — most likely a batch settling it. Rather than wait idle,
+        # settle the next batch of the backlog meanwhile.
+        others = _claim_pending_orders(besides=order_id, limit=limit)
+        created = _settle_claimed(others) if others else 0
+    # Then wait for the order's row as ``commission_settle_order`` does (it is usually settled by
+    # then), so that an order held by a refund, say, is still settled by its own task.
     with transaction.atomic():
         if not compare_and_swap(
             Order.objects.filter(status=Order.Status.COMPLETED),
@@ -340,53 +367,56 @@ def commission_settle_orders(*, order_id: int, limit: int = SETTLEMENT_BATCH) ->
             old=Order.CommissionStatus.PENDING,
             new=Order.CommissionStatus.SETTLED,
         ):
-            return 0
-        order_ids = [order_id]
-        if limit > 1:
-            order_ids += _claim_pending_orders(besides=order_id, limit=limit - 1)
-        orders = list(
-            Order.objects.select_related("merchant").filter(pk__in=order_ids).order_by("pk")
+            return created
+        return created + _settle_claimed(
+            [order_id, *_claim_pending_orders(besides=order_id, limit=limit - 1)]
         )
-        records_by_order = _records_for_orders(orders)
-        records = [record for order in orders for record in records_by_order[order.pk]]
-        CommissionRecord.objects.bulk_create(records)
-        ledger_post_many(
-            [
-                Posting(
-                    merchant_id=order.merchant_id,
-                    kind=Journal.Kind.COMMISSION_EARNED,
-                    key=f"order:{order.pk}:commission",
-                    order_id=order.pk,
-                    legs=[
-                        Leg(
-                            LedgerEntry.Account.MERCHANT_PAYABLE,
-                            -sum((record.amount for record in records_by_order[order.pk]), ZERO),
-                        ),
-                        *(
-                            Leg(
-                                LedgerEntry.Account.FROZEN,
-                                record.amount,
-                                distributor_id=record.beneficiary_id,
-                                commission_id=record.pk,
-                            )
-                            for record in records_by_order[order.pk]
-                        ),
-                    ],
-                )
-                for order in orders
-                if records_by_order[order.pk]
-            ]
-        )
-        # Lines refunded before settlement: their records give back the refunded share at once
-        # (``commissions_claw_back_order`` for every order, in one query when none was refunded).
-        from apps.refunds.clawback import commissions_claw_back_line
-        from apps.refunds.models import RefundCase, RefundCaseLine
 
-        refunded = RefundCaseLine.objects.filter(
-            case__order_id__in=order_ids, case__status=RefundCase.Status.REFUNDED
-        ).values_list("order_line_id", flat=True)
-        for line in OrderLine.objects.filter(pk__in=set(refunded)).order_by("order_id", "pk"):
-            commissions_claw_back_line(order_line=line)
+
+def _settle_claimed(order_ids: list[int]) -> int:
+    """Write the records, journals and wallet changes of orders this transaction has just marked
+    settled (``commission_settle_orders``); how many records were created."""
+    orders = list(Order.objects.select_related("merchant").filter(pk__in=order_ids).order_by("pk"))
+    records_by_order = _records_for_orders(orders)
+    records = [record for order in orders for record in records_by_order[order.pk]]
+    CommissionRecord.objects.bulk_create(records)
+    ledger_post_many(
+        [
+            Posting(
+                merchant_id=order.merchant_id,
+                kind=Journal.Kind.COMMISSION_EARNED,
+                key=f"order:{order.pk}:commission",
+                order_id=order.pk,
+                legs=[
+                    Leg(
+                        LedgerEntry.Account.MERCHANT_PAYABLE,
+                        -sum((record.amount for record in records_by_order[order.pk]), ZERO),
+                    ),
+                    *(
+                        Leg(
+                            LedgerEntry.Account.FROZEN,
+                            record.amount,
+                            distributor_id=record.beneficiary_id,
+                            commission_id=record.pk,
+                        )
+                        for record in records_by_order[order.pk]
+                    ),
+                ],
+            )
+            for order in orders
+            if records_by_order[order.pk]
+        ]
+    )
+    # Lines refunded before settlement: their records give back the refunded share at once
+    # (``commissions_claw_back_order`` for every order, in one query when none was refunded).
+    from apps.refunds.clawback import commissions_claw_back_line
+    from apps.refunds.models import RefundCase, RefundCaseLine
+
+    refunded = RefundCaseLine.objects.filter(
+        case__order_id__in=order_ids, case__status=RefundCase.Status.REFUNDED
+    ).values_list("order_line_id", flat=True)
+    for line in OrderLine.objects.filter(pk__in=set(refunded)).order_by("order_id", "pk"):
+        commissions_claw_back_line(order_line=line)
     return len(records)
 
 

@@ -74,7 +74,7 @@ def test_a_batch_settles_its_order_and_the_lowest_pending_others_up_to_the_limit
     with CaptureQueriesContext(connection) as queries:
         assert commission_settle_orders(order_id=orders[1].pk, limit=3) == 0
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
-    assert len(statements) == 1 and statements[0].startswith("UPDATE")
+    assert len(statements) == 1 and statements[0].startswith("SELECT")
     # and the next batch takes the rest
     assert commission_settle_orders(order_id=orders[2].pk, limit=50) == 12
     assert settled_ids() == {order.pk for order in orders}
@@ -223,3 +223,37 @@ def test_a_batch_writes_exactly_what_the_per_order_path_writes(
     assert any(row[8] == D("2.00") for row in per_order[0])  # the bonus is in play
     assert any(row[8] == D("0.00") and row[2] == 1 for row in per_order[0])
     assert batch == per_order
+
+
+def test_a_task_whose_order_is_held_settles_the_next_batch_then_its_own_order(make_orders, chain):
+    import threading
+    import time
+
+    orders = make_orders(5)
+    result: list[int] = []
+
+    def settle() -> None:
+        try:
+            result.append(commission_settle_orders(order_id=orders[0].pk, limit=3))
+        finally:
+            connection.close()
+
+    # given another transaction holding the order's row (as a refund, or a batch settling it)
+    with transaction.atomic():
+        Order.objects.select_for_update().get(pk=orders[0].pk)
+        worker = threading.Thread(target=settle)
+        worker.start()
+        # then the task does not wait idle: it settles the next three of the backlog meanwhile
+        deadline = time.monotonic() + 30
+        while settled_ids() != {order.pk for order in orders[1:4]}:
+            assert time.monotonic() < deadline, settled_ids()
+            time.sleep(0.05)
+        assert worker.is_alive()  # and waits for the order itself
+    # and once the holder commits without settling it, settles it (and the rest, as a batch)
+    worker.join(30)
+    assert not worker.is_alive()
+    assert result == [6 * 5]
+    assert settled_ids() == {order.pk for order in orders}
+    assert CommissionRecord.objects.count() == 30
+    assert Wallet.objects.get(distributor=chain[3]).frozen == PER_ORDER[1] * 5
+    assert ledger_breaches() == []
