@@ -6,14 +6,20 @@ the upline snapshot, status completed, commission pending) rather than through p
 what settlement reads, nothing less. The distributors are 40 trees of root → 2 → 4, so orders pay
 many different wallets, as in a real store.
 
-1. **In-process loop**: ``apps.commissions.services.commission_settle_order`` called for each order
-   of its own batch, one after the other, in this process: orders/s.
+``--batch N`` (default 50) settles as ``commission_settle_order_task`` does with
+``FENXIAO_SETTLEMENT_BATCH=N`` (given to the worker too): ``commission_settle_orders`` takes up to
+N waiting orders at once; ``--batch 1`` measures the per-order ``commission_settle_order``. Each
+phase's orders are kept out of reach (commission status none) until the phase starts.
+
+1. **In-process loop**: the settlement called once for each order of its own set, one after the
+   other, in this process: orders/s.
 2. **Celery**: a real ``celery -A config worker`` subprocess (prefork, ``--workers`` pool
    processes, the test settings, the bench database and Redis) is started, then one
    ``commission_settle_order_task`` per order of a batch of ``--orders`` (10,000) is enqueued.
    Rate = orders settled ÷ time from the first settlement to the last (journal timestamps), so
    neither the enqueueing nor the worker's start is counted; the wall time from the first enqueue
-   to the last settlement is reported too.
+   to the last settlement is reported too, and the phase ends when the queue is empty (with
+   batches, tasks of orders already settled still pass through).
 3. **Latency at a steady rate**: a producer completes pre-built shipped orders through
    ``apps.orders.services.order_complete`` (the real service, which enqueues the settlement on
    commit) at ``--rate`` (100) per second for ``--steady-seconds``; a poller looks every 20 ms for
