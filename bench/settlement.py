@@ -6,14 +6,20 @@ the upline snapshot, status completed, commission pending) rather than through p
 what settlement reads, nothing less. The distributors are 40 trees of root → 2 → 4, so orders pay
 many different wallets, as in a real store.
 
-1. **In-process loop**: ``apps.commissions.services.commission_settle_order`` called for each order
-   of its own batch, one after the other, in this process: orders/s.
+``--batch N`` (default 50) settles as ``commission_settle_order_task`` does with
+``FENXIAO_SETTLEMENT_BATCH=N`` (given to the worker too): ``commission_settle_orders`` takes up to
+N waiting orders at once; ``--batch 1`` measures the per-order ``commission_settle_order``. Each
+phase's orders are kept out of reach (commission status none) until the phase starts.
+
+1. **In-process loop**: the settlement called once for each order of its own set, one after the
+   other, in this process: orders/s.
 2. **Celery**: a real ``celery -A config worker`` subprocess (prefork, ``--workers`` pool
    processes, the test settings, the bench database and Redis) is started, then one
    ``commission_settle_order_task`` per order of a batch of ``--orders`` (10,000) is enqueued.
    Rate = orders settled ÷ time from the first settlement to the last (journal timestamps), so
    neither the enqueueing nor the worker's start is counted; the wall time from the first enqueue
-   to the last settlement is reported too.
+   to the last settlement is reported too, and the phase ends when the queue is empty (with
+   batches, tasks of orders already settled still pass through).
 3. **Latency at a steady rate**: a producer completes pre-built shipped orders through
    ``apps.orders.services.order_complete`` (the real service, which enqueues the settlement on
    commit) at ``--rate`` (100) per second for ``--steady-seconds``; a poller looks every 20 ms for
@@ -203,11 +209,35 @@ def settlement_span(order_ids: list[int]) -> tuple[datetime, datetime]:
 # --- 1. in process ----------------------------------------------------------------------------
 
 
-def in_process(order_ids: list[int], profile: int) -> dict:
-    from apps.commissions.services import commission_settle_order
+BATCH = 1  # --batch: orders one settlement may take together (1 = commission_settle_order)
 
+
+def settle(order_id: int) -> int:
+    """What ``commission_settle_order_task`` does with ``FENXIAO_SETTLEMENT_BATCH`` = BATCH."""
+    from apps.commissions.services import commission_settle_order, commission_settle_orders
+
+    if BATCH > 1:
+        return commission_settle_orders(order_id=order_id, limit=BATCH)
+    return commission_settle_order(order_id=order_id)
+
+
+def park(order_ids: list[int]) -> None:
+    """Hide built orders from batches until their phase (commission status none, not pending)."""
+    from apps.orders.models import Order
+
+    Order.objects.filter(pk__in=order_ids).update(commission_status=Order.CommissionStatus.NONE)
+
+
+def unpark(order_ids: list[int]) -> None:
+    from apps.orders.models import Order
+
+    Order.objects.filter(pk__in=order_ids).update(commission_status=Order.CommissionStatus.PENDING)
+
+
+def in_process(order_ids: list[int], profile: int) -> dict:
+    unpark(order_ids)
     cpu_start, start = time.process_time(), time.perf_counter()
-    created = sum(commission_settle_order(order_id=order_id) for order_id in order_ids)
+    created = sum(settle(order_id) for order_id in order_ids)
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
     if created != RECORDS_PER_ORDER * len(order_ids):
@@ -223,12 +253,11 @@ def in_process(order_ids: list[int], profile: int) -> dict:
 
 
 def profile_settlement(order_ids: list[int]) -> str:
-    from apps.commissions.services import commission_settle_order
-
+    unpark(order_ids)
     profiler = cProfile.Profile()
     profiler.enable()
     for order_id in order_ids:
-        commission_settle_order(order_id=order_id)
+        settle(order_id)
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
@@ -239,11 +268,10 @@ def statements_per_settlement(order_ids: list[int]) -> float:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.commissions.services import commission_settle_order
-
+    unpark(order_ids)
     with CaptureQueriesContext(connection) as captured:
         for order_id in order_ids:
-            commission_settle_order(order_id=order_id)
+            settle(order_id)
     return len(captured.captured_queries) / len(order_ids)
 
 
@@ -265,6 +293,7 @@ class Worker:
             os.environ,
             DATABASE_URL=self.database_url,
             DATABASE_CONN_MAX_AGE=str(WORKER_CONN_MAX_AGE),
+            FENXIAO_SETTLEMENT_BATCH=str(BATCH),
             PYTHONUNBUFFERED="1",
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,6 +345,18 @@ class Worker:
             raise SystemExit(f"the Celery worker died:\n{self.log_path.read_text()[-4000:]}")
 
 
+def queue_drained() -> bool:
+    """No settlement message left in Redis: none queued, none delivered and unacknowledged."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        return client.llen("celery") == 0 and client.hlen("unacked") == 0
+    finally:
+        client.close()
+
+
 def purge_queue() -> None:
     import redis
     from django.conf import settings
@@ -341,6 +382,7 @@ def wait_for(predicate, worker: Worker, timeout: float, what: str) -> None:  # t
 def through_celery(order_ids: list[int], worker: Worker) -> dict:
     from apps.commissions.tasks import commission_settle_order_task
 
+    unpark(order_ids)
     enqueue_start = time.perf_counter()
     wall_start = datetime.now(UTC)
     for order_id in order_ids:
@@ -354,12 +396,17 @@ def through_celery(order_ids: list[int], worker: Worker) -> dict:
     )
     first, last = settlement_span(order_ids)
     seconds = (last - first).total_seconds()
+    # With batches the orders are settled before their own tasks run; those tasks (one statement
+    # each) still have to pass before the next phase, so that they do not delay it.
+    wait_for(queue_drained, worker, timeout=600.0, what="the queue drained")
+    drained = datetime.now(UTC)
     return {
         "orders": len(order_ids),
         "enqueue_seconds": enqueue_seconds,
         "first_to_last_seconds": seconds,
         "orders_per_second": (len(order_ids) - 1) / seconds,
         "wall_seconds_from_first_enqueue": (last - wall_start).total_seconds(),
+        "wall_seconds_to_queue_drained": (drained - wall_start).total_seconds(),
     }
 
 
@@ -486,13 +533,14 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
     celery_ids = fixture.build(args.orders, completed=True)
     steady_ids = fixture.build(int(args.rate * args.steady_seconds), completed=False)
     profile_ids = fixture.build(args.profile, completed=True) if args.profile else []
-    counted_ids = fixture.build(20, completed=True)
+    counted_ids = fixture.build(max(20, BATCH), completed=True)
+    park(loop_ids + celery_ids + profile_ids + counted_ids)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     build_seconds = time.perf_counter() - build_start
     print(
         f"  built {len(loop_ids) + len(celery_ids) + len(steady_ids) + len(profile_ids) + 20} "
-        f"orders in {build_seconds:.1f} s",
+        f"orders in {build_seconds:.1f} s; settling in batches of up to {BATCH}",
         flush=True,
     )
 
@@ -528,6 +576,7 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
         "records_per_order": RECORDS_PER_ORDER,
         "distributor_trees": TREES,
         "statements_per_settlement": statements,
+        "batch": BATCH,
         "in_process": loop,
         "celery": {
             **celery,
@@ -559,15 +608,17 @@ def report(result: dict) -> tuple[str, bool, bool]:
         "Settlement — completed orders of 2 lines under a 3-level chain → 6 frozen records each",
         f"  machine: {result['cpus']} CPUs, 1-min load average "
         + ", ".join(f"{key.replace('_', ' ')} {value:.1f}" for key, value in load.items()),
-        f"  SQL statements per settlement (in process): {result['statements_per_settlement']:g}",
+        f"  SQL statements per order (in process, batches of up to {result.get('batch', 1)}): "
+        f"{result['statements_per_settlement']:g}",
         "",
         f"  {'':<40}{'orders':>8}{'orders/s':>10}{'ms/order':>10}",
-        f"  {'in-process loop (commission_settle_order)':<40}{loop['orders']:>8}"
+        f"  {'in-process loop (one call per order)':<40}{loop['orders']:>8}"
         f"{loop['orders_per_second']:>10.0f}{loop['mean_ms']:>10.2f}",
         f"  {'Celery, ' + str(celery['pool_processes']) + ' pool processes':<40}{celery['orders']:>8}"
         f"{celery['orders_per_second']:>10.0f}{1000 / celery['orders_per_second']:>10.2f}",
         f"    (enqueueing took {celery['enqueue_seconds']:.1f} s, not counted; first enqueue to "
-        f"last settlement {celery['wall_seconds_from_first_enqueue']:.1f} s)",
+        f"last settlement {celery['wall_seconds_from_first_enqueue']:.1f} s, to the last task "
+        f"done {celery.get('wall_seconds_to_queue_drained', 0):.1f} s)",
         f"  ratio Celery / in-process: {result['ratio']:.2f}  (target ≥ {TARGET_CELERY_RATIO}: "
         f"{'met' if ratio_ok else 'MISSED'})",
         "",
@@ -599,6 +650,12 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="cProfile N settlements"
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=50,
+        help="orders one settlement may take together (FENXIAO_SETTLEMENT_BATCH; 1 = per order)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -607,6 +664,8 @@ def main() -> int:
     url = os.environ.get("DATABASE_URL")
     if not url or not os.environ.get("REDIS_URL"):
         parser.error("DATABASE_URL and REDIS_URL must be set (make bench sets them)")
+    global BATCH
+    BATCH = max(1, args.batch)
     bench_url, bench_name = bench_database_url(url)
     print(f"bench database {bench_name}: creating and migrating…", flush=True)
     create_database(url, bench_name)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -164,3 +165,151 @@ def _apply_to_wallets(*, merchant_id: int, legs: Sequence[Leg]) -> None:
         )
         if changes:
             wallet.update(**changes)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One movement for ``ledger_post_many``: the arguments ``ledger_post`` takes."""
+
+    merchant_id: int
+    kind: str
+    key: str
+    legs: Sequence[Leg]
+    order_id: int | None = None
+    payment_id: int | None = None
+    reference: str = ""
+    memo: str = ""
+    at: datetime | None = None
+
+
+WALLET_COLUMNS = ("frozen", "available", "withdrawing", "withdrawn")
+
+
+def ledger_post_many(postings: Sequence[Posting]) -> list[Journal | None]:
+    """``ledger_post`` for many movements at once, with every guarantee of it: each journal's legs
+    balance (checked before anything is written), each (merchant, key) is posted once — a key
+    already posted gives None and changes nothing — and the wallets of the posted journals change
+    in the same transaction, locked in distributor-id order. A fixed number of statements however
+    many postings: one insert of the journals, one of the entries, three for the wallets.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_post_many must run inside the transaction it records.")
+    cleaned: list[tuple[Posting, list[Leg], datetime]] = []
+    now = timezone.now()
+    for posting in postings:
+        legs = [leg for leg in posting.legs if leg.amount != ZERO]
+        _check_legs(legs)
+        cleaned.append((posting, legs, posting.at or now))
+    keys = [(posting.merchant_id, posting.key) for posting, _legs, _at in cleaned]
+    if len(set(keys)) != len(keys):
+        raise ValueError("The same journal key twice in one call.")
+    if not cleaned:
+        return []
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(cleaned))
+    params: list[Any] = []
+    for posting, _legs, at in cleaned:
+        params += [
+            posting.merchant_id,
+            posting.kind,
+            posting.key,
+            posting.order_id,
+            posting.payment_id,
+            posting.reference,
+            posting.memo,
+            at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Journal._meta.db_table}
+                (merchant_id, kind, key, order_id, payment_id, reference, memo, created_at)
+            VALUES {values}
+            ON CONFLICT (merchant_id, key) DO NOTHING
+            RETURNING id, merchant_id, key
+            """,
+            params,
+        )
+        posted = {(merchant_id, key): pk for pk, merchant_id, key in cursor.fetchall()}
+    journals: list[Journal | None] = []
+    entries: list[LedgerEntry] = []
+    wallet_legs: list[tuple[int, Leg]] = []
+    for posting, legs, at in cleaned:
+        pk = posted.get((posting.merchant_id, posting.key))
+        if pk is None:
+            journals.append(None)
+            continue
+        journals.append(
+            Journal(
+                pk=pk,
+                merchant_id=posting.merchant_id,
+                kind=posting.kind,
+                key=posting.key,
+                order_id=posting.order_id,
+                payment_id=posting.payment_id,
+                reference=posting.reference,
+                memo=posting.memo,
+                created_at=at,
+            )
+        )
+        for leg in legs:
+            entries.append(
+                LedgerEntry(
+                    merchant_id=posting.merchant_id,
+                    journal_id=pk,
+                    account=leg.account,
+                    distributor_id=leg.distributor_id,
+                    commission_id=leg.commission_id,
+                    amount=leg.amount,
+                    created_at=at,
+                )
+            )
+            if leg.distributor_id is not None:
+                wallet_legs.append((posting.merchant_id, leg))
+    LedgerEntry.objects.bulk_create(entries)
+    _apply_to_wallets_at_once(wallet_legs)
+    return journals
+
+
+def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
+    """Add the legs to their wallets: missing wallets created, every row locked in distributor-id
+    order, then one ``UPDATE … FROM (VALUES …)``."""
+    deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    merchants: dict[int, int] = {}
+    for merchant_id, leg in wallet_legs:
+        assert leg.distributor_id is not None
+        deltas[leg.distributor_id][leg.account] += leg.amount
+        merchants[leg.distributor_id] = merchant_id
+    distributor_ids = sorted(deltas)
+    if not distributor_ids:
+        return
+    # Every distributor gets a wallet when joining; one that has none yet gets it here (rows
+    # inserted in id order; a concurrent creator makes an insert a no-op).
+    Wallet.objects.bulk_create(
+        [Wallet(merchant_id=merchants[pk], distributor_id=pk) for pk in distributor_ids],
+        ignore_conflicts=True,
+    )
+    table = Wallet._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE distributor_id = ANY(%s)"
+            " ORDER BY distributor_id FOR UPDATE",
+            [distributor_ids],
+        )
+        changed = [pk for pk in distributor_ids if any(v != ZERO for v in deltas[pk].values())]
+        if not changed:
+            return
+        rows = ", ".join(
+            ["(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"] * len(changed)
+        )
+        params: list[Any] = []
+        for pk in changed:
+            params += [pk, *(deltas[pk][column] for column in WALLET_COLUMNS)]
+        assignments = ", ".join(f"{column} = w.{column} + v.{column}" for column in WALLET_COLUMNS)
+        cursor.execute(
+            f"""
+            UPDATE {table} AS w SET {assignments}
+            FROM (VALUES {rows}) AS v(distributor_id, {", ".join(WALLET_COLUMNS)})
+            WHERE w.distributor_id = v.distributor_id
+            """,
+            params,
+        )

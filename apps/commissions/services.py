@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,10 +22,10 @@ from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap
 from apps.distributors.selectors import programme_settings_for
 from apps.merchants.models import Merchant
-from apps.orders.models import Order
+from apps.orders.models import Order, OrderLine
 from apps.payments.tasks import payment_split_order_task
 
-from .ledger import Leg, ledger_post
+from .ledger import Leg, Posting, ledger_post, ledger_post_many
 from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
 from .rules import commission_inputs_load, commission_lines_compute, plan_rates_for
 
@@ -40,6 +40,8 @@ PLAN_FIELDS = (
 )
 MAX_FREEZE_DAYS = 365
 DEFAULT_FREEZE_DAYS = 7
+# Orders one settlement task may settle together when a backlog waits (``commission_settle_orders``).
+SETTLEMENT_BATCH = 50
 
 
 class CommissionPlanInvalid(DomainError):
@@ -238,6 +240,183 @@ def commission_settle_order(*, order_id: int) -> int:
         from apps.refunds.clawback import commissions_claw_back_order
 
         commissions_claw_back_order(order_id=order_id)
+    return len(records)
+
+
+def _records_for_orders(orders: list[Order]) -> dict[int, list[CommissionRecord]]:
+    """``_records_for`` for many orders: the plan, bonus tiers, programme settings and inputs are
+    loaded once per merchant for all of its orders."""
+    by_merchant: dict[int, list[Order]] = {}
+    for order in orders:
+        by_merchant.setdefault(order.merchant_id, []).append(order)
+    result: dict[int, list[CommissionRecord]] = {}
+    for merchant_id, merchant_orders in by_merchant.items():
+        plan = plan_rates_for(merchant_id=merchant_id)
+        settings = programme_settings_for(merchant=merchant_orders[0].merchant)
+        inputs = commission_inputs_load(
+            merchant_id=merchant_id, orders=merchant_orders, settings=settings, plan=plan
+        )
+        freeze = timedelta(days=plan.freeze_days if plan is not None else DEFAULT_FREEZE_DAYS)
+        now = timezone.now()
+        for order in merchant_orders:
+            release_at = (order.completed_at or now) + freeze
+            result[order.pk] = [
+                CommissionRecord(
+                    merchant_id=merchant_id,
+                    order_id=order.pk,
+                    order_line_id=spec.order_line_id,
+                    beneficiary_id=spec.beneficiary_id,
+                    level=spec.level,
+                    kind=spec.kind,
+                    rule=spec.rule,
+                    base_amount=spec.base_amount,
+                    quantity=spec.quantity,
+                    rate_percent=spec.rate_percent,
+                    bonus_percent=spec.bonus_percent,
+                    unit_amount=spec.unit_amount,
+                    amount=spec.amount,
+                    explanation=spec.explanation,
+                    release_at=release_at,
+                )
+                for spec in commission_lines_compute(
+                    order=inputs.orders[order.pk], plan=inputs.plan, overrides=inputs.overrides
+                )
+            ]
+    return result
+
+
+def _claim_pending_orders(*, besides: int, limit: int) -> list[int]:
+    """Mark up to ``limit`` other completed orders awaiting settlement as settled and return their
+    ids: the rows another transaction holds are skipped (never waited for), the others locked in
+    id order and re-checked by the update (only those it changed are returned). The candidates
+    are a materialized CTE: as a plain ``IN (subquery … LIMIT)`` PostgreSQL may run the
+    subquery more than once and claim more than ``limit``."""
+    if limit < 1:
+        return []
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH candidates AS MATERIALIZED (
+                SELECT id FROM {table}
+                WHERE status = %s AND commission_status = %s AND id <> %s
+                ORDER BY id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE {table} SET commission_status = %s
+            WHERE id IN (SELECT id FROM candidates)
+            AND status = %s AND commission_status = %s
+            RETURNING id
+            """,
+            [
+                Order.Status.COMPLETED,
+                Order.CommissionStatus.PENDING,
+                besides,
+                limit,
+                Order.CommissionStatus.SETTLED,
+                Order.Status.COMPLETED,
+                Order.CommissionStatus.PENDING,
+            ],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def commission_settle_orders(*, order_id: int, limit: int = SETTLEMENT_BATCH) -> int:
+    """Settle the order and, in the same transaction, up to ``limit`` − 1 other completed orders
+    still awaiting settlement (a backlog), with the work done in bulk: one claim, one load of
+    the rules' inputs per merchant, one insert of all records, the journals and wallets through
+    ``ledger_post_many``. Records, journals and amounts are exactly those ``commission_settle_order``
+    writes for each order.
+
+    The others are claimed only if no other transaction holds them, so two batches never wait for
+    each other's orders and never settle one twice. An order settled here makes its own task, when
+    it runs, return 0 after one statement. If the order's own row is held by another transaction
+    (typically a batch that is settling it), this settles the next batch of the backlog instead of
+    waiting, and then waits for the row and settles the order if it is still due, as
+    ``commission_settle_order`` would. Returns how many records were created.
+    """
+    with transaction.atomic():
+        state = (
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(pk=order_id)
+            .values_list("status", "commission_status")
+            .first()
+        )
+        if state is not None:
+            # This transaction holds the order's row: settle it now if it is due, with a batch.
+            if state != (Order.Status.COMPLETED, Order.CommissionStatus.PENDING):
+                return 0
+            Order.objects.filter(pk=order_id).update(
+                commission_status=Order.CommissionStatus.SETTLED
+            )
+            return _settle_claimed(
+                [order_id, *_claim_pending_orders(besides=order_id, limit=limit - 1)]
+            )
+        # Another transaction holds it — most likely a batch settling it. Rather than wait idle,
+        # settle the next batch of the backlog meanwhile.
+        others = _claim_pending_orders(besides=order_id, limit=limit)
+        created = _settle_claimed(others) if others else 0
+    # Then wait for the order's row as ``commission_settle_order`` does (it is usually settled by
+    # then), so that an order held by a refund, say, is still settled by its own task.
+    with transaction.atomic():
+        if not compare_and_swap(
+            Order.objects.filter(status=Order.Status.COMPLETED),
+            pk=order_id,
+            field="commission_status",
+            old=Order.CommissionStatus.PENDING,
+            new=Order.CommissionStatus.SETTLED,
+        ):
+            return created
+        return created + _settle_claimed(
+            [order_id, *_claim_pending_orders(besides=order_id, limit=limit - 1)]
+        )
+
+
+def _settle_claimed(order_ids: list[int]) -> int:
+    """Write the records, journals and wallet changes of orders this transaction has just marked
+    settled (``commission_settle_orders``); how many records were created."""
+    orders = list(Order.objects.select_related("merchant").filter(pk__in=order_ids).order_by("pk"))
+    records_by_order = _records_for_orders(orders)
+    records = [record for order in orders for record in records_by_order[order.pk]]
+    CommissionRecord.objects.bulk_create(records)
+    ledger_post_many(
+        [
+            Posting(
+                merchant_id=order.merchant_id,
+                kind=Journal.Kind.COMMISSION_EARNED,
+                key=f"order:{order.pk}:commission",
+                order_id=order.pk,
+                legs=[
+                    Leg(
+                        LedgerEntry.Account.MERCHANT_PAYABLE,
+                        -sum((record.amount for record in records_by_order[order.pk]), ZERO),
+                    ),
+                    *(
+                        Leg(
+                            LedgerEntry.Account.FROZEN,
+                            record.amount,
+                            distributor_id=record.beneficiary_id,
+                            commission_id=record.pk,
+                        )
+                        for record in records_by_order[order.pk]
+                    ),
+                ],
+            )
+            for order in orders
+            if records_by_order[order.pk]
+        ]
+    )
+    # Lines refunded before settlement: their records give back the refunded share at once
+    # (``commissions_claw_back_order`` for every order, in one query when none was refunded).
+    from apps.refunds.clawback import commissions_claw_back_line
+    from apps.refunds.models import RefundCase, RefundCaseLine
+
+    refunded = RefundCaseLine.objects.filter(
+        case__order_id__in=order_ids, case__status=RefundCase.Status.REFUNDED
+    ).values_list("order_line_id", flat=True)
+    for line in OrderLine.objects.filter(pk__in=set(refunded)).order_by("order_id", "pk"):
+        commissions_claw_back_line(order_line=line)
     return len(records)
 
 
