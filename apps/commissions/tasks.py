@@ -1,4 +1,3 @@
-import os
 from datetime import timedelta
 
 from celery import shared_task
@@ -7,21 +6,11 @@ from django.conf import settings
 from . import services
 
 
-def settlement_batch_size() -> int:
-    """``FENXIAO_SETTLEMENT_BATCH`` (setting, else environment variable): how many orders one
-    settlement task may settle together when a backlog waits. 1 (the default for now) settles
-    each order in its own task only."""
-    value = getattr(settings, "FENXIAO_SETTLEMENT_BATCH", None)
-    if value is None:
-        value = os.environ.get("FENXIAO_SETTLEMENT_BATCH", "1")
-    return max(1, int(value))
-
-
 @shared_task
 def commission_settle_order_task(order_id: int) -> int:
     """Settle the order (harmless twice: compare-and-swap gated); with a batch size above 1, also
     other completed orders waiting for settlement, in bulk (``commission_settle_orders``)."""
-    limit = settlement_batch_size()
+    limit = settings.FENXIAO_SETTLEMENT_BATCH
     if limit > 1:
         return services.commission_settle_orders(order_id=order_id, limit=limit)
     return services.commission_settle_order(order_id=order_id)

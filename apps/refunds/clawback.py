@@ -11,13 +11,34 @@ Run by the refund (after its case turned refunded) and by settlement (for refund
 the records existed); both hold the order lock, which commission release takes too.
 """
 
-from apps.commissions.models import CommissionRecord, CommissionReversal
+from apps.commissions.models import CommissionRecord, CommissionReversal, Wallet
 from apps.core.money import ZERO
 from apps.orders.models import OrderLine
 
 from . import prorata
 from .ledger import post_clawback
 from .models import RefundCase, RefundCaseLine
+
+
+def clawback_lock(*, order_line_ids: list[int]) -> None:
+    """Lock the lines' commission records (by id) and then their beneficiaries' wallets (by
+    distributor id) before any clawback posts: the journals go record by record, child before
+    ancestor, and would otherwise take wallet locks in the reverse of the order settlement and
+    splits take them in (a deadlock between a refund and a settlement of the same team)."""
+    records = (
+        CommissionRecord.objects.select_for_update()
+        .filter(order_line_id__in=order_line_ids)
+        .order_by("pk")
+    )
+    beneficiaries = sorted(
+        {beneficiary for beneficiary in records.values_list("beneficiary_id", flat=True)}
+    )
+    list(
+        Wallet.objects.select_for_update()
+        .filter(distributor_id__in=beneficiaries)
+        .order_by("distributor_id")
+        .values_list("pk", flat=True)
+    )
 
 
 def commissions_claw_back_line(*, order_line: OrderLine) -> list[CommissionReversal]:
@@ -32,9 +53,8 @@ def commissions_claw_back_line(*, order_line: OrderLine) -> list[CommissionRever
     )
     if not refunded:
         return []
-    records = list(
-        CommissionRecord.objects.select_for_update().filter(order_line=order_line).order_by("pk")
-    )
+    clawback_lock(order_line_ids=[order_line.pk])
+    records = list(CommissionRecord.objects.filter(order_line=order_line).order_by("pk"))
     if not records:
         return []
     done = set(
@@ -86,10 +106,13 @@ def commissions_claw_back_order(*, order_id: int) -> list[CommissionReversal]:
             case__order_id=order_id, case__status=RefundCase.Status.REFUNDED
         ).values_list("order_line_id", flat=True)
     )
-    created = []
+    created: list[CommissionReversal] = []
+    if not line_ids:
+        return created
+    clawback_lock(order_line_ids=sorted(line_ids))
     for line in OrderLine.objects.filter(pk__in=line_ids).order_by("pk"):
         created += commissions_claw_back_line(order_line=line)
     return created
 
 
-__all__ = ["commissions_claw_back_line", "commissions_claw_back_order"]
+__all__ = ["clawback_lock", "commissions_claw_back_line", "commissions_claw_back_order"]

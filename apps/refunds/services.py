@@ -44,7 +44,7 @@ from apps.payments.providers import (
 from apps.products.models import Sku
 
 from . import prorata
-from .clawback import commissions_claw_back_line
+from .clawback import clawback_lock, commissions_claw_back_line
 from .ledger import post_refund
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
@@ -529,6 +529,7 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
                     stock=F("stock") + line.quantity
                 )
     post_refund(case=case, fee_share=fee_share)
+    clawback_lock(order_line_ids=sorted(line.order_line_id for line in lines))
     for line in lines:
         commissions_claw_back_line(order_line=line.order_line)
     if case.kind == K.UNCLAIMED_PAYMENT:

@@ -154,6 +154,11 @@ FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS = env.int(
 )
 if FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS < 0:
     raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS must be 0 or more")
+# How many orders one settlement task may settle together when a backlog waits (1: each order in
+# its own task). See commission_settle_orders and bench/settlement.py.
+FENXIAO_SETTLEMENT_BATCH = env.int("FENXIAO_SETTLEMENT_BATCH", default=1)
+if FENXIAO_SETTLEMENT_BATCH < 1:
+    raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_BATCH must be 1 or more")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "orders-cancel-expired": {"task": "apps.orders.tasks.orders_cancel_expired", "schedule": 60.0},

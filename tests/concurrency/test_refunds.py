@@ -1,9 +1,11 @@
 """Refunds under real concurrency: real commits, threads released together, own connections."""
 
+import threading
 import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections, transaction
 from django.db.models import Sum
 
 from apps.commissions.ledger_checks import ledger_breaches
@@ -256,4 +258,56 @@ def test_request_holding_the_lock_first_then_the_release_waits_and_refuses(
     assert CommissionReversal.objects.get(record=record).from_status == "frozen"
     wallet = Wallet.objects.get(distributor=chain[3])
     assert (wallet.frozen, wallet.available) == (D("3.00"), D("0.00"))
+    _balances_match_records(chain[1:])
+
+
+def test_a_refund_takes_wallet_locks_in_distributor_order(order, chain):
+    """Clawback journals go record by record (level 1 first: child before ancestor); the wallets
+    must still be locked by distributor id, as settlement and splits lock them, or a refund and a
+    settlement in the same team deadlock. While the refund waits for the lowest-id wallet, it holds
+    none of the others."""
+    case = _request(order, K.ORDER)
+    refund_approve(merchant=order.merchant, case_id=case.pk, actor=None)
+    lowest, highest = min(chain[1:], key=lambda d: d.pk), max(chain[1:], key=lambda d: d.pk)
+    holding = threading.Event()
+    done = threading.Event()
+
+    def hold_lowest_wallet() -> None:
+        try:
+            with transaction.atomic():
+                list(Wallet.objects.select_for_update().filter(distributor=lowest))
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_lowest_wallet)
+    holder.start()
+    assert holding.wait(10)
+    refund = threading.Thread(target=lambda: (notify(case), connection.close()))
+    refund.start()
+    try:
+        deadline = time.monotonic() + 20
+        with connections["default"].cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the refund never waited for the held wallet")
+            with transaction.atomic():
+                cursor.execute(
+                    "SELECT id FROM commissions_wallet WHERE distributor_id = %s FOR UPDATE NOWAIT",
+                    [highest.pk],
+                )
+    finally:
+        done.set()
+        holder.join(30)
+        refund.join(30)
+    assert RefundCase.objects.get(pk=case.pk).status == RefundCase.Status.REFUNDED
     _balances_match_records(chain[1:])

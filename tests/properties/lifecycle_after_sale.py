@@ -260,6 +260,8 @@ class AfterSaleRules:
             return 0
         if any(r.status not in (CS.RELEASED, CS.CANCELLED) for r in records):
             return 0
+        if any(c.status in RefundCase.OPEN_STATUSES for c in order.cases):
+            return 0  # an open refund case holds the split back
         order.split_planned = True
         kept = order.amount - order.refunded_total()
         remaining = percent_floor(kept, self.split_percent)
