@@ -156,7 +156,7 @@ if FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS < 0:
     raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS must be 0 or more")
 # How many orders one settlement task may settle together when a backlog waits (1: each order in
 # its own task). See commission_settle_orders and bench/settlement.py.
-FENXIAO_SETTLEMENT_BATCH = env.int("FENXIAO_SETTLEMENT_BATCH", default=1)
+FENXIAO_SETTLEMENT_BATCH = env.int("FENXIAO_SETTLEMENT_BATCH", default=50)
 if FENXIAO_SETTLEMENT_BATCH < 1:
     raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_BATCH must be 1 or more")
 CELERY_TIMEZONE = TIME_ZONE

@@ -37,3 +37,9 @@ REST_FRAMEWORK = {  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"auth-token": "10000/min", "merchant-applications": "10000/min"},
 }
 FENXIAO_RATE_LIMITS = {scope: "10000/min" for scope in FENXIAO_RATE_LIMITS}  # noqa: F405
+# Tests settle one order per task unless a test asks for batches (tests/concurrency and
+# tests/worker cover commission_settle_orders); a task settling other waiting orders would blur
+# what each test asserts about its own order.
+FENXIAO_SETTLEMENT_BATCH = env.int("FENXIAO_SETTLEMENT_BATCH", default=1)  # noqa: F405
+if FENXIAO_SETTLEMENT_BATCH < 1:
+    raise environ.ImproperlyConfigured("FENXIAO_SETTLEMENT_BATCH must be 1 or more")  # noqa: F405
