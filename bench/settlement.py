@@ -410,6 +410,10 @@ def through_celery(order_ids: list[int], worker: Worker) -> dict:
     }
 
 
+# Threads completing orders in the steady phase, each with its own database connection.
+PRODUCERS = 3
+
+
 def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
     """Complete the shipped orders at ``rate`` per second; the latency of each settlement."""
     from django.db import connections
@@ -443,15 +447,28 @@ def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     start = time.perf_counter()
-    behind = 0.0
-    for index, order in enumerate(orders):
-        due = start + index / rate
-        pause = due - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        else:
-            behind = max(behind, -pause)
-        order_complete(order=order)
+    lags = [0.0] * PRODUCERS
+
+    def produce(offset: int) -> None:
+        """Every PRODUCERS-th order, each completed at its own due time (start + index / rate):
+        one Python thread alone falls short of 100 completions per second on these machines."""
+        try:
+            for index in range(offset, len(orders), PRODUCERS):
+                pause = start + index / rate - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                else:
+                    lags[offset] = max(lags[offset], -pause)
+                order_complete(order=orders[index])
+        finally:
+            connections.close_all()
+
+    producers = [threading.Thread(target=produce, args=(offset,)) for offset in range(PRODUCERS)]
+    for producer in producers:
+        producer.start()
+    for producer in producers:
+        producer.join()
+    behind = max(lags)
     produce_seconds = time.perf_counter() - start
     done.set()
     poller.join()
