@@ -30,7 +30,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from apps.core.money import ZERO, quantize_money
@@ -95,76 +94,21 @@ def ledger_post(
     Must run inside the transaction that makes the change the movement records (the caller's
     compare-and-swap), so that both commit or neither does. Legs of amount zero are dropped.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("ledger_post must run inside the transaction it records.")
-    legs = [leg for leg in legs if leg.amount != ZERO]
-    _check_legs(legs)
-    at = at or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {Journal._meta.db_table}
-                (merchant_id, kind, key, order_id, payment_id, reference, memo, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (merchant_id, key) DO NOTHING
-            RETURNING id
-            """,
-            [merchant_id, kind, key, order_id, payment_id, reference, memo, at],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    journal = Journal(
-        pk=row[0],
-        merchant_id=merchant_id,
-        kind=kind,
-        key=key,
-        order_id=order_id,
-        payment_id=payment_id,
-        reference=reference,
-        memo=memo,
-        created_at=at,
-    )
-    LedgerEntry.objects.bulk_create(
+    return ledger_post_many(
         [
-            LedgerEntry(
+            Posting(
                 merchant_id=merchant_id,
-                journal_id=journal.pk,
-                account=leg.account,
-                distributor_id=leg.distributor_id,
-                commission_id=leg.commission_id,
-                amount=leg.amount,
-                created_at=at,
+                kind=kind,
+                key=key,
+                legs=legs,
+                order_id=order_id,
+                payment_id=payment_id,
+                reference=reference,
+                memo=memo,
+                at=at,
             )
-            for leg in legs
         ]
-    )
-    _apply_to_wallets(merchant_id=merchant_id, legs=legs)
-    return journal
-
-
-def _apply_to_wallets(*, merchant_id: int, legs: Sequence[Leg]) -> None:
-    deltas: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for leg in legs:
-        if leg.distributor_id is not None:
-            deltas[leg.distributor_id][leg.account] += leg.amount
-    for distributor_id in sorted(deltas):  # rows locked in id order
-        changes = {
-            account: F(account) + amount
-            for account, amount in deltas[distributor_id].items()
-            if amount != ZERO
-        }
-        wallet = Wallet.objects.filter(distributor_id=distributor_id)
-        if changes and wallet.update(**changes):
-            continue
-        # Every distributor gets a wallet when joining; one that has none yet gets it here (a
-        # concurrent creator makes the insert a no-op, the update then finds the row).
-        Wallet.objects.bulk_create(
-            [Wallet(merchant_id=merchant_id, distributor_id=distributor_id)],
-            ignore_conflicts=True,
-        )
-        if changes:
-            wallet.update(**changes)
+    )[0]
 
 
 @dataclass(frozen=True)
@@ -193,7 +137,7 @@ def ledger_post_many(postings: Sequence[Posting]) -> list[Journal | None]:
     many postings: one insert of the journals, one of the entries, three for the wallets.
     """
     if not connection.in_atomic_block:
-        raise RuntimeError("ledger_post_many must run inside the transaction it records.")
+        raise RuntimeError("ledger_post must run inside the transaction it records.")
     cleaned: list[tuple[Posting, list[Leg], datetime]] = []
     now = timezone.now()
     for posting in postings:
