@@ -128,13 +128,14 @@ bench: install ## Run every bench/*.py script (not _*.py) with settings test; fa
 	done
 	if [ $${#failed[@]} -gt 0 ]; then echo "FAILED: $${failed[*]}" >&2; exit 1; fi
 
-lint: venv ## ruff check, ruff format --check, mypy apps config, makemigrations --check
+lint: venv ## ruff check, ruff format --check, mypy, import layers (lint-imports), makemigrations --check
 	$(SERVICES_ENV)
 	export DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS)
 	status=0
 	echo "==> ruff check"; $(VENV)/bin/ruff check . || status=1
 	echo "==> ruff format --check"; $(VENV)/bin/ruff format --check . || status=1
 	echo "==> mypy apps config"; $(VENV)/bin/mypy apps config || status=1
+	echo "==> lint-imports (pyproject.toml: [tool.importlinter])"; $(VENV)/bin/lint-imports || status=1
 	echo "==> makemigrations --check --dry-run"
 	$(MANAGE) makemigrations --check --dry-run || status=1
 	exit $$status

@@ -5,13 +5,9 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import (
-    MerchantScopedAdmin,
-    MerchantScopedTabularInline,
-    ReadOnlyAdminMixin,
-    request_merchant,
-)
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import (
     BonusTier,

@@ -32,3 +32,44 @@ def compare_and_swap(
     changes nothing.
     """
     return queryset.filter(pk=pk, **{field: old}).update(**{field: new}, **updates) == 1
+
+
+def transition(
+    obj: models.Model,
+    new: str,
+    *,
+    transitions: Mapping[str, frozenset[str]],
+    history: type[models.Model],
+    history_field: str,
+    actor: Any = None,
+    reason: str = "",
+    field: str = "status",
+    **updates: Any,
+) -> bool:
+    """Apply one step of a state machine to ``obj``: check it is allowed, compare-and-swap it from
+    the status ``obj`` was loaded with, and write its history row; True when this call made it.
+
+    The one transition helper of the project (orders, refund cases, withdrawals, …). The history
+    model has ``merchant_id``, ``from_status``, ``to_status``, ``actor``, ``reason`` and a foreign
+    key named ``history_field`` to ``obj``. Runs inside the caller's transaction, so the history row
+    commits with the change. On success ``obj`` carries the new status and ``updates``; a loser of
+    a race (False) has written nothing.
+    """
+    old = getattr(obj, field)
+    check_transition(transitions, old, new)
+    if not compare_and_swap(
+        type(obj)._default_manager, pk=obj.pk, field=field, old=old, new=new, **updates
+    ):
+        return False
+    history._default_manager.create(
+        merchant_id=obj.merchant_id,  # type: ignore[attr-defined]
+        from_status=old,
+        to_status=new,
+        actor=actor,
+        reason=reason,
+        **{history_field: obj},
+    )
+    setattr(obj, field, new)
+    for name, value in updates.items():
+        setattr(obj, name, value)
+    return True

@@ -17,9 +17,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, ReadOnlyAdminMixin, SaveRefused, request_merchant
+from apps.core.admin import ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
 from apps.merchants.models import Merchant
+from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
 
 from .imports import import_job_create, import_job_progress
 from .models import CustomerBinding, Distributor, DistributorPrice, ImportJob

@@ -14,14 +14,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import (
-    MerchantScopedAdmin,
-    MerchantScopedTabularInline,
-    ReadOnlyAdminMixin,
-    SaveRefused,
-    request_merchant,
-)
+from apps.core.admin import ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .guards import fraud_flag_dismiss, fraud_flag_suspend
 from .models import (

@@ -9,8 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from apps.core.admin import request_merchant
 from apps.merchants.models import Merchant
+from apps.tenancy.admin import request_merchant
 
 from .leaderboards import Board, Period, leaderboard_get
 from .models import Distributor

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import request_merchant
 from apps.merchants.models import Merchant
+from apps.tenancy.admin import request_merchant
 
 from . import selectors
 from .exports import Report, csv_response, xlsx_response

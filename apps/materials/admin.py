@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import MerchantScopedAdmin, MerchantScopedTabularInline, ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline
 
 from .models import Material, MaterialRead
 from .services import material_check, material_set_published

@@ -12,13 +12,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import (
-    MerchantScopedAdmin,
-    MerchantScopedTabularInline,
-    ReadOnlyAdminMixin,
-    request_merchant,
-)
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import Order, OrderLine, OrderStatusChange
 from .services import order_cancel, order_ship

@@ -9,16 +9,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import (
-    MerchantScopedAdmin,
-    MerchantScopedTabularInline,
-    SaveRefused,
-    request_merchant,
-)
+from apps.core.admin import SaveRefused
 from apps.core.errors import DomainError
 from apps.distributors.agency import tier_price_create, tier_price_delete, tier_price_update
 from apps.distributors.models import TierSkuPrice
 from apps.merchants.models import Merchant
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import Product, Sku
 from .services import (

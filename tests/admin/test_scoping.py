@@ -19,7 +19,7 @@ from apps.commissions.models import (
     LedgerEntry,
     Wallet,
 )
-from apps.core.admin import MerchantScopedAdmin, OperatorOnlyMixin
+from apps.core.admin import OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
     CustomerBinding,
@@ -38,6 +38,7 @@ from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase
+from apps.tenancy.admin import MerchantScopedAdmin
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
 from .conftest import build_store

@@ -8,10 +8,10 @@ from apps.commissions.models import (
     Wallet,
 )
 from apps.commissions.services import CommissionPlanInvalid, commission_plan_check
-from apps.core.api import MerchantScopedPrimaryKeyRelatedField
 from apps.core.api_schema import NamedChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer
 from apps.products.models import Product, Sku
+from apps.tenancy.api import MerchantScopedPrimaryKeyRelatedField
 
 
 class EarningsSerializer(serializers.ModelSerializer):

@@ -24,8 +24,8 @@ from apps.commissions.rule_services import (
 )
 from apps.commissions.services import CommissionPlanInvalid, commission_plan_update
 from apps.commissions.simulation import commission_plan_simulate
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     BonusTierSerializer,

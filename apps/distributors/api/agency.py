@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantScopedPrimaryKeyRelatedField, MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import DomainError, NotFound
 from apps.distributors.agency import (
     distributor_price_clear,
@@ -26,6 +25,11 @@ from apps.distributors.agency import (
 from apps.distributors.models import Distributor, DistributorPrice, Tier, TierSkuPrice
 from apps.distributors.services import distributor_get_by_code
 from apps.products.models import Product, Sku
+from apps.tenancy.api import (
+    MerchantScopedPrimaryKeyRelatedField,
+    MerchantStaffViewSet,
+    StoreViewSet,
+)
 
 MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 

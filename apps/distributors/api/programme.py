@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.api_schema import NamedChoiceField
 from apps.core.errors import NotFound
 from apps.distributors.guards import fraud_flag_dismiss, fraud_flag_suspend
@@ -39,6 +38,7 @@ from apps.distributors.recruitment import (
 )
 from apps.distributors.selectors import bound_customers, programme_settings_for
 from apps.distributors.tiers import tier_delete, tier_progress, tier_save
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import MerchantDistributorSerializer
 

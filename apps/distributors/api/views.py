@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 from apps.distributors import links, team
 from apps.distributors.guards import fraud_check_signup
@@ -19,6 +18,7 @@ from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_upline
 from apps.distributors.services import distributor_join
 from apps.distributors.team import own_sales, team_summary
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     DistributorJoinSerializer,

@@ -9,13 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_for_user
 from apps.materials.models import Material, MaterialRead
 from apps.materials.selectors import material_readers
 from apps.materials.services import material_read_record, material_save
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     DistributorMaterialSerializer,

@@ -1,12 +1,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api import MerchantScopedPrimaryKeyRelatedField
 from apps.core.api_schema import NamedChoiceField
 from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
 from apps.orders.selectors import cart_item_line_total
 from apps.orders.services import MAX_LINE_QUANTITY
 from apps.products.models import Sku
+from apps.tenancy.api import MerchantScopedPrimaryKeyRelatedField
 
 # --- Cart -------------------------------------------------------------------------------------
 

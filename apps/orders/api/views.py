@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import Conflict
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
 from apps.orders.selectors import cart_items_price, cart_summary
@@ -26,6 +25,7 @@ from apps.orders.services import (
 )
 from apps.payments.providers import provider_get
 from apps.payments.services import payment_start
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     CartItemCreateSerializer,

@@ -1,8 +1,8 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from apps.core.api import MerchantScopedPrimaryKeyRelatedField
 from apps.products.models import Product, Sku
+from apps.tenancy.api import MerchantScopedPrimaryKeyRelatedField
 
 # --- Storefront (public) ---------------------------------------------------------------------
 

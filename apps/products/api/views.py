@@ -3,7 +3,6 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.products.models import Product, Sku
 from apps.products.services import (
     product_create,
@@ -14,6 +13,7 @@ from apps.products.services import (
     sku_set_stock,
     sku_update,
 )
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import MerchantProductSerializer, MerchantSkuSerializer, StoreProductSerializer
 

@@ -8,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.refunds.models import RefundCase, RefundCaseLine, RefundStatusChange
 from apps.refunds.services import (
     RefundLineRequest,
@@ -17,6 +16,7 @@ from apps.refunds.services import (
     refund_reject,
     refund_request,
 )
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     MerchantRefundSerializer,

@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.api import MerchantStaffViewSet, StoreViewSet
 from apps.core.errors import NotFound
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_for_user
+from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
 from apps.withdrawals.selectors import withdrawal_settings_for
 from apps.withdrawals.services import (

@@ -1,29 +1,16 @@
-"""API bases: merchant scoping that fails closed, and domain errors answered as clear 4xx."""
+"""API bases: merchant scoping that fails closed."""
 
 from typing import Any, NoReturn
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.errors import NotFound
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff, merchant_get_active_by_slug
-
-from .errors import DomainError, NotFound
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DomainError):
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        return Response(detail, status=400)
-    return drf_exception_handler(exc, context)
 
 
 class IsMerchantStaff(permissions.BasePermission):

@@ -1,0 +1,1 @@
+"""The demo data (seed_demo), standing above every other app."""

@@ -1,0 +1,1 @@
+"""The double-entry ledger: journals, entries, wallets, one posting function per movement."""

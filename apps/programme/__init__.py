@@ -1,0 +1,1 @@
+"""Programme statistics above orders: tier evaluation, team figures, leaderboards, the spending threshold."""
