@@ -39,19 +39,21 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    # In the layer order (README, "Layout"), lowest first: event handlers run in this order.
     "apps.core",
     "apps.accounts",
     "apps.merchants",
     "apps.products",
     "apps.distributors",
+    "apps.materials",
     "apps.orders",
     "apps.payments",
-    "apps.commissions",
-    "apps.materials",
-    "apps.finance",
     "apps.refunds",
+    "apps.commissions",
     "apps.withdrawals",
+    "apps.finance",
     "apps.storefront",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
