@@ -72,7 +72,9 @@ def publish(event: Event) -> None:
 
 def subscriptions() -> dict[type[Event], tuple[Handler, ...]]:
     """Every event type that has handlers, with them in the order they run."""
-    return {event_type: tuple(functions) for event_type, functions in _handlers.items() if functions}
+    return {
+        event_type: tuple(functions) for event_type, functions in _handlers.items() if functions
+    }
 
 
 @contextmanager
