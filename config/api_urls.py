@@ -14,6 +14,7 @@ from apps.finance.api import urls as finance
 from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
+from apps.payments.api import urls as payments
 from apps.products.api import urls as products
 from apps.refunds.api import urls as refunds
 from apps.withdrawals.api import urls as withdrawals
@@ -23,6 +24,7 @@ app_name = "api"
 store_urlpatterns = [
     *products.store_urlpatterns,
     *orders.store_urlpatterns,
+    *payments.store_urlpatterns,
     *distributors.store_urlpatterns,
     *commissions.store_urlpatterns,
     *materials.store_urlpatterns,

@@ -6,3 +6,6 @@ class CommissionsConfig(AppConfig):
     name = "apps.commissions"
     label = "commissions"
     verbose_name = _("Commissions")
+
+    def ready(self) -> None:
+        from . import handlers  # noqa: F401 (subscribes to the events of the apps below)

@@ -11,7 +11,7 @@ make the buyer a distributor — the lower app publishes a typed event and the h
         merchant_id: int
         order_id: int
 
-    # apps/orders/services.py
+    # apps/orders/services/transitions.py
     events.publish(OrderCompleted(merchant_id=order.merchant_id, order_id=order.pk))
 
     # apps/commissions/handlers.py (the higher app reacts)
@@ -72,7 +72,9 @@ def publish(event: Event) -> None:
 
 def subscriptions() -> dict[type[Event], tuple[Handler, ...]]:
     """Every event type that has handlers, with them in the order they run."""
-    return {event_type: tuple(functions) for event_type, functions in _handlers.items() if functions}
+    return {
+        event_type: tuple(functions) for event_type, functions in _handlers.items() if functions
+    }
 
 
 @contextmanager

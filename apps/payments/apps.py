@@ -6,3 +6,6 @@ class PaymentsConfig(AppConfig):
     name = "apps.payments"
     label = "payments"
     verbose_name = _("Payments")
+
+    def ready(self) -> None:
+        from . import handlers  # noqa: F401 (subscribes to the events of the apps below)

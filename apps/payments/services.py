@@ -93,21 +93,21 @@ def payment_check_payable(*, payment: Payment) -> None:
         )
 
 
-def payment_close_pending(*, order: Order) -> int:
+def payment_close_pending(*, order_id: int) -> int:
     """Close the order's pending payment (the order was cancelled). Caller holds the transaction
     and has locked the payment rows first (``payments_lock_pending``)."""
-    return Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+    return Payment.objects.filter(order_id=order_id, status=Payment.Status.PENDING).update(
         status=Payment.Status.CLOSED
     )
 
 
-def payments_lock_pending(*, order: Order) -> None:
+def payments_lock_pending(*, order_id: int) -> None:
     """Lock the order's pending payments. Taken before the order row, in the same order as a
     notification takes them (payment, then order), so a cancel racing a notification cannot
     deadlock."""
     list(
         Payment.objects.select_for_update()
-        .filter(order=order, status=Payment.Status.PENDING)
+        .filter(order_id=order_id, status=Payment.Status.PENDING)
         .values_list("pk", flat=True)
     )
 

@@ -5,7 +5,9 @@ import pytest
 from django.utils import timezone
 
 from apps.commissions import tasks as commission_tasks
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
+from apps.orders.events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid
 from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
 from apps.orders.services import (
     cart_add_item,
@@ -18,10 +20,11 @@ from apps.orders.services import (
     orders_auto_complete,
     orders_cancel_expired,
 )
+from apps.payments.services import payment_handle_notification
 from apps.products.models import Sku
 from tests.factories import SkuFactory, UserFactory
 
-from .flows import bind, pay, place, shipped_order
+from .flows import bind, pay, place, shipped_order, signed_notification
 
 S = Order.Status
 
@@ -378,6 +381,73 @@ def test_completing_an_unshipped_order_is_refused(merchant, customer, cheap_sku,
 
     assert enqueued == []
     assert Order.objects.get(pk=order.pk).status == S.PAID
+
+
+# --- what the state machine tells the apps above (apps.orders.events) -------------------------
+
+
+def test_cancel_announces_itself_before_touching_the_order_then_announces_the_cancel(
+    merchant, customer, cheap_sku
+):
+    order = place(merchant=merchant, customer=customer, lines=[(cheap_sku, 1)])
+
+    with events.captured() as published:
+        assert order_cancel(order=order) is True
+
+    ids = {"merchant_id": merchant.pk, "order_id": order.pk}
+    assert published == [OrderCancelling(**ids), OrderCancelled(**ids)]
+
+
+def test_a_cancel_that_loses_to_a_payment_announces_no_cancel(merchant, customer, cheap_sku):
+    order = place(merchant=merchant, customer=customer, lines=[(cheap_sku, 1)])
+    stale = Order.objects.get(pk=order.pk)
+    pay(merchant=merchant, customer=customer, order=order)
+
+    with events.captured() as published:
+        assert order_cancel(order=stale) is False
+
+    assert published == [OrderCancelling(merchant_id=merchant.pk, order_id=order.pk)]
+
+
+def test_payment_publishes_order_paid_once(merchant, customer, cheap_sku):
+    order = place(merchant=merchant, customer=customer, lines=[(cheap_sku, 1)])
+
+    with events.captured() as published:
+        payment = pay(merchant=merchant, customer=customer, order=order)
+        body, headers = signed_notification(payment)
+        assert payment_handle_notification(provider="sandbox", body=body, headers=headers) == (
+            "duplicate"
+        )
+
+    assert published == [
+        OrderPaid(merchant_id=merchant.pk, order_id=order.pk, customer_id=customer.pk)
+    ]
+
+
+def test_completion_publishes_the_beneficiaries_and_whether_commission_is_due(
+    merchant, customer, chain, cheap_sku
+):
+    bind(merchant=merchant, customer=customer, distributor=chain[3])
+    with_upline = shipped_order(merchant=merchant, customer=customer, lines=[(cheap_sku, 1)])
+    direct = shipped_order(merchant=merchant, customer=UserFactory(), lines=[(cheap_sku, 1)])
+    stale = Order.objects.get(pk=direct.pk)
+
+    with events.captured() as published:
+        assert order_complete(order=with_upline) is True
+        assert order_complete(order=direct) is True
+        assert order_complete(order=stale) is False  # a second completion publishes nothing
+
+    assert published == [
+        OrderCompleted(
+            merchant_id=merchant.pk,
+            order_id=with_upline.pk,
+            beneficiary_ids=(chain[3].pk, chain[2].pk, chain[1].pk),
+            commission_due=True,
+        ),
+        OrderCompleted(
+            merchant_id=merchant.pk, order_id=direct.pk, beneficiary_ids=(), commission_due=False
+        ),
+    ]
 
 
 def test_ship_records_carrier_and_history(merchant, customer, cheap_sku, staff_user):

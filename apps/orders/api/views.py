@@ -23,8 +23,6 @@ from apps.orders.services import (
     order_place_from_cart,
     order_ship,
 )
-from apps.payments.providers import provider_get
-from apps.payments.services import payment_start
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
@@ -36,7 +34,6 @@ from .serializers import (
     OrderCreateSerializer,
     OrderShipSerializer,
     OrderStatusFilterSerializer,
-    PaymentStartSerializer,
     StoreOrderSerializer,
 )
 
@@ -167,23 +164,6 @@ class StoreOrderViewSet(
                 expected_total=data["expected_total"],
             )
         return Response(self._order_data(order.pk), status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=None, responses=PaymentStartSerializer)
-    @action(detail=True, methods=["post"])
-    def pay(self, request: Request, store: str, pk: str) -> Response:
-        """Start paying an unpaid order: where to send the customer, and the trade number."""
-        order = self.get_object()
-        payment = payment_start(merchant=self.merchant, customer=self.caller, order_id=order.pk)
-        checkout_url = request.build_absolute_uri(
-            provider_get(payment.provider).checkout_url(payment)
-        )
-        data = {
-            "out_trade_no": payment.out_trade_no,
-            "provider": payment.provider,
-            "amount": payment.amount,
-            "checkout_url": checkout_url,
-        }
-        return Response(PaymentStartSerializer(data).data)
 
     @extend_schema(request=None, responses=StoreOrderSerializer)
     @action(detail=True, methods=["post"])

@@ -1,0 +1,296 @@
+"""Placing an order: from the cart or for explicit lines ("buy now").
+
+One transaction reserves the stock (a conditional UPDATE per line, SKUs in id order), prices each
+line as it is in force under the SKU's row lock, snapshots the customer's upline (levels 1–3) and
+writes the order, its lines and its first history row.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.core.errors import Conflict, DomainError, NotFound
+from apps.core.money import ZERO, quantize_money
+from apps.distributors.agency import SkuPricing, agency_prices
+from apps.distributors.models import (
+    CustomerBinding,
+    Distributor,
+    ProgrammeSettings,
+    binding_in_force,
+)
+from apps.distributors.selectors import programme_settings_for
+from apps.merchants.models import Merchant
+from apps.products.models import Sku
+
+from ..models import Cart, CartItem, Order, OrderLine, OrderStatusChange
+from .line_rules import check_on_sale, check_quantity, shop_of
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    phone: str
+    address: str
+
+    def validate(self) -> "Recipient":
+        name, phone, address = self.name.strip(), self.phone.strip(), self.address.strip()
+        if not (name and phone and address):
+            raise DomainError(
+                _("Recipient name, phone and address are required."), code="recipient"
+            )
+        if len(name) > 64 or len(phone) > 32 or len(address) > 255:
+            raise DomainError(_("Recipient details are too long."), code="recipient")
+        return Recipient(name, phone, address)
+
+
+def _new_order_number() -> str:
+    return timezone.now().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+
+
+def order_place_from_cart(
+    *,
+    merchant: Merchant,
+    customer: User,
+    recipient: Recipient,
+    note: str = "",
+    expected_total: Decimal | None = None,
+) -> Order:
+    """Turn the customer's cart in this store into an order (the cart is emptied).
+
+    Lines are priced as they are in force now (a micro-shop's price moved into the current floor
+    and ceiling). ``expected_total``: the total the customer was shown; if prices changed since,
+    nothing is placed (Conflict ``prices_changed``) and the customer reviews the cart.
+    """
+    with transaction.atomic():
+        # Lock the cart first: a checkout submitted twice at once must not turn one cart into two
+        # orders. The second submission waits here, then finds the cart empty.
+        list(Cart.objects.select_for_update().filter(merchant=merchant, customer=customer))
+        items = list(
+            CartItem.objects.filter(merchant=merchant, cart__customer=customer)
+            .select_related("sku__product")
+            .order_by("sku_id")
+        )
+        if not items:
+            raise DomainError(_("Your cart is empty."), code="empty_cart")
+        order = _order_create(
+            merchant=merchant,
+            customer=customer,
+            lines=[(item.sku, item.quantity) for item in items],
+            shops=[item.agency_distributor_id for item in items],
+            recipient=recipient,
+            note=note,
+            expected_total=expected_total,
+        )
+        CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    return order
+
+
+def order_place(
+    *,
+    merchant: Merchant,
+    customer: User,
+    lines: list[tuple[int, int]],
+    recipient: Recipient,
+    note: str = "",
+    shop_code: str | None = None,
+    expected_total: Decimal | None = None,
+) -> Order:
+    """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
+
+    ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
+    """
+    if not lines:
+        raise DomainError(_("An order needs at least one item."), code="empty_order")
+    quantities: dict[int, int] = {}
+    for sku_id, quantity in lines:
+        quantities[sku_id] = check_quantity(quantities.get(sku_id, 0) + check_quantity(quantity))
+    skus = {
+        sku.pk: sku
+        for sku in Sku.objects.filter(merchant=merchant, pk__in=quantities).select_related(
+            "product"
+        )
+    }
+    missing = set(quantities) - set(skus)
+    if missing:
+        raise NotFound(_("This item does not exist."), code="unknown_sku")
+    shop = shop_of(merchant=merchant, shop_code=shop_code)
+    with transaction.atomic():
+        return _order_create(
+            merchant=merchant,
+            customer=customer,
+            lines=[(skus[sku_id], quantities[sku_id]) for sku_id in sorted(quantities)],
+            shops=[shop.pk if shop else None] * len(quantities),
+            recipient=recipient,
+            note=note,
+            expected_total=expected_total,
+        )
+
+
+def _upline_snapshot(
+    *, merchant: Merchant, customer: User, programme: ProgrammeSettings
+) -> tuple[int | None, ...]:
+    """(level 1, level 2, level 3) distributor ids for the customer's order, None where absent.
+
+    With self-purchase commission (自购返佣) on and the buyer an active distributor of the store,
+    the buyer's own profile is level 1 and their inviter and its inviter levels 2 and 3 (one query).
+    Otherwise: one joined query over the binding and two parents, and the chain stops below the
+    buyer — nobody earns on their own purchase, even if the tree was rearranged after the binding.
+    """
+    if programme.self_purchase_commission:
+        own = next(
+            iter(
+                Distributor.objects.filter(
+                    merchant=merchant, user=customer, status=Distributor.Status.ACTIVE
+                ).values_list("id", "parent_id", "parent__parent_id")
+            ),
+            None,
+        )
+        if own is not None:
+            return own
+    row = next(
+        iter(
+            CustomerBinding.objects.filter(merchant=merchant, customer=customer)
+            .filter(binding_in_force(timezone.now()))  # an expired binding (N days) pays no one
+            .values_list(
+                "distributor_id",
+                "distributor__user_id",
+                "distributor__parent_id",
+                "distributor__parent__user_id",
+                "distributor__parent__parent_id",
+                "distributor__parent__parent__user_id",
+            )
+        ),
+        (None,) * 6,
+    )
+    chain: list[int | None] = []
+    for distributor_id, user_id in zip(row[0::2], row[1::2], strict=True):
+        if distributor_id is None or user_id == customer.pk:
+            break
+        chain.append(distributor_id)
+    return tuple(chain + [None] * (3 - len(chain)))
+
+
+def _order_create(
+    *,
+    merchant: Merchant,
+    customer: User,
+    lines: list[tuple[Sku, int]],
+    shops: list[int | None],
+    recipient: Recipient,
+    note: str,
+    expected_total: Decimal | None = None,
+) -> Order:
+    """Reserve stock, snapshot prices and the upline, write the order. Caller holds a transaction.
+
+    ``lines`` are sorted by SKU id so concurrent orders take row locks in the same order;
+    ``shops`` gives each line's micro-shop distributor id (or None). Prices, floors and ceilings
+    are read by the statement that reserves the stock, under the SKU's row lock: a concurrent
+    change of a price or a floor is wholly before or wholly after this order.
+    """
+    if not merchant.is_active:
+        raise NotFound(_("This store is not open."))
+    recipient = recipient.validate()
+    for sku, quantity in lines:
+        check_quantity(quantity)
+        check_on_sale(sku)
+    pricing = [_reserve_stock(sku=sku, quantity=quantity) for sku, quantity in lines]
+    programme = programme_settings_for(merchant=merchant)
+    agency = agency_prices(
+        merchant=merchant,
+        buyer_id=customer.pk,
+        requests=list(zip(pricing, shops, strict=True)),
+        programme=programme,
+    )
+    unit_prices = [
+        quote.unit_price if quote is not None else current.price
+        for current, quote in zip(pricing, agency, strict=True)
+    ]
+    level1_id, level2_id, level3_id = _upline_snapshot(
+        merchant=merchant, customer=customer, programme=programme
+    )
+    now = timezone.now()
+    goods = quantize_money(
+        sum(
+            (price * quantity for price, (_sku, quantity) in zip(unit_prices, lines, strict=True)),
+            ZERO,
+        )
+    )
+    if expected_total is not None and expected_total != goods:
+        raise Conflict(
+            _(
+                "Prices in your cart changed since you saw them (now ¥%(total)s in all). "
+                "Please review your cart and check out again."
+            )
+            % {"total": goods},
+            code="prices_changed",
+        )
+    order = Order.objects.create(
+        merchant=merchant,
+        number=_new_order_number(),
+        customer=customer,
+        goods_amount=goods,
+        discount_amount=ZERO,
+        shipping_amount=ZERO,
+        payable_amount=goods,
+        distributor_id=level1_id,
+        level2_distributor_id=level2_id,
+        level3_distributor_id=level3_id,
+        recipient_name=recipient.name,
+        recipient_phone=recipient.phone,
+        shipping_address=recipient.address,
+        note=note.strip()[:255],
+        expires_at=now + timedelta(minutes=settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES),
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                merchant=merchant,
+                order=order,
+                sku=sku,
+                product=sku.product,
+                product_name=sku.product.name,
+                sku_name=sku.name,
+                unit_price=price,
+                quantity=quantity,
+                paid_amount=quantize_money(price * quantity),
+                agency_distributor_id=quote.distributor_id if quote else None,
+                agency_unit_cost=quote.unit_cost if quote else None,
+            )
+            for (sku, quantity), price, quote in zip(lines, unit_prices, agency, strict=True)
+        ]
+    )
+    OrderStatusChange.objects.create(
+        merchant=merchant,
+        order=order,
+        from_status="",
+        to_status=Order.Status.PENDING_PAYMENT,
+        actor=customer,
+    )
+    return order
+
+
+def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:
+    """Take ``quantity`` from the SKU's stock and return its price fields as of that moment.
+
+    One statement: ``UPDATE … WHERE stock >= n RETURNING`` locks the row and reads the price, floor
+    and ceiling in force (not those loaded before the lock was taken).
+    """
+    table = Sku._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET stock = stock - %s "  # noqa: S608 (the table name is ours)
+            "WHERE id = %s AND stock >= %s AND is_active "
+            "RETURNING price, min_resale_price, max_resale_price",
+            [quantity, sku.pk, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conflict(_("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock")
+    return SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2])
