@@ -54,7 +54,7 @@ fi
 mv "$$seed_stamp.tmp" "$$seed_stamp"
 endef
 
-.PHONY: help install run test bench lint fmt migrate seed services stop-services clean-data venv \
+.PHONY: help install run test test-fast bench lint fmt migrate seed services stop-services clean-data venv \
 	browser fonts
 
 help: ## Show this list
@@ -112,6 +112,10 @@ run: install ## Dev site on :8000 with a Celery worker and beat; Ctrl-C stops al
 test: install ## Run the tests (settings: test); pass options with PYTEST_ARGS="-k name -x"
 	$(SERVICES_ENV)
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## The quick loop: the suite without tests marked slow (browser, concurrency, workers)
+	$(SERVICES_ENV)
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: install ## Run every bench/*.py script (not _*.py) with settings test; fails if one fails
 	$(SERVICES_ENV)

@@ -7,6 +7,19 @@ from .factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFa
 
 pytest_plugins = ["tests.support.celery_worker"]
 
+# Folders whose tests take seconds each: marked slow so that `make test-fast` can leave them out
+# (`make test` runs everything). A slow test elsewhere carries @pytest.mark.slow itself.
+SLOW_FOLDERS = {"browser", "concurrency", "worker"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        if len(parts) > 1 and parts[0] == "tests" and parts[1] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+        elif item.get_closest_marker("browser") or item.get_closest_marker("celery_worker"):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def merchant(db):
