@@ -296,3 +296,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("FENXIAO_LOG_LEVEL", default="INFO")},
 }
+
+# Backups (manage.py backup / make backup): where dumps and their manifests are written.
+FENXIAO_BACKUP_DIR = env("FENXIAO_BACKUP_DIR", default=str(BASE_DIR / ".data" / "backups"))
