@@ -264,7 +264,10 @@ FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
 FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # Enabled payment providers. The sandbox marks orders paid without money moving: on in dev and
 # tests, off in production unless listed explicitly.
-FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
+# WeChat Pay and Alipay pay only for a merchant whose account with them is entered and enabled.
+FENXIAO_PAYMENT_PROVIDERS = env.list(
+    "FENXIAO_PAYMENT_PROVIDERS", default=["sandbox", "wechatpay", "alipay"]
+)
 # Encryption at rest (apps/core/crypto.py): Fernet keys, comma-separated, the first encrypts and all
 # decrypt (put a new key first, run `manage.py encryption_keys rotate`, then drop the old one); and
 # the key of the blind indexes that make encrypted columns searchable (never rotated). Required.
