@@ -166,7 +166,7 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
             status = 400
     elif request.method == "GET":
         skus: list[Sku] = getattr(product, "skus_on_sale", [])
-        first = next((sku.pk for sku in skus if sku.stock > 0), None)
+        first = next((sku.pk for sku in skus if sku.available_stock > 0), None)
         form = AddToCartForm(initial={"sku": first, "quantity": 1})
     else:
         return HttpResponse(status=405)
