@@ -16,6 +16,7 @@ from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.payments.api import urls as payments
 from apps.products.api import urls as products
+from apps.programme.api import urls as programme
 from apps.refunds.api import urls as refunds
 from apps.withdrawals.api import urls as withdrawals
 
@@ -30,6 +31,7 @@ store_urlpatterns = [
     *materials.store_urlpatterns,
     *refunds.store_urlpatterns,
     *withdrawals.store_urlpatterns,
+    *programme.store_urlpatterns,
     *finance.store_urlpatterns,
 ]
 merchant_urlpatterns = [
@@ -40,6 +42,7 @@ merchant_urlpatterns = [
     *materials.merchant_urlpatterns,
     *refunds.merchant_urlpatterns,
     *withdrawals.merchant_urlpatterns,
+    *programme.merchant_urlpatterns,
     *finance.merchant_urlpatterns,
 ]
 
