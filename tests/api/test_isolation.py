@@ -41,6 +41,7 @@ from config import api_urls
 from tests.factories import UserFactory
 
 from .conftest import World, api_url, client_for
+from .supply_cases import CASES as SUPPLY_CASES
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -74,7 +75,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 121
+    assert len(ROUTES) == 135
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1260,6 +1261,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
 }
+
+
+CASES.update(SUPPLY_CASES)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{name}:{method}" for name, method in ROUTES])
