@@ -197,7 +197,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Several deployments (or a benchmark) may share one Redis database.
+        "KEY_PREFIX": env("FENXIAO_CACHE_KEY_PREFIX", default="fenxiao"),
+    }
 }
 
 RATE_PATTERN = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
