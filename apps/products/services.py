@@ -18,6 +18,7 @@ from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.merchants.models import Merchant
 
 from .models import Product, Sku
+from .versions import catalogue_changed
 
 PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_order"})
 # ``stock`` is deliberately absent: see the module docstring.
@@ -156,6 +157,7 @@ def product_create(
     if image:
         product.image = image
     product.save()
+    catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -173,6 +175,7 @@ def product_update(*, merchant: Merchant, product_id: int, **fields: Any) -> Pro
         setattr(product, name, value)
     if fields:
         product.save(update_fields=list(fields))
+        catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -185,6 +188,7 @@ def product_delete(*, merchant: Merchant, product_id: int) -> None:
         raise Conflict(
             _("This product has SKUs or orders; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
 
 
 # --- SKUs -------------------------------------------------------------------------------------
@@ -222,6 +226,7 @@ def sku_create(
             sku.save()
     except IntegrityError as error:  # a concurrent request took the same code
         raise _code_taken(sku.code) from error
+    catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -270,6 +275,7 @@ def _sku_apply_update(*, merchant: Merchant, sku: Sku, fields: dict[str, Any]) -
                 sku.save(update_fields=list(fields))
         except IntegrityError as error:
             raise _code_taken(fields["code"]) from error
+        catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -304,6 +310,8 @@ def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
     stock = skus.values_list("stock", flat=True).first()
     if stock is None:
         raise _sku_not_found(sku_id)
+    if delta:
+        catalogue_changed(merchant_id=merchant.pk)
     return stock
 
 
@@ -316,6 +324,7 @@ def sku_set_stock(*, merchant: Merchant, sku_id: int, expected: int, new: int) -
     new = _clean_stock(new)
     skus = Sku.objects.filter(merchant=merchant, pk=sku_id)
     if skus.filter(stock=expected).update(stock=new) == 1:
+        catalogue_changed(merchant_id=merchant.pk)
         return new
     current = skus.values_list("stock", flat=True).first()
     if current is None:
@@ -338,3 +347,4 @@ def sku_delete(*, merchant: Merchant, sku_id: int) -> None:
         raise Conflict(
             _("This SKU has been ordered; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
