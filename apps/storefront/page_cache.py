@@ -9,13 +9,13 @@ cookie, as rendering would have). A browser that already holds the page gets a 3
 (``get_conditional_response``, Django's own conditional-GET logic).
 
 What keys a page and when it is built again:
-- the merchant, the request's language (``LocaleMiddleware``) and the path; a query string (a share
-  link's ``?ref=``, pagination) is rendered live, as is anything for a signed-in visitor (a session
-  cookie) or one with messages waiting (the messages cookie);
-- the catalogue version (``apps.products.versions``): a product or SKU edit shows at once;
-- the merchant's own name and description, which the page shows (a digest of them is in the key);
-- at most ``FENXIAO_PAGE_CACHE_SECONDS`` old otherwise (stock figures: orders reserving stock do
-  not rebuild the page; checkout and the cart always read the live stock).
+- the request's language (``LocaleMiddleware``) and the path (which names the store); a query
+  string (a share link's ``?ref=``, pagination) is rendered live, as is anything for a signed-in
+  visitor (a session cookie) or one with messages waiting (the messages cookie);
+- the merchant's catalogue version (``apps.products.versions``): a product or SKU edit shows at once;
+- at most ``FENXIAO_PAGE_CACHE_SECONDS`` old otherwise: stock reserved by orders (checkout and the
+  cart always read the live stock), the store's own name and description, a store closed by the
+  operator.
 
 The ETag is a digest of the cached page and the visitor's CSRF secret (their cookie): the page a
 browser holds carries a token made from that secret, so a new cookie (or none) never gets a 304.
@@ -29,13 +29,14 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 
-from apps.merchants.models import Merchant
+from apps.merchants.selectors import merchant_get_active_by_slug
 from apps.products.versions import catalogue_version_key, catalogue_version_of
 
 TOKEN_PLACEHOLDER = "__fenxiao_csrf_token__"
@@ -51,12 +52,10 @@ def _servable_from_cache(request: HttpRequest) -> bool:
     )
 
 
-def _page_key(request: HttpRequest, merchant: Merchant) -> str:
-    shown = hashlib.blake2b(
-        f"{merchant.name}\x00{merchant.description}".encode(), digest_size=6
-    ).hexdigest()
+def _page_key(request: HttpRequest) -> str:
+    # The path holds the store's slug; the entry holds the merchant's id (for its version).
     language = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
-    return f"store-page:{merchant.pk}:{shown}:{language}:{request.path}"
+    return f"store-page:{language}:{request.path}"
 
 
 def _etag(entry: dict, csrf_secret: str) -> str:
@@ -64,7 +63,7 @@ def _etag(entry: dict, csrf_secret: str) -> str:
     return f'"{digest.hexdigest()}"'
 
 
-def _entry_from(response: HttpResponse, version: int) -> dict | None:
+def _entry_from(response: HttpResponse, *, merchant_id: int, version: int) -> dict | None:
     """What is kept of a freshly rendered page; None when it must not be kept."""
     if response.status_code != 200 or response.cookies.keys() - {settings.CSRF_COOKIE_NAME}:
         return None
@@ -75,6 +74,7 @@ def _entry_from(response: HttpResponse, version: int) -> dict | None:
     for token in tokens:
         body = body.replace(token, TOKEN_PLACEHOLDER)
     return {
+        "merchant_id": merchant_id,
         "version": version,
         "body": body,
         "content_type": response["Content-Type"],
@@ -106,24 +106,39 @@ def _respond(request: HttpRequest, entry: dict) -> HttpResponse:
     return response
 
 
-def cached_for_signed_out(view: Callable) -> Callable:
-    """For a store view (after ``store_view``): signed-out GETs come from the cache."""
+def _fresh_entry(request: HttpRequest) -> dict | None:
+    """The cached page for this request if there is one and its catalogue has not moved since."""
+    entry = cache.get(_page_key(request))
+    if not isinstance(entry, dict) or "merchant_id" not in entry:
+        return None
+    version = catalogue_version_of(cache.get(catalogue_version_key(entry["merchant_id"])))
+    return entry if entry["version"] == version else None
+
+
+def cached_store_page(view: Callable) -> Callable:
+    """In place of ``store_view`` for a store page whose signed-out GETs come from the cache.
+
+    A hit costs two cache reads and no query: the store is not looked up again while its page is
+    cached, so a store that is closed (or renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
+    """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, merchant: Merchant, *args, **kwargs) -> HttpResponse:
-        if not _servable_from_cache(request):
-            return view(request, merchant, *args, **kwargs)
-        page_key, version_key = _page_key(request, merchant), catalogue_version_key(merchant.pk)
-        found = cache.get_many([page_key, version_key])
-        version = catalogue_version_of(found.get(version_key))
-        entry = found.get(page_key)
-        if entry is not None and entry.get("version") == version:
+    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+        servable = _servable_from_cache(request)
+        if servable and (entry := _fresh_entry(request)) is not None:
             return _respond(request, entry)
+        merchant = merchant_get_active_by_slug(slug=slug)
+        if merchant is None:
+            raise Http404(_("No such store."))
+        if not servable:
+            return view(request, merchant, *args, **kwargs)
+        # Read before rendering: an edit made meanwhile moves the version past this page's.
+        version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
         response = view(request, merchant, *args, **kwargs)
-        fresh = _entry_from(response, version)
+        fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
         if fresh is None:
             return response
-        cache.set(page_key, fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
+        cache.set(_page_key(request), fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
         return _respond(request, fresh)
 
     return wrapper
