@@ -153,7 +153,7 @@ def test_another_stores_product_is_still_absent(client, other_merchant, product,
     assert client.get(url).status_code == 404
 
 
-def test_an_unknown_store_is_absent(client):
+def test_an_unknown_store_is_absent(client, db):
     url = reverse("storefront:catalogue", kwargs={"slug": "no-such-store"})
 
     assert client.get(url).status_code == 404
