@@ -54,7 +54,18 @@ class ProviderAccount(MerchantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "provider"], name="provider_account_one_per_provider"
-            )
+            ),
+            # Notifications find their account by these: one account each.
+            models.UniqueConstraint(
+                fields=["provider", "provider_key_id"],
+                condition=~models.Q(provider_key_id=""),
+                name="provider_account_unique_key_id",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "app_id"],
+                condition=models.Q(provider="alipay"),
+                name="provider_account_unique_alipay_app",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.suppliers",
     "apps.products",
     "apps.distributors",
     "apps.materials",
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.refunds",
     "apps.commissions",
+    "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
     "apps.storefront",
@@ -251,6 +253,7 @@ FENXIAO_RATE_LIMITS = {
     "login-username": rate("FENXIAO_RATE_LOGIN_USERNAME", "20/hour"),
     "signup": rate("FENXIAO_RATE_SIGNUP", "20/hour"),
     "merchant-apply": rate("FENXIAO_RATE_MERCHANT_APPLY", "5/hour"),
+    "supplier-apply": rate("FENXIAO_RATE_SUPPLIER_APPLY", "5/hour"),
 }
 
 REST_FRAMEWORK = {
@@ -284,12 +287,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Business defaults (per-merchant settings override them where the models say so).
+# Mail (applicants are told the outcome of their review): EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default mail is printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("FENXIAO_FROM_EMAIL", default="noreply@fenxiao.local")
+
+# 供应商入驻: the largest business licence file an applicant may upload.
+FENXIAO_SUPPLIER_LICENCE_MAX_BYTES = env.int(
+    "FENXIAO_SUPPLIER_LICENCE_MAX_BYTES", default=5 * 1024 * 1024
+)
+if FENXIAO_SUPPLIER_LICENCE_MAX_BYTES < 1:
+    raise environ.ImproperlyConfigured("FENXIAO_SUPPLIER_LICENCE_MAX_BYTES must be 1 or more")
 FENXIAO_UNPAID_ORDER_TTL_MINUTES = env.int("FENXIAO_UNPAID_ORDER_TTL_MINUTES", default=30)
 FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
 FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # Enabled payment providers. The sandbox marks orders paid without money moving: on in dev and
 # tests, off in production unless listed explicitly.
-FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
+# WeChat Pay and Alipay pay only for a merchant whose account with them is entered and enabled.
+FENXIAO_PAYMENT_PROVIDERS = env.list(
+    "FENXIAO_PAYMENT_PROVIDERS", default=["sandbox", "wechatpay", "alipay"]
+)
 # Encryption at rest (apps/core/crypto.py): Fernet keys, comma-separated, the first encrypts and all
 # decrypt (put a new key first, run `manage.py encryption_keys rotate`, then drop the old one); and
 # the key of the blind indexes that make encrypted columns searchable (never rotated). Required.
