@@ -437,7 +437,7 @@ class Actor:
             "POST",
             order_url + "pay/",
             expect=302,
-            data={"csrfmiddlewaretoken": token[1]},
+            data={"csrfmiddlewaretoken": token[1], "provider": "sandbox"},
         )
         if not pay_url.startswith("/pay/sandbox/"):
             recorder.error("checkout:pay", f"pay went to {pay_url!r}")
@@ -596,7 +596,9 @@ def in_process_checkouts(fixture: Fixture, count: int) -> dict:
         order = order_place_from_cart(
             merchant=fixture.merchant, customer=customer, recipient=recipient, note=""
         )
-        payment = payment_start(merchant=fixture.merchant, customer=customer, order_id=order.pk)
+        payment = payment_start(
+            merchant=fixture.merchant, customer=customer, order_id=order.pk, provider="sandbox"
+        )
         trade_no = provider.record_payment(payment, "SBX" + secrets.token_hex(12).upper())
         payment = Payment.objects.get(pk=payment.pk)
         body = sandbox_notification_body(
