@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
+    "apps.dashboard",
     "apps.storefront",
     "apps.demo",
 ]
@@ -321,6 +322,8 @@ FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
 # SKU edits rebuild it at once, stock reserved by orders shows within this (apps/storefront/page_cache.py).
 FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
+# Seconds the merchant dashboard's figures stay cached, per merchant and range.
+FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 # Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
 # (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).

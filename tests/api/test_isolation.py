@@ -39,6 +39,7 @@ from config import api_urls
 from tests.factories import UserFactory
 
 from .conftest import World, api_url, client_for
+from .supply_cases import CASES as SUPPLY_CASES
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -72,7 +73,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 119
+    assert len(ROUTES) == 133
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1222,6 +1223,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
 }
+
+
+CASES.update(SUPPLY_CASES)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{name}:{method}" for name, method in ROUTES])
