@@ -29,14 +29,12 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.timezone import now
-from django.utils.translation import gettext as _
 
-from apps.merchants.selectors import merchant_get_active_by_slug
 from apps.products.versions import catalogue_version_key, catalogue_version_of
 
 TOKEN_PLACEHOLDER = "__fenxiao_csrf_token__"
@@ -115,30 +113,37 @@ def _fresh_entry(request: HttpRequest) -> dict | None:
     return entry if entry["version"] == version else None
 
 
-def cached_store_page(view: Callable) -> Callable:
-    """In place of ``store_view`` for a store page whose signed-out GETs come from the cache.
+def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """``@cached_store_page(store_view)`` in place of ``@store_view``: the store is resolved by
+    ``store_view`` as on every store page, and signed-out GETs come from the cache.
 
     A hit costs two cache reads and no query: the store is not looked up again while its page is
     cached, so a store that is closed (or renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
     """
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-        servable = _servable_from_cache(request)
-        if servable and (entry := _fresh_entry(request)) is not None:
-            return _respond(request, entry)
-        merchant = merchant_get_active_by_slug(slug=slug)
-        if merchant is None:
-            raise Http404(_("No such store."))
-        if not servable:
-            return view(request, merchant, *args, **kwargs)
-        # Read before rendering: an edit made meanwhile moves the version past this page's.
-        version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
-        response = view(request, merchant, *args, **kwargs)
-        fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
-        if fresh is None:
-            return response
-        cache.set(_page_key(request), fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
-        return _respond(request, fresh)
+    def decorator(view: Callable) -> Callable:
+        resolved = store_view(view)
 
-    return wrapper
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+            if not _servable_from_cache(request):
+                return resolved(request, slug, *args, **kwargs)
+            entry = _fresh_entry(request)
+            if entry is not None:
+                return _respond(request, entry)
+
+            def render_and_keep(request: HttpRequest, merchant, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+                # Read before rendering: an edit made meanwhile moves the version past this page's.
+                version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
+                response = view(request, merchant, *args, **kwargs)
+                fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
+                if fresh is None:
+                    return response
+                cache.set(_page_key(request), fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
+                return _respond(request, fresh)
+
+            return store_view(render_and_keep)(request, slug, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -132,13 +132,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@cached_store_page
+@cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
-@cached_store_page
+@cached_store_page(store_view)
 def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:

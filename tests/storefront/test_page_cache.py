@@ -126,13 +126,16 @@ def test_signed_in_visitors_get_their_own_page(client, customer, product, produc
     assert 'data-test="login-link"' not in page
 
 
-def test_a_share_link_is_rendered_live(client, product, product_url, django_assert_num_queries):
+def test_a_share_link_is_rendered_live_and_its_visit_counted(client, merchant, chain, product_url):
+    from apps.dashboard.models import ShareVisit
+
     client.get(product_url)
+    code = chain[3].invite_code
 
-    with django_assert_num_queries(3):  # the store, the product, its SKUs
-        page = client.get(product_url + "?ref=ABCD2345")
+    page = client.get(product_url + f"?ref={code}").content.decode()
 
-    assert "%3Fref%3DABCD2345" in page.content.decode()  # the sign-in link's next=
+    assert f"%3Fref%3D{code}" in page  # the sign-in link's next=, only in a live page
+    assert ShareVisit.objects.filter(merchant=merchant, distributor=chain[3]).count() == 1
 
 
 def test_each_language_has_its_own_page(client, product, product_url):
