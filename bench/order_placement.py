@@ -117,10 +117,11 @@ def create_database(url: str, name: str) -> None:
 class Fixture:
     def __init__(self, *, orders: int, supplied: bool = False) -> None:
         from apps.accounts.models import User
-        from apps.distributors.services import binding_bind, distributor_join
+        from apps.distributors.services import distributor_join
         from apps.merchants.services import merchant_create
         from apps.orders.services import Recipient, cart_get_or_create
         from apps.products.models import Product, Sku
+        from apps.programme.binding import customer_bind
 
         owner = User.objects.create_user("bench_owner")
         self.merchant = merchant_create(name="Bench store", slug="bench-store", owner=owner)
@@ -159,7 +160,7 @@ class Fixture:
         self.carts = {}
         for side in ("django", "floor"):
             customer = User.objects.create_user(f"bench_{side}_customer")
-            binding_bind(
+            customer_bind(
                 merchant=self.merchant, customer=customer, invite_code=chain[-1].invite_code
             )
             self.customers[side] = customer

@@ -113,7 +113,7 @@ class Fixture:
 
         from apps.accounts.models import User
         from apps.distributors.models import Distributor
-        from apps.distributors.services import binding_bind
+        from apps.programme.binding import customer_bind
         from apps.merchants.models import Merchant
         from apps.products.models import Product, Sku
 
@@ -130,7 +130,7 @@ class Fixture:
         self.consumers = []
         for index in range(CONSUMERS):
             user = User.objects.create_user(f"bench_c{index}", phone=f"1380000{index:04d}")
-            binding_bind(merchant=self.merchant, customer=user, invite_code=inviter.invite_code)
+            customer_bind(merchant=self.merchant, customer=user, invite_code=inviter.invite_code)
             self.consumers.append(user)
         self.distributors = list(
             User.objects.filter(username__in=["tea_d2", "tea_d3", "tea_d4"]).order_by("username")

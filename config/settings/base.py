@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
+    "apps.programme",
     "apps.dashboard",
     "apps.storefront",
     "apps.demo",
@@ -73,7 +74,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.distributors.middleware.DeviceIdMiddleware",
-    "apps.distributors.middleware.ReferralMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -200,12 +200,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
-    "distributors-tiers-evaluate": {
-        "task": "apps.distributors.tasks.tiers_evaluate_sweep",
+    "programme-tiers-evaluate": {
+        "task": "apps.programme.tasks.tiers_evaluate_sweep",
         "schedule": 3600.0,
     },
-    "distributors-threshold-sweep": {
-        "task": "apps.distributors.tasks.threshold_sweep_task",
+    "programme-threshold-sweep": {
+        "task": "apps.programme.tasks.threshold_sweep_task",
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
