@@ -113,9 +113,9 @@ class Fixture:
 
         from apps.accounts.models import User
         from apps.distributors.models import Distributor
-        from apps.programme.binding import customer_bind
         from apps.merchants.models import Merchant
         from apps.products.models import Product, Sku
+        from apps.programme.binding import customer_bind
 
         with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
             call_command("seed_demo", "--force", stdout=io.StringIO())
