@@ -59,6 +59,7 @@ from apps.products.models import Sku
 
 from . import selectors
 from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+from .page_cache import cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
@@ -134,13 +135,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@store_view
+@cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
-@store_view
+@cached_store_page(store_view)
 def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
