@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
 from apps.commissions.services import commission_settle_order
+from apps.credentials.models import ProviderAccount
 from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
@@ -55,6 +56,17 @@ class Store:
     paid: Order
     completed: Order
     withdrawal: Withdrawal
+
+
+def _key_pair() -> tuple[str, str]:
+    from tests.support.wechatpay_fake import generate_key, private_pem, public_pem
+
+    key = generate_key()
+    return private_pem(key), public_pem(key)
+
+
+# One key pair for every store's provider account (generating RSA keys is slow).
+DEMO_KEYS = _key_pair()
 
 
 def build_store(merchant: Merchant) -> Store:
@@ -107,6 +119,15 @@ def build_store(merchant: Merchant) -> Store:
         merchant=merchant, defaults={"minimum_amount": "10.00"}
     )
     fund(child, Decimal("50.00"))
+    ProviderAccount.objects.get_or_create(
+        merchant=merchant,
+        provider=ProviderAccount.Provider.ALIPAY,
+        defaults={
+            "app_id": f"2021{merchant.pk:012d}",
+            "private_key": DEMO_KEYS[0],
+            "provider_public_key": DEMO_KEYS[1],
+        },
+    )
     withdrawal = withdrawal_request(
         merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
     )

@@ -21,6 +21,7 @@ from apps.commissions.models import (
     Wallet,
 )
 from apps.core.admin import OperatorOnlyMixin
+from apps.credentials.models import ProviderAccount
 from apps.distributors.models import (
     BindingChange,
     CustomerBinding,
@@ -82,10 +83,11 @@ ROWS_PER_STORE = {
     Material: 1,
     MaterialRead: 1,
     Shipment: 1,
+    ProviderAccount: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, ProviderAccount}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -95,6 +97,7 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    ProviderAccount,
 }
 OPERATOR_ONLY = {
     Merchant,
