@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core import events
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap
@@ -25,6 +26,7 @@ from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 from apps.payments.tasks import payment_split_order_task
 
+from .events import CommissionReleased, CommissionsSettled
 from .ledger import Leg, Posting, ledger_post, ledger_post_many
 from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
 from .rules import commission_inputs_load, commission_lines_compute, plan_rates_for
@@ -236,6 +238,14 @@ def commission_settle_order(*, order_id: int) -> int:
                     ),
                 ],
             )
+        if records:
+            events.publish(
+                CommissionsSettled(
+                    merchant_id=order.merchant_id,
+                    order_id=order_id,
+                    record_ids=tuple(record.pk for record in records),
+                )
+            )
         # Lines refunded before settlement: their records give back the refunded share at once.
         from apps.refunds.clawback import commissions_claw_back_order
 
@@ -407,6 +417,15 @@ def _settle_claimed(order_ids: list[int]) -> int:
             if records_by_order[order.pk]
         ]
     )
+    for order in orders:
+        if records_by_order[order.pk]:
+            events.publish(
+                CommissionsSettled(
+                    merchant_id=order.merchant_id,
+                    order_id=order.pk,
+                    record_ids=tuple(record.pk for record in records_by_order[order.pk]),
+                )
+            )
     # Lines refunded before settlement: their records give back the refunded share at once
     # (``commissions_claw_back_order`` for every order, in one query when none was refunded).
     from apps.refunds.clawback import commissions_claw_back_line
@@ -478,6 +497,14 @@ def commission_release(*, record_id: int, now=None) -> bool:
                     commission_id=record_id,
                 ),
             ],
+        )
+        events.publish(
+            CommissionReleased(
+                merchant_id=record.merchant_id,
+                record_id=record_id,
+                order_id=record.order_id,
+                distributor_id=record.beneficiary_id,
+            )
         )
     return True
 

@@ -17,9 +17,12 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.commissions.models import Wallet
+from apps.core import events
+from apps.core.audit import audit_changes
 from apps.core.errors import DomainError, NotFound
 from apps.merchants.models import Merchant
 
+from .events import DistributorJoined
 from .models import (
     BindingChange,
     CustomerBinding,
@@ -108,6 +111,13 @@ def distributor_join(
                 merchant=merchant, user=user, parent=inviter, invite_code=_new_invite_code()
             )
             Wallet.objects.create(merchant=merchant, distributor=distributor)
+            events.publish(
+                DistributorJoined(
+                    merchant_id=merchant.pk,
+                    distributor_id=distributor.pk,
+                    parent_id=distributor.parent_id,
+                )
+            )
     except IntegrityError:
         # The same user joined concurrently, or (very rarely) the invite code collided.
         existing = Distributor.objects.filter(merchant=merchant, user=user).first()
@@ -313,4 +323,6 @@ def distributors_set_status(*, queryset, old: str, new: str) -> int:
         if not pks:
             return 0
         _lock_trees(*pks)
-        return Distributor.objects.filter(pk__in=pks, status=old).update(status=new)
+        changed = Distributor.objects.filter(pk__in=pks, status=old).update(status=new)
+        audit_changes(Distributor.objects.filter(pk__in=pks), {"status": (old, new)})
+        return changed

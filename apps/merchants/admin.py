@@ -39,6 +39,7 @@ class MerchantAdmin(OperatorOnlyAdmin):
         "slug",
         "status",
         "platform_fee_percent",
+        "staff_two_factor_required",
         "contact_email",
         "description",
         "created_at",

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import check_transition, compare_and_swap
@@ -45,6 +46,7 @@ from apps.products.models import Sku
 
 from . import prorata
 from .clawback import clawback_lock, commissions_claw_back_line
+from .events import RefundCaseChanged
 from .ledger import post_refund
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
@@ -173,6 +175,15 @@ def refund_transition(
     ):
         return False
     _history(case, old, new, actor, reason)
+    events.publish(
+        RefundCaseChanged(
+            merchant_id=case.merchant_id,
+            case_id=case.pk,
+            order_id=case.order_id,
+            from_status=old,
+            to_status=new,
+        )
+    )
     case.status = new
     for field, value in updates.items():
         setattr(case, field, value)
@@ -311,6 +322,15 @@ def refund_request(
             ]
         )
         _history(case, "", S.REQUESTED, customer, reason)
+        events.publish(
+            RefundCaseChanged(
+                merchant_id=merchant.pk,
+                case_id=case.pk,
+                order_id=order.pk,
+                from_status="",
+                to_status=S.REQUESTED,
+            )
+        )
     return case
 
 

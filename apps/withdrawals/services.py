@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.commissions.ledger import Leg, ledger_post
 from apps.commissions.models import Journal, LedgerEntry, Wallet
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import check_transition, compare_and_swap
@@ -41,6 +42,7 @@ from apps.payments.providers import (
     provider_get,
 )
 
+from .events import WithdrawalChanged
 from .models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
 from .quotes import WithdrawalQuote, withdrawal_quote
 from .selectors import withdrawal_rules, withdrawal_settings_for
@@ -251,6 +253,15 @@ def _transition(
         actor=actor,
         reason=reason,
     )
+    events.publish(
+        WithdrawalChanged(
+            merchant_id=withdrawal.merchant_id,
+            withdrawal_id=withdrawal.pk,
+            distributor_id=withdrawal.distributor_id,
+            from_status=old,
+            to_status=new,
+        )
+    )
     withdrawal.status = new
     for field, value in updates.items():
         setattr(withdrawal, field, value)
@@ -329,6 +340,15 @@ def withdrawal_request(
         )
         WithdrawalStatusChange.objects.create(
             merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=distributor.user
+        )
+        events.publish(
+            WithdrawalChanged(
+                merchant_id=merchant.pk,
+                withdrawal_id=withdrawal.pk,
+                distributor_id=distributor.pk,
+                from_status="",
+                to_status=S.REQUESTED,
+            )
         )
         ledger_post(
             merchant_id=merchant.pk,

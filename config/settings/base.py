@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # In the layer order (README, "Layout"), lowest first: event handlers run in this order.
     "apps.core",
     "apps.accounts",
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
     "apps.commissions",
     "apps.withdrawals",
     "apps.finance",
+    "apps.webhooks",
     "apps.storefront",
     "apps.demo",
 ]
@@ -64,6 +68,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.merchants.middleware.TwoFactorMiddleware",
+    "apps.core.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.distributors.middleware.DeviceIdMiddleware",
@@ -190,6 +197,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.payments.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
+    "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
     "refunds-refund-rate-flags": {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,
@@ -234,9 +242,12 @@ REST_FRAMEWORK = {
     # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
     # the whole X-Forwarded-For header, which a client can change on every request.
     "NUM_PROXIES": 0,
+    # Token first: a request carrying a token is judged by it alone — an invalid token is a 401
+    # even when a valid session cookie comes along (session first would let the cookie through),
+    # and a missing credential is a 401 with `WWW-Authenticate: Token`, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -289,3 +300,37 @@ LOGGING = {
 
 # Backups (manage.py backup / make backup): where dumps and their manifests are written.
 FENXIAO_BACKUP_DIR = env("FENXIAO_BACKUP_DIR", default=str(BASE_DIR / ".data" / "backups"))
+
+# The audit trail (django-auditlog; apps/core/audit.py): the money-relevant and programme settings,
+# prices and stock, distributor moves and suspensions, refund and withdrawal decisions. The tree's
+# own bookkeeping columns (rewritten on every move) are left out of the diffs.
+_TREE_COLUMNS = ["lft", "rght", "tree_id", "level"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "merchants.Merchant",
+    "merchants.MerchantStaff",
+    "commissions.CommissionPlan",
+    "commissions.CommissionOverride",
+    "commissions.BonusTier",
+    "distributors.ProgrammeSettings",
+    "distributors.Tier",
+    "distributors.TierCondition",
+    "distributors.TierSkuPrice",
+    {"model": "distributors.Distributor", "exclude_fields": _TREE_COLUMNS},
+    "distributors.DistributorApplication",
+    "distributors.FraudFlag",
+    "withdrawals.WithdrawalSettings",
+    "withdrawals.Withdrawal",
+    "products.Product",
+    "products.Sku",
+    "refunds.RefundCase",
+)
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# Outgoing webhooks (apps/webhooks): never to loopback or private addresses (SSRF guard) unless
+# this is on — development and tests, whose receivers run on this machine.
+FENXIAO_WEBHOOKS_ALLOW_PRIVATE = env.bool("FENXIAO_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# Two-factor sign-in (TOTP, django-otp; apps/merchants/two_factor.py): always for the platform
+# operator; for a merchant's staff when the merchant requires it.
+FENXIAO_OPERATOR_TWO_FACTOR = env.bool("FENXIAO_OPERATOR_TWO_FACTOR", default=True)
+OTP_TOTP_ISSUER = "Fenxiao"

@@ -11,6 +11,7 @@ os.environ.update(services_env(missing_only=True))
 os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-not-secret")
 os.environ.setdefault("FENXIAO_SANDBOX_PAY_SECRET", "dev-sandbox-secret")
 os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("FENXIAO_WEBHOOKS_ALLOW_PRIVATE", "true")
 
 from .base import *  # noqa: E402,F403
 

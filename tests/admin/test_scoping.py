@@ -2,6 +2,7 @@
 and platform-level admins are the operator's alone."""
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -39,6 +40,7 @@ from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase
 from apps.tenancy.admin import MerchantScopedAdmin
+from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
 from .conftest import build_store
@@ -69,10 +71,12 @@ ROWS_PER_STORE = {
     FraudFlag: 1,
     Material: 1,
     MaterialRead: 1,
+    WebhookEndpoint: 1,
+    WebhookDelivery: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, WebhookEndpoint}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -82,8 +86,9 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    WebhookEndpoint,
 }
-OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
+OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy, LogEntry}
 
 MERCHANT_ADMINS = sorted(
     (
@@ -198,6 +203,8 @@ def _operator_object_id(model, store_b, staff_b):
         return Group.objects.create(name="auditors").pk
     if model is TokenProxy:
         return Token.objects.create(user=staff_b).user_id  # the token admin is keyed by user id
+    if model is LogEntry:
+        return LogEntry.objects.get_for_object(store_b.merchant).earliest("pk").pk
     raise AssertionError(model)
 
 

@@ -22,7 +22,7 @@ from apps.core.state import transition
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 
-from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid
+from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid, OrderShipped
 from ..models import Order, OrderLine, OrderStatusChange
 
 S = Order.Status
@@ -123,6 +123,7 @@ def order_ship(
             tracking_number=tracking_number[:64],
         ):
             raise Conflict(_("This order changed meanwhile; reload it."), code="invalid_transition")
+        events.publish(OrderShipped(merchant_id=order.merchant_id, order_id=order.pk))
     return order
 
 
