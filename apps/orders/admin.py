@@ -14,9 +14,11 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.core.personal import phone_index, phone_mask
+from apps.merchants.selectors import staff_may_see_phones
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
-from .models import Order, OrderLine, OrderStatusChange
+from .models import RECIPIENT_PHONE, Order, OrderLine, OrderStatusChange
 from .services import order_cancel, order_ship
 
 
@@ -49,15 +51,37 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         "number",
         "customer",
         "recipient_name",
-        "recipient_phone",
+        "phone",
         "status",
         "payable_amount",
         "commission_status",
         "created_at",
     )
     list_filter = ("status", "commission_status", "created_at")
-    search_fields = ("number", "recipient_phone", "recipient_name", "customer__username")
+    # The recipient's name and phone are encrypted: a phone is found by its blind index (exact).
+    search_fields = ("number", "customer__username")
     list_select_related = ("customer",)
+
+    def get_list_display(self, request):  # type: ignore[no-untyped-def]
+        """Owners and the operator see phones; other staff see them masked."""
+        shown = "phone_full" if staff_may_see_phones(request.user) else "phone_masked"
+        return tuple(shown if name == "phone" else name for name in self.list_display)
+
+    @admin.display(description=gettext_lazy("phone"))
+    def phone_full(self, order: Order) -> str:
+        return order.recipient_phone
+
+    @admin.display(description=gettext_lazy("phone"))
+    def phone_masked(self, order: Order) -> str:
+        return phone_mask(order.recipient_phone)
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        index = phone_index(search_term, purpose=RECIPIENT_PHONE)
+        if index:
+            results |= queryset.filter(recipient_phone_index=index)
+        return results, duplicates
+
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("number", "customer", "status", "commission_status", "note")}),

@@ -2,7 +2,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.crypto import EncryptedTextField
 from apps.merchants.models import MerchantOwned
+
+# The blind index purpose of ``Order.recipient_phone_index``.
+RECIPIENT_PHONE = "order.recipient_phone"
 
 
 class Cart(MerchantOwned):
@@ -100,9 +104,13 @@ class Order(MerchantOwned):
     commission_status = models.CharField(
         _("commission"), max_length=16, choices=CommissionStatus, default=CommissionStatus.NONE
     )
-    recipient_name = models.CharField(_("recipient"), max_length=64)
-    recipient_phone = models.CharField(_("phone"), max_length=32)
-    shipping_address = models.CharField(_("address"), max_length=255)
+    # Personal data, encrypted at rest (apps/core/crypto.py); the phone is found by its blind index.
+    recipient_name = EncryptedTextField(_("recipient"))
+    recipient_phone = EncryptedTextField(_("phone"))
+    recipient_phone_index = models.CharField(
+        _("phone index"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    shipping_address = EncryptedTextField(_("address"))
     note = models.CharField(_("note"), max_length=255, blank=True)
     shipping_carrier = models.CharField(_("carrier"), max_length=64, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)

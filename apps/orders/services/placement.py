@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, quantize_money
+from apps.core.personal import phone_index
 from apps.distributors.agency import SkuPricing, agency_prices
 from apps.distributors.models import (
     CustomerBinding,
@@ -29,7 +30,7 @@ from apps.distributors.selectors import programme_settings_for
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 
-from ..models import Cart, CartItem, Order, OrderLine, OrderStatusChange
+from ..models import RECIPIENT_PHONE, Cart, CartItem, Order, OrderLine, OrderStatusChange
 from .line_rules import check_on_sale, check_quantity, shop_of
 
 
@@ -244,6 +245,7 @@ def _order_create(
         level3_distributor_id=level3_id,
         recipient_name=recipient.name,
         recipient_phone=recipient.phone,
+        recipient_phone_index=phone_index(recipient.phone, purpose=RECIPIENT_PHONE),
         shipping_address=recipient.address,
         note=note.strip()[:255],
         expires_at=now + timedelta(minutes=settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES),
