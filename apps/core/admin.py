@@ -15,6 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.core.audit import audit_entries_for
 from apps.core.errors import DomainError
@@ -235,3 +237,12 @@ admin.site.unregister(LogEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, OperatorOnlyMixin, LogEntryAdmin):
     """The whole audit trail, across merchants: the operator reads it, nobody edits it. Merchant
     staff read the trail of their own objects on each object's History page."""
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(OperatorOnlyMixin, TOTPDeviceAdmin):
+    """Two-factor authenticators: the operator may remove a lost one (its user then sets up a new
+    one at the next sign-in); staff never see anyone's, not even their own key."""

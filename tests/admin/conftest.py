@@ -28,8 +28,7 @@ from apps.orders.services import Recipient, order_complete, order_mark_paid, ord
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase, RefundCaseLine
-from apps.webhooks.models import WebhookEndpoint
-from apps.webhooks.services import webhook_event_publish
+from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from apps.withdrawals.services import withdrawal_request
 from tests.factories import (
@@ -108,9 +107,14 @@ def build_store(merchant: Merchant) -> Store:
     withdrawal = withdrawal_request(
         merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
     )
-    # One webhook endpoint and one delivery (made after the rest, so nothing above is reported).
-    WebhookEndpoint.objects.create(merchant=merchant, url="https://hooks.example.com/fenxiao")
-    webhook_event_publish(merchant_id=merchant.pk, event_type="order.paid", data={"id": paid.pk})
+    # One webhook endpoint (switched off, so the rows tests add later report nothing) and one
+    # delivery.
+    endpoint = WebhookEndpoint.objects.create(
+        merchant=merchant, url="https://hooks.example.com/fenxiao", is_active=False
+    )
+    WebhookDelivery.objects.create(
+        merchant=merchant, endpoint=endpoint, event_type="order.paid", payload={"id": paid.pk}
+    )
     return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
 
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
@@ -88,7 +89,16 @@ ADDABLE_BY_OPERATOR = {
     WithdrawalSettings,
     WebhookEndpoint,
 }
-OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy, LogEntry}
+OPERATOR_ONLY = {
+    Merchant,
+    MerchantApplication,
+    MerchantStaff,
+    User,
+    Group,
+    TokenProxy,
+    LogEntry,
+    TOTPDevice,
+}
 
 MERCHANT_ADMINS = sorted(
     (
@@ -203,6 +213,8 @@ def _operator_object_id(model, store_b, staff_b):
         return Group.objects.create(name="auditors").pk
     if model is TokenProxy:
         return Token.objects.create(user=staff_b).user_id  # the token admin is keyed by user id
+    if model is TOTPDevice:
+        return TOTPDevice.objects.create(user=staff_b, name="phone").pk
     if model is LogEntry:
         return LogEntry.objects.get_for_object(store_b.merchant).earliest("pk").pk
     raise AssertionError(model)
@@ -267,6 +279,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "FraudFlag"),
         ("materials", "Material"),
         ("materials", "MaterialRead"),
+        ("webhooks", "WebhookEndpoint"),
+        ("webhooks", "WebhookDelivery"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
