@@ -51,7 +51,7 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         "number",
         "customer",
         "recipient_name",
-        "phone",
+        "phone_masked",
         "status",
         "payable_amount",
         "commission_status",
@@ -64,8 +64,9 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
 
     def get_list_display(self, request):  # type: ignore[no-untyped-def]
         """Owners and the operator see phones; other staff see them masked."""
-        shown = "phone_full" if staff_may_see_phones(request.user) else "phone_masked"
-        return tuple(shown if name == "phone" else name for name in self.list_display)
+        if not staff_may_see_phones(request.user):
+            return self.list_display
+        return tuple("phone_full" if name == "phone_masked" else name for name in self.list_display)
 
     @admin.display(description=gettext_lazy("phone"))
     def phone_full(self, order: Order) -> str:

@@ -41,7 +41,7 @@ def decrypt_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_cartitem_agency_distributor_and_more'),
+        ('orders', '0004_supply_snapshot'),
     ]
 
     operations = [
