@@ -9,7 +9,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.models import USER_PHONE, User
 from apps.core import crypto
+from apps.core.personal import phone_index
 from apps.merchants.models import MerchantStaff
 from apps.orders.models import Order
 from apps.orders.services import Recipient, order_place
@@ -88,3 +90,34 @@ def test_rotation_re_encrypts_under_the_new_key(settings, order):
     settings.FENXIAO_ENCRYPTION_KEYS = new  # the old key is gone: everything still opens
     assert (crypto.decrypt(phone), crypto.decrypt(address)) == (PHONE, "上海市南京路 1 号")
     assert Order.objects.get(pk=order.pk).recipient_name == "韩梅梅"
+
+
+def test_members_phones_are_encrypted_and_found_by_their_index(merchant):
+    from apps.distributors.recruitment import user_find_for_appointment
+    from tests.factories import UserFactory
+
+    user = UserFactory(phone="13955556666")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone, phone_index FROM accounts_user WHERE id = %s", [user.pk])
+        token, index = cursor.fetchone()
+
+    assert "13955556666" not in token and crypto.decrypt(token) == "13955556666"
+    assert index == phone_index("139 5555 6666", purpose=USER_PHONE)
+    assert user_find_for_appointment(lookup="13955556666") == user
+
+
+def test_signing_up_with_a_phone_indexes_it(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "username": "lily",
+            "password1": "a-long-pass-123",
+            "password2": "a-long-pass-123",
+            "phone": "13977778888",
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(
+        phone_index=phone_index("13977778888", purpose=USER_PHONE)
+    ).username == ("lily")
