@@ -64,9 +64,10 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
 
     def get_list_display(self, request):  # type: ignore[no-untyped-def]
         """Owners and the operator see phones; other staff see them masked."""
+        shown = super().get_list_display(request)
         if not staff_may_see_phones(request.user):
-            return self.list_display
-        return tuple("phone_full" if name == "phone_masked" else name for name in self.list_display)
+            return shown
+        return tuple("phone_full" if name == "phone_masked" else name for name in shown)
 
     @admin.display(description=gettext_lazy("phone"))
     def phone_full(self, order: Order) -> str:

@@ -106,7 +106,7 @@ def test_members_phones_are_encrypted_and_found_by_their_index(merchant):
     assert user_find_for_appointment(lookup="13955556666") == user
 
 
-def test_signing_up_with_a_phone_indexes_it(client):
+def test_signing_up_with_a_phone_indexes_it(db, client):
     response = client.post(
         reverse("accounts:signup"),
         {
