@@ -11,6 +11,7 @@ from apps.accounts.api import urls as accounts
 from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
 from apps.finance.api import urls as finance
+from apps.live.api import urls as live
 from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
@@ -31,6 +32,7 @@ store_urlpatterns = [
     *refunds.store_urlpatterns,
     *withdrawals.store_urlpatterns,
     *finance.store_urlpatterns,
+    *live.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -41,6 +43,7 @@ merchant_urlpatterns = [
     *refunds.merchant_urlpatterns,
     *withdrawals.merchant_urlpatterns,
     *finance.merchant_urlpatterns,
+    *live.merchant_urlpatterns,
 ]
 
 urlpatterns = [

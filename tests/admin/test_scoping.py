@@ -31,6 +31,7 @@ from apps.distributors.models import (
     Tier,
     TierChange,
 )
+from apps.live.models import LiveRoom
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
@@ -69,10 +70,11 @@ ROWS_PER_STORE = {
     FraudFlag: 1,
     Material: 1,
     MaterialRead: 1,
+    LiveRoom: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, LiveRoom}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -82,6 +84,7 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    LiveRoom,
 }
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
@@ -260,6 +263,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "FraudFlag"),
         ("materials", "Material"),
         ("materials", "MaterialRead"),
+        ("live", "LiveRoom"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404
