@@ -128,11 +128,10 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
     if not notification.succeeded:
         return "ignored"
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(out_trade_no=notification.out_trade_no, provider=provider)
-            .first()
-        )
+        payments = Payment.objects.filter(out_trade_no=notification.out_trade_no, provider=provider)
+        if notification.merchant_id is not None:
+            payments = payments.filter(merchant_id=notification.merchant_id)
+        payment = payments.select_for_update().first()
         if payment is None:
             raise NotFound(_("No such payment."), code="unknown_payment")
         if notification.amount == payment.amount:

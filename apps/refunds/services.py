@@ -455,11 +455,10 @@ def refund_handle_notification(*, provider: str, body: bytes, headers) -> str:  
         raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
-    found = (
-        RefundCase.objects.filter(idempotency_key=notice.out_refund_no, provider=provider)
-        .only("pk", "order_id")
-        .first()
-    )
+    cases = RefundCase.objects.filter(idempotency_key=notice.out_refund_no, provider=provider)
+    if notice.merchant_id is not None:
+        cases = cases.filter(merchant_id=notice.merchant_id)
+    found = cases.only("pk", "order_id").first()
     if found is None:
         raise NotFound(_("No such refund."), code="unknown_refund")
     with transaction.atomic():

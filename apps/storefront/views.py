@@ -52,7 +52,7 @@ from apps.orders.services import (
     order_get_for_customer,
     order_place_from_cart,
 )
-from apps.payments.providers import provider_get
+from apps.payments.providers import ProviderError, provider_get, providers_for_merchant
 from apps.payments.services import payment_start
 from apps.products.models import Sku
 
@@ -313,7 +313,13 @@ def _render_order(
         request,
         merchant,
         "storefront/order.html",
-        {"order": order, "confirming": confirming, "Status": Order.Status, **details},
+        {
+            "order": order,
+            "confirming": confirming,
+            "Status": Order.Status,
+            "payment_methods": providers_for_merchant(merchant_id=merchant.pk),
+            **details,
+        },
         status,
     )
 
@@ -330,13 +336,25 @@ def order_detail(request: SignedInRequest, merchant: Merchant, order_id: int) ->
 @store_login_required
 def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
     order = _customer_order(request, merchant, order_id)
+    offered = providers_for_merchant(merchant_id=merchant.pk)
+    provider = request.POST.get("provider") or (offered[0] if offered else "sandbox")
+    if provider not in offered:
+        messages.error(request, _("This payment method is not available."))
+        return _render_order(request, merchant, order, status=400)
     try:
-        payment = payment_start(merchant=merchant, customer=request.user, order_id=order.pk)
+        payment = payment_start(
+            merchant=merchant, customer=request.user, order_id=order.pk, provider=provider
+        )
+        return redirect(provider_get(payment.provider).checkout_url(payment))
     except DomainError as error:
         messages.error(request, error.message)
         order.refresh_from_db()
         return _render_order(request, merchant, order, status=error.status)
-    return redirect(provider_get(payment.provider).checkout_url(payment))
+    except ProviderError:
+        messages.error(
+            request, _("The payment provider did not answer. Please try again in a moment.")
+        )
+        return _render_order(request, merchant, order, status=503)
 
 
 @require_POST

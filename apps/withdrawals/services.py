@@ -539,7 +539,9 @@ def withdrawal_resume(*, withdrawal_id: int) -> str:
     if withdrawal is None:
         return ""
     if withdrawal.status == S.PAYING:
-        result = _provider(withdrawal).payout_query(idempotency_key=withdrawal.idempotency_key)
+        result = _provider(withdrawal).payout_query(
+            idempotency_key=withdrawal.idempotency_key, merchant_id=withdrawal.merchant_id
+        )
         if result is not None:
             return withdrawal_record_payout(withdrawal_id=withdrawal_id, result=result)
     return withdrawal_pay(withdrawal_id=withdrawal_id)
