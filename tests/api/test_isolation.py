@@ -37,6 +37,7 @@ from apps.payments.providers.sandbox import sandbox_record
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
+from tests.live.isolation_cases import LIVE_CASES
 
 from .conftest import World, api_url, client_for
 
@@ -72,7 +73,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 119
+    assert len(ROUTES) == 135
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1221,6 +1222,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-statement", "get"): merchant_finance_statement,
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
+    **LIVE_CASES,
 }
 
 
