@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),
     path("merchants/", include("apps.merchants.urls")),
+    path("suppliers/", include("apps.suppliers.urls")),
     path("pay/", include("apps.payments.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -18,7 +18,12 @@ from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
 
 from .models import Payment, PaymentNotificationLog
-from .providers import InvalidNotification, ProviderUnavailable, provider_get
+from .providers import (
+    InvalidNotification,
+    IsRefundNotification,
+    ProviderUnavailable,
+    provider_get,
+)
 from .providers.base import PaymentNotification
 
 
@@ -123,6 +128,8 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
         notification = provider_get(provider).parse_notification(body=body, headers=headers)
     except ProviderUnavailable as error:
         raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
+    except IsRefundNotification as error:
+        raise DomainError(str(error), code="refund_notification") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
     if not notification.succeeded:

@@ -23,7 +23,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +41,7 @@ from apps.payments.providers import (
     RefundRefused,
     provider_get,
 )
-from apps.products.models import Sku
+from apps.products.services import sku_return_stock
 
 from . import prorata
 from .clawback import clawback_lock, commissions_claw_back_line
@@ -522,11 +522,9 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
         RefundCaseLine.objects.filter(case=case).select_related("order_line").order_by("id")
     )
     if restock:
-        for line in sorted(lines, key=lambda line: line.order_line.sku_id):
-            if line.quantity:
-                Sku.objects.filter(pk=line.order_line.sku_id).update(
-                    stock=F("stock") + line.quantity
-                )
+        sku_return_stock(
+            lines=[(line.order_line.sku_id, line.quantity) for line in lines if line.quantity]
+        )
     post_refund(case=case, fee_share=fee_share)
     clawback_lock(order_line_ids=sorted(line.order_line_id for line in lines))
     for line in lines:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.suppliers",
     "apps.products",
     "apps.distributors",
     "apps.materials",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.refunds",
     "apps.commissions",
+    "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
     "apps.live",
@@ -259,6 +261,7 @@ FENXIAO_RATE_LIMITS = {
     "login-username": rate("FENXIAO_RATE_LOGIN_USERNAME", "20/hour"),
     "signup": rate("FENXIAO_RATE_SIGNUP", "20/hour"),
     "merchant-apply": rate("FENXIAO_RATE_MERCHANT_APPLY", "5/hour"),
+    "supplier-apply": rate("FENXIAO_RATE_SUPPLIER_APPLY", "5/hour"),
 }
 
 REST_FRAMEWORK = {
@@ -292,6 +295,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Business defaults (per-merchant settings override them where the models say so).
+# Mail (applicants are told the outcome of their review): EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default mail is printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("FENXIAO_FROM_EMAIL", default="noreply@fenxiao.local")
+
+# 供应商入驻: the largest business licence file an applicant may upload.
+FENXIAO_SUPPLIER_LICENCE_MAX_BYTES = env.int(
+    "FENXIAO_SUPPLIER_LICENCE_MAX_BYTES", default=5 * 1024 * 1024
+)
+if FENXIAO_SUPPLIER_LICENCE_MAX_BYTES < 1:
+    raise environ.ImproperlyConfigured("FENXIAO_SUPPLIER_LICENCE_MAX_BYTES must be 1 or more")
 FENXIAO_UNPAID_ORDER_TTL_MINUTES = env.int("FENXIAO_UNPAID_ORDER_TTL_MINUTES", default=30)
 FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
 FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")

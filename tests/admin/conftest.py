@@ -20,6 +20,7 @@ from apps.distributors.models import (
 )
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import binding_bind, distributor_join
+from apps.dropship.models import Shipment, ShipmentLine
 from apps.live.models import LiveRoom, LiveRoomProduct
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
@@ -93,6 +94,8 @@ def build_store(merchant: Merchant) -> Store:
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
     tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="1.00")
     distributor_price_set(distributor=child, sku_id=sku.pk, price=sku.price)
+    parcel = Shipment.objects.create(merchant=merchant, order=paid, supplier=None)
+    ShipmentLine.objects.create(merchant=merchant, shipment=parcel, order_line=paid.lines.get())
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
     material = Material.objects.create(

@@ -45,3 +45,37 @@ def wechat_account(merchant, wechat_fake):
         provider_key_id=fake.platform_serial,
         api_base=fake.url,
     )
+
+
+@pytest.fixture(scope="session")
+def alipay_server(wechat_keys):
+    from tests.support.alipay_fake import FakeAlipay
+
+    app_key, alipay_key = generate_key(), generate_key()
+    fake = FakeAlipay(app_key=app_key, alipay_key=alipay_key).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def alipay_fake(alipay_server, monkeypatch):
+    from apps.payments.providers import alipay
+
+    alipay_server.reset()
+    monkeypatch.setattr(alipay, "TIMEOUT", httpx.Timeout(0.5))
+    return alipay_server
+
+
+@pytest.fixture
+def alipay_account(merchant, alipay_fake):
+    fake = alipay_fake
+    return ProviderAccount.objects.create(
+        merchant=merchant,
+        provider=ProviderAccount.Provider.ALIPAY,
+        enabled=True,
+        app_id=fake.app_id,
+        merchant_number=fake.seller_id,
+        private_key=private_pem(fake.app_key),
+        provider_public_key=public_pem(fake.alipay_key),
+        api_base=fake.gateway,
+    )

@@ -1,7 +1,9 @@
 from django.conf import settings
 
+from .alipay import AlipayProvider
 from .base import (
     InvalidNotification,
+    IsRefundNotification,
     PaymentNotification,
     PaymentProvider,
     PayoutResult,
@@ -21,6 +23,7 @@ from .wechatpay import WeChatPayProvider
 PROVIDERS: dict[str, PaymentProvider] = {
     SandboxProvider.name: SandboxProvider(),
     WeChatPayProvider.name: WeChatPayProvider(),
+    AlipayProvider.name: AlipayProvider(),
 }
 
 
@@ -52,6 +55,7 @@ def providers_for_merchant(*, merchant_id: int) -> list[str]:
 
 __all__ = [
     "InvalidNotification",
+    "IsRefundNotification",
     "PaymentNotification",
     "PaymentProvider",
     "ProviderError",

@@ -17,6 +17,11 @@ class InvalidNotification(Exception):
     """A notification that must not be trusted: bad signature, malformed body, unknown provider."""
 
 
+class IsRefundNotification(InvalidNotification):
+    """A notification on the payment callback that is about a refund (Alipay notifies a refund
+    on the trade's callback): hand it to the refund handling instead."""
+
+
 class SplitFailed(Exception):
     """The provider refused or could not execute a split; retrying with the same key is safe."""
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('live', '0001_initial'),
-        ('orders', '0003_cartitem_agency_distributor_and_more'),
+        ('orders', '0004_supply_snapshot'),
     ]
 
     operations = [
