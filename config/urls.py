@@ -13,6 +13,7 @@ urlpatterns = [
         name="admin-leaderboard",
     ),
     path("admin/finance/", include("apps.finance.urls")),
+    path("admin/dashboard/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),

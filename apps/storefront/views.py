@@ -29,6 +29,7 @@ from apps.commissions.selectors import (
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
+from apps.dashboard.services import share_visit_record
 from apps.distributors.guards import fraud_check_signup
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
@@ -77,6 +78,13 @@ def store_view(view: Callable) -> Callable:
         merchant = merchant_get_active_by_slug(slug=slug)
         if merchant is None:
             raise Http404(_("No such store."))
+        if request.method == "GET" and request.GET.get("ref"):
+            share_visit_record(
+                merchant=merchant,
+                invite_code=request.GET["ref"],
+                device_id=request_device_id(request),
+                path=request.path,
+            )
         return view(request, merchant, *args, **kwargs)
 
     return wrapper
@@ -158,7 +166,7 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
             status = 400
     elif request.method == "GET":
         skus: list[Sku] = getattr(product, "skus_on_sale", [])
-        first = next((sku.pk for sku in skus if sku.stock > 0), None)
+        first = next((sku.pk for sku in skus if sku.available_stock > 0), None)
         form = AddToCartForm(initial={"sku": first, "quantity": 1})
     else:
         return HttpResponse(status=405)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.withdrawals",
     "apps.finance",
     "apps.live",
+    "apps.dashboard",
     "apps.storefront",
     "apps.demo",
 ]
@@ -326,6 +327,8 @@ FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=3
 # A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
+# Seconds the merchant dashboard's figures stay cached, per merchant and range.
+FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 # Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
 # (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).

@@ -40,6 +40,7 @@ from tests.factories import UserFactory
 from tests.live.isolation_cases import LIVE_CASES
 
 from .conftest import World, api_url, client_for
+from .supply_cases import CASES as SUPPLY_CASES
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -73,7 +74,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 135
+    assert len(ROUTES) == 149
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1224,6 +1225,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
     **LIVE_CASES,
 }
+
+
+CASES.update(SUPPLY_CASES)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{name}:{method}" for name, method in ROUTES])

@@ -46,8 +46,14 @@ API_PATHS = [
     "/api/v1/merchant/refunds/{id}/",
     "/api/v1/merchant/refunds/{id}/approve/",
     "/api/v1/merchant/refunds/{id}/reject/",
+    "/api/v1/merchant/shipments/",
+    "/api/v1/merchant/shipments/{id}/",
+    "/api/v1/merchant/shipments/{id}/ship/",
     "/api/v1/merchant/skus/",
     "/api/v1/merchant/skus/{id}/",
+    "/api/v1/merchant/supply-catalogue/",
+    "/api/v1/merchant/supply-catalogue/{id}/",
+    "/api/v1/merchant/supply-catalogue/{id}/pick/",
     "/api/v1/merchant/tier-prices/",
     "/api/v1/merchant/tier-prices/{id}/",
     "/api/v1/merchant/tiers/",
@@ -92,6 +98,13 @@ API_PATHS = [
     "/api/v1/stores/{store}/refunds/{id}/",
     "/api/v1/stores/{store}/refunds/{id}/cancel/",
     "/api/v1/stores/{store}/shops/{code}/products/",
+    "/api/v1/supplier/products/",
+    "/api/v1/supplier/products/{id}/",
+    "/api/v1/supplier/shipments/",
+    "/api/v1/supplier/shipments/{id}/",
+    "/api/v1/supplier/shipments/{id}/ship/",
+    "/api/v1/supplier/skus/",
+    "/api/v1/supplier/skus/{id}/",
 ]
 
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from apps.core.errors import Conflict, DomainError
 from apps.dropship.models import Shipment
@@ -80,3 +81,33 @@ def test_an_order_of_own_goods_only_ships_as_before(merchant):
     assert not Shipment.objects.filter(order=order).exists()
     order_ship(merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="9", actor=None)
     assert Order.objects.get(pk=order.pk).status == Order.Status.SHIPPED
+
+
+def test_the_consumer_sees_each_parcel_of_the_order(paid_order, merchant, client):
+    _own, tea, _fruit = Shipment.objects.filter(order=paid_order).order_by("id")
+    shipment_ship(shipment=tea, carrier="SF Express", tracking_number="SF100", actor=None)
+    client.force_login(paid_order.customer)
+
+    page = client.get(
+        reverse("storefront:order", kwargs={"slug": merchant.slug, "order_id": paid_order.pk})
+    )
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert text.count('data-test="parcel"') == 3
+    assert "Shipped by tea-farm Co." in text and "Shipped by fruit-farm Co." in text
+    assert "Shipped by the store" in text
+    assert "SF100" in text
+    assert text.count('data-status="pending"') == 2
+
+
+def test_the_product_page_shows_the_suppliers_stock(merchant, client):
+    pool = make_supply_product(make_supplier("honey-farm"), stock=7)
+    sku = pick(merchant, pool)
+
+    page = client.get(
+        reverse("storefront:product", kwargs={"slug": merchant.slug, "product_id": sku.product_id})
+    )
+
+    assert page.status_code == 200
+    assert "7 left" in page.content.decode()
