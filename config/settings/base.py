@@ -293,6 +293,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
+        "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+    },
 }
 
 # Business defaults (per-merchant settings override them where the models say so).

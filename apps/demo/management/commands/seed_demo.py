@@ -26,6 +26,7 @@ from apps.accounts.models import User
 from apps.demo.seed import (
     catalogue,
     history,
+    live,
     merchants,
     money,
     orders,
@@ -66,6 +67,7 @@ STEPS: list[tuple[str, Step]] = [
     ("materials", programme.create_materials),
     ("supplier", supply.create_supplier),
     ("supplied order", supply.order_supplied_goods),
+    ("live room", live.create_live_room),
 ]
 
 
