@@ -1,4 +1,4 @@
-# Production image: daphne serving config.asgi (HTTP and WebSockets) on port 8000. The same image runs the Celery worker
+# Production image: gunicorn serving config.wsgi on port 8000. The same image runs the Celery worker
 # and beat (see docker-compose.yml). Secrets come from the environment at run time, never the image.
 FROM python:3.11-slim
 
@@ -33,5 +33,5 @@ RUN DJANGO_SECRET_KEY=build-only-collectstatic \
 
 USER app
 EXPOSE 8000
-# daphne serves HTTP and WebSockets (the live rooms) from config.asgi; run more containers to scale.
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "config.asgi:application"]
+# Workers, threads and the rest: config/gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS…).
+CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

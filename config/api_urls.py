@@ -19,6 +19,7 @@ from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.payments.api import urls as payments
 from apps.products.api import urls as products
+from apps.programme.api import urls as programme
 from apps.refunds.api import urls as refunds
 from apps.suppliers.api import urls as suppliers
 from apps.withdrawals.api import urls as withdrawals
@@ -34,6 +35,7 @@ store_urlpatterns = [
     *materials.store_urlpatterns,
     *refunds.store_urlpatterns,
     *withdrawals.store_urlpatterns,
+    *programme.store_urlpatterns,
     *finance.store_urlpatterns,
     *live.store_urlpatterns,
 ]
@@ -45,6 +47,7 @@ merchant_urlpatterns = [
     *materials.merchant_urlpatterns,
     *refunds.merchant_urlpatterns,
     *withdrawals.merchant_urlpatterns,
+    *programme.merchant_urlpatterns,
     *finance.merchant_urlpatterns,
     *live.merchant_urlpatterns,
     *dropship.merchant_urlpatterns,

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.distributors.admin_reports import leaderboard_report
+from apps.programme.admin_reports import leaderboard_report
 
 urlpatterns = [
     path(

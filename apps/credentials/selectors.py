@@ -1,4 +1,4 @@
-from .models import ProviderAccount
+from .models import PayeeAccount, ProviderAccount
 
 
 def provider_account_for_merchant(*, merchant_id: int, provider: str) -> ProviderAccount | None:
@@ -30,3 +30,7 @@ def provider_names_enabled(*, merchant_id: int) -> list[str]:
         .order_by("provider")
         .values_list("provider", flat=True)
     )
+
+
+def payee_account_for(*, distributor_id: int, provider: str) -> PayeeAccount | None:
+    return PayeeAccount.objects.filter(distributor_id=distributor_id, provider=provider).first()

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.money import ZERO
-from apps.distributors.leaderboards import mask_name
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff
 from apps.orders.models import Order
 from apps.products.models import Sku
+from apps.programme.leaderboards import mask_name
 
 from . import presence
 from .models import LiveChatMessage, LiveMute, LivePrice, LiveRoom, LiveRoomProduct

@@ -30,15 +30,15 @@ from apps.commissions.selectors import (
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.dashboard.services import share_visit_record
-from apps.distributors.guards import fraud_check_signup
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
-from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
+from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
+from apps.distributors.recruitment import distributor_signup
 from apps.distributors.selectors import (
     distributor_for_user,
     programme_settings_for,
 )
-from apps.distributors.services import distributor_get_by_code, distributor_join
+from apps.distributors.services import distributor_get_by_code
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
@@ -59,6 +59,8 @@ from apps.products.models import Sku
 
 from . import selectors
 from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+from .page_cache import cached_store_page
+from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
 ORDERS_PER_PAGE = 20
@@ -71,7 +73,8 @@ class SignedInRequest(HttpRequest):
 
 
 def store_view(view: Callable) -> Callable:
-    """Resolve ``slug`` to an active merchant (404 otherwise) and pass it as ``merchant``."""
+    """Resolve ``slug`` to an active merchant (404 otherwise) and pass it as ``merchant``; land a
+    visitor who came through a share link (``referrals``: bind, or remember the code)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
@@ -85,7 +88,8 @@ def store_view(view: Callable) -> Callable:
                 device_id=request_device_id(request),
                 path=request.path,
             )
-        return view(request, merchant, *args, **kwargs)
+        landing = referral_land(request, merchant)
+        return referral_remember(view(request, merchant, *args, **kwargs), landing)
 
     return wrapper
 
@@ -131,13 +135,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@store_view
+@cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
-@store_view
+@cached_store_page(store_view)
 def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
@@ -421,11 +425,12 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
         if form.is_valid():
             code = form.cleaned_data["invite_code"].strip()
             try:
-                joined = distributor_join(
-                    merchant=merchant, user=request.user, invite_code=code or None
-                )
-                fraud_check_signup(
-                    distributor=joined, ip=request_ip(request), device=request_device_id(request)
+                distributor_signup(
+                    merchant=merchant,
+                    user=request.user,
+                    invite_code=code or None,
+                    ip=request_ip(request),
+                    device=request_device_id(request),
                 )
             except DomainError as error:
                 form.add_error("invite_code", error.message)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
+    "apps.programme",
     "apps.live",
     "apps.dashboard",
     "apps.storefront",
@@ -77,7 +78,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.distributors.middleware.DeviceIdMiddleware",
-    "apps.distributors.middleware.ReferralMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +104,22 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica for reads (apps/core/replica.py): safe page and API requests read from it
+# while it keeps up; writes, reads in transactions, reads by whoever just wrote, tasks and
+# commands stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+FENXIAO_REPLICA_MAX_LAG_SECONDS = env.float("FENXIAO_REPLICA_MAX_LAG_SECONDS", default=5.0)
+FENXIAO_REPLICA_CHECK_SECONDS = env.float("FENXIAO_REPLICA_CHECK_SECONDS", default=1.0)
+FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS = env.int(
+    "FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS", default=5
+)
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "apps.core.replica.ReplicaReadMiddleware")
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -189,12 +205,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
-    "distributors-tiers-evaluate": {
-        "task": "apps.distributors.tasks.tiers_evaluate_sweep",
+    "programme-tiers-evaluate": {
+        "task": "apps.programme.tasks.tiers_evaluate_sweep",
         "schedule": 3600.0,
     },
-    "distributors-threshold-sweep": {
-        "task": "apps.distributors.tasks.threshold_sweep_task",
+    "programme-threshold-sweep": {
+        "task": "apps.programme.tasks.threshold_sweep_task",
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
@@ -236,8 +252,17 @@ for _name in (
         raise environ.ImproperlyConfigured(f"{_name} must be 1 or more")
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "apps.core.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Several deployments (or a benchmark) may share one Redis database.
+        "KEY_PREFIX": env("FENXIAO_CACHE_KEY_PREFIX", default="fenxiao"),
+    }
 }
+
+# Sessions are read from the cache (Redis) and written through to the database: a signed-in page
+# costs no session query while the session is cached, and nothing is lost when Redis restarts.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 RATE_PATTERN = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
 
@@ -330,6 +355,9 @@ if len(FENXIAO_BLIND_INDEX_KEY) < 32:
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
 # A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
+# Seconds a signed-out store page (catalogue, product) may be served from the cache; product and
+# SKU edits rebuild it at once, stock reserved by orders shows within this (apps/storefront/page_cache.py).
+FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 # Seconds the merchant dashboard's figures stay cached, per merchant and range.
 FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)

@@ -19,7 +19,7 @@ from apps.distributors.models import (
     TierCondition,
 )
 from apps.distributors.recruitment import application_submit, programme_settings_update
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
 from apps.live.models import LiveRoom, LiveRoomProduct
 from apps.materials.models import Material
@@ -29,6 +29,7 @@ from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
+from apps.programme.binding import customer_bind
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from apps.withdrawals.services import withdrawal_request
@@ -69,7 +70,7 @@ def build_store(merchant: Merchant) -> Store:
     root = distributor_join(merchant=merchant, user=UserFactory())
     child = distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
     customer = UserFactory()
-    binding_bind(merchant=merchant, customer=customer, invite_code=child.invite_code)
+    customer_bind(merchant=merchant, customer=customer, invite_code=child.invite_code)
 
     def place() -> Order:
         return order_place(

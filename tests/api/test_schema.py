@@ -73,6 +73,7 @@ API_PATHS = [
     "/api/v1/merchant/withdrawals/{id}/",
     "/api/v1/merchant/withdrawals/{id}/approve/",
     "/api/v1/merchant/withdrawals/{id}/reject/",
+    "/api/v1/stores/{store}/binding/",
     "/api/v1/stores/{store}/cart/",
     "/api/v1/stores/{store}/cart/items/",
     "/api/v1/stores/{store}/cart/items/{id}/",

@@ -6,11 +6,11 @@ import pytest
 from django.db import transaction
 
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.distributors.services import binding_bind
 from apps.live import presence, selectors, services
 from apps.live.models import LiveRoom, LiveRoomStatusChange
 from apps.orders.models import Order
 from apps.orders.services import order_mark_paid
+from apps.programme.binding import customer_bind
 
 from ..factories import ProductFactory, SkuFactory, UserFactory
 
@@ -161,7 +161,7 @@ def test_figures_count_paid_orders_and_split_them_by_sharing_distributor(live, r
     merchant = room.merchant
     shared_by = chain[3]
     bound, direct, unpaid = UserFactory(), UserFactory(), UserFactory()
-    binding_bind(merchant=merchant, customer=bound, invite_code=shared_by.invite_code)
+    customer_bind(merchant=merchant, customer=bound, invite_code=shared_by.invite_code)
     for viewer in ("u1", "u2", "u3", "u4"):
         presence.viewer_join(room_id=room.pk, socket=f"s-{viewer}", viewer=viewer)
     orders = [

@@ -193,3 +193,11 @@ def test_a_taken_code_is_refused():
         submit(licence_png(), username="someone-else")
 
     assert refused.value.code == "slug_taken"
+
+
+def test_the_application_page_speaks_chinese(client):
+    response = client.get(reverse("suppliers:apply"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    text = response.content.decode()
+    assert "成为供应商" in text
+    assert "营业执照" in text

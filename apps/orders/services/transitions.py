@@ -85,9 +85,9 @@ def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -
         events.publish(OrderCancelled(merchant_id=order.merchant_id, order_id=order.pk))
         sku_return_stock(
             lines=list(
-                OrderLine.objects.filter(order=order).order_by("sku_id").values_list(
-                    "sku_id", "quantity"
-                )
+                OrderLine.objects.filter(order=order)
+                .order_by("sku_id")
+                .values_list("sku_id", "quantity")
             )
         )
     return True

@@ -32,6 +32,7 @@ from apps.demo.seed import (
     orders,
     people,
     programme,
+    providers,
     summary,
     supply,
 )
@@ -67,6 +68,8 @@ STEPS: list[tuple[str, Step]] = [
     ("materials", programme.create_materials),
     ("supplier", supply.create_supplier),
     ("supplied order", supply.order_supplied_goods),
+    ("provider accounts", providers.create_provider_accounts),
+    ("share-link visits", providers.record_share_visits),
     ("live room", live.create_live_room),
 ]
 
