@@ -64,7 +64,10 @@ def test_the_order_ships_when_its_last_parcel_does(paid_order, merchant):
 
     order = Order.objects.get(pk=paid_order.pk)
     assert order.status == Order.Status.SHIPPED
-    assert order.shipping_carrier == "3 parcels"
+    assert (order.shipping_carrier, order.tracking_number) == (
+        "YTO / SF Express / ZTO",
+        "YT200 / SF100 / ZT300",
+    )
     assert list(
         Shipment.objects.filter(order=order)
         .order_by("id")
