@@ -26,6 +26,7 @@ from apps.accounts.models import User
 from apps.demo.seed import (
     catalogue,
     history,
+    live,
     merchants,
     money,
     orders,
@@ -69,6 +70,7 @@ STEPS: list[tuple[str, Step]] = [
     ("supplied order", supply.order_supplied_goods),
     ("provider accounts", providers.create_provider_accounts),
     ("share-link visits", providers.record_share_visits),
+    ("live room", live.create_live_room),
 ]
 
 
