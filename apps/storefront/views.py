@@ -29,6 +29,7 @@ from apps.commissions.selectors import (
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
+from apps.dashboard.selectors import distributor_commission_daily
 from apps.dashboard.services import share_visit_record
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import request_device_id, request_ip
@@ -480,6 +481,7 @@ def distributor_earnings(
             "wallet": wallet,
             "page": page,
             "reversed_total": commission_reversed_total(distributor=distributor),
+            "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
         },
     )
 

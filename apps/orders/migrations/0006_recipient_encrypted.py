@@ -41,7 +41,7 @@ def decrypt_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_supply_snapshot'),
+        ('orders', '0005_order_live_room'),
     ]
 
     operations = [
