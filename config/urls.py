@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("merchants/", include("apps.merchants.urls")),
     path("pay/", include("apps.payments.urls")),
+    path("pay/", include("apps.refunds.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

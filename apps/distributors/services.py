@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.commissions.models import Wallet
 from apps.core.errors import DomainError, NotFound
+from apps.ledger.wallets import wallet_open
 from apps.merchants.models import Merchant
 
 from .models import (
@@ -107,7 +107,7 @@ def distributor_join(
             distributor = tree_insert(
                 merchant=merchant, user=user, parent=inviter, invite_code=_new_invite_code()
             )
-            Wallet.objects.create(merchant=merchant, distributor=distributor)
+            wallet_open(merchant_id=merchant.pk, distributor_id=distributor.pk)
     except IntegrityError:
         # The same user joined concurrently, or (very rarely) the invite code collided.
         existing = Distributor.objects.filter(merchant=merchant, user=user).first()

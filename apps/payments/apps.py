@@ -9,3 +9,4 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import handlers  # noqa: F401 (subscribes to the events of the apps below)
+        from . import ledger_checks  # noqa: F401 (its rows' part of manage.py ledger_check)

@@ -1,4 +1,5 @@
-"""The sandbox provider's pay page and every provider's asynchronous notification callback."""
+"""The sandbox provider's pay page and every provider's asynchronous payment notification callback
+(refund notifications: ``apps.refunds.views``)."""
 
 import json
 import secrets
@@ -79,7 +80,7 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     )
 
 
-def _json_error(error: DomainError) -> HttpResponse:
+def json_error(error: DomainError) -> HttpResponse:
     return HttpResponse(
         json.dumps({"detail": error.message, "code": error.code}),
         status=error.status,
@@ -99,24 +100,6 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
             headers=cast("dict[str, str]", request.headers),
         )
     except DomainError as error:
-        return _json_error(error)
-    content_type, body = provider_get(provider).acknowledgement()
-    return HttpResponse(body, content_type=content_type)
-
-
-@csrf_exempt
-@require_POST
-def refund_notify(request: HttpRequest, provider: str) -> HttpResponse:
-    """A provider's asynchronous refund notification: verified, idempotent, acknowledged."""
-    from apps.refunds.services import refund_handle_notification
-
-    try:
-        refund_handle_notification(
-            provider=provider,
-            body=request.body,
-            headers=cast("dict[str, str]", request.headers),
-        )
-    except DomainError as error:
-        return _json_error(error)
+        return json_error(error)
     content_type, body = provider_get(provider).acknowledgement()
     return HttpResponse(body, content_type=content_type)

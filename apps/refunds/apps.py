@@ -6,3 +6,6 @@ class RefundsConfig(AppConfig):
     name = "apps.refunds"
     label = "refunds"
     verbose_name = _("After-sale")
+
+    def ready(self) -> None:
+        from . import ledger_checks  # noqa: F401 (its rows' part of manage.py ledger_check)

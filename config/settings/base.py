@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.ledger",
     "apps.products",
     "apps.distributors",
     "apps.materials",
@@ -187,7 +188,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
-        "task": "apps.payments.tasks.payments_sweep_splits",
+        "task": "apps.commissions.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
     "refunds-refund-rate-flags": {

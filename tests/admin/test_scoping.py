@@ -11,14 +11,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import (
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionOverride, CommissionPlan, CommissionRecord
 from apps.core.admin import OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
@@ -31,6 +24,7 @@ from apps.distributors.models import (
     Tier,
     TierChange,
 )
+from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit

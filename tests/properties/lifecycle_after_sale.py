@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from apps.commissions.payment_splits import payment_split_order
 from django.utils import timezone
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -20,7 +21,6 @@ from apps.payments.providers.sandbox import (
     sandbox_refund_notification_body,
     sandbox_sign,
 )
-from apps.payments.splitting import payment_split_order
 from apps.refunds.models import RefundCase
 from apps.refunds.services import (
     RefundLineRequest,

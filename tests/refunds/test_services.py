@@ -4,21 +4,16 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import (
-    CommissionRecord,
-    CommissionReversal,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionRecord, CommissionReversal
 from apps.commissions.services import (
     commission_release,
-    commission_settle_order,
+    commission_settle_orders,
     commissions_release_due,
 )
 from apps.core.errors import Conflict, DomainError, NotFound
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import Leg, ledger_post
 from apps.orders.models import Order
 from apps.orders.services import order_cancel, order_complete
 from apps.payments.models import Payment
@@ -404,7 +399,7 @@ def test_refund_before_completion_is_clawed_back_at_settlement(
         [RefundLineRequest(line.pk, quantity=1)],
     )
     assert order_complete(order=order) is True
-    assert commission_settle_order(order_id=order.pk) == 3
+    assert commission_settle_orders(order_id=order.pk) == 3
     assert amounts(order, skus[1]) == [
         (1, D("3.00"), D("1.00"), "frozen"),
         (2, D("1.50"), D("0.50"), "frozen"),
@@ -573,7 +568,7 @@ def test_the_refund_callback_acknowledges_and_ignores_repeats(
 
     case = approve(request(settled, K.ORDER), django_capture_on_commit_callbacks)
     body, headers = refund_notification(case)
-    url = reverse("payments:refund-notify", kwargs={"provider": "sandbox"})
+    url = reverse("refunds:refund-notify", kwargs={"provider": "sandbox"})
     http_headers = {
         f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
     }

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 
+from apps.core import events
+from apps.payments.events import SandboxRefundAccepted
+
 from .base import (
     InvalidNotification,
     PaymentNotification,
@@ -117,17 +120,13 @@ class SandboxProvider:
         return "application/json", '{"code":"SUCCESS"}'
 
     def refund_notify_url(self) -> str:
-        return settings.SITE_URL + reverse("payments:refund-notify", kwargs={"provider": self.name})
+        return settings.SITE_URL + reverse("refunds:refund-notify", kwargs={"provider": self.name})
 
     def refund(self, payment: "Payment", amount: Decimal, idempotency_key: str) -> ProviderRefund:
         """Accept the refund and deliver its signed notification once the caller commits.
 
         Like a real provider, the refund number depends only on the key, so a request repeated
         with the same key is the same refund (delivered again, never executed twice)."""
-        from django.db import transaction
-
-        from apps.payments.tasks import sandbox_deliver_refund_notification
-
         if amount <= 0 or amount > payment.amount:
             raise RefundRefused("amount out of range")
         refund_no = sandbox_refund_no(idempotency_key)
@@ -139,9 +138,12 @@ class SandboxProvider:
             amount=amount,
             out_trade_no=payment.out_trade_no,
         )
-        transaction.on_commit(
-            lambda: sandbox_deliver_refund_notification.delay(
-                idempotency_key, refund_no, str(amount)
+        events.publish(
+            SandboxRefundAccepted(
+                merchant_id=payment.merchant_id,
+                idempotency_key=idempotency_key,
+                refund_no=refund_no,
+                amount=amount,
             )
         )
         return ProviderRefund(provider_refund_no=refund_no)
