@@ -4,13 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.utils import timezone
 
+from apps.commissions import tasks as commission_tasks
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commission_settle_orders, commissions_release_due
 from apps.ledger.models import Wallet
-from apps.commissions import tasks as commission_tasks
-from apps.payments import tasks as payment_tasks
 from apps.payments.models import PaymentSplit, SandboxTransaction
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order

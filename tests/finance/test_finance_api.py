@@ -6,9 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.utils import timezone
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.ledger.models import Wallet
 from apps.payments.models import Payment

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.payments.models import Payment, PaymentNotificationLog, PaymentSplit
 from apps.payments.providers.sandbox import sandbox_record

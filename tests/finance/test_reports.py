@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.ledger.models import Wallet
 from apps.payments.models import Payment
 from apps.payments.providers.sandbox import sandbox_record

@@ -3,9 +3,9 @@
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.core.management import CommandError, call_command
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.ledger.checks import ledger_breaches
 from apps.ledger.models import Wallet
 from apps.payments import tasks as payment_tasks

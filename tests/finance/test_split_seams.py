@@ -5,9 +5,9 @@ withdrawable again (nor a share withdrawn before it split)."""
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 
 from apps.commissions.models import CommissionRecord
+from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.core.errors import DomainError
 from apps.ledger.checks import ledger_breaches

@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 from django.db import transaction
 
+from apps.commissions import tasks as commission_tasks
 from apps.commissions.models import CommissionRecord
+from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 from apps.commissions.services import (
     commission_release,
     commission_release_batch,
@@ -15,8 +16,6 @@ from apps.commissions.services import (
 from apps.ledger.checks import ledger_breaches
 from apps.ledger.models import Wallet
 from apps.ledger.posting import Leg, ledger_post
-from apps.commissions import tasks as commission_tasks
-from apps.payments import tasks as payment_tasks
 from apps.payments.models import Payment, PaymentSplit, SandboxTransaction
 from apps.payments.providers import SplitFailed, SplitReceiver
 from apps.payments.providers.sandbox import SandboxProvider

@@ -8,11 +8,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from apps.commissions.payment_splits import payment_split_order
 from django.utils import timezone
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.core.errors import Conflict, DomainError
 from apps.payments.providers.sandbox import (
