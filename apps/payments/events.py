@@ -1,5 +1,6 @@
 """What payments tells the rest of the house (apps/core/events.py)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,3 +18,14 @@ class SandboxRefundAccepted(Event):
     idempotency_key: str
     refund_no: str
     amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundNotificationReceived(Event):
+    """A provider's asynchronous refund notification reached payments' callback (its own URL, or
+    the trade's callback for a provider that sends both there). Refunds verifies and applies it
+    (``apps.refunds.handlers``); a ``DomainError`` it raises is the callback's answer."""
+
+    provider: str
+    body: bytes
+    headers: Mapping[str, str]

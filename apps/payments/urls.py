@@ -10,4 +10,5 @@ urlpatterns = [
         r"^sandbox/(?P<out_trade_no>[0-9A-Za-z]{1,64})/$", views.sandbox_pay, name="sandbox-pay"
     ),
     path("notify/<slug:provider>/", views.notify, name="notify"),
+    path("refund-notify/<slug:provider>/", views.refund_notify, name="refund-notify"),
 ]

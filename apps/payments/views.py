@@ -1,5 +1,4 @@
-"""The sandbox provider's pay page and every provider's asynchronous payment notification callback
-(refund notifications: ``apps.refunds.views``)."""
+"""The sandbox provider's pay page and every provider's asynchronous notification callback."""
 
 import json
 import secrets
@@ -16,8 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 
+from .events import RefundNotificationReceived
 from .models import Payment
 from .providers import ProviderUnavailable, provider_get
 from .providers.sandbox import SandboxProvider
@@ -80,7 +81,7 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     )
 
 
-def json_error(error: DomainError) -> HttpResponse:
+def _json_error(error: DomainError) -> HttpResponse:
     return HttpResponse(
         json.dumps({"detail": error.message, "code": error.code}),
         status=error.status,
@@ -100,6 +101,28 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
             headers=cast("dict[str, str]", request.headers),
         )
     except DomainError as error:
-        return json_error(error)
+        if error.code == "refund_notification":
+            # Alipay notifies a refund on the trade's own callback.
+            return refund_notify(request, provider)
+        return _json_error(error)
+    content_type, body = provider_get(provider).acknowledgement()
+    return HttpResponse(body, content_type=content_type)
+
+
+@csrf_exempt
+@require_POST
+def refund_notify(request: HttpRequest, provider: str) -> HttpResponse:
+    """A provider's asynchronous refund notification: verified, idempotent, acknowledged."""
+    try:
+        # Refunds, above payments, handles it (``apps.refunds.handlers``); its errors come back.
+        events.publish(
+            RefundNotificationReceived(
+                provider=provider,
+                body=request.body,
+                headers=cast("dict[str, str]", request.headers),
+            )
+        )
+    except DomainError as error:
+        return _json_error(error)
     content_type, body = provider_get(provider).acknowledgement()
     return HttpResponse(body, content_type=content_type)

@@ -8,4 +8,7 @@ class RefundsConfig(AppConfig):
     verbose_name = _("After-sale")
 
     def ready(self) -> None:
-        from . import ledger_checks  # noqa: F401 (its rows' part of manage.py ledger_check)
+        from . import (
+            handlers,  # noqa: F401 (subscribes to the events of the apps below)
+            ledger_checks,  # noqa: F401 (its rows' part of manage.py ledger_check)
+        )

@@ -568,7 +568,7 @@ def test_the_refund_callback_acknowledges_and_ignores_repeats(
 
     case = approve(request(settled, K.ORDER), django_capture_on_commit_callbacks)
     body, headers = refund_notification(case)
-    url = reverse("refunds:refund-notify", kwargs={"provider": "sandbox"})
+    url = reverse("payments:refund-notify", kwargs={"provider": "sandbox"})
     http_headers = {
         f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
     }

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +19,7 @@ from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.state import transition
 from apps.merchants.models import Merchant
-from apps.products.models import Sku
+from apps.products.services import sku_return_stock
 
 from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid
 from ..models import Order, OrderLine, OrderStatusChange
@@ -84,10 +83,13 @@ def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -
         ):
             return False
         events.publish(OrderCancelled(merchant_id=order.merchant_id, order_id=order.pk))
-        for line in (
-            OrderLine.objects.filter(order=order).order_by("sku_id").only("sku_id", "quantity")
-        ):
-            Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
+        sku_return_stock(
+            lines=list(
+                OrderLine.objects.filter(order=order)
+                .order_by("sku_id")
+                .values_list("sku_id", "quantity")
+            )
+        )
     return True
 
 
@@ -113,6 +115,14 @@ def order_ship(
     order = order_get_for_merchant(merchant=merchant, order_id=order_id)
     if order.status != S.PAID:
         raise Conflict(_("Only a paid order can be shipped."), code="invalid_transition")
+    if OrderLine.objects.filter(order=order, supplier__isnull=False).exists():
+        raise Conflict(
+            _(
+                "Suppliers ship part of this order: ship your own parcel under Shipments; the "
+                "order is shipped when every parcel is."
+            ),
+            code="ship_by_parcel",
+        )
     with transaction.atomic():
         if not order_transition(
             order=order,
