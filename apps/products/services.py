@@ -19,6 +19,7 @@ from apps.merchants.models import Merchant
 from apps.suppliers.models import SupplyProduct, SupplySku
 
 from .models import Product, Sku
+from .versions import catalogue_changed
 
 PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_order"})
 # ``stock`` is deliberately absent: see the module docstring.
@@ -179,6 +180,7 @@ def product_create(
     if image:
         product.image = image
     product.save()
+    catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -196,6 +198,7 @@ def product_update(*, merchant: Merchant, product_id: int, **fields: Any) -> Pro
         setattr(product, name, value)
     if fields:
         product.save(update_fields=list(fields))
+        catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -208,6 +211,7 @@ def product_delete(*, merchant: Merchant, product_id: int) -> None:
         raise Conflict(
             _("This product has SKUs or orders; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
 
 
 # --- SKUs -------------------------------------------------------------------------------------
@@ -245,6 +249,7 @@ def sku_create(
             sku.save()
     except IntegrityError as error:  # a concurrent request took the same code
         raise _code_taken(sku.code) from error
+    catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -305,6 +310,7 @@ def _sku_apply_update(*, merchant: Merchant, sku: Sku, fields: dict[str, Any]) -
                 sku.save(update_fields=list(fields))
         except IntegrityError as error:
             raise _code_taken(fields["code"]) from error
+        catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -342,6 +348,8 @@ def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
     stock = skus.values_list("stock", flat=True).first()
     if stock is None:
         raise _sku_not_found(sku_id)
+    if delta:
+        catalogue_changed(merchant_id=merchant.pk)
     return stock
 
 
@@ -357,6 +365,7 @@ def sku_set_stock(*, merchant: Merchant, sku_id: int, expected: int, new: int) -
     if supplied is not None:
         _refuse_supplied_stock(supplied)
     if skus.filter(stock=expected).update(stock=new) == 1:
+        catalogue_changed(merchant_id=merchant.pk)
         return new
     current = skus.values_list("stock", flat=True).first()
     if current is None:
@@ -379,6 +388,7 @@ def sku_delete(*, merchant: Merchant, sku_id: int) -> None:
         raise Conflict(
             _("This SKU has been ordered; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
 
 
 # --- stock coming back ------------------------------------------------------------------------
@@ -468,6 +478,7 @@ def supplied_product_create(
                     sku.save()
             except IntegrityError as error:
                 raise _code_taken(sku.code) from error
+    catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -496,4 +507,5 @@ def supplied_sku_set_terms(*, sku_id: int, floor: Decimal, sellable: bool) -> st
             setattr(sku, name, value)
         if fields:
             sku.save(update_fields=list(fields))
+            catalogue_changed(merchant_id=sku.merchant_id)
     return outcome

@@ -27,6 +27,7 @@ from apps.commissions.selectors import (
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
+from apps.dashboard.selectors import distributor_commission_daily
 from apps.dashboard.services import share_visit_record
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import request_device_id, request_ip
@@ -58,6 +59,7 @@ from apps.products.models import Sku
 
 from . import selectors
 from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+from .page_cache import cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
@@ -133,13 +135,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@store_view
+@cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
-@store_view
+@cached_store_page(store_view)
 def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
@@ -475,6 +477,7 @@ def distributor_earnings(
             "wallet": wallet,
             "page": page,
             "reversed_total": commission_reversed_total(distributor=distributor),
+            "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
         },
     )
 

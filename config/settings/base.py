@@ -29,6 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("FENXIAO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # daphne first: its runserver serves HTTP and WebSockets (ASGI) from one address in development.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    "channels",
     # In the layer order (README, "Layout"), lowest first: event handlers run in this order.
     "apps.core",
     "apps.accounts",
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "apps.withdrawals",
     "apps.finance",
     "apps.programme",
+    "apps.live",
     "apps.dashboard",
     "apps.storefront",
     "apps.demo",
@@ -79,6 +83,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -100,6 +105,22 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica for reads (apps/core/replica.py): safe page and API requests read from it
+# while it keeps up; writes, reads in transactions, reads by whoever just wrote, tasks and
+# commands stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+FENXIAO_REPLICA_MAX_LAG_SECONDS = env.float("FENXIAO_REPLICA_MAX_LAG_SECONDS", default=5.0)
+FENXIAO_REPLICA_CHECK_SECONDS = env.float("FENXIAO_REPLICA_CHECK_SECONDS", default=1.0)
+FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS = env.int(
+    "FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS", default=5
+)
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "apps.core.replica.ReplicaReadMiddleware")
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -203,9 +224,46 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Live rooms (apps/live): the channel layer carries every room's messages between server processes
+# through Redis pub/sub (one publish per message, each process relays it to its own viewers).
+# FENXIAO_CHANNEL_REDIS_URL may point at another Redis or database; by default REDIS_URL.
+CHANNEL_REDIS_URL = redis_urls(env("FENXIAO_CHANNEL_REDIS_URL", default=env("REDIS_URL")))[0]
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL]},
+    }
 }
+# Chat: longest message (characters), and at most N messages per user and room in a window of
+# seconds; a socket frame longer than FENXIAO_LIVE_MAX_FRAME_BYTES closes that socket (4413).
+FENXIAO_LIVE_CHAT_MAX_LENGTH = env.int("FENXIAO_LIVE_CHAT_MAX_LENGTH", default=200)
+FENXIAO_LIVE_CHAT_MESSAGES = env.int("FENXIAO_LIVE_CHAT_MESSAGES", default=10)
+FENXIAO_LIVE_CHAT_WINDOW_SECONDS = env.int("FENXIAO_LIVE_CHAT_WINDOW_SECONDS", default=10)
+FENXIAO_LIVE_MAX_FRAME_BYTES = env.int("FENXIAO_LIVE_MAX_FRAME_BYTES", default=2048)
+# A viewer whose socket sent nothing (not even its heartbeat) for this long is no longer counted.
+FENXIAO_LIVE_PRESENCE_SECONDS = env.int("FENXIAO_LIVE_PRESENCE_SECONDS", default=60)
+for _name in (
+    "FENXIAO_LIVE_CHAT_MAX_LENGTH",
+    "FENXIAO_LIVE_CHAT_MESSAGES",
+    "FENXIAO_LIVE_CHAT_WINDOW_SECONDS",
+    "FENXIAO_LIVE_MAX_FRAME_BYTES",
+    "FENXIAO_LIVE_PRESENCE_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be 1 or more")
+
+CACHES = {
+    "default": {
+        "BACKEND": "apps.core.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Several deployments (or a benchmark) may share one Redis database.
+        "KEY_PREFIX": env("FENXIAO_CACHE_KEY_PREFIX", default="fenxiao"),
+    }
+}
+
+# Sessions are read from the cache (Redis) and written through to the database: a signed-in page
+# costs no session query while the session is cached, and nothing is lost when Redis restarts.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 RATE_PATTERN = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
 
@@ -261,6 +319,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
+        "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+    },
 }
 
 # Business defaults (per-merchant settings override them where the models say so).
@@ -294,6 +356,9 @@ if len(FENXIAO_BLIND_INDEX_KEY) < 32:
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
 # A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
+# Seconds a signed-out store page (catalogue, product) may be served from the cache; product and
+# SKU edits rebuild it at once, stock reserved by orders shows within this (apps/storefront/page_cache.py).
+FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 # Seconds the merchant dashboard's figures stay cached, per merchant and range.
 FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)

@@ -21,6 +21,7 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
+from apps.live.models import LiveRoom, LiveRoomProduct
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
 from apps.merchants.models import Merchant
@@ -103,6 +104,11 @@ def build_store(merchant: Merchant) -> Store:
         published_at=timezone.now(),
     )  # fmt: skip
     material_read_record(material=material, distributor=child)
+    room = LiveRoom.objects.create(
+        merchant=merchant, title="Tea live", starts_at=timezone.now(),
+        stream_url="https://streams.example.com/tea.m3u8",
+    )  # fmt: skip
+    LiveRoomProduct.objects.create(merchant=merchant, room=room, product=product)
     WithdrawalSettings.objects.get_or_create(
         merchant=merchant, defaults={"minimum_amount": "10.00"}
     )

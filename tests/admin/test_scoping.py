@@ -28,6 +28,7 @@ from apps.distributors.models import (
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
 from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.live.models import LiveRoom
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
@@ -76,10 +77,11 @@ ROWS_PER_STORE = {
     Material: 1,
     MaterialRead: 1,
     Shipment: 1,
+    LiveRoom: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, LiveRoom}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -89,6 +91,7 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    LiveRoom,
 }
 OPERATOR_ONLY = {
     Merchant,
@@ -316,6 +319,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("materials", "MaterialRead"),
         ("dropship", "Shipment"),
         ("dropship", "CatalogueProduct"),
+        ("live", "LiveRoom"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

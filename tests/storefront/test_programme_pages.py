@@ -73,7 +73,7 @@ def test_customers_page_time_left_and_query_count(
     CustomerBinding.objects.filter(customer=expired).update(expires_at=timezone.now())
     distributor_client.get(store_url("distributor-customers"))  # warm the session
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = distributor_client.get(store_url("distributor-customers"))
 
     page = response.content.decode()

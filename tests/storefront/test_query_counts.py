@@ -13,7 +13,8 @@ from tests.factories import ProductFactory, SkuFactory, UserFactory
 CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
 PRODUCT_QUERIES = 3  # the store, the product, its SKUs
 EARNINGS_QUERIES = (
-    8  # session, user, store, distributor, wallet, reversed total, record count, records
+    8  # user (the session is cached), store, distributor, wallet, reversed total, record count,
+    # records, the last 30 days of commission (the chart)
 )
 
 

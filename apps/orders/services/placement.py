@@ -6,6 +6,7 @@ writes the order, its lines and its first history row.
 """
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -110,10 +111,16 @@ def order_place(
     note: str = "",
     shop_code: str | None = None,
     expected_total: Decimal | None = None,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
 
     ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
+    ``live_room_id``: the live room the order is placed from, recorded on the order; the caller
+    (the live app, which checked the room is live) gives the room's live-only prices per SKU id in
+    ``channel_prices``. Each is read against the SKU's floor and ceiling in force under its row
+    lock and moved into them, like a micro-shop's price.
     """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
@@ -139,6 +146,8 @@ def order_place(
             recipient=recipient,
             note=note,
             expected_total=expected_total,
+            live_room_id=live_room_id,
+            channel_prices=channel_prices or {},
         )
 
 
@@ -195,6 +204,8 @@ def _order_create(
     recipient: Recipient,
     note: str,
     expected_total: Decimal | None = None,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Reserve stock, snapshot prices and the upline, write the order. Caller holds a transaction.
 
@@ -235,8 +246,13 @@ def _order_create(
         requests=list(zip(pricing, shops, strict=True)),
         programme=programme,
     )
+    channel_prices = channel_prices or {}
     unit_prices = [
-        quote.unit_price if quote is not None else current.price
+        quote.unit_price
+        if quote is not None
+        else _channel_price(current, channel_prices[current.sku_id])
+        if current.sku_id in channel_prices
+        else current.price
         for current, quote in zip(pricing, agency, strict=True)
     ]
     level1_id, level2_id, level3_id = _upline_snapshot(
@@ -273,6 +289,7 @@ def _order_create(
         recipient_phone=recipient.phone,
         shipping_address=recipient.address,
         note=note.strip()[:255],
+        live_room_id=live_room_id,
         expires_at=now + timedelta(minutes=settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES),
     )
     OrderLine.objects.bulk_create(
@@ -305,6 +322,15 @@ def _order_create(
         actor=customer,
     )
     return order
+
+
+def _channel_price(current: SkuPricing, price: Decimal) -> Decimal:
+    """A channel's price (a live room's) moved into the SKU's floor and ceiling in force."""
+    if current.floor is not None and price < current.floor:
+        return current.floor
+    if current.ceiling is not None and price > current.ceiling:
+        return current.ceiling
+    return price
 
 
 def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:

@@ -26,11 +26,13 @@ from apps.accounts.models import User
 from apps.demo.seed import (
     catalogue,
     history,
+    live,
     merchants,
     money,
     orders,
     people,
     programme,
+    providers,
     summary,
     supply,
 )
@@ -66,6 +68,9 @@ STEPS: list[tuple[str, Step]] = [
     ("materials", programme.create_materials),
     ("supplier", supply.create_supplier),
     ("supplied order", supply.order_supplied_goods),
+    ("provider accounts", providers.create_provider_accounts),
+    ("share-link visits", providers.record_share_visits),
+    ("live room", live.create_live_room),
 ]
 
 
