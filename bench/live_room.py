@@ -270,7 +270,6 @@ def main() -> None:
         asyncio.run(_worker(args.urls.split(",")))
         return
 
-
     sys.path.insert(0, str(ROOT / "bench"))
     from order_placement import create_database, drop_database
 

@@ -1,4 +1,4 @@
-"""What commissions tell the apps above them (apps/core/events.py)."""
+"""What commissions tells the rest of the house (apps/core/events.py)."""
 
 from dataclasses import dataclass
 
@@ -6,19 +6,10 @@ from apps.core.events import Event
 
 
 @dataclass(frozen=True, kw_only=True)
-class CommissionsSettled(Event):
-    """An order's commission records were created (frozen), in the settling transaction."""
-
-    merchant_id: int
-    order_id: int
-    record_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
 class CommissionReleased(Event):
-    """A frozen record moved to its beneficiary's available balance, in the releasing transaction."""
+    """Commission records of these orders were released (committed, or published in the releasing
+    transaction): each order's commission may now be final, so its payment split is tried once
+    the transaction commits (``handlers.split_when_released``; it does nothing until every record
+    of the order is released or cancelled)."""
 
-    merchant_id: int
-    record_id: int
-    order_id: int
-    distributor_id: int
+    order_ids: tuple[int, ...]

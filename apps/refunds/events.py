@@ -6,12 +6,12 @@ from apps.core.events import Event
 
 
 @dataclass(frozen=True, kw_only=True)
-class RefundCaseChanged(Event):
-    """A refund case was opened (``from_status`` empty) or took one step of its state machine;
-    published inside the transaction that made the change."""
+class RefundCompleted(Event):
+    """A refund case turned refunded (the provider confirmed it), published in that transaction
+    with the order row locked, after the refund's own journal: the apps above take back what they
+    paid on the refunded lines (commission) in the same transaction."""
 
     merchant_id: int
-    case_id: int
+    refund_case_id: int
     order_id: int
-    from_status: str
-    to_status: str
+    order_line_ids: tuple[int, ...]

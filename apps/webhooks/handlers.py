@@ -7,16 +7,16 @@ needs, never personal data (recipients' names, phones and addresses stay in the 
 
 from typing import Any
 
-from apps.commissions.events import CommissionReleased, CommissionsSettled
+from apps.commissions.events import CommissionReleased
 from apps.commissions.models import CommissionRecord
 from apps.core import events
 from apps.distributors.events import DistributorJoined
 from apps.distributors.models import Distributor
 from apps.orders.events import OrderCancelled, OrderCompleted, OrderPaid, OrderShipped
 from apps.orders.models import Order
-from apps.refunds.events import RefundCaseChanged
+from apps.refunds.events import RefundCompleted
 from apps.refunds.models import RefundCase
-from apps.withdrawals.events import WithdrawalChanged
+from apps.withdrawals.events import WithdrawalApproved
 from apps.withdrawals.models import Withdrawal
 
 from .selectors import merchant_has_endpoints
@@ -72,7 +72,7 @@ def order_cancelled(event: OrderCancelled) -> None:
     _publish(event.merchant_id, "order.cancelled", lambda: _order(event.order_id))
 
 
-def _refund(case_id: int, from_status: str) -> dict[str, Any]:
+def _refund(case_id: int) -> dict[str, Any]:
     case = RefundCase.objects.get(pk=case_id)
     return {
         "refund": {
@@ -80,7 +80,6 @@ def _refund(case_id: int, from_status: str) -> dict[str, Any]:
             "order_id": case.order_id,
             "kind": case.kind,
             "status": case.status,
-            "previous_status": from_status or None,
             "amount": case.amount,
             "goods_amount": case.goods_amount,
             "shipping_amount": case.shipping_amount,
@@ -88,16 +87,12 @@ def _refund(case_id: int, from_status: str) -> dict[str, Any]:
     }
 
 
-@events.handler(RefundCaseChanged)
-def refund_changed(event: RefundCaseChanged) -> None:
-    _publish(
-        event.merchant_id,
-        f"refund.{event.to_status}",
-        lambda: _refund(event.case_id, event.from_status),
-    )
+@events.handler(RefundCompleted)
+def refund_completed(event: RefundCompleted) -> None:
+    _publish(event.merchant_id, "refund.refunded", lambda: _refund(event.refund_case_id))
 
 
-def _records(record_ids: tuple[int, ...]) -> list[dict[str, Any]]:
+def _records(order_id: int) -> list[dict[str, Any]]:
     return [
         {
             "id": record.pk,
@@ -107,38 +102,32 @@ def _records(record_ids: tuple[int, ...]) -> list[dict[str, Any]]:
             "level": record.level,
             "kind": record.kind,
             "amount": record.amount,
+            "reversed_amount": record.reversed_amount,
             "status": record.status,
         }
-        for record in CommissionRecord.objects.filter(pk__in=record_ids).order_by("pk")
+        for record in CommissionRecord.objects.filter(order_id=order_id).order_by("pk")
     ]
-
-
-@events.handler(CommissionsSettled)
-def commissions_settled(event: CommissionsSettled) -> None:
-    _publish(
-        event.merchant_id,
-        "commission.settled",
-        lambda: {"order_id": event.order_id, "records": _records(event.record_ids)},
-    )
 
 
 @events.handler(CommissionReleased)
 def commission_released(event: CommissionReleased) -> None:
-    _publish(
-        event.merchant_id,
-        "commission.released",
-        lambda: {"order_id": event.order_id, "records": _records((event.record_id,))},
-    )
+    for order_id, merchant_id in (
+        Order.objects.filter(pk__in=event.order_ids).order_by("pk").values_list("pk", "merchant_id")
+    ):
+        _publish(
+            merchant_id,
+            "commission.released",
+            lambda order_id=order_id: {"order_id": order_id, "records": _records(order_id)},
+        )
 
 
-def _withdrawal(withdrawal_id: int, from_status: str) -> dict[str, Any]:
+def _withdrawal(withdrawal_id: int) -> dict[str, Any]:
     withdrawal = Withdrawal.objects.get(pk=withdrawal_id)
     return {
         "withdrawal": {
             "id": withdrawal.pk,
             "distributor_id": withdrawal.distributor_id,
             "status": withdrawal.status,
-            "previous_status": from_status or None,
             "amount": withdrawal.amount,
             "fee": withdrawal.fee,
             "tax": withdrawal.tax,
@@ -147,13 +136,9 @@ def _withdrawal(withdrawal_id: int, from_status: str) -> dict[str, Any]:
     }
 
 
-@events.handler(WithdrawalChanged)
-def withdrawal_changed(event: WithdrawalChanged) -> None:
-    _publish(
-        event.merchant_id,
-        f"withdrawal.{event.to_status}",
-        lambda: _withdrawal(event.withdrawal_id, event.from_status),
-    )
+@events.handler(WithdrawalApproved)
+def withdrawal_approved(event: WithdrawalApproved) -> None:
+    _publish(event.merchant_id, "withdrawal.approved", lambda: _withdrawal(event.withdrawal_id))
 
 
 @events.handler(DistributorJoined)

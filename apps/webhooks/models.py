@@ -15,17 +15,9 @@ EVENT_TYPES = (
     "order.shipped",
     "order.completed",
     "order.cancelled",
-    "refund.requested",
-    "refund.approved",
-    "refund.rejected",
-    "refund.completed",
-    "commission.settled",
+    "refund.refunded",
     "commission.released",
-    "withdrawal.requested",
     "withdrawal.approved",
-    "withdrawal.rejected",
-    "withdrawal.paid",
-    "withdrawal.failed",
     "distributor.joined",
 )
 

@@ -1,4 +1,4 @@
-"""What withdrawals tell the apps above them (apps/core/events.py)."""
+"""What withdrawals tell the rest of the house (apps/core/events.py)."""
 
 from dataclasses import dataclass
 
@@ -6,12 +6,9 @@ from apps.core.events import Event
 
 
 @dataclass(frozen=True, kw_only=True)
-class WithdrawalChanged(Event):
-    """A withdrawal was requested (``from_status`` empty) or took one step of its state machine;
-    published inside the transaction that made the change."""
+class WithdrawalApproved(Event):
+    """requested → approved (by review, or at once without it), published in that transaction:
+    the payout is to start once it commits (``handlers.pay_out_when_approved``)."""
 
     merchant_id: int
     withdrawal_id: int
-    distributor_id: int
-    from_status: str
-    to_status: str

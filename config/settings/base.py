@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.ledger",
     "apps.suppliers",
     "apps.products",
     "apps.distributors",
@@ -221,7 +222,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
-        "task": "apps.payments.tasks.payments_sweep_splits",
+        "task": "apps.commissions.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
     "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},

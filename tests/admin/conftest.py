@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
@@ -90,7 +90,7 @@ def build_store(merchant: Merchant) -> Store:
     )
     completed.refresh_from_db()
     order_complete(order=completed)
-    assert commission_settle_order(order_id=completed.pk) == 2
+    assert commission_settle_orders(order_id=completed.pk) == 2
     _refund_case(completed, payment_start_for=unpaid)
     _programme_rows(merchant=merchant, child=child)
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})

@@ -14,14 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import (
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionOverride, CommissionPlan, CommissionRecord
 from apps.core.admin import OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
@@ -36,6 +29,7 @@ from apps.distributors.models import (
 )
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
+from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.live.models import LiveRoom
 from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
@@ -321,10 +315,10 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionPlan"),
         ("refunds", "RefundCase"),
         ("commissions", "CommissionOverride"),
-        ("commissions", "Journal"),
+        ("ledger", "Journal"),
         ("commissions", "CommissionRecord"),
-        ("commissions", "Wallet"),
-        ("commissions", "LedgerEntry"),
+        ("ledger", "Wallet"),
+        ("ledger", "LedgerEntry"),
         ("withdrawals", "WithdrawalSettings"),
         ("withdrawals", "Withdrawal"),
         ("distributors", "ProgrammeSettings"),
