@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "apps.products",
     "apps.distributors",
     "apps.materials",
+    "apps.members",
+    "apps.marketing",
     "apps.orders",
     "apps.payments",
     "apps.refunds",
