@@ -23,6 +23,8 @@ COPY . .
 # exist only in this build step and are not stored in the image's environment.
 RUN DJANGO_SECRET_KEY=build-only-collectstatic \
     FENXIAO_SANDBOX_PAY_SECRET=build-only-collectstatic \
+    FENXIAO_ENCRYPTION_KEYS=YnVpbGQtb25seS1jb2xsZWN0c3RhdGljLTMyYnl0ZXM= \
+    FENXIAO_BLIND_INDEX_KEY=build-only-collectstatic-blind-index-key \
     DATABASE_URL=postgres://build@localhost/build \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput \

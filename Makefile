@@ -28,7 +28,11 @@ MANAGE := $(PY) manage.py
 VENV_STAMP := $(VENV)/.requirements.stamp
 DEV_SETTINGS := config.settings.dev
 TEST_SETTINGS := config.settings.test
-SITE := http://127.0.0.1:8000
+# `make run` listens on HOST:PORT: loopback by default (the demo logins have a published password);
+# HOST=0.0.0.0 exposes it to the network on purpose.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SITE := http://$(HOST):$(PORT)
 PYTEST_ARGS ?=
 
 # First line of recipes that need PostgreSQL/Redis: exports DATABASE_URL and REDIS_URL, keeping
@@ -55,7 +59,7 @@ mv "$$seed_stamp.tmp" "$$seed_stamp"
 endef
 
 .PHONY: help install run test test-fast bench lint fmt migrate seed services stop-services clean-data venv \
-	browser fonts
+	browser fonts backup restore
 
 help: ## Show this list
 	echo "Fenxiao — make targets (DATABASE_URL / REDIS_URL: used if set, else embedded servers):"
@@ -67,9 +71,10 @@ help: ## Show this list
 
 install: venv browser fonts ## Create .venv, install requirements.lock (when it changed), Chromium, a CJK font
 
-run: install ## Dev site on :8000 with a Celery worker and beat; Ctrl-C stops all three
+run: install ## Dev site on HOST:PORT (127.0.0.1:8000) with a Celery worker and beat; Ctrl-C stops all three
 	$(SERVICES_ENV)
 	export DJANGO_SETTINGS_MODULE=$(DEV_SETTINGS)
+	export FENXIAO_SITE_URL="$${FENXIAO_SITE_URL:-$(SITE)}"
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	echo
@@ -99,7 +104,7 @@ run: install ## Dev site on :8000 with a Celery worker and beat; Ctrl-C stops al
 	trap 'stop_all; exit 130' INT
 	trap 'stop_all; exit 143' TERM
 	trap stop_all EXIT
-	$(MANAGE) runserver 0.0.0.0:8000 </dev/null &
+	$(MANAGE) runserver "$(HOST):$(PORT)" </dev/null &
 	pgids+=($$!)
 	$(VENV)/bin/celery -A config worker -l info --concurrency 2 </dev/null &
 	pgids+=($$!)
@@ -157,6 +162,18 @@ migrate: venv ## Apply database migrations (settings: dev)
 seed: migrate ## Load the demo data (seed_demo, idempotent) and print the demo logins
 	$(SERVICES_ENV)
 	$(SEED_DEMO)
+
+backup: venv ## Dump the database (pg_dump -Fc) with a manifest into FENXIAO_BACKUP_DIR (.data/backups)
+	$(SERVICES_ENV)
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-$(DEV_SETTINGS)} $(MANAGE) backup
+
+restore: venv ## Restore a backup into a new database: make restore BACKUP=<manifest.json> INTO=<new db name>
+	$(SERVICES_ENV)
+	if [ -z "$${BACKUP:-}" ] || [ -z "$${INTO:-}" ]; then
+		echo "usage: make restore BACKUP=.data/backups/<name>.json INTO=<new database name>" >&2
+		exit 2
+	fi
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-$(DEV_SETTINGS)} $(MANAGE) restore "$$BACKUP" --into "$$INTO"
 
 services: venv ## Start the embedded PostgreSQL and Redis (if not running) and print their URLs
 	exports="$$($(PY) -m config.embedded env)"

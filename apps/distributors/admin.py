@@ -231,4 +231,5 @@ class DistributorPriceAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     list_select_related = ("distributor__user", "sku__product")
 
 
-from . import admin_programme  # noqa: E402, F401  (registers the programme's admins)
+# The programme's admins, and the SKU admin with agency prices in place of the products' one.
+from . import admin_agency, admin_programme  # noqa: E402, F401

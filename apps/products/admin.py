@@ -11,8 +11,6 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import SaveRefused
 from apps.core.errors import DomainError
-from apps.distributors.agency import tier_price_create, tier_price_delete, tier_price_update
-from apps.distributors.models import TierSkuPrice
 from apps.merchants.models import Merchant
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
@@ -234,17 +232,6 @@ class ProductAdmin(MerchantScopedAdmin):
         return product.total_stock or 0  # type: ignore[attr-defined]
 
 
-class TierSkuPriceInline(MerchantScopedTabularInline):
-    """Agency mode purchase prices of a SKU: one per tier, and a base price (no tier) for the
-    rest. A SKU without any is not sold at distributors' own prices. Written by the services."""
-
-    model = TierSkuPrice
-    fields = ("tier", "purchase_price")
-    extra = 1
-    verbose_name = gettext_lazy("agency purchase price")
-    verbose_name_plural = gettext_lazy("agency purchase prices (差价模式)")
-
-
 @admin.register(Sku)
 class SkuAdmin(MerchantScopedAdmin):
     list_display = (
@@ -273,35 +260,6 @@ class SkuAdmin(MerchantScopedAdmin):
     ordering = ("product_id", "id")
     form = SkuForm
     formfield_overrides = STOCK_AS_RENDERED
-    inlines = (TierSkuPriceInline,)
-
-    def save_formset(self, request, form, formset, change):  # type: ignore[no-untyped-def]
-        if formset.model is not TierSkuPrice:
-            super().save_formset(request, form, formset, change)
-            return
-        formset.save(commit=False)  # builds the instances and the change message; writes nothing
-        sku: Sku = form.instance
-        merchant = sku.merchant
-        try:
-            for row in formset.deleted_objects:
-                tier_price_delete(merchant=merchant, tier_price_id=row.pk)
-            for row, _changed in formset.changed_objects:
-                tier_price_update(
-                    merchant=merchant,
-                    tier_price_id=row.pk,
-                    tier_id=row.tier_id,
-                    purchase_price=row.purchase_price,
-                )
-            for row in formset.new_objects:
-                created = tier_price_create(
-                    merchant=merchant,
-                    tier_id=row.tier_id,
-                    sku_id=sku.pk,
-                    purchase_price=row.purchase_price,
-                )
-                row.pk, row.merchant_id = created.pk, created.merchant_id
-        except DomainError as error:
-            raise SaveRefused(error.message) from error
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         # A refusal is a form error (RefusableSavesMixin): nothing saved, logged or reported.

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.crypto import parse_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
     "apps.members",
     "apps.marketing",
     "apps.orders",
+    "apps.credentials",
     "apps.payments",
     "apps.refunds",
     "apps.commissions",
@@ -264,6 +267,13 @@ FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # Enabled payment providers. The sandbox marks orders paid without money moving: on in dev and
 # tests, off in production unless listed explicitly.
 FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
+# Encryption at rest (apps/core/crypto.py): Fernet keys, comma-separated, the first encrypts and all
+# decrypt (put a new key first, run `manage.py encryption_keys rotate`, then drop the old one); and
+# the key of the blind indexes that make encrypted columns searchable (never rotated). Required.
+FENXIAO_ENCRYPTION_KEYS = parse_keys(env("FENXIAO_ENCRYPTION_KEYS"))
+FENXIAO_BLIND_INDEX_KEY = env("FENXIAO_BLIND_INDEX_KEY")
+if len(FENXIAO_BLIND_INDEX_KEY) < 32:
+    raise environ.ImproperlyConfigured("FENXIAO_BLIND_INDEX_KEY must be at least 32 characters")
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
 # A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
@@ -288,3 +298,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("FENXIAO_LOG_LEVEL", default="INFO")},
 }
+
+# Backups (manage.py backup / make backup): where dumps and their manifests are written.
+FENXIAO_BACKUP_DIR = env("FENXIAO_BACKUP_DIR", default=str(BASE_DIR / ".data" / "backups"))

@@ -1,5 +1,7 @@
 """Test settings: real PostgreSQL and Redis (from the environment or the embedded ones)."""
 
+import base64
+import hashlib
 import os
 
 from config.embedded import services_env
@@ -10,6 +12,13 @@ os.environ.update(services_env(missing_only=True))
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("FENXIAO_SANDBOX_PAY_SECRET", "test-sandbox-secret")
+# Encryption keys derived from a fixed test-only phrase, so that nothing has to be set; data
+# encrypted with them is test data (production has no default: base.py requires the variables).
+os.environ.setdefault(
+    "FENXIAO_ENCRYPTION_KEYS",
+    base64.urlsafe_b64encode(hashlib.sha256(b"fenxiao test-only encryption key").digest()).decode(),
+)
+os.environ.setdefault("FENXIAO_BLIND_INDEX_KEY", "test-only-blind-index-key-not-secret-0123456789")
 
 from .base import *  # noqa: E402,F403
 from .base import DATABASES
