@@ -326,7 +326,7 @@ def pricing_release(
     to the pool while the sale is open, else to the SKU's stock. ``flash_lines``: (flash sale id,
     quantity) per line. Called when an unpaid order is cancelled or expires, and when a paid order
     is refunded in full before shipping."""
-    now = now or timezone.now()
+    now = now or timezone.now()  # the coupon must still be valid now to come back
     if return_coupon:
         CouponGrant.objects.filter(
             merchant_id=merchant_id,
@@ -339,9 +339,11 @@ def pricing_release(
         FlashPurchase.objects.filter(flash_sale_id=sale_id, customer_id=customer_id).update(
             quantity=F("quantity") - quantity
         )
-        back_to_pool = FlashSale.objects.filter(
-            pk=sale_id, ends_at__gt=now, returned_at__isnull=True
-        ).update(remaining=F("remaining") + quantity)
+        # Back to the pool until the sale's unsold units have gone back to the SKU (the closing
+        # job then returns them with the rest); after that, straight to the SKU.
+        back_to_pool = FlashSale.objects.filter(pk=sale_id, returned_at__isnull=True).update(
+            remaining=F("remaining") + quantity
+        )
         if not back_to_pool:
             sku_id = FlashSale.objects.filter(pk=sale_id).values_list("sku_id", flat=True).get()
             Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)

@@ -52,8 +52,12 @@ def _points_post(
     order_id: int | None = None,
     expires_at: datetime | None = None,
     note: str = "",
+    draw: bool = True,
 ) -> PointsEntry | None:
-    """Post one entry (None if ``key`` was already posted). Caller holds a transaction."""
+    """Post one entry (None if ``key`` was already posted). Caller holds a transaction.
+
+    A negative entry draws its points from the oldest lots (``draw``), except an expiry, whose
+    lot the caller has already emptied."""
     if points == 0:
         return None
     try:
@@ -76,7 +80,7 @@ def _points_post(
     )
     if not updated:
         raise DomainError(_("Not enough points."), code="points_over_balance")
-    if points < 0:
+    if points < 0 and draw:
         _draw_lots(member_id=member.pk, points=-points)
     return entry
 

@@ -31,7 +31,9 @@ from apps.distributors.models import (
     Tier,
     TierChange,
 )
+from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
 from apps.materials.models import Material, MaterialRead
+from apps.members.models import Member, MemberLevel, MemberSettings, MemberTag
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -69,10 +71,29 @@ ROWS_PER_STORE = {
     FraudFlag: 1,
     Material: 1,
     MaterialRead: 1,
+    Coupon: 1,
+    CouponGrant: 1,
+    Promotion: 1,
+    FlashSale: 1,
+    MemberSettings: 1,
+    MemberLevel: 1,
+    MemberTag: 1,
+    Member: 1,  # the customer, a member since their completed order
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride}
+ADDABLE_BY_STAFF = {
+    Product,
+    Sku,
+    Tier,
+    Material,
+    CommissionOverride,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberLevel,
+    MemberTag,
+}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -82,6 +103,12 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberSettings,
+    MemberLevel,
+    MemberTag,
 }
 OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
 
@@ -172,7 +199,9 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
         response = client.get(url(model, "changelist"))
 
     # one per merchant
-    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings) else 2
+    per_merchant = (
+        1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings, MemberSettings) else 2
+    )
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -260,6 +289,14 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "FraudFlag"),
         ("materials", "Material"),
         ("materials", "MaterialRead"),
+        ("marketing", "Coupon"),
+        ("marketing", "CouponGrant"),
+        ("marketing", "Promotion"),
+        ("marketing", "FlashSale"),
+        ("members", "MemberSettings"),
+        ("members", "MemberLevel"),
+        ("members", "MemberTag"),
+        ("members", "Member"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.commissions.ledger_checks import ledger_breaches, ledger_stats
+from apps.marketing.checks import marketing_breaches
+from apps.members.checks import points_breaches
 from apps.merchants.models import Merchant
 
 
@@ -22,6 +24,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No merchant has the slug “{options['merchant']}”.")
             merchant_id = merchant.pk
         breaches = ledger_breaches(merchant_id=merchant_id)
+        # Beside the money: the points ledger and the marketing centre's scarce stock.
+        breaches += points_breaches(merchant_id=merchant_id)
+        breaches += marketing_breaches(merchant_id=merchant_id)
         for breach in breaches:
             self.stderr.write(breach)
         if breaches:

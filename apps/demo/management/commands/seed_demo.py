@@ -23,7 +23,17 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from apps.accounts.models import User
-from apps.demo.seed import catalogue, history, merchants, money, orders, people, programme, summary
+from apps.demo.seed import (
+    catalogue,
+    history,
+    marketing,
+    merchants,
+    money,
+    orders,
+    people,
+    programme,
+    summary,
+)
 from apps.demo.seed.world import DEMO_PASSWORD, FRUIT, TEA, DemoWorld
 from apps.merchants.models import Merchant
 from apps.payments import tasks as payment_tasks
@@ -54,6 +64,7 @@ STEPS: list[tuple[str, Step]] = [
     ("withdrawal", money.pay_a_withdrawal),
     ("application", merchants.submit_application),
     ("materials", programme.create_materials),
+    ("marketing", marketing.create_marketing),
 ]
 
 
