@@ -33,5 +33,5 @@ RUN DJANGO_SECRET_KEY=build-only-collectstatic \
 
 USER app
 EXPOSE 8000
-# Workers: WEB_CONCURRENCY (gunicorn reads it).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Workers, threads and the rest: config/gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS…).
+CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

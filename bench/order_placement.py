@@ -20,6 +20,11 @@ at the end), so it never touches dev or test data. Usage::
 
     DJANGO_SETTINGS_MODULE=config.settings.test python bench/order_placement.py [--orders 2000]
 
+``--supplied``: the cart's first line is a SKU picked from a supplier (一件代发): its stock is the
+supplier's one pool, reserved by the same conditional UPDATE on the pool row (joined with the
+store's SKU, the supply product and the supplier, under the price floor), and its line snapshots
+the supplier and the supply price; the second line is the store's own. The floor does the same.
+
 Targets: Django ≥ 1/3 of the floor's orders/s in one process, ≤ 15 statements per order. Exit
 status 1 when the statement target is missed (exact and repeatable), and with ``--strict`` also when
 the ratio is (it moves with the machine's load).
@@ -110,12 +115,13 @@ def create_database(url: str, name: str) -> None:
 
 
 class Fixture:
-    def __init__(self, *, orders: int) -> None:
+    def __init__(self, *, orders: int, supplied: bool = False) -> None:
         from apps.accounts.models import User
-        from apps.distributors.services import binding_bind, distributor_join
+        from apps.distributors.services import distributor_join
         from apps.merchants.services import merchant_create
         from apps.orders.services import Recipient, cart_get_or_create
         from apps.products.models import Product, Sku
+        from apps.programme.binding import customer_bind
 
         owner = User.objects.create_user("bench_owner")
         self.merchant = merchant_create(name="Bench store", slug="bench-store", owner=owner)
@@ -135,6 +141,9 @@ class Fixture:
                 ("250g", "LJ-250", Decimal("568.00")),
             )
         )
+        self.pool = None
+        if supplied:
+            self.skus[0], self.pool = self._supplied_sku(stock)
         chain = [
             distributor_join(merchant=self.merchant, user=User.objects.create_user("bench_d1"))
         ]
@@ -151,12 +160,34 @@ class Fixture:
         self.carts = {}
         for side in ("django", "floor"):
             customer = User.objects.create_user(f"bench_{side}_customer")
-            binding_bind(
+            customer_bind(
                 merchant=self.merchant, customer=customer, invite_code=chain[-1].invite_code
             )
             self.customers[side] = customer
             self.carts[side] = cart_get_or_create(merchant=self.merchant, customer=customer)
         self.recipient = Recipient("李雷", "13800000000", "上海市南京东路 1 号")
+
+    def _supplied_sku(self, stock: int):  # type: ignore[no-untyped-def]
+        """A supplier's SKU with a deep pool, picked by the store at its own price."""
+        from apps.dropship.services import supply_pick
+        from apps.suppliers.models import Supplier, SupplyProduct, SupplySku
+
+        supplier = Supplier.objects.create(name="Bench supplier", slug="bench-supplier")
+        product = SupplyProduct.objects.create(supplier=supplier, name="椴树雪蜜")
+        pool = SupplySku.objects.create(
+            supplier=supplier,
+            product=product,
+            name="500g",
+            code="HV-500",
+            supply_price=Decimal("60.00"),
+            min_retail_price=Decimal("80.00"),
+            suggested_retail_price=Decimal("99.00"),
+            stock=stock,
+        )
+        picked = supply_pick(
+            merchant=self.merchant, supply_product_id=product.pk, prices={pool.pk: "128.00"}
+        )
+        return picked.skus.get(), pool
 
     def refill(self, side: str) -> None:
         """Two lines in the side's cart (untimed: it is the consumer's shopping, not the order)."""
@@ -199,7 +230,8 @@ class DjangoSide:
 
 LOCK_CART = "SELECT id FROM orders_cart WHERE merchant_id = %s AND customer_id = %s FOR UPDATE"
 SELECT_CART = """
-SELECT ci.id, ci.quantity, s.id, s.name, s.price, s.is_active, p.id, p.name, p.is_active
+SELECT ci.id, ci.quantity, s.id, s.name, s.price, s.is_active, p.id, p.name, p.is_active,
+       s.supply_sku_id
 FROM orders_cartitem ci
 JOIN orders_cart c ON c.id = ci.cart_id
 JOIN products_sku s ON s.id = ci.sku_id
@@ -209,6 +241,16 @@ ORDER BY ci.sku_id
 """
 RESERVE_STOCK = """
 UPDATE products_sku SET stock = stock - %s WHERE id = %s AND stock >= %s AND is_active
+"""
+RESERVE_POOL = """
+UPDATE suppliers_supplysku AS pool SET stock = pool.stock - %s
+FROM products_sku AS sku, suppliers_supplyproduct AS product, suppliers_supplier AS supplier
+WHERE sku.id = %s AND pool.id = sku.supply_sku_id AND pool.stock >= %s
+  AND product.id = pool.product_id AND supplier.id = pool.supplier_id
+  AND sku.is_active AND pool.is_active AND product.is_listed AND NOT product.removed_by_platform
+  AND supplier.status = 'active' AND sku.price >= sku.supply_floor
+  AND sku.price >= pool.min_retail_price
+RETURNING sku.price, pool.supply_price, pool.supplier_id
 """
 SELECT_UPLINE = """
 SELECT b.distributor_id, d1.parent_id, d2.parent_id
@@ -230,7 +272,7 @@ INSERT INTO orders_order (
 INSERT_LINES = """
 INSERT INTO orders_orderline (
     merchant_id, order_id, sku_id, product_id, product_name, sku_name, unit_price, quantity,
-    paid_amount
+    paid_amount, supplier_id, supply_unit_price
 ) VALUES {}
 """
 INSERT_HISTORY = """
@@ -286,11 +328,21 @@ class FloorSide:
                 _p,
                 _pname,
                 product_active,
+                _pool,
             ) in items:
                 if not (sku_active and product_active) or not 1 <= quantity <= 999:
                     raise RuntimeError("not on sale")
-            for _item, quantity, sku_id, *_rest in items:
-                execute(RESERVE_STOCK, (quantity, sku_id, quantity))
+            supplies: dict[int, tuple] = {}
+            # own SKUs first, then the pools: the Django path's lock order
+            for _item, quantity, sku_id, *_rest, pool_id in sorted(
+                items, key=lambda row: (row[9] is not None, row[9] or 0, row[2])
+            ):
+                if pool_id is None:
+                    execute(RESERVE_STOCK, (quantity, sku_id, quantity))
+                else:
+                    execute(RESERVE_POOL, (quantity, sku_id, quantity))
+                    row = cursor.fetchone()
+                    supplies[sku_id] = (row[2], row[1]) if row else (None, None)
                 if cursor.rowcount != 1:
                     raise RuntimeError("out of stock")
             execute(SELECT_UPLINE, (self.merchant_id, self.customer_id))
@@ -320,7 +372,19 @@ class FloorSide:
             )
             order_id = cursor.fetchone()[0]
             params: list = []
-            for _item, quantity, sku_id, sku_name, price, _a, product_id, product_name, _b in items:
+            for (
+                _item,
+                quantity,
+                sku_id,
+                sku_name,
+                price,
+                _a,
+                product_id,
+                product_name,
+                _b,
+                _pool,
+            ) in items:
+                supplier_id, supply_price = supplies.get(sku_id, (None, None))
                 params += [
                     self.merchant_id,
                     order_id,
@@ -331,8 +395,10 @@ class FloorSide:
                     price,
                     quantity,
                     (price * quantity).quantize(CENT),
+                    supplier_id,
+                    supply_price,
                 ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
             execute(INSERT_LINES.format(values), params)
             execute(INSERT_HISTORY, (self.merchant_id, order_id, self.customer_id, now))
             execute(DELETE_CART_ITEMS, ([row[0] for row in items],))
@@ -461,6 +527,18 @@ def verify(fixture: Fixture) -> dict:
         raise SystemExit(f"orders written wrongly: {wrong[:10]}")
     if CartItem.objects.exists():
         raise SystemExit("a cart was not emptied")
+    if fixture.pool is not None:
+        from apps.orders.models import OrderLine
+        from apps.suppliers.models import SupplySku
+
+        supplied = OrderLine.objects.filter(sku=fixture.skus[0])
+        if supplied.exclude(
+            supplier=fixture.pool.supplier_id, supply_unit_price=Decimal("60.00")
+        ).exists():
+            raise SystemExit("a supplied line lost its supplier snapshot")
+        sold = sum(line.quantity for line in supplied)
+        if SupplySku.objects.get(pk=fixture.pool.pk).stock != fixture.pool.stock - sold:
+            raise SystemExit("the supplier's pool does not match what was sold")
     return {
         side: Order.objects.filter(customer=fixture.customers[side]).count()
         for side in ("django", "floor")
@@ -486,7 +564,7 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
     from django.conf import settings
 
     load_before = os.getloadavg()
-    fixture = Fixture(orders=args.orders)
+    fixture = Fixture(orders=args.orders, supplied=args.supplied)
     with psycopg2.connect(**connect_kwargs(bench_url)) as analyze:
         analyze.autocommit = True
         analyze.cursor().execute("ANALYZE")
@@ -525,6 +603,7 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
         "orders_per_side": args.orders,
         "rounds": round_number,
         "cart_lines": len(CART),
+        "supplied_line": args.supplied,
         "upline_depth": CHAIN_DEPTH,
         "cart_refill": "before every order, outside the timed section (both sides alike)",
         "django": {**django_result, "statements": statements["django"]},
@@ -550,7 +629,8 @@ def report(result: dict) -> tuple[str, bool, bool]:
 
     lines = [
         "",
-        "Order placement — cart of 2 lines → order (stock reserved, L1–L3 upline snapshotted)",
+        "Order placement — cart of 2 lines → order (stock reserved, L1–L3 upline snapshotted)"
+        + ("; line 1 supplied (the supplier's pool)" if result["supplied_line"] else ""),
         f"  {result['orders_per_side']} orders per side in {result['rounds']} alternating rounds;"
         " the cart is refilled",
         "  before each order, outside the timed section",
@@ -598,6 +678,11 @@ def main() -> int:
         metavar="N",
         help="also cProfile N extra Django orders and print the top functions",
     )
+    parser.add_argument(
+        "--supplied",
+        action="store_true",
+        help="make the cart's first line a SKU picked from a supplier (its stock the supplier's pool)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 also when the orders/s ratio target is missed"
@@ -632,7 +717,7 @@ def main() -> int:
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = results / f"order_placement-{stamp}.json"
+    path = results / f"order_placement{'-supplied' if args.supplied else ''}-{stamp}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"\n  written: {path.relative_to(ROOT)}")
     return 0 if statements_ok and (ratio_ok or not args.strict) else 1

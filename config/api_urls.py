@@ -2,6 +2,7 @@
 
 - ``stores/<store>/…``: storefront and distributor endpoints of one store (``store`` = its slug);
 - ``merchant/…``: the back office of the caller's merchant;
+- ``supplier/…``: the back office of the caller's supplier;
 - ``auth/token/`` and ``merchant-applications/``: public.
 """
 
@@ -10,13 +11,16 @@ from django.urls import include, path
 from apps.accounts.api import urls as accounts
 from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
+from apps.dropship.api import urls as dropship
 from apps.finance.api import urls as finance
 from apps.materials.api import urls as materials
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.payments.api import urls as payments
 from apps.products.api import urls as products
+from apps.programme.api import urls as programme
 from apps.refunds.api import urls as refunds
+from apps.suppliers.api import urls as suppliers
 from apps.withdrawals.api import urls as withdrawals
 
 app_name = "api"
@@ -30,6 +34,7 @@ store_urlpatterns = [
     *materials.store_urlpatterns,
     *refunds.store_urlpatterns,
     *withdrawals.store_urlpatterns,
+    *programme.store_urlpatterns,
     *finance.store_urlpatterns,
 ]
 merchant_urlpatterns = [
@@ -40,7 +45,13 @@ merchant_urlpatterns = [
     *materials.merchant_urlpatterns,
     *refunds.merchant_urlpatterns,
     *withdrawals.merchant_urlpatterns,
+    *programme.merchant_urlpatterns,
     *finance.merchant_urlpatterns,
+    *dropship.merchant_urlpatterns,
+]
+supplier_urlpatterns = [
+    *suppliers.supplier_urlpatterns,
+    *dropship.supplier_urlpatterns,
 ]
 
 urlpatterns = [
@@ -48,4 +59,5 @@ urlpatterns = [
     *merchants.public_urlpatterns,
     path("stores/<slug:store>/", include(store_urlpatterns)),
     path("merchant/", include(merchant_urlpatterns)),
+    path("supplier/", include(supplier_urlpatterns)),
 ]

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.distributors.admin_reports import leaderboard_report
+from apps.programme.admin_reports import leaderboard_report
 
 urlpatterns = [
     path(
@@ -13,10 +13,12 @@ urlpatterns = [
         name="admin-leaderboard",
     ),
     path("admin/finance/", include("apps.finance.urls")),
+    path("admin/dashboard/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),
     path("merchants/", include("apps.merchants.urls")),
+    path("suppliers/", include("apps.suppliers.urls")),
     path("pay/", include("apps.payments.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -54,8 +54,57 @@ class ProviderAccount(MerchantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "provider"], name="provider_account_one_per_provider"
-            )
+            ),
+            # Notifications find their account by these: one account each.
+            models.UniqueConstraint(
+                fields=["provider", "provider_key_id"],
+                condition=~models.Q(provider_key_id=""),
+                name="provider_account_unique_key_id",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "app_id"],
+                condition=models.Q(provider="alipay"),
+                name="provider_account_unique_alipay_app",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.merchant_number or self.app_id}"
+
+
+class PayeeAccount(MerchantOwned):
+    """Where a distributor's withdrawals are paid (提现账户), per payout method: the openid of the
+    distributor's WeChat under the merchant's app, or their Alipay login. Encrypted at rest; the
+    distributor enters it on their own page, and the withdrawal form uses it."""
+
+    class Provider(models.TextChoices):
+        WECHATPAY = "wechatpay", _("WeChat Pay")
+        ALIPAY = "alipay", _("Alipay")
+        SANDBOX = "sandbox", _("Sandbox (no money moves)")
+
+    distributor = models.ForeignKey(
+        "distributors.Distributor", on_delete=models.CASCADE, related_name="payee_accounts"
+    )
+    provider = models.CharField(_("payout method"), max_length=16, choices=Provider)
+    account = EncryptedTextField(_("account"))
+    real_name = EncryptedTextField(_("real name"), blank=True, default="")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payout account")
+        verbose_name_plural = _("payout accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "distributor", "provider"], name="payee_account_one_per_method"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {masked(self.account)}"
+
+
+def masked(account: str) -> str:
+    """What pages show of an account: its first and last two characters."""
+    if len(account) <= 4:
+        return "*" * len(account)
+    return f"{account[:2]}{'*' * min(len(account) - 4, 8)}{account[-2:]}"

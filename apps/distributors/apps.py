@@ -6,3 +6,6 @@ class DistributorsConfig(AppConfig):
     name = "apps.distributors"
     label = "distributors"
     verbose_name = _("Distributors")
+
+    def ready(self) -> None:
+        from . import handlers  # noqa: F401 (its own services' asynchronous work)

@@ -6,6 +6,7 @@
 - appointed (指定): only staff make someone a distributor (``distributor_appoint``);
 - threshold (满额): a customer whose paid total in the store reaches ``spend_threshold`` joins
   automatically, right after the payment that crosses it (and by a beat sweep); never revoked.
+  Reading the paid total needs orders and refunds: that part is ``apps.programme.threshold``.
 
 Anti-pyramid rule: none of these paths creates an order or a payment; becoming a distributor never
 costs anything, and the programme never has more than three commission levels.
@@ -14,7 +15,6 @@ costs anything, and the programme never has more than three commission levels.
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,47 +23,26 @@ from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap
 from apps.merchants.models import Merchant
-from apps.orders.models import Order
 
 from .guards import fraud_check_signup
-from .models import CustomerBinding, Distributor, DistributorApplication, ProgrammeSettings
-from .selectors import binding_for_customer, programme_settings_for
-from .services import distributor_get_by_code, distributor_join
+from .models import Distributor, DistributorApplication, ProgrammeSettings
+from .selectors import programme_settings_for
+from .services import distributor_get_by_code, distributor_join_or_get
 
 Mode = ProgrammeSettings.RecruitmentMode
 Q = Distributor.Qualification
 MAX_QUESTIONS = 20
 MAX_QUESTION_LENGTH = 200
 MAX_ANSWER_LENGTH = 500
-# Orders whose payment counts towards the spending threshold (paid and never cancelled).
-PAID_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.COMPLETED)
 
 
-def recruitment_refuse_unless_open(*, merchant: Merchant) -> None:
-    """The storefront join is open in recruitment mode everyone only; say what to do otherwise."""
-    mode = programme_settings_for(merchant=merchant).recruitment_mode
-    if mode == Mode.EVERYONE:
-        return
-    messages = {
-        Mode.APPLICATION: _(
-            "This store recruits distributors by application: please apply and wait for review."
-        ),
-        Mode.APPOINTED: _("This store's distributors are appointed by the store only."),
-        Mode.THRESHOLD: _(
-            "In this store you become a distributor automatically once your purchases reach "
-            "the spending threshold."
-        ),
-    }
-    raise DomainError(messages[Mode(mode)], code=f"recruitment_{mode}")
-
-
-def _join_qualified(
+def distributor_join_qualified(
     *,
     merchant: Merchant,
     user: User,
     invite_code: str | None,
     qualification: str,
-    qualifying_order: Order | None = None,
+    qualifying_order_id: int | None = None,
     ip: str | None = None,
     device: str = "",
 ) -> tuple[Distributor, bool]:
@@ -72,25 +51,47 @@ def _join_qualified(
     An inviter who can no longer invite (suspended, or unknown) does not block the join: the user is
     placed as if no code had been given.
     """
-    existing = Distributor.objects.filter(merchant=merchant, user=user).first()
-    if existing is not None:
-        return existing, False
     if invite_code:
         try:
             distributor_get_by_code(merchant=merchant, code=invite_code)
         except DomainError:
             invite_code = None
-    distributor = distributor_join(
-        merchant=merchant, user=user, invite_code=invite_code, qualification=qualification
+    return distributor_signup(
+        merchant=merchant,
+        user=user,
+        invite_code=invite_code,
+        qualification=qualification,
+        qualifying_order_id=qualifying_order_id,
+        ip=ip,
+        device=device,
     )
-    created = Distributor.objects.filter(
-        pk=distributor.pk, qualification=Q.EVERYONE, qualifying_order__isnull=True
-    ).update(qualification=qualification, qualifying_order=qualifying_order)
-    distributor.qualification = qualification
-    distributor.qualifying_order = qualifying_order
-    if ip or device:
+
+
+def distributor_signup(
+    *,
+    merchant: Merchant,
+    user: User,
+    invite_code: str | None = None,
+    qualification: str = Q.EVERYONE,
+    qualifying_order_id: int | None = None,
+    ip: str | None = None,
+    device: str = "",
+) -> tuple[Distributor, bool]:
+    """The one way in for a person: join (``distributor_join_or_get``), then, for a new profile,
+    record where they signed up and run the fraud check on it. (profile, whether it is new).
+
+    The storefront's join page, the API's join and every recruitment path call this; a bad invite
+    code, a closed store or a recruitment mode that does not admit the path is a DomainError."""
+    distributor, created = distributor_join_or_get(
+        merchant=merchant,
+        user=user,
+        invite_code=invite_code,
+        qualification=qualification,
+        qualifying_order_id=qualifying_order_id,
+    )
+    if created and (ip or device):
         fraud_check_signup(distributor=distributor, ip=ip, device=device)
-    return distributor, bool(created)
+    return distributor, created
 
 
 # --- Programme settings -----------------------------------------------------------------------
@@ -258,7 +259,7 @@ def application_approve(
             raise Conflict(
                 _("This application has already been reviewed."), code="application_reviewed"
             )
-        distributor, _created = _join_qualified(
+        distributor, _created = distributor_join_qualified(
             merchant=application.merchant,
             user=application.user,
             invite_code=application.invite_code or None,
@@ -337,125 +338,7 @@ def distributor_appoint(*, merchant: Merchant, user: User, invite_code: str = ""
     if invite_code and invite_code.strip():
         code = distributor_get_by_code(merchant=merchant, code=invite_code).invite_code
     with transaction.atomic():
-        distributor, _created = _join_qualified(
+        distributor, _created = distributor_join_qualified(
             merchant=merchant, user=user, invite_code=code, qualification=Q.APPOINTED
         )
     return distributor
-
-
-# --- Spending threshold -----------------------------------------------------------------------
-
-
-def customer_paid_total(*, merchant_id: int, customer_id: int) -> Decimal:
-    """What the customer spent in the store: their paid, shipped and completed orders, less what
-    refunds gave back of them (money refunded was never spent)."""
-    from apps.refunds.selectors import order_refunded_amount
-
-    total = (
-        Order.objects.filter(
-            merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
-        )
-        .annotate(kept=F("payable_amount") - order_refunded_amount())
-        .aggregate(total=Sum("kept"))["total"]
-    )
-    return total or Decimal("0.00")
-
-
-def threshold_grant_if_reached(
-    *, merchant_id: int, customer_id: int, order_id: int | None = None
-) -> Distributor | None:
-    """Make the customer a distributor if the store is in threshold mode and their paid total has
-    reached the threshold (harmless to run twice). The order that crosses it is recorded."""
-    merchant = Merchant.objects.filter(pk=merchant_id).first()
-    if merchant is None or not merchant.is_active:
-        return None
-    settings = programme_settings_for(merchant=merchant)
-    if settings.recruitment_mode != Mode.THRESHOLD or not settings.spend_threshold:
-        return None
-    if Distributor.objects.filter(merchant_id=merchant_id, user_id=customer_id).exists():
-        return None
-    if customer_paid_total(merchant_id=merchant_id, customer_id=customer_id) < (
-        settings.spend_threshold
-    ):
-        return None
-    customer = User.objects.get(pk=customer_id)
-    qualifying = _crossing_order(
-        merchant_id=merchant_id, customer_id=customer_id, threshold=settings.spend_threshold
-    )
-    if qualifying is None and order_id is not None:
-        qualifying = Order.objects.filter(pk=order_id, merchant_id=merchant_id).first()
-    binding = binding_for_customer(merchant=merchant, customer=customer)
-    with transaction.atomic():
-        distributor, _created = _join_qualified(
-            merchant=merchant,
-            user=customer,
-            invite_code=_code_of(binding),
-            qualification=Q.THRESHOLD,
-            qualifying_order=qualifying,
-        )
-    return distributor
-
-
-def _code_of(binding: CustomerBinding | None) -> str | None:
-    if binding is None:
-        return None
-    return (
-        Distributor.objects.filter(pk=binding.distributor_id)
-        .values_list("invite_code", flat=True)
-        .first()
-    )
-
-
-def _crossing_order(*, merchant_id: int, customer_id: int, threshold: Decimal) -> Order | None:
-    """The paid order (in payment order) with which the running total (net of refunds) first
-    reached ``threshold``."""
-    from apps.refunds.selectors import order_refunded_amount
-
-    running = Decimal("0.00")
-    for order in (
-        Order.objects.filter(
-            merchant_id=merchant_id, customer_id=customer_id, status__in=PAID_STATUSES
-        )
-        .annotate(kept=F("payable_amount") - order_refunded_amount())
-        .order_by("paid_at", "id")
-        .only("id", "payable_amount", "paid_at")
-    ):
-        running += order.kept
-        if running >= threshold:
-            return order
-    return None
-
-
-def threshold_sweep(*, limit: int = 500) -> int:
-    """Grant every customer of a threshold-mode store whose paid total has reached the threshold
-    and who is not a distributor yet (what a crash between payment and task would leave)."""
-    from apps.refunds.selectors import order_refunded_amount
-
-    granted = 0
-    for settings in ProgrammeSettings.objects.filter(
-        recruitment_mode=Mode.THRESHOLD, spend_threshold__isnull=False
-    ).select_related("merchant"):
-        if not settings.merchant.is_active:
-            continue
-        reached = (
-            Order.objects.filter(merchant_id=settings.merchant_id, status__in=PAID_STATUSES)
-            .exclude(
-                customer_id__in=Distributor.objects.filter(merchant_id=settings.merchant_id).values(
-                    "user_id"
-                )
-            )
-            .alias(kept=F("payable_amount") - order_refunded_amount())
-            .values("customer_id")
-            .annotate(total=Sum("kept"))
-            .filter(total__gte=settings.spend_threshold)
-            .order_by("customer_id")
-            .values_list("customer_id", flat=True)[: limit - granted]
-        )
-        for customer_id in list(reached):
-            if threshold_grant_if_reached(
-                merchant_id=settings.merchant_id, customer_id=customer_id
-            ):
-                granted += 1
-        if granted >= limit:
-            break
-    return granted

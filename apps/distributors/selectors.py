@@ -66,10 +66,12 @@ def distributor_team_size(*, distributor: Distributor) -> int:
 def binding_for_customer(
     *, merchant: Merchant, customer: User, now: datetime | None = None
 ) -> CustomerBinding | None:
-    """The customer's binding in force at ``now`` (an expired one does not count)."""
+    """The customer's binding in force at ``now`` (an expired one does not count), with its
+    distributor."""
     return (
         CustomerBinding.objects.filter(merchant=merchant, customer=customer)
         .filter(binding_in_force(now or timezone.now()))
+        .select_related("distributor")
         .first()
     )
 

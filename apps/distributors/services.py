@@ -1,4 +1,4 @@
-"""Distributors: joining, customer bindings and moves in the per-merchant trees.
+"""Distributors: invite codes, joining, and moves in the per-merchant trees (bindings: ``binding``).
 
 The tree (a gapped nested set over django-mptt) and its locking protocol live in ``tree.py``: joins
 place the new node with ``tree_insert``; moves and status changes take the exclusive tree locks with
@@ -9,25 +9,22 @@ status change committed between the read and that save would be undone.
 
 import re
 import secrets
-from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.commissions.models import Wallet
+from apps.core import events
 from apps.core.errors import DomainError, NotFound
 from apps.merchants.models import Merchant
 
+from .events import DistributorJoined
 from .models import (
-    BindingChange,
-    CustomerBinding,
     Distributor,
     ProgrammeSettings,
-    binding_in_force,
 )
-from .selectors import programme_settings_for
+from .selectors import binding_for_customer, programme_settings_for
 from .tree import _lock_trees, tree_after_move, tree_insert
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -63,14 +60,53 @@ def distributor_get_by_code(*, merchant: Merchant, code: str) -> Distributor:
     return distributor
 
 
+def recruitment_refuse_unless_open(*, merchant: Merchant) -> None:
+    """The storefront join is open in recruitment mode everyone only; say what to do otherwise."""
+    Mode = ProgrammeSettings.RecruitmentMode
+    mode = programme_settings_for(merchant=merchant).recruitment_mode
+    if mode == Mode.EVERYONE:
+        return
+    messages = {
+        Mode.APPLICATION: _(
+            "This store recruits distributors by application: please apply and wait for review."
+        ),
+        Mode.APPOINTED: _("This store's distributors are appointed by the store only."),
+        Mode.THRESHOLD: _(
+            "In this store you become a distributor automatically once your purchases reach "
+            "the spending threshold."
+        ),
+    }
+    raise DomainError(messages[Mode(mode)], code=f"recruitment_{mode}")
+
+
 def distributor_join(
     *,
     merchant: Merchant,
     user: User,
     invite_code: str | None = None,
     qualification: str = Distributor.Qualification.EVERYONE,
+    qualifying_order_id: int | None = None,
 ) -> Distributor:
-    """Make ``user`` a distributor of ``merchant``.
+    """Make ``user`` a distributor of ``merchant``; see ``distributor_join_or_get``."""
+    distributor, _created = distributor_join_or_get(
+        merchant=merchant,
+        user=user,
+        invite_code=invite_code,
+        qualification=qualification,
+        qualifying_order_id=qualifying_order_id,
+    )
+    return distributor
+
+
+def distributor_join_or_get(
+    *,
+    merchant: Merchant,
+    user: User,
+    invite_code: str | None = None,
+    qualification: str = Distributor.Qualification.EVERYONE,
+    qualifying_order_id: int | None = None,
+) -> tuple[Distributor, bool]:
+    """Make ``user`` a distributor of ``merchant``: (the profile, whether this call created it).
 
     Placed under the owner of ``invite_code``; without a code, under the distributor the user is bound
     to as a customer, if any; otherwise as the root of a new tree. Joining again returns the existing
@@ -78,180 +114,60 @@ def distributor_join(
 
     ``qualification`` says which path admits the user: the storefront's own join (``everyone``) is
     refused unless the merchant's recruitment mode is everyone; the other paths (an approved
-    application, an appointment, the spending threshold) are in ``recruitment`` and check their mode
-    themselves.
+    application, an appointment, the spending threshold) check their mode themselves.
+    ``qualifying_order_id`` is the paid order that reached the spending threshold.
+
+    A new distributor publishes ``DistributorJoined`` (its inviter has a new direct recruit).
     """
     if not merchant.is_active:
         raise NotFound(_("This store is not open."))
     existing = Distributor.objects.filter(merchant=merchant, user=user).first()
     if existing is not None:
-        return existing
+        return existing, False
     if qualification == Distributor.Qualification.EVERYONE:
-        from .recruitment import recruitment_refuse_unless_open
-
         recruitment_refuse_unless_open(merchant=merchant)
     inviter: Distributor | None = None
     if invite_code:
         inviter = distributor_get_by_code(merchant=merchant, code=invite_code)
     else:
-        binding = (
-            CustomerBinding.objects.filter(merchant=merchant, customer=user)
-            .filter(binding_in_force(timezone.now()))
-            .select_related("distributor")
-            .first()
-        )
+        binding = binding_for_customer(merchant=merchant, customer=user)
         if binding is not None and binding.distributor.is_active:
             inviter = binding.distributor
     try:
         with transaction.atomic():
             distributor = tree_insert(
-                merchant=merchant, user=user, parent=inviter, invite_code=_new_invite_code()
+                merchant=merchant,
+                user=user,
+                parent=inviter,
+                invite_code=_new_invite_code(),
+                qualification=qualification,
+                qualifying_order_id=qualifying_order_id,
             )
             Wallet.objects.create(merchant=merchant, distributor=distributor)
     except IntegrityError:
         # The same user joined concurrently, or (very rarely) the invite code collided.
         existing = Distributor.objects.filter(merchant=merchant, user=user).first()
         if existing is not None:
-            return existing
-        return distributor_join(
-            merchant=merchant, user=user, invite_code=invite_code, qualification=qualification
+            return existing, False
+        return distributor_join_or_get(
+            merchant=merchant,
+            user=user,
+            invite_code=invite_code,
+            qualification=qualification,
+            qualifying_order_id=qualifying_order_id,
         )
-    if distributor.parent_id is not None:
-        from .tasks import tier_evaluate_on_commit
-
-        tier_evaluate_on_commit(merchant.pk, distributor.parent_id)  # a new direct recruit
-    return distributor
+    events.publish(
+        DistributorJoined(
+            merchant_id=merchant.pk,
+            distributor_id=distributor.pk,
+            parent_id=distributor.parent_id,
+        )
+    )
+    return distributor, True
 
 
 def _new_invite_code() -> str:
     return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
-
-
-def binding_bind(
-    *,
-    merchant: Merchant,
-    customer: User,
-    invite_code: str,
-    source: str = CustomerBinding.Source.LINK,
-    now: datetime | None = None,
-) -> CustomerBinding:
-    """Bind ``customer`` to the distributor owning ``invite_code``, per the merchant's binding mode.
-
-    - permanent: the first link wins, for ever;
-    - days: the binding counts for ``binding_days`` from the instant it is made; a link arriving
-      once it has expired binds anew (to whoever's link it is);
-    - latest: every new link rebinds to its distributor.
-    With ``binding_new_customers_only``, a customer who has ever paid an order in this store is not
-    bound (nor rebound). Refused: a distributor referring themselves, and a customer who is a
-    distributor being bound to someone in their own downline (a loop). Every bind and rebind is kept
-    in ``BindingChange``. Returns the binding in force afterwards.
-    """
-    now = now or timezone.now()
-    distributor = distributor_get_by_code(merchant=merchant, code=invite_code)
-    if distributor.user_id == customer.pk:
-        raise DomainError(_("You cannot refer yourself."), code="self_referral")
-    own_profile = Distributor.objects.filter(merchant=merchant, user=customer).first()
-    if own_profile is not None and (
-        distributor.tree_id == own_profile.tree_id
-        and own_profile.lft < distributor.lft
-        and distributor.rght < own_profile.rght
-    ):
-        raise DomainError(
-            _("You cannot be referred by someone in your own team."), code="referral_loop"
-        )
-    settings = programme_settings_for(merchant=merchant)
-    Mode = ProgrammeSettings.BindingMode
-    expires_at = (
-        now + timedelta(days=settings.binding_days) if settings.binding_mode == Mode.DAYS else None
-    )
-    with transaction.atomic():
-        binding = _binding_locked(merchant=merchant, customer=customer)
-        if binding is not None:
-            in_force = binding.expires_at is None or binding.expires_at > now
-            if binding.distributor_id == distributor.pk and in_force:
-                return binding
-            if in_force and settings.binding_mode != Mode.LATEST:
-                return binding  # permanent, or days not yet over: the first link keeps it
-        if settings.binding_new_customers_only and _has_paid_an_order(
-            merchant=merchant, customer=customer
-        ):
-            raise DomainError(
-                _("Only new customers can be bound to a distributor in this store."),
-                code="not_a_new_customer",
-            )
-        if binding is None:
-            binding = _binding_create(
-                merchant=merchant,
-                customer=customer,
-                distributor=distributor,
-                source=source,
-                now=now,
-                expires_at=expires_at,
-            )
-            if binding.distributor_id != distributor.pk:
-                return binding  # a concurrent first link won
-            previous_id, reason = None, BindingChange.Reason.BOUND
-        else:
-            previous_id = binding.distributor_id
-            reason = (
-                BindingChange.Reason.EXPIRED_REBOUND
-                if binding.expires_at is not None and binding.expires_at <= now
-                else BindingChange.Reason.LATEST_LINK
-            )
-            binding.distributor = distributor
-            binding.source, binding.bound_at, binding.expires_at = source, now, expires_at
-            binding.save(update_fields=["distributor", "source", "bound_at", "expires_at"])
-        BindingChange.objects.create(
-            merchant=merchant,
-            customer=customer,
-            from_distributor_id=previous_id,
-            to_distributor=distributor,
-            reason=reason,
-            created_at=now,
-        )
-    return binding
-
-
-def _binding_locked(*, merchant: Merchant, customer: User) -> CustomerBinding | None:
-    return (
-        CustomerBinding.objects.select_for_update()
-        .filter(merchant=merchant, customer=customer)
-        .first()
-    )
-
-
-def _binding_create(
-    *,
-    merchant: Merchant,
-    customer: User,
-    distributor: Distributor,
-    source: str,
-    now: datetime,
-    expires_at: datetime | None,
-) -> CustomerBinding:
-    """Create the customer's binding; if a concurrent link created it first, return that one."""
-    try:
-        with transaction.atomic():
-            return CustomerBinding.objects.create(
-                merchant=merchant,
-                customer=customer,
-                distributor=distributor,
-                source=source,
-                bound_at=now,
-                expires_at=expires_at,
-            )
-    except IntegrityError:
-        found = _binding_locked(merchant=merchant, customer=customer)
-        assert found is not None
-        return found
-
-
-def _has_paid_an_order(*, merchant: Merchant, customer: User) -> bool:
-    from apps.orders.models import Order
-
-    return Order.objects.filter(
-        merchant=merchant, customer=customer, paid_at__isnull=False
-    ).exists()
 
 
 def distributor_move_check(*, distributor: Distributor, new_parent: Distributor | None) -> None:

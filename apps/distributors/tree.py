@@ -166,7 +166,13 @@ def _lock_new_tree() -> int:
 
 
 def tree_insert(
-    *, merchant: Merchant, user: User, parent: Distributor | None, invite_code: str
+    *,
+    merchant: Merchant,
+    user: User,
+    parent: Distributor | None,
+    invite_code: str,
+    qualification: str = Distributor.Qualification.EVERYONE,
+    qualifying_order_id: int | None = None,
 ) -> Distributor:
     """Write a new distributor into ``parent``'s free tail (a new tree when ``parent`` is None).
 
@@ -174,7 +180,13 @@ def tree_insert(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("tree_insert needs a transaction to hold the locks in.")
-    fields = {"merchant": merchant, "user": user, "invite_code": invite_code}
+    fields = {
+        "merchant": merchant,
+        "user": user,
+        "invite_code": invite_code,
+        "qualification": qualification,
+        "qualifying_order_id": qualifying_order_id,
+    }
     if parent is None:
         tree_id = _lock_new_tree()
         return _insert(fields, None, tree_id, 0, ROOT_LFT, ROOT_LFT + TREE_ROOT_WIDTH)

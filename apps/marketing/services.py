@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.distributors.models import Distributor
-from apps.distributors.services import binding_bind, distributor_get_by_code
+from apps.distributors.services import distributor_get_by_code
 from apps.members import services as members
 from apps.members.models import Member, MemberLevel, MemberTag
 from apps.merchants.models import Merchant
@@ -102,27 +102,21 @@ def coupon_claim(
     *, merchant: Merchant, customer: User, coupon_id: int, distributor_code: str | None = None
 ) -> CouponGrant:
     """The consumer claims a coupon in the coupon centre, or from a distributor's coupon link
-    (``distributor_code``: the link's code binds the consumer under the store's binding rules)."""
+    (``distributor_code``: the grant records the distributor). Binding the consumer under the
+    store's binding rules is the binding service's (``apps.programme.binding.customer_bind``, which
+    stands above marketing): the page or API that serves the link calls both."""
     coupon = coupon_get_for_merchant(merchant=merchant, coupon_id=coupon_id)
     distributor = None
     if distributor_code:
         distributor = distributor_get_by_code(merchant=merchant, code=distributor_code)
     elif not coupon.claimable:
         raise NotFound(_("No such coupon."), code="unknown_coupon")
-    with transaction.atomic():
-        grant = coupon_grant(
-            coupon=coupon,
-            customer=customer,
-            source=CouponGrant.Source.DISTRIBUTOR if distributor else CouponGrant.Source.CLAIMED,
-            distributor=distributor,
-        )
-        if distributor is not None:
-            try:
-                with transaction.atomic():
-                    binding_bind(merchant=merchant, customer=customer, invite_code=distributor_code)
-            except DomainError:
-                pass  # self-referral, an existing permanent binding…: the coupon still counts
-    return grant
+    return coupon_grant(
+        coupon=coupon,
+        customer=customer,
+        source=CouponGrant.Source.DISTRIBUTOR if distributor else CouponGrant.Source.CLAIMED,
+        distributor=distributor,
+    )
 
 
 def coupon_issue(

@@ -1,9 +1,8 @@
 """Reads of the material library, each a fixed number of queries for any number of rows."""
 
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.distributors.models import Distributor
-from apps.merchants.models import Merchant
 
 from .models import Material, MaterialRead
 
@@ -24,15 +23,6 @@ def materials_for_distributor(*, distributor: Distributor) -> "QuerySet[Material
 def material_for_distributor(*, distributor: Distributor, material_id: int) -> Material | None:
     """A published material of the distributor's own merchant; None for any other id."""
     return materials_for_distributor(distributor=distributor).filter(pk=material_id).first()
-
-
-def materials_with_read_stats(*, merchant: Merchant) -> "QuerySet[Material]":
-    """Every material of the merchant with ``reader_count``, ``read_total`` and ``last_read_at``."""
-    return Material.objects.filter(merchant=merchant).annotate(
-        reader_count=Count("reads"),
-        read_total=Sum("reads__read_count"),
-        last_read_at=Max("reads__last_read_at"),
-    )
 
 
 def material_readers(*, material: Material) -> "QuerySet[MaterialRead]":

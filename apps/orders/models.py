@@ -179,6 +179,19 @@ class OrderLine(MerchantOwned):
         related_name="+",
         verbose_name=_("flash sale"),
     )
+    # Drop-shipping (一件代发) snapshot: the supplier that ships this line and its supply price per
+    # unit when the order was placed — what the supplier is owed for it.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supplier"),
+    )
+    supply_unit_price = models.DecimalField(
+        _("supply price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("order line")
@@ -204,7 +217,23 @@ class OrderLine(MerchantOwned):
                 ),
                 name="order_line_agency_snapshot_consistent",
             ),
+            models.CheckConstraint(
+                condition=models.Q(supplier__isnull=True, supply_unit_price__isnull=True)
+                | models.Q(
+                    supplier__isnull=False,
+                    supply_unit_price__isnull=False,
+                    supply_unit_price__gt=0,
+                ),
+                name="order_line_supply_snapshot_consistent",
+            ),
         ]
+
+    @property
+    def supply_amount(self):  # type: ignore[no-untyped-def]
+        """What the supplier is owed for this line (None for the merchant's own goods)."""
+        if self.supply_unit_price is None:
+            return None
+        return self.supply_unit_price * self.quantity
 
     def __str__(self) -> str:
         return f"{self.product_name} / {self.sku_name} × {self.quantity}"

@@ -18,7 +18,12 @@ from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
 
 from .models import Payment, PaymentNotificationLog
-from .providers import InvalidNotification, ProviderUnavailable, provider_get
+from .providers import (
+    InvalidNotification,
+    IsRefundNotification,
+    ProviderUnavailable,
+    provider_get,
+)
 from .providers.base import PaymentNotification
 
 
@@ -123,16 +128,17 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
         notification = provider_get(provider).parse_notification(body=body, headers=headers)
     except ProviderUnavailable as error:
         raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
+    except IsRefundNotification as error:
+        raise DomainError(str(error), code="refund_notification") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
     if not notification.succeeded:
         return "ignored"
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(out_trade_no=notification.out_trade_no, provider=provider)
-            .first()
-        )
+        payments = Payment.objects.filter(out_trade_no=notification.out_trade_no, provider=provider)
+        if notification.merchant_id is not None:
+            payments = payments.filter(merchant_id=notification.merchant_id)
+        payment = payments.select_for_update().first()
         if payment is None:
             raise NotFound(_("No such payment."), code="unknown_payment")
         if notification.amount == payment.amount:

@@ -99,6 +99,9 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
             headers=cast("dict[str, str]", request.headers),
         )
     except DomainError as error:
+        if error.code == "refund_notification":
+            # Alipay notifies a refund on the trade's own callback.
+            return refund_notify(request, provider)
         return _json_error(error)
     content_type, body = provider_get(provider).acknowledgement()
     return HttpResponse(body, content_type=content_type)

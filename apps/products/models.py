@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.merchants.models import MerchantOwned
+from apps.suppliers.models import SupplyProduct, SupplySku
 
 
 class Product(MerchantOwned):
@@ -14,12 +15,28 @@ class Product(MerchantOwned):
     is_active = models.BooleanField(_("on sale"), default=True)
     sort_order = models.IntegerField(_("sort order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # A product picked from the supply catalogue (一件代发): the supplier ships it.
+    supply_product = models.ForeignKey(
+        SupplyProduct,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="picks",
+        verbose_name=_("picked from"),
+    )
 
     class Meta:
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["sort_order", "id"]
         indexes = [models.Index(fields=["merchant", "is_active", "sort_order"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "supply_product"],
+                condition=models.Q(supply_product__isnull=False),
+                name="product_picked_once_per_merchant",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -56,6 +73,23 @@ class Sku(MerchantOwned):
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     is_active = models.BooleanField(_("on sale"), default=True)
+    # A picked SKU sells the supplier's stock (one pool shared by every store: ``stock`` here
+    # stays 0) at this store's own price, never below ``supply_floor``: the supplier's minimum
+    # retail price or the money floor (supply price plus the most commission and the platform fee
+    # can take), whichever is higher. When the supplier's terms push the floor above the price,
+    # the SKU is taken off sale (``supply_hold``) until the merchant prices it again.
+    supply_sku = models.ForeignKey(
+        SupplySku,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="picks",
+        verbose_name=_("supplied SKU"),
+    )
+    supply_floor = models.DecimalField(
+        _("lowest retail price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    supply_hold = models.BooleanField(_("held: price below the supplier's floor"), default=False)
 
     class Meta:
         verbose_name = _("SKU")
@@ -66,6 +100,16 @@ class Sku(MerchantOwned):
                 fields=["merchant", "code"], name="sku_code_unique_per_merchant"
             ),
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="sku_stock_not_negative"),
+            models.UniqueConstraint(
+                fields=["merchant", "supply_sku"],
+                condition=models.Q(supply_sku__isnull=False),
+                name="sku_picked_once_per_merchant",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(supply_sku__isnull=True)
+                | models.Q(supply_floor__isnull=False, stock=0),
+                name="sku_supplied_has_floor_and_no_own_stock",
+            ),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="sku_price_positive"),
             models.CheckConstraint(
                 condition=models.Q(min_resale_price__isnull=True)
@@ -100,3 +144,8 @@ class Sku(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.product.name} / {self.name}" if self.product_id else self.name
+
+    @property
+    def available_stock(self) -> int:
+        """What can be sold now: the supplier's pool for a picked SKU, else the store's own."""
+        return self.supply_sku.stock if self.supply_sku_id else self.stock

@@ -16,8 +16,10 @@ from django.utils.translation import gettext as _
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.merchants.models import Merchant
+from apps.suppliers.models import SupplyProduct, SupplySku
 
 from .models import Product, Sku
+from .versions import catalogue_changed
 
 PRODUCT_FIELDS = frozenset({"name", "description", "image", "is_active", "sort_order"})
 # ``stock`` is deliberately absent: see the module docstring.
@@ -100,6 +102,28 @@ def _check_price_bounds(*, price: Decimal, floor: Decimal | None, ceiling: Decim
         )
 
 
+def _check_supply_floor(*, sku: Sku, price: Decimal) -> None:
+    """A picked SKU is never priced below its floor (the supplier's minimum or the money floor)."""
+    if sku.supply_sku_id and sku.supply_floor is not None and price < sku.supply_floor:
+        raise DomainError(
+            _(
+                "The price (¥%(price)s) is below ¥%(floor)s, the lowest this supplied item may "
+                "sell at (the supplier's minimum retail price, or its supply price plus the most "
+                "commission and the platform fee can take)."
+            )
+            % {"price": price, "floor": sku.supply_floor},
+            code="price_below_supply_floor",
+        )
+
+
+def _refuse_supplied_stock(sku: Sku) -> None:
+    if sku.supply_sku_id:
+        raise DomainError(
+            _("The supplier keeps the stock of a supplied item; it cannot be changed here."),
+            code="supplied_stock",
+        )
+
+
 def _clean_stock(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise DomainError(_("Stock is a whole number."), code="invalid_stock")
@@ -156,6 +180,7 @@ def product_create(
     if image:
         product.image = image
     product.save()
+    catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -173,6 +198,7 @@ def product_update(*, merchant: Merchant, product_id: int, **fields: Any) -> Pro
         setattr(product, name, value)
     if fields:
         product.save(update_fields=list(fields))
+        catalogue_changed(merchant_id=merchant.pk)
     return product
 
 
@@ -185,6 +211,7 @@ def product_delete(*, merchant: Merchant, product_id: int) -> None:
         raise Conflict(
             _("This product has SKUs or orders; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
 
 
 # --- SKUs -------------------------------------------------------------------------------------
@@ -222,6 +249,7 @@ def sku_create(
             sku.save()
     except IntegrityError as error:  # a concurrent request took the same code
         raise _code_taken(sku.code) from error
+    catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -254,6 +282,18 @@ def _sku_apply_update(*, merchant: Merchant, sku: Sku, fields: dict[str, Any]) -
         floor=fields.get("min_resale_price", sku.min_resale_price),
         ceiling=fields.get("max_resale_price", sku.max_resale_price),
     )
+    if sku.supply_sku_id:
+        if "price" in fields or fields.get("is_active"):
+            _check_supply_floor(sku=sku, price=fields.get("price", sku.price))
+        if fields.get("is_active") and not _supply_sellable(sku.supply_sku_id):
+            raise DomainError(
+                _("The supplier is not selling this item now."), code="supply_unavailable"
+            )
+        if sku.supply_hold and (
+            fields.get("is_active") or ("price" in fields and "is_active" not in fields)
+        ):
+            # Priced again at or above the floor: back on sale.
+            fields.update(supply_hold=False, is_active=True)
     if "product_id" in fields:
         sku.product = _product_of(merchant, fields.pop("product_id"))
         fields["product"] = sku.product
@@ -270,6 +310,7 @@ def _sku_apply_update(*, merchant: Merchant, sku: Sku, fields: dict[str, Any]) -
                 sku.save(update_fields=list(fields))
         except IntegrityError as error:
             raise _code_taken(fields["code"]) from error
+        catalogue_changed(merchant_id=merchant.pk)
     return sku
 
 
@@ -282,6 +323,9 @@ def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
     """
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise DomainError(_("Stock is a whole number."), code="invalid_stock")
+    supplied = Sku.objects.filter(merchant=merchant, pk=sku_id, supply_sku__isnull=False).first()
+    if supplied is not None:
+        _refuse_supplied_stock(supplied)
     if abs(delta) > MAX_STOCK:
         raise DomainError(
             _("Stock changes by at most %(max)d at a time.") % {"max": MAX_STOCK},
@@ -304,6 +348,8 @@ def sku_adjust_stock(*, merchant: Merchant, sku_id: int, delta: int) -> int:
     stock = skus.values_list("stock", flat=True).first()
     if stock is None:
         raise _sku_not_found(sku_id)
+    if delta:
+        catalogue_changed(merchant_id=merchant.pk)
     return stock
 
 
@@ -315,7 +361,11 @@ def sku_set_stock(*, merchant: Merchant, sku_id: int, expected: int, new: int) -
     """
     new = _clean_stock(new)
     skus = Sku.objects.filter(merchant=merchant, pk=sku_id)
+    supplied = skus.filter(supply_sku__isnull=False).first()
+    if supplied is not None:
+        _refuse_supplied_stock(supplied)
     if skus.filter(stock=expected).update(stock=new) == 1:
+        catalogue_changed(merchant_id=merchant.pk)
         return new
     current = skus.values_list("stock", flat=True).first()
     if current is None:
@@ -338,3 +388,124 @@ def sku_delete(*, merchant: Merchant, sku_id: int) -> None:
         raise Conflict(
             _("This SKU has been ordered; take it off sale instead."), code="protected"
         ) from error
+    catalogue_changed(merchant_id=merchant.pk)
+
+
+# --- stock coming back ------------------------------------------------------------------------
+
+
+def sku_return_stock(*, lines: list[tuple[int, int]]) -> None:
+    """Give back ``(sku id, quantity)`` units (a cancelled order, returned goods): to the
+    supplier's pool for a picked SKU, else to the store's own stock. Rows in id order."""
+    supplied = dict(
+        Sku.objects.filter(pk__in=[sku_id for sku_id, _quantity in lines])
+        .exclude(supply_sku=None)
+        .values_list("pk", "supply_sku_id")
+    )
+    own: dict[int, int] = {}
+    pool: dict[int, int] = {}
+    for sku_id, quantity in lines:
+        if not quantity:
+            continue
+        if sku_id in supplied:
+            pool[supplied[sku_id]] = pool.get(supplied[sku_id], 0) + quantity
+        else:
+            own[sku_id] = own.get(sku_id, 0) + quantity
+    for sku_id in sorted(own):
+        Sku.objects.filter(pk=sku_id).update(stock=F("stock") + own[sku_id])
+    for pool_id in sorted(pool):
+        SupplySku.objects.filter(pk=pool_id).update(stock=F("stock") + pool[pool_id])
+
+
+# --- picked from the supply catalogue ---------------------------------------------------------
+
+
+def _supply_sellable(supply_sku_id: int) -> bool:
+    return SupplySku.objects.filter(
+        pk=supply_sku_id,
+        is_active=True,
+        product__is_listed=True,
+        product__removed_by_platform=False,
+        supplier__status="active",
+    ).exists()
+
+
+def supplied_product_create(
+    *,
+    merchant: Merchant,
+    supply_product: SupplyProduct,
+    skus: list[tuple[SupplySku, Decimal, Decimal]],
+) -> Product:
+    """The store's copy of a picked supply product: one SKU per (supply SKU, retail price, floor).
+
+    The caller (apps.dropship) works out each floor; here every price is checked against it. A
+    product is picked once per store (Conflict ``already_picked``).
+    """
+    if not skus:
+        raise DomainError(_("Pick at least one SKU."), code="no_skus")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                product = Product.objects.create(
+                    merchant=merchant,
+                    name=supply_product.name,
+                    description=supply_product.description,
+                    image=supply_product.image.name if supply_product.image else "",
+                    supply_product=supply_product,
+                )
+        except IntegrityError as error:
+            raise Conflict(
+                _("“%(name)s” is in your store already.") % {"name": supply_product.name},
+                code="already_picked",
+            ) from error
+        for supply_sku, price, floor in skus:
+            price = _clean_price(price)
+            sku = Sku(
+                merchant=merchant,
+                product=product,
+                name=supply_sku.name,
+                code=f"{supply_product.supplier.slug}-{supply_sku.code}"[:64],
+                price=price,
+                stock=0,
+                supply_sku=supply_sku,
+                supply_floor=floor,
+            )
+            _check_supply_floor(sku=sku, price=price)
+            if Sku.objects.filter(merchant=merchant, code=sku.code).exists():
+                raise _code_taken(sku.code)
+            try:
+                with transaction.atomic():
+                    sku.save()
+            except IntegrityError as error:
+                raise _code_taken(sku.code) from error
+    catalogue_changed(merchant_id=merchant.pk)
+    return product
+
+
+def supplied_sku_set_terms(*, sku_id: int, floor: Decimal, sellable: bool) -> str:
+    """Apply the supplier's new terms to one picked SKU, under its row lock.
+
+    Returns what happened: ``held`` (taken off sale: the price is now below the floor or the
+    supplier stopped selling), ``released`` (back on sale), or ``unchanged``.
+    """
+    with transaction.atomic():
+        sku = Sku.objects.select_for_update().filter(pk=sku_id).first()
+        if sku is None or not sku.supply_sku_id:
+            raise _sku_not_found(sku_id)
+        fields: dict[str, Any] = {}
+        if sku.supply_floor != floor:
+            fields["supply_floor"] = floor
+        ok = sellable and sku.price >= floor
+        outcome = "unchanged"
+        if not ok and sku.is_active:
+            fields.update(is_active=False, supply_hold=True)
+            outcome = "held"
+        elif ok and sku.supply_hold:
+            fields.update(is_active=True, supply_hold=False)
+            outcome = "released"
+        for name, value in fields.items():
+            setattr(sku, name, value)
+        if fields:
+            sku.save(update_fields=list(fields))
+            catalogue_changed(merchant_id=sku.merchant_id)
+    return outcome

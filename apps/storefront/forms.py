@@ -71,6 +71,14 @@ class WithdrawalRequestForm(forms.Form):
     account = forms.CharField(
         label=_("Pay into account"),
         max_length=64,
-        help_text=_("For example your Alipay account or WeChat ID."),
+        required=False,
+        help_text=_(
+            "For example your Alipay account or WeChat ID. Empty: your saved payout account."
+        ),
     )
     request_token = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, account_optional: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Empty means "my saved payout account" only for a distributor who saved one.
+        self.fields["account"].required = not account_optional

@@ -1,8 +1,10 @@
 """Reads for the storefront pages, each shaped so a page costs the same queries for 1 row or 100."""
 
 from django.db.models import Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
+from apps.dropship.models import Shipment
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine, OrderStatusChange
 from apps.payments.models import Payment
@@ -20,7 +22,8 @@ def storefront_products(*, merchant: Merchant) -> "QuerySet[Product]":
         Product.objects.filter(merchant=merchant, is_active=True)
         .annotate(
             lowest_price=Min("skus__price", filter=ON_SALE_SKU),
-            stock_total=Sum("skus__stock", filter=ON_SALE_SKU),
+            # a picked SKU sells its supplier's pool
+            stock_total=Sum(Coalesce("skus__supply_sku__stock", "skus__stock"), filter=ON_SALE_SKU),
         )
         .filter(lowest_price__isnull=False)
         .order_by("sort_order", "id")
@@ -34,9 +37,9 @@ def storefront_product(*, merchant: Merchant, product_id: int) -> Product | None
         .prefetch_related(
             Prefetch(
                 "skus",
-                queryset=Sku.objects.filter(merchant=merchant, is_active=True).order_by(
-                    "price", "id"
-                ),
+                queryset=Sku.objects.filter(merchant=merchant, is_active=True)
+                .select_related("supply_sku")
+                .order_by("price", "id"),
                 to_attr="skus_on_sale",
             )
         )
@@ -62,4 +65,11 @@ def order_details(*, order: Order) -> dict:
         "pending_payment": Payment.objects.filter(
             order=order, status=Payment.Status.PENDING
         ).first(),
+        # 一件代发: an order with supplied lines travels as several parcels
+        "shipments": list(
+            Shipment.objects.filter(order=order)
+            .select_related("supplier")
+            .prefetch_related("lines__order_line")
+            .order_by("id")
+        ),
     }

@@ -29,15 +29,16 @@ from apps.commissions.selectors import (
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
-from apps.distributors.guards import fraud_check_signup
+from apps.dashboard.services import share_visit_record
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
-from apps.distributors.middleware import referral_cookie_name, request_device_id, request_ip
+from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
+from apps.distributors.recruitment import distributor_signup
 from apps.distributors.selectors import (
     distributor_for_user,
     programme_settings_for,
 )
-from apps.distributors.services import distributor_get_by_code, distributor_join
+from apps.distributors.services import distributor_get_by_code
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
@@ -53,7 +54,7 @@ from apps.orders.services import (
     order_get_for_customer,
     order_place_from_cart,
 )
-from apps.payments.providers import provider_get
+from apps.payments.providers import ProviderError, provider_get, providers_for_merchant
 from apps.payments.services import payment_start
 from apps.products.models import Sku
 
@@ -65,6 +66,8 @@ from .forms import (
     DiscountChoiceForm,
     DistributorJoinForm,
 )
+from .page_cache import cached_store_page
+from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
 ORDERS_PER_PAGE = 20
@@ -77,14 +80,23 @@ class SignedInRequest(HttpRequest):
 
 
 def store_view(view: Callable) -> Callable:
-    """Resolve ``slug`` to an active merchant (404 otherwise) and pass it as ``merchant``."""
+    """Resolve ``slug`` to an active merchant (404 otherwise) and pass it as ``merchant``; land a
+    visitor who came through a share link (``referrals``: bind, or remember the code)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
         merchant = merchant_get_active_by_slug(slug=slug)
         if merchant is None:
             raise Http404(_("No such store."))
-        return view(request, merchant, *args, **kwargs)
+        if request.method == "GET" and request.GET.get("ref"):
+            share_visit_record(
+                merchant=merchant,
+                invite_code=request.GET["ref"],
+                device_id=request_device_id(request),
+                path=request.path,
+            )
+        landing = referral_land(request, merchant)
+        return referral_remember(view(request, merchant, *args, **kwargs), landing)
 
     return wrapper
 
@@ -130,13 +142,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@store_view
+@cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
-@store_view
+@cached_store_page(store_view)
 def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) -> HttpResponse:
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
@@ -165,7 +177,7 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
             status = 400
     elif request.method == "GET":
         skus: list[Sku] = getattr(product, "skus_on_sale", [])
-        first = next((sku.pk for sku in skus if sku.stock > 0), None)
+        first = next((sku.pk for sku in skus if sku.available_stock > 0), None)
         form = AddToCartForm(initial={"sku": first, "quantity": 1})
     else:
         return HttpResponse(status=405)
@@ -349,7 +361,13 @@ def _render_order(
         request,
         merchant,
         "storefront/order.html",
-        {"order": order, "confirming": confirming, "Status": Order.Status, **details},
+        {
+            "order": order,
+            "confirming": confirming,
+            "Status": Order.Status,
+            "payment_methods": providers_for_merchant(merchant_id=merchant.pk),
+            **details,
+        },
         status,
     )
 
@@ -366,13 +384,25 @@ def order_detail(request: SignedInRequest, merchant: Merchant, order_id: int) ->
 @store_login_required
 def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> HttpResponse:
     order = _customer_order(request, merchant, order_id)
+    offered = providers_for_merchant(merchant_id=merchant.pk)
+    provider = request.POST.get("provider") or (offered[0] if offered else "sandbox")
+    if provider not in offered:
+        messages.error(request, _("This payment method is not available."))
+        return _render_order(request, merchant, order, status=400)
     try:
-        payment = payment_start(merchant=merchant, customer=request.user, order_id=order.pk)
+        payment = payment_start(
+            merchant=merchant, customer=request.user, order_id=order.pk, provider=provider
+        )
+        return redirect(provider_get(payment.provider).checkout_url(payment))
     except DomainError as error:
         messages.error(request, error.message)
         order.refresh_from_db()
         return _render_order(request, merchant, order, status=error.status)
-    return redirect(provider_get(payment.provider).checkout_url(payment))
+    except ProviderError:
+        messages.error(
+            request, _("The payment provider did not answer. Please try again in a moment.")
+        )
+        return _render_order(request, merchant, order, status=503)
 
 
 @require_POST
@@ -431,11 +461,12 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
         if form.is_valid():
             code = form.cleaned_data["invite_code"].strip()
             try:
-                joined = distributor_join(
-                    merchant=merchant, user=request.user, invite_code=code or None
-                )
-                fraud_check_signup(
-                    distributor=joined, ip=request_ip(request), device=request_device_id(request)
+                distributor_signup(
+                    merchant=merchant,
+                    user=request.user,
+                    invite_code=code or None,
+                    ip=request_ip(request),
+                    device=request_device_id(request),
                 )
             except DomainError as error:
                 form.add_error("invite_code", error.message)

@@ -94,7 +94,7 @@ def micro_shop_product(  # type: ignore[no-untyped-def]
             status = 400
     elif request.method == "GET":
         skus: list[Sku] = getattr(product, "skus_on_sale", [])
-        first = next((sku.pk for sku in skus if sku.stock > 0), None)
+        first = next((sku.pk for sku in skus if sku.available_stock > 0), None)
         form = AddToCartForm(initial={"sku": first, "quantity": 1})
     else:
         return HttpResponse(status=405)

@@ -20,8 +20,8 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
-from apps.distributors.tiers import tier_progress
 from apps.merchants.models import Merchant
+from apps.programme.tiers import tier_progress
 
 from .views import (
     SignedInRequest,

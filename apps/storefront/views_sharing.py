@@ -5,12 +5,12 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from apps.distributors.leaderboards import Board, Period, leaderboard_get, period_start
 from apps.distributors.models import Distributor
 from apps.distributors.posters import Poster, poster_for_product, poster_for_store
 from apps.distributors.selectors import distributor_upline
-from apps.distributors.team import TEAM_DEPTH, own_sales, team_members, team_summary
 from apps.merchants.models import Merchant
+from apps.programme.leaderboards import Board, Period, leaderboard_get, period_start
+from apps.programme.team import TEAM_DEPTH, own_sales, team_members, team_summary
 
 from .views import SignedInRequest, distributor_required, render_store, store_view
 

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import DomainError
+from apps.credentials.models import masked
+from apps.credentials.selectors import payee_account_for
 from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 from apps.withdrawals.quotes import WithdrawalQuote
@@ -39,8 +41,10 @@ def distributor_withdrawals(
     POST ``confirm`` requests the withdrawal (and comes back here, with the result on top)."""
     status = 200
     quote: WithdrawalQuote | None = None
+    rules = withdrawal_settings_for(merchant=merchant)
+    saved = payee_account_for(distributor_id=distributor.pk, provider=rules.payout_provider)
     if request.method == "POST":
-        form = WithdrawalRequestForm(request.POST)
+        form = WithdrawalRequestForm(request.POST, account_optional=saved is not None)
         if form.is_valid():
             amount, account = form.cleaned_data["amount"], form.cleaned_data["account"]
             try:
@@ -68,7 +72,7 @@ def distributor_withdrawals(
         else:
             status = 400
     else:
-        form = WithdrawalRequestForm()
+        form = WithdrawalRequestForm(account_optional=saved is not None)
     wallet = wallet_or_empty(distributor=distributor)
     paginator = Paginator(
         withdrawals_for_distributor(distributor=distributor),
@@ -84,11 +88,12 @@ def distributor_withdrawals(
             "wallet": wallet,
             "withdrawable": withdrawable_amount(wallet),
             "debt": withdrawal_debt(wallet),
-            "rules": withdrawal_settings_for(merchant=merchant),
+            "rules": rules,
             "form": form,
             "quote": quote,
             # one token per confirm form: a double click makes one withdrawal
             "request_token": uuid.uuid4().hex,
+            "saved_account": masked(saved.account) if saved else "",
             "page": page,
         },
         status,

@@ -32,6 +32,10 @@ class WithdrawalSettings(models.Model):
 
     class PayoutProvider(models.TextChoices):
         SANDBOX = "sandbox", _("Sandbox (no money moves)")
+        # Transfers with the merchant's own account (apps.credentials) to the distributor's
+        # payout account.
+        WECHATPAY = "wechatpay", _("WeChat Pay transfer")
+        ALIPAY = "alipay", _("Alipay transfer")
 
     merchant = models.OneToOneField(
         Merchant,

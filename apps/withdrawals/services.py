@@ -32,6 +32,7 @@ from apps.commissions.models import Journal, LedgerEntry, Wallet
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import check_transition, compare_and_swap
+from apps.credentials.selectors import payee_account_for, provider_account_for_merchant
 from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 from apps.payments.providers import (
@@ -174,6 +175,19 @@ def withdrawal_settings_update(*, merchant: Merchant, **fields: Any) -> Withdraw
         cleaned = withdrawal_settings_check(
             **{name: value for name, value in merged.items() if name != "review_required"}
         )
+        real = cleaned["payout_provider"] != WithdrawalSettings.PayoutProvider.SANDBOX
+        if (
+            real
+            and "payout_provider" in fields
+            and not provider_account_for_merchant(
+                merchant_id=merchant.pk, provider=cleaned["payout_provider"]
+            )
+        ):
+            raise WithdrawalSettingsInvalid(
+                _("Enter and enable the store's account with this provider first."),
+                code="payout_provider_without_account",
+                field="payout_provider",
+            )
         for name, value in fields.items():
             setattr(settings, name, cleaned.get(name, value))
         if fields:
@@ -285,6 +299,13 @@ def withdrawal_request(
     if distributor.merchant_id != merchant.pk:
         raise NotFound(_("You are not a distributor of this store."), code="not_a_distributor")
     account = (account or "").strip()
+    if not account:
+        # The distributor's saved payout account for the store's payout method (提现账户).
+        saved = payee_account_for(
+            distributor_id=distributor.pk,
+            provider=withdrawal_settings_for(merchant=merchant).payout_provider,
+        )
+        account = saved.account if saved is not None else ""
     if not account:
         raise DomainError(_("Enter the account to pay into."), code="account_required")
     if len(account) > MAX_ACCOUNT_LENGTH:
@@ -539,7 +560,9 @@ def withdrawal_resume(*, withdrawal_id: int) -> str:
     if withdrawal is None:
         return ""
     if withdrawal.status == S.PAYING:
-        result = _provider(withdrawal).payout_query(idempotency_key=withdrawal.idempotency_key)
+        result = _provider(withdrawal).payout_query(
+            idempotency_key=withdrawal.idempotency_key, merchant_id=withdrawal.merchant_id
+        )
         if result is not None:
             return withdrawal_record_payout(withdrawal_id=withdrawal_id, result=result)
     return withdrawal_pay(withdrawal_id=withdrawal_id)

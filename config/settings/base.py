@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.suppliers",
     "apps.products",
     "apps.distributors",
     "apps.materials",
@@ -55,8 +56,11 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.refunds",
     "apps.commissions",
+    "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
+    "apps.programme",
+    "apps.dashboard",
     "apps.storefront",
     "apps.demo",
 ]
@@ -72,7 +76,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.distributors.middleware.DeviceIdMiddleware",
-    "apps.distributors.middleware.ReferralMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -98,6 +101,22 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica for reads (apps/core/replica.py): safe page and API requests read from it
+# while it keeps up; writes, reads in transactions, reads by whoever just wrote, tasks and
+# commands stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+FENXIAO_REPLICA_MAX_LAG_SECONDS = env.float("FENXIAO_REPLICA_MAX_LAG_SECONDS", default=5.0)
+FENXIAO_REPLICA_CHECK_SECONDS = env.float("FENXIAO_REPLICA_CHECK_SECONDS", default=1.0)
+FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS = env.int(
+    "FENXIAO_REPLICA_READ_YOUR_WRITES_SECONDS", default=5
+)
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(1, "apps.core.replica.ReplicaReadMiddleware")
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -183,12 +202,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     "withdrawals-sweep": {"task": "apps.withdrawals.tasks.withdrawals_sweep", "schedule": 300.0},
-    "distributors-tiers-evaluate": {
-        "task": "apps.distributors.tasks.tiers_evaluate_sweep",
+    "programme-tiers-evaluate": {
+        "task": "apps.programme.tasks.tiers_evaluate_sweep",
         "schedule": 3600.0,
     },
-    "distributors-threshold-sweep": {
-        "task": "apps.distributors.tasks.threshold_sweep_task",
+    "programme-threshold-sweep": {
+        "task": "apps.programme.tasks.threshold_sweep_task",
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
@@ -202,8 +221,17 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "apps.core.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Several deployments (or a benchmark) may share one Redis database.
+        "KEY_PREFIX": env("FENXIAO_CACHE_KEY_PREFIX", default="fenxiao"),
+    }
 }
+
+# Sessions are read from the cache (Redis) and written through to the database: a signed-in page
+# costs no session query while the session is cached, and nothing is lost when Redis restarts.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 RATE_PATTERN = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
 
@@ -228,6 +256,7 @@ FENXIAO_RATE_LIMITS = {
     "login-username": rate("FENXIAO_RATE_LOGIN_USERNAME", "20/hour"),
     "signup": rate("FENXIAO_RATE_SIGNUP", "20/hour"),
     "merchant-apply": rate("FENXIAO_RATE_MERCHANT_APPLY", "5/hour"),
+    "supplier-apply": rate("FENXIAO_RATE_SUPPLIER_APPLY", "5/hour"),
 }
 
 REST_FRAMEWORK = {
@@ -261,12 +290,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Business defaults (per-merchant settings override them where the models say so).
+# Mail (applicants are told the outcome of their review): EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587; by default mail is printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("FENXIAO_FROM_EMAIL", default="noreply@fenxiao.local")
+
+# 供应商入驻: the largest business licence file an applicant may upload.
+FENXIAO_SUPPLIER_LICENCE_MAX_BYTES = env.int(
+    "FENXIAO_SUPPLIER_LICENCE_MAX_BYTES", default=5 * 1024 * 1024
+)
+if FENXIAO_SUPPLIER_LICENCE_MAX_BYTES < 1:
+    raise environ.ImproperlyConfigured("FENXIAO_SUPPLIER_LICENCE_MAX_BYTES must be 1 or more")
 FENXIAO_UNPAID_ORDER_TTL_MINUTES = env.int("FENXIAO_UNPAID_ORDER_TTL_MINUTES", default=30)
 FENXIAO_AUTO_COMPLETE_DAYS = env.int("FENXIAO_AUTO_COMPLETE_DAYS", default=7)
 FENXIAO_SANDBOX_PAY_SECRET = env("FENXIAO_SANDBOX_PAY_SECRET")
 # Enabled payment providers. The sandbox marks orders paid without money moving: on in dev and
 # tests, off in production unless listed explicitly.
-FENXIAO_PAYMENT_PROVIDERS = env.list("FENXIAO_PAYMENT_PROVIDERS", default=["sandbox"])
+# WeChat Pay and Alipay pay only for a merchant whose account with them is entered and enabled.
+FENXIAO_PAYMENT_PROVIDERS = env.list(
+    "FENXIAO_PAYMENT_PROVIDERS", default=["sandbox", "wechatpay", "alipay"]
+)
 # Encryption at rest (apps/core/crypto.py): Fernet keys, comma-separated, the first encrypts and all
 # decrypt (put a new key first, run `manage.py encryption_keys rotate`, then drop the old one); and
 # the key of the blind indexes that make encrypted columns searchable (never rotated). Required.
@@ -277,7 +320,12 @@ if len(FENXIAO_BLIND_INDEX_KEY) < 32:
 FENXIAO_REFERRAL_COOKIE_DAYS = env.int("FENXIAO_REFERRAL_COOKIE_DAYS", default=30)
 # A CJK font file for share posters; empty = the first known font found (apps/distributors/posters.py).
 FENXIAO_POSTER_FONT = env("FENXIAO_POSTER_FONT", default="")
+# Seconds a signed-out store page (catalogue, product) may be served from the cache; product and
+# SKU edits rebuild it at once, stock reserved by orders shows within this (apps/storefront/page_cache.py).
+FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
+# Seconds the merchant dashboard's figures stay cached, per merchant and range.
+FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 # Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
 # (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).

@@ -21,12 +21,19 @@ os.environ.setdefault(
 os.environ.setdefault("FENXIAO_BLIND_INDEX_KEY", "test-only-blind-index-key-not-secret-0123456789")
 
 from .base import *  # noqa: E402,F403
-from .base import DATABASES
+from .base import CACHES, DATABASES
 
 ALLOWED_HOSTS = ["*"]
+# The Redis database outlives a test run; a prefix of each run's own keeps what an earlier run
+# cached (pages of a merchant with the same id) out of this one.
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{os.urandom(3).hex()}"
 # Tests close connections after each request/task unless DATABASE_CONN_MAX_AGE is set explicitly
 # (the settlement benchmark's workers set it to keep connections as production does).
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "0"))
+if "replica" in DATABASES:
+    # The suite's test database exists only on the primary; tests/replica starts a real
+    # streaming replica of its own.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LANGUAGE_CODE = "en"
 CELERY_TASK_ALWAYS_EAGER = False

@@ -21,7 +21,8 @@ from apps.distributors.models import (
     TierCondition,
 )
 from apps.distributors.recruitment import application_submit, programme_settings_update
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
+from apps.dropship.models import Shipment, ShipmentLine
 from apps.marketing.models import Coupon, Promotion
 from apps.marketing.services import coupon_grant, flash_sale_create
 from apps.materials.models import Material
@@ -32,6 +33,7 @@ from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
 from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
+from apps.programme.binding import customer_bind
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from apps.withdrawals.services import withdrawal_request
@@ -72,7 +74,7 @@ def build_store(merchant: Merchant) -> Store:
     root = distributor_join(merchant=merchant, user=UserFactory())
     child = distributor_join(merchant=merchant, user=UserFactory(), invite_code=root.invite_code)
     customer = UserFactory()
-    binding_bind(merchant=merchant, customer=customer, invite_code=child.invite_code)
+    customer_bind(merchant=merchant, customer=customer, invite_code=child.invite_code)
 
     def place() -> Order:
         return order_place(
@@ -97,6 +99,8 @@ def build_store(merchant: Merchant) -> Store:
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
     tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="1.00")
     distributor_price_set(distributor=child, sku_id=sku.pk, price=sku.price)
+    parcel = Shipment.objects.create(merchant=merchant, order=paid, supplier=None)
+    ShipmentLine.objects.create(merchant=merchant, shipment=parcel, order_line=paid.lines.get())
     for row in (unpaid, paid, completed, sku):
         row.refresh_from_db()
     material = Material.objects.create(

@@ -125,7 +125,7 @@ def test_the_operator_imports_with_the_command_not_the_page(store_a, operator_cl
 
 
 def test_a_job_that_crashes_is_marked_failed_not_left_running(store_a, staff_a, monkeypatch):
-    from apps.distributors import imports
+    from apps.distributors.imports import jobs
 
     job = ImportJob.objects.create(
         merchant=store_a.merchant, created_by=staff_a, content="username,upline\nx,\n"
@@ -134,7 +134,7 @@ def test_a_job_that_crashes_is_marked_failed_not_left_running(store_a, staff_a, 
     def crash(**kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(imports, "distributors_import", crash)
+    monkeypatch.setattr(jobs, "distributors_import", crash)
     with pytest.raises(MemoryError):
         import_job_run(job_id=job.pk)
 

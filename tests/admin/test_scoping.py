@@ -4,6 +4,7 @@ and platform-level admins are the operator's alone."""
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,6 +32,8 @@ from apps.distributors.models import (
     Tier,
     TierChange,
 )
+from apps.dropship.admin import CatalogueAdmin
+from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
 from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
 from apps.materials.models import Material, MaterialRead
 from apps.members.models import Member, MemberLevel, MemberSettings, MemberTag
@@ -40,6 +43,15 @@ from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
 from apps.refunds.models import RefundCase
+from apps.suppliers.models import (
+    Supplier,
+    SupplierApplication,
+    SupplierStaff,
+    SupplyProduct,
+    SupplySku,
+)
+from apps.suppliers.scoping import SupplierScopedAdmin
+from apps.suppliers.services import supplier_application_submit
 from apps.tenancy.admin import MerchantScopedAdmin
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
@@ -71,6 +83,7 @@ ROWS_PER_STORE = {
     FraudFlag: 1,
     Material: 1,
     MaterialRead: 1,
+    Shipment: 1,
     Coupon: 1,
     CouponGrant: 1,
     Promotion: 1,
@@ -110,7 +123,21 @@ ADDABLE_BY_OPERATOR = {
     MemberLevel,
     MemberTag,
 }
-OPERATOR_ONLY = {Merchant, MerchantApplication, MerchantStaff, User, Group, TokenProxy}
+OPERATOR_ONLY = {
+    Merchant,
+    MerchantApplication,
+    MerchantStaff,
+    User,
+    Group,
+    TokenProxy,
+    Supplier,
+    SupplierApplication,
+    SupplierStaff,
+}
+# Scoped to the signed-in supplier (tests/suppliers/test_back_offices.py walks them), and the
+# supply catalogue that every merchant's staff browse.
+SUPPLIER_ONLY = {SupplyProduct, SupplySku, SupplierShipment}
+CATALOGUE = {CatalogueProduct}
 
 MERCHANT_ADMINS = sorted(
     (
@@ -141,7 +168,20 @@ def rows_of(model, merchant):
 def test_every_registered_admin_is_scoped_or_operator_only():
     assert set(MERCHANT_ADMINS) == set(ROWS_PER_STORE)
     assert set(OPERATOR_ADMINS) == OPERATOR_ONLY
-    assert len(admin.site._registry) == len(ROWS_PER_STORE) + len(OPERATOR_ONLY)
+    supplier_admins = {
+        model
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, SupplierScopedAdmin)
+    }
+    assert supplier_admins == SUPPLIER_ONLY
+    assert {
+        model
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, CatalogueAdmin)
+    } == CATALOGUE
+    assert len(admin.site._registry) == (
+        len(ROWS_PER_STORE) + len(OPERATOR_ONLY) + len(SUPPLIER_ONLY) + len(CATALOGUE)
+    )
 
 
 @pytest.mark.parametrize("model", MERCHANT_ADMINS, ids=lambda model: model._meta.label)
@@ -221,6 +261,26 @@ def _operator_object_id(model, store_b, staff_b):
             contact_phone="13900000000",
             contact_email="han@example.com",
         ).pk
+    if model in (Supplier, SupplierStaff):
+        supplier = Supplier.objects.create(name="Tea Farm", slug="tea-farm")
+        if model is Supplier:
+            return supplier.pk
+        user = User.objects.create(username="farmer")
+        return SupplierStaff.objects.create(supplier=supplier, user=user).pk
+    if model is SupplierApplication:
+        return supplier_application_submit(
+            username="supplier-applicant",
+            password="applicant-pass-123",
+            company_name="Tea Farm",
+            slug="tea-farm",
+            categories="tea",
+            contact_name="Wang Fang",
+            contact_phone="13900000000",
+            contact_email="wang@example.com",
+            licence=SimpleUploadedFile(
+                "licence.pdf", b"%PDF-1.4\n", content_type="application/pdf"
+            ),
+        ).pk
     if model is User:
         return staff_b.pk
     if model is Group:
@@ -289,6 +349,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "FraudFlag"),
         ("materials", "Material"),
         ("materials", "MaterialRead"),
+        ("dropship", "Shipment"),
+        ("dropship", "CatalogueProduct"),
         ("marketing", "Coupon"),
         ("marketing", "CouponGrant"),
         ("marketing", "Promotion"),

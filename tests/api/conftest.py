@@ -13,12 +13,13 @@ from apps.accounts.models import User
 from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord, Wallet
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.merchants.models import Merchant
 from apps.orders.models import CartItem, Order
 from apps.orders.services import cart_add_item, order_confirm_receipt, order_ship
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.programme.binding import customer_bind
 from apps.refunds.models import RefundCase
 from apps.refunds.services import refund_request
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
@@ -72,7 +73,7 @@ def build_store(*, customer: User | None = None) -> Store:
         merchant=merchant, user=UserFactory(nickname="Child"), invite_code=root.invite_code
     )
     buyer = UserFactory()
-    binding_bind(merchant=merchant, customer=buyer, invite_code=child.invite_code)
+    customer_bind(merchant=merchant, customer=buyer, invite_code=child.invite_code)
     completed = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 2)])
     order_ship(
         merchant=merchant, order_id=completed.pk, carrier="SF", tracking_number="SF1", actor=staff

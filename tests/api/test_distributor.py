@@ -6,8 +6,9 @@ from django.conf import settings
 
 from apps.commissions.services import commission_settle_order
 from apps.distributors.models import Distributor
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
+from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 from tests.services.flows import paid_order
 
@@ -182,7 +183,7 @@ def test_share_links(merchant, chain):
 
 def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
     buyer = UserFactory()
-    binding_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
+    customer_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
     order = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 2)])
     order_ship(
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user

@@ -21,6 +21,7 @@ from apps.commissions.models import BonusTier, CommissionOverride, CommissionPla
 from apps.distributors.agency import tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
+    CustomerBinding,
     DistributorApplication,
     DistributorPrice,
     FraudFlag,
@@ -34,11 +35,13 @@ from apps.materials.models import Material, MaterialRead
 from apps.merchants.models import MerchantApplication
 from apps.payments.models import Payment
 from apps.payments.providers.sandbox import sandbox_record
+from apps.programme.binding import customer_bind
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
 
 from .conftest import World, api_url, client_for
+from .supply_cases import CASES as SUPPLY_CASES
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -72,7 +75,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 119
+    assert len(ROUTES) == 135
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -239,6 +242,40 @@ def _distributor_only_case(name: str) -> Callable[[World], None]:
         assert body["code"] == "not_a_distributor"
 
     return case
+
+
+def _bound_in_b_only(world: World) -> None:
+    customer_bind(
+        merchant=world.b.merchant,
+        customer=world.a.customer,
+        invite_code=world.b.distributors[1].invite_code,
+    )
+
+
+def store_binding_get(world: World) -> None:
+    _bound_in_b_only(world)
+    in_b = client_for(world.a.customer).get(api_url("store-binding-list", store=world.b.slug))
+    assert in_b.json()["distributor"]["id"] == world.b.distributors[1].pk
+    body = _refused(
+        world,
+        lambda: client_for(world.a.customer).get(api_url("store-binding-list", store=world.a.slug)),
+    )
+    assert body["code"] == "not_bound"
+
+
+def store_binding_post(world: World) -> None:
+    _bound_in_b_only(world)
+    bindings = list(CustomerBinding.objects.order_by("id").values())
+    body = _refused(
+        world,
+        lambda: client_for(world.a.customer).post(
+            api_url("store-binding-list", store=world.a.slug),
+            {"invite_code": world.b.distributors[0].invite_code},
+            format="json",
+        ),
+    )
+    assert body["code"] == "unknown_invite_code"
+    assert list(CustomerBinding.objects.order_by("id").values()) == bindings
 
 
 def store_commissions(world: World) -> None:
@@ -1150,6 +1187,8 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("store-distributor-application", "post"): store_application_post,
     ("store-distributor-tier", "get"): _distributor_only_case("store-distributor-tier"),
     ("store-distributor-customers", "get"): _distributor_only_case("store-distributor-customers"),
+    ("store-binding-list", "get"): store_binding_get,
+    ("store-binding-list", "post"): store_binding_post,
     ("merchant-distributor-application-list", "get"): merchant_applications,
     ("merchant-distributor-application-detail", "get"): _other_merchants_row(
         "merchant-distributor-application-detail", "application", method="get"
@@ -1222,6 +1261,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
 }
+
+
+CASES.update(SUPPLY_CASES)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{name}:{method}" for name, method in ROUTES])

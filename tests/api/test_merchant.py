@@ -6,11 +6,11 @@ import pytest
 
 from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import commission_settle_order
-from apps.distributors.services import binding_bind
 from apps.merchants.models import MerchantApplication
 from apps.orders.models import Order
 from apps.orders.services import order_confirm_receipt, order_ship
 from apps.products.models import Product, Sku
+from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 from tests.services.flows import paid_order, place
 
@@ -284,7 +284,7 @@ def test_distributor_list_and_detail(merchant, office, chain):
 
 def test_commission_list(merchant, office, chain, sku, staff_user):
     buyer = UserFactory()
-    binding_bind(merchant=merchant, customer=buyer, invite_code=chain[1].invite_code)
+    customer_bind(merchant=merchant, customer=buyer, invite_code=chain[1].invite_code)
     order = paid_order(merchant=merchant, customer=buyer, lines=[(sku, 1)])
     order_ship(
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user

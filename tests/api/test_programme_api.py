@@ -80,11 +80,14 @@ def test_application_list_queries(merchant, staff_user, django_assert_num_querie
 
 @pytest.mark.parametrize("count", [1, 5])
 def test_bound_customers_queries(merchant, django_assert_num_queries, count):
-    from apps.distributors.services import binding_bind, distributor_join
+    from apps.distributors.services import distributor_join
+    from apps.programme.binding import customer_bind
 
     distributor = distributor_join(merchant=merchant, user=UserFactory())
     for _ in range(count):
-        binding_bind(merchant=merchant, customer=UserFactory(), invite_code=distributor.invite_code)
+        customer_bind(
+            merchant=merchant, customer=UserFactory(), invite_code=distributor.invite_code
+        )
     client = client_for(distributor.user)
     with django_assert_num_queries(4):
         response = client.get(api_url("store-distributor-customers", store=merchant.slug))

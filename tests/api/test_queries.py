@@ -9,8 +9,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.commissions.services import commission_settle_order
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
+from apps.programme.binding import customer_bind
 from tests.factories import SkuFactory, UserFactory
 from tests.services.flows import paid_order, place
 
@@ -125,7 +126,7 @@ def test_merchant_distributor_list(merchant, staff_user, django_assert_num_queri
 @pytest.mark.parametrize("rows", [1, 10])
 def test_commission_lists(merchant, staff_user, sku, chain, django_assert_num_queries, rows):
     buyer = UserFactory()
-    binding_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
+    customer_bind(merchant=merchant, customer=buyer, invite_code=chain[3].invite_code)
     completed_orders(merchant, staff_user, sku, buyer, rows)
     office = token_client(staff_user)
     distributor = token_client(chain[3].user)

@@ -14,10 +14,13 @@ from apps.commissions.ledger_checks import ledger_breaches
 from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
 from apps.commissions.selectors import ledger_balances
 from apps.distributors.models import CustomerBinding, Distributor
+from apps.dropship.models import Shipment
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
 from apps.payments.models import Payment
 from apps.products.models import Product, Sku
+from apps.suppliers.models import Supplier, SupplySku
+from apps.suppliers.selectors import supplier_for_staff
 from tests.factories import UserFactory
 
 DEMO_PASSWORD = "fenxiao-demo"
@@ -76,20 +79,20 @@ def test_loads_the_stores_people_and_orders(db, debug):
         Product.objects.values("merchant__slug")
         .annotate(n=Count("id"))
         .values_list("merchant__slug", "n")
-    ) == {"demo-tea": 6, "demo-fruit": 6}
+    ) == {"demo-tea": 8, "demo-fruit": 7}  # own goods, and honey picked from the supplier
     assert dict(
         Sku.objects.values("merchant__slug")
         .annotate(n=Count("id"))
         .values_list("merchant__slug", "n")
-    ) == {"demo-tea": 12, "demo-fruit": 10}
+    ) == {"demo-tea": 15, "demo-fruit": 12}
     assert dict(
         Order.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
-    ) == {"pending_payment": 1, "paid": 1, "shipped": 1, "completed": 3, "cancelled": 1}
+    ) == {"pending_payment": 1, "paid": 2, "shipped": 1, "completed": 3, "cancelled": 1}
     assert CartItem.objects.count() == 0
     assert list(
         MerchantApplication.objects.values_list("slug", "status", "applicant__username")
     ) == [("demo-bakery", "pending", "bakery_owner")]
-    assert User.objects.count() == 13
+    assert User.objects.count() == 14
     for username in ["admin", "tea_admin", "fruit_admin", "tea_d4", "alice", "bakery_owner"]:
         assert User.objects.get(username=username).check_password(DEMO_PASSWORD), username
 
@@ -217,7 +220,7 @@ def test_stock_reserved_by_orders_and_returned_by_the_cancelled_one(db, debug):
         Sku.objects.filter(
             code__in=["TEA-LJ-50", "TEA-RY-TQ", "TEA-DHP-100", "FR-MG-5"]
         ).values_list("code", "stock")
-    ) == {"TEA-LJ-50": 198, "TEA-RY-TQ": 29, "TEA-DHP-100": 150, "FR-MG-5": 149}
+    ) == {"TEA-LJ-50": 197, "TEA-RY-TQ": 29, "TEA-DHP-100": 150, "FR-MG-5": 149}
     assert Order.objects.get(status="cancelled").customer.username == "carol"
 
 
@@ -328,3 +331,31 @@ def test_the_demo_shows_a_tier_a_refund_with_clawback_and_a_paid_withdrawal(db, 
 
     call_command("ledger_check")
     assert capsys.readouterr().out.startswith("ledger ok:")
+
+
+def test_a_supplier_whose_honey_both_stores_sell(db, debug):
+    seed()
+
+    supplier = Supplier.objects.get(slug="honey-valley")
+    assert supplier.application.status == "approved"
+    assert supplier_for_staff(User.objects.get(username="honey_admin")) == supplier
+    assert User.objects.get(username="honey_admin").check_password(DEMO_PASSWORD)
+    picks = sorted(
+        Sku.objects.filter(supply_sku__supplier=supplier).values_list(
+            "merchant__slug", "supply_sku__code", "price"
+        )
+    )
+    assert picks == [
+        ("demo-fruit", "HV-DS-1000", Decimal("139.00")),
+        ("demo-fruit", "HV-DS-500", Decimal("75.00")),
+        ("demo-tea", "HV-DS-1000", Decimal("149.00")),
+        ("demo-tea", "HV-DS-500", Decimal("79.00")),
+        ("demo-tea", "HV-JT-500", Decimal("68.00")),
+    ]
+    assert SupplySku.objects.get(code="HV-DS-500").stock == 298
+    order = Order.objects.get(merchant__slug="demo-tea", customer__username="bob", status="paid")
+    assert [
+        (parcel.supplier_id is not None, parcel.status)
+        for parcel in Shipment.objects.filter(order=order).order_by("id")
+    ] == [(False, "pending"), (True, "shipped")]
+    assert "honey_admin" in seed()

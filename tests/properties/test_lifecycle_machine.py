@@ -37,9 +37,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_mac
 
 from apps.commissions.services import commission_plan_update
 from apps.core.money import ZERO
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.merchants.services import merchant_create
 from apps.products.services import product_create, sku_create
+from apps.programme.binding import customer_bind
 from apps.withdrawals.services import withdrawal_settings_update
 from tests.factories import UserFactory
 
@@ -163,10 +164,10 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
             )
         a, b, c, d = (x.pk for x in self.chain)
         self.users = [UserFactory() for _ in range(3)]
-        binding_bind(
+        customer_bind(
             merchant=self.merchant, customer=self.users[0], invite_code=self.chain[3].invite_code
         )
-        binding_bind(
+        customer_bind(
             merchant=self.merchant, customer=self.users[1], invite_code=self.chain[1].invite_code
         )
         self.snapshots = [(d, c, b), (b, a, None), (None, None, None)]

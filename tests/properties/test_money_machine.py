@@ -2,7 +2,7 @@
 
 One merchant with a random commission plan and platform fee, a few SKUs with little stock, a
 distributor tree grown by ``distributor_join`` (random inviters) and rearranged by
-``distributor_move``, consumers bound with ``binding_bind`` (self-referrals and loops must be
+``distributor_move``, consumers bound with ``customer_bind`` (self-referrals and loops must be
 refused), and orders that are placed, paid by signed sandbox notifications (repeated, interleaved,
 forged, or arriving after the order was cancelled), cancelled, expired, shipped, completed, settled
 (sometimes twice) and released.
@@ -50,7 +50,7 @@ from apps.commissions.services import (
 from apps.core.errors import Conflict, DomainError
 from apps.core.money import ZERO, percent_of, quantize_money
 from apps.distributors.models import Distributor
-from apps.distributors.services import binding_bind, distributor_join, distributor_move
+from apps.distributors.services import distributor_join, distributor_move
 from apps.merchants.services import merchant_create
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import (
@@ -73,6 +73,7 @@ from apps.payments.providers.sandbox import (
 from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Sku
 from apps.products.services import product_create, sku_create
+from apps.programme.binding import customer_bind
 from tests.factories import UserFactory
 
 from .invariants import MoneyInvariants
@@ -348,7 +349,7 @@ class MoneyMachine(MoneyInvariants, RuleBasedStateMachine):
         else:
             expected_error = None
         try:
-            binding = binding_bind(
+            binding = customer_bind(
                 merchant=self.merchant, customer=self.users[customer], invite_code=code
             )
         except DomainError as error:

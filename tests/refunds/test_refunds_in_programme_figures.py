@@ -6,13 +6,13 @@ from decimal import Decimal
 import pytest
 
 from apps.distributors.models import Distributor, TierCondition
-from apps.distributors.recruitment import (
+from apps.distributors.recruitment import programme_settings_update
+from apps.programme.threshold import (
     customer_paid_total,
-    programme_settings_update,
     threshold_grant_if_reached,
     threshold_sweep,
 )
-from apps.distributors.tiers import tier_metrics
+from apps.programme.tiers import tier_metrics
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
 
 from .conftest import notify
@@ -108,7 +108,7 @@ def test_the_commission_leaderboard_counts_what_refunds_left(
 ):
     from django.core.cache import cache
 
-    from apps.distributors.leaderboards import leaderboard_get
+    from apps.programme.leaderboards import leaderboard_get
 
     refund_part(settled, customer, django_capture_on_commit_callbacks)
     cache.clear()

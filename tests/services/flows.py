@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from apps.accounts.models import User
 from apps.distributors.models import Distributor
-from apps.distributors.services import binding_bind
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_place, order_ship
@@ -18,6 +17,7 @@ from apps.payments.providers.sandbox import (
 )
 from apps.payments.services import payment_handle_notification, payment_start
 from apps.products.models import Sku
+from apps.programme.binding import customer_bind
 
 RECIPIENT = Recipient(name="Li Lei", phone="13800000000", address="1 Nanjing Road, Shanghai")
 PAID_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -37,7 +37,7 @@ def signed_notification(
 
 
 def bind(*, merchant: Merchant, customer: User, distributor: Distributor) -> None:
-    binding_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
+    customer_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
 
 
 def place(*, merchant: Merchant, customer: User, lines: list[tuple[Sku, int]]) -> Order:

@@ -6,12 +6,12 @@ from apps.core.errors import Conflict, DomainError, NotFound
 from apps.distributors import tree as tree_module
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.services import (
-    binding_bind,
     distributor_join,
     distributor_move,
     distributor_move_check,
     invite_code_normalize,
 )
+from apps.programme.binding import customer_bind
 from tests.factories import UserFactory
 from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape
 
@@ -24,8 +24,8 @@ def tree(distributor):
 # --- binding ----------------------------------------------------------------------------------
 
 
-def test_binding_binds_a_customer_to_the_code_owner(merchant, customer, chain):
-    binding = binding_bind(
+def test_customer_binds_a_customer_to_the_code_owner(merchant, customer, chain):
+    binding = customer_bind(
         merchant=merchant, customer=customer, invite_code=chain[2].invite_code.lower()
     )
 
@@ -39,7 +39,7 @@ def test_binding_binds_a_customer_to_the_code_owner(merchant, customer, chain):
 
 def test_self_referral_is_refused(merchant, chain):
     with pytest.raises(DomainError) as caught:
-        binding_bind(merchant=merchant, customer=chain[1].user, invite_code=chain[1].invite_code)
+        customer_bind(merchant=merchant, customer=chain[1].user, invite_code=chain[1].invite_code)
 
     assert caught.value.code == "self_referral"
     assert CustomerBinding.objects.count() == 0
@@ -49,7 +49,7 @@ def test_binding_a_distributor_to_their_own_downline_is_refused(merchant, chain)
     # chain[1] is the inviter of chain[2], who invited chain[3]
     for downline in (chain[2], chain[3]):
         with pytest.raises(DomainError) as caught:
-            binding_bind(
+            customer_bind(
                 merchant=merchant, customer=chain[1].user, invite_code=downline.invite_code
             )
         assert caught.value.code == "referral_loop"
@@ -58,7 +58,7 @@ def test_binding_a_distributor_to_their_own_downline_is_refused(merchant, chain)
 
 
 def test_a_distributor_may_be_bound_to_their_upline(merchant, chain):
-    binding = binding_bind(
+    binding = customer_bind(
         merchant=merchant, customer=chain[2].user, invite_code=chain[0].invite_code
     )
 
@@ -66,9 +66,9 @@ def test_a_distributor_may_be_bound_to_their_upline(merchant, chain):
 
 
 def test_permanent_binding_keeps_the_first_distributor(merchant, customer, chain):
-    first = binding_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
+    first = customer_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
 
-    second = binding_bind(merchant=merchant, customer=customer, invite_code=chain[0].invite_code)
+    second = customer_bind(merchant=merchant, customer=customer, invite_code=chain[0].invite_code)
 
     assert first.distributor_id == chain[3].pk
     assert second.pk == first.pk
@@ -83,7 +83,7 @@ def test_permanent_binding_keeps_the_first_distributor(merchant, customer, chain
 )
 def test_malformed_invite_code_is_refused(merchant, customer, code):
     with pytest.raises(DomainError) as caught:
-        binding_bind(merchant=merchant, customer=customer, invite_code=code)
+        customer_bind(merchant=merchant, customer=customer, invite_code=code)
 
     assert caught.value.code == "invalid_invite_code"
     assert caught.value.status == 400
@@ -95,7 +95,7 @@ def test_unknown_or_foreign_invite_code_is_not_found(merchant, other_merchant, c
 
     for code in ("ABCDEFGH", foreign.invite_code):
         with pytest.raises(NotFound) as caught:
-            binding_bind(merchant=merchant, customer=customer, invite_code=code)
+            customer_bind(merchant=merchant, customer=customer, invite_code=code)
         assert caught.value.code == "unknown_invite_code"
 
     assert CustomerBinding.objects.count() == 0
@@ -105,7 +105,7 @@ def test_suspended_distributors_code_is_not_found(merchant, customer, chain):
     Distributor.objects.filter(pk=chain[3].pk).update(status=Distributor.Status.SUSPENDED)
 
     with pytest.raises(NotFound):
-        binding_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
+        customer_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
 
 
 def test_invite_code_normalize_upper_cases_and_strips():
@@ -144,7 +144,7 @@ def test_join_with_code_places_under_the_inviter(merchant, chain):
 
 
 def test_join_without_code_goes_under_the_bound_distributor(merchant, customer, chain):
-    binding_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
+    customer_bind(merchant=merchant, customer=customer, invite_code=chain[3].invite_code)
 
     joined = distributor_join(merchant=merchant, user=customer)
 
@@ -375,10 +375,28 @@ def test_a_distributor_may_be_moved_under_a_customer_bound_to_it(merchant, chain
     # bindings are not a tree concern: order placement cuts the upline at the buyer
     fourth = chain[3]
     buyer = distributor_join(merchant=merchant, user=UserFactory())
-    binding_bind(merchant=merchant, customer=buyer.user, invite_code=fourth.invite_code)
+    customer_bind(merchant=merchant, customer=buyer.user, invite_code=fourth.invite_code)
 
     distributor_move(distributor=fourth, new_parent=buyer)
 
     assert shape(buyer, fourth) == [(None, buyer.tree_id, 0), (buyer.pk, buyer.tree_id, 1)]
     assert_trees_valid()
     assert CustomerBinding.objects.get(customer=buyer.user).distributor_id == fourth.pk
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def test_a_join_publishes_distributor_joined_once(merchant, chain):
+    from apps.core import events
+    from apps.distributors.events import DistributorJoined
+
+    user = UserFactory()
+    with events.captured() as published:
+        joined = distributor_join(merchant=merchant, user=user, invite_code=chain[3].invite_code)
+        again = distributor_join(merchant=merchant, user=user)
+
+    assert again.pk == joined.pk
+    assert published == [
+        DistributorJoined(merchant_id=merchant.pk, distributor_id=joined.pk, parent_id=chain[3].pk)
+    ]

@@ -149,9 +149,9 @@ def test_a_bad_header_or_an_empty_file_is_refused(merchant, text, message):
 
 def test_a_failure_while_writing_leaves_nothing_half_imported(merchant, chain, monkeypatch):
     # given a file that passes the check, and a write that fails after the users and some rows
-    from apps.distributors import imports
+    from apps.distributors.imports import writing
 
-    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(writing, "BATCH_SIZE", 2)
     calls = []
     real_bulk_create = Wallet.objects.bulk_create
 

@@ -30,14 +30,14 @@ from apps.distributors.recruitment import (
     application_submit,
     distributor_appoint,
     programme_settings_update,
-    threshold_grant_if_reached,
-    threshold_sweep,
     user_find_for_appointment,
 )
-from apps.distributors.services import binding_bind, distributor_join
+from apps.distributors.services import distributor_join
 from apps.orders.models import Order
 from apps.orders.services import order_place
 from apps.payments.models import Payment
+from apps.programme.binding import customer_bind
+from apps.programme.threshold import threshold_grant_if_reached, threshold_sweep
 from tests.factories import SkuFactory, UserFactory
 from tests.services.flows import RECIPIENT, bind, completed_order, paid_order, place
 
@@ -271,7 +271,7 @@ def test_becoming_a_distributor_never_costs_money(merchant, staff_user, mode):
 
 def test_permanent_binding_first_link_wins(merchant, customer, chain):
     bind(merchant=merchant, customer=customer, distributor=chain[0])
-    binding = binding_bind(merchant=merchant, customer=customer, invite_code=chain[1].invite_code)
+    binding = customer_bind(merchant=merchant, customer=customer, invite_code=chain[1].invite_code)
     assert (binding.distributor_id, binding.expires_at) == (chain[0].pk, None)
     assert list(BindingChange.objects.values_list("to_distributor_id", "reason")) == [
         (chain[0].pk, "bound")
@@ -281,13 +281,13 @@ def test_permanent_binding_first_link_wins(merchant, customer, chain):
 def test_binding_for_n_days_expires_exactly_at_n_days(merchant, customer, chain, sku):
     programme_settings_update(merchant=merchant, binding_mode="days", binding_days=7)
     start = timezone.now() - timedelta(days=7)
-    binding = binding_bind(
+    binding = customer_bind(
         merchant=merchant, customer=customer, invite_code=chain[0].invite_code, now=start
     )
     assert binding.expires_at == start + timedelta(days=7)
 
     # one microsecond before the boundary a new link changes nothing
-    before = binding_bind(
+    before = customer_bind(
         merchant=merchant,
         customer=customer,
         invite_code=chain[1].invite_code,
@@ -303,7 +303,7 @@ def test_binding_for_n_days_expires_exactly_at_n_days(merchant, customer, chain,
     # and the next link binds anew, for another 7 days
     at = start + timedelta(days=7)
     CustomerBinding.objects.filter(pk=binding.pk).update(expires_at=at)
-    rebound = binding_bind(
+    rebound = customer_bind(
         merchant=merchant, customer=customer, invite_code=chain[1].invite_code, now=at
     )
     assert (rebound.distributor_id, rebound.expires_at) == (chain[1].pk, at + timedelta(days=7))
@@ -340,7 +340,7 @@ def test_latest_link_wins(merchant, customer, chain):
 
 
 def bind_and_get(merchant, customer, distributor):
-    return binding_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
+    return customer_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
 
 
 def test_new_customers_only_refuses_a_customer_who_has_paid(merchant, customer, chain, sku):
@@ -381,7 +381,7 @@ def test_signup_sharing_a_device_or_ip_is_flagged_once(merchant, chain):
 
 def test_binding_from_the_distributors_own_device_is_flagged(merchant, customer, chain):
     fraud_check_signup(distributor=chain[1], ip="10.0.0.2", device="c" * 32)
-    binding = binding_bind(merchant=merchant, customer=customer, invite_code=chain[1].invite_code)
+    binding = customer_bind(merchant=merchant, customer=customer, invite_code=chain[1].invite_code)
     flags = fraud_check_binding(binding=binding, ip="10.0.0.3", device="c" * 32)
     assert [(flag.distributor_id, flag.kind) for flag in flags] == [(chain[1].pk, "device")]
     assert flags[0].detail == {"bound_customers": [customer.pk]}

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.distributors.models import Distributor, Tier, TierChange, TierCondition
 from apps.distributors.services import distributor_join
-from apps.distributors.tiers import tier_evaluate, tier_metrics, tier_progress, tiers_evaluate_all
 from apps.orders.models import Order
+from apps.programme.tiers import tier_evaluate, tier_metrics, tier_progress, tiers_evaluate_all
 from tests.factories import SkuFactory, UserFactory
 from tests.services.flows import bind, completed_order
 

@@ -105,7 +105,7 @@ def test_material_list_queries_do_not_grow(
     for _ in range(rows):
         make(merchant)
     client.force_login(chain[0].user)
-    with django_assert_num_queries(6):  # session+user, store, distributor, count, page
+    with django_assert_num_queries(5):  # user (session cached), store, distributor, count, page
         response = client.get(store_url("distributor-materials"))
     assert len(response.context["page"].object_list) == rows
 

@@ -11,7 +11,7 @@ from apps.distributors.recruitment import (
     application_reject,
     programme_settings_update,
 )
-from apps.distributors.services import binding_bind
+from apps.programme.binding import customer_bind
 from tests.factories import UserFactory
 
 
@@ -65,13 +65,15 @@ def test_customers_page_time_left_and_query_count(
 ):
     programme_settings_update(merchant=merchant, binding_mode="days", binding_days=3)
     for _ in range(count):
-        binding_bind(merchant=merchant, customer=UserFactory(), invite_code=distributor.invite_code)
+        customer_bind(
+            merchant=merchant, customer=UserFactory(), invite_code=distributor.invite_code
+        )
     expired = UserFactory(nickname="Gone")
-    binding_bind(merchant=merchant, customer=expired, invite_code=distributor.invite_code)
+    customer_bind(merchant=merchant, customer=expired, invite_code=distributor.invite_code)
     CustomerBinding.objects.filter(customer=expired).update(expires_at=timezone.now())
     distributor_client.get(store_url("distributor-customers"))  # warm the session
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = distributor_client.get(store_url("distributor-customers"))
 
     page = response.content.decode()

@@ -5,15 +5,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.commissions.services import commission_settle_order
-from apps.distributors.services import binding_bind
 from apps.orders.models import Order
 from apps.orders.services import order_place
+from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 
 CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
 PRODUCT_QUERIES = 3  # the store, the product, its SKUs
 EARNINGS_QUERIES = (
-    8  # session, user, store, distributor, wallet, reversed total, record count, records
+    7  # user (the session is cached), store, distributor, wallet, reversed total, record count,
+    # records
 )
 
 
@@ -61,7 +62,7 @@ def test_product_page_query_count_does_not_grow_with_skus(
 
 def settle_order_with_lines(*, merchant, distributor, line_count: int, recipient) -> Order:
     customer = UserFactory()
-    binding_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
+    customer_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
     skus = [SkuFactory(product__merchant=merchant, price="50.00") for _ in range(line_count)]
     order = order_place(
         merchant=merchant,

@@ -13,7 +13,8 @@ from tests.withdrawals.conftest import balances, fund
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-PAGE_QUERIES = 8  # store, session, user, distributor, wallet, count, settings, withdrawals
+PAGE_QUERIES = 8  # store, user (the session is cached), distributor, settings, payout account,
+# wallet, count, withdrawals
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ share link, 茗香茶庄's tiers, and its training material."""
 from decimal import Decimal
 
 from apps.distributors.models import TierCondition
-from apps.distributors.services import binding_bind, distributor_join
-from apps.distributors.tiers import tier_evaluate, tier_save
+from apps.distributors.services import distributor_join
+from apps.distributors.tiers import tier_save
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
+from apps.programme.binding import customer_bind
+from apps.programme.tiers import tier_evaluate
 
 from .world import FRUIT, TEA, DemoWorld
 
@@ -40,7 +42,7 @@ def create_distributors(world: DemoWorld) -> None:
 
 def bind_customers(world: DemoWorld) -> None:
     for slug, customer, distributor in BINDINGS:
-        binding_bind(
+        customer_bind(
             merchant=world.merchants[slug],
             customer=world.users[customer],
             invite_code=world.distributors[distributor].invite_code,

@@ -9,6 +9,7 @@ from apps.orders.models import Order
 from apps.products.models import Product
 
 from .people import APPLICANT, USERS
+from .supply import SUPPLIER_OWNER
 from .world import DEMO_PASSWORD, FRUIT, TEA
 
 
@@ -30,7 +31,7 @@ def summary_text() -> str:
     lines = ["", "Fenxiao demo", *[f"  {label:<{width}}  {value}" for label, value in rows]]
     lines += ["", f"Logins (password for all: {DEMO_PASSWORD})"]
     admin_existed = not User.objects.filter(username="admin", nickname="平台运营").exists()
-    for demo in [*USERS, APPLICANT]:
+    for demo in [*USERS, APPLICANT, SUPPLIER_OWNER]:
         role = demo.role
         if demo.username == "admin" and admin_existed:
             role += " — your existing account; its password was not changed"

@@ -37,7 +37,7 @@ from apps.distributors.recruitment import (
     user_find_for_appointment,
 )
 from apps.distributors.selectors import bound_customers, programme_settings_for
-from apps.distributors.tiers import tier_delete, tier_progress, tier_save
+from apps.distributors.tiers import tier_delete, tier_save
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import MerchantDistributorSerializer
@@ -167,34 +167,6 @@ class TierSerializer(serializers.ModelSerializer):
         validators: list = []  # uniqueness per merchant is checked by tier_save
 
 
-class ConditionProgressSerializer(serializers.Serializer):
-    metric = NamedChoiceField(TierCondition.Metric.choices, enum_name="TierMetricEnum")
-    label = serializers.CharField()  # type: ignore[assignment]
-    period_days = serializers.IntegerField()
-    value = serializers.DecimalField(max_digits=14, decimal_places=2)
-    threshold = serializers.DecimalField(max_digits=14, decimal_places=2)
-    missing = serializers.DecimalField(max_digits=14, decimal_places=2)
-    met = serializers.BooleanField()
-    text = serializers.CharField(
-        help_text="What is missing, e.g. “¥320.00 more own sales in 30 days”."
-    )
-
-
-class TierBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Tier
-        fields = ["id", "name", "rank"]
-        read_only_fields = fields
-
-
-class TierStatusSerializer(serializers.Serializer):
-    current = TierBriefSerializer(allow_null=True)
-    tier_since = serializers.DateTimeField(allow_null=True)
-    next_tier = TierBriefSerializer(allow_null=True)
-    combinator = NamedChoiceField(Combinator.choices, enum_name="CombinatorEnum")
-    conditions = ConditionProgressSerializer(many=True)
-
-
 class BoundCustomerSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(source="customer.display_name", read_only=True)
     seconds_left = serializers.SerializerMethodField(
@@ -229,10 +201,10 @@ class FraudFlagSerializer(serializers.ModelSerializer):
 
 @extend_schema(tags=["distributor"])
 class ProgrammeSelfViewSet(StoreViewSet):
-    """The caller's application, tier progress and bound customers in this store."""
+    """The caller's application and bound customers in this store."""
 
     queryset = Distributor.objects.all()
-    serializer_class = TierStatusSerializer
+    serializer_class = MyApplicationSerializer
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(user=self.request.user)
@@ -285,21 +257,6 @@ class ProgrammeSelfViewSet(StoreViewSet):
                 status=status.HTTP_201_CREATED,
             )
         return Response(MyApplicationSerializer(self._my_application()).data)
-
-    @extend_schema(responses=TierStatusSerializer)
-    @action(detail=False, methods=["get"])
-    def tier(self, request: Request, store: str) -> Response:
-        """The caller's tier and what is missing for the next one."""
-        distributor = self.own_profile()
-        progress = tier_progress(distributor=distributor)
-        data = {
-            "current": progress.current,
-            "tier_since": distributor.tier_since,
-            "next_tier": progress.next_tier,
-            "combinator": progress.combinator,
-            "conditions": progress.conditions,
-        }
-        return Response(TierStatusSerializer(data).data)
 
     @extend_schema(responses=BoundCustomerSerializer(many=True))
     @action(detail=False, methods=["get"])

@@ -18,9 +18,6 @@ merchant_router = SimpleRouter()
 merchant_router.register(
     "distributors", views.MerchantDistributorViewSet, basename="merchant-distributor"
 )
-merchant_router.register(
-    "leaderboard", views.MerchantLeaderboardViewSet, basename="merchant-leaderboard"
-)
 
 merchant_router.register(
     "distributor-applications",

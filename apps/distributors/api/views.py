@@ -10,32 +10,25 @@ from rest_framework.response import Response
 
 from apps.accounts.models import User
 from apps.core.errors import NotFound
-from apps.distributors import links, team
-from apps.distributors.guards import fraud_check_signup
-from apps.distributors.leaderboards import leaderboard_get, period_start
+from apps.distributors import links
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
+from apps.distributors.recruitment import distributor_signup
 from apps.distributors.selectors import distributor_upline
-from apps.distributors.services import distributor_join
-from apps.distributors.team import own_sales, team_summary
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (
     DistributorJoinSerializer,
     DistributorProfileSerializer,
-    LeaderboardQuerySerializer,
-    LeaderboardSerializer,
     MerchantDistributorSerializer,
     ShareLinksSerializer,
-    TeamMemberSerializer,
-    TeamQuerySerializer,
-    TeamSerializer,
 )
 
 
 @extend_schema(tags=["distributor"])
 class DistributorSelfViewSet(StoreViewSet):
-    """The caller's own distributor profile in this store (分销员中心)."""
+    """The caller's own distributor profile in this store (分销员中心). The team, tier and
+    leaderboards beside it are the programme app's (``apps/programme/api``)."""
 
     queryset = Distributor.objects.all()
     serializer_class = DistributorProfileSerializer
@@ -58,21 +51,16 @@ class DistributorSelfViewSet(StoreViewSet):
         """Become a distributor of this store (free; joining again changes nothing: 200)."""
         serializer = DistributorJoinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        existed = self.get_queryset().exists()
-        joined = distributor_join(
+        _distributor, created = distributor_signup(
             merchant=self.merchant,
             user=cast(User, request.user),
             invite_code=serializer.validated_data["invite_code"] or None,
+            ip=request_ip(request),
+            device=request_device_id(request),
         )
-        if not existed:
-            fraud_check_signup(
-                distributor=joined,
-                ip=request_ip(request),
-                device=request_device_id(request),
-            )
         return Response(
             self._profile_data(self.own_profile()),
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     @extend_schema(responses=DistributorProfileSerializer)
@@ -80,58 +68,6 @@ class DistributorSelfViewSet(StoreViewSet):
     def me(self, request: Request, store: str) -> Response:
         """Profile, invite code, the store's share link and the upline (at most three levels)."""
         return Response(self._profile_data(self.own_profile()))
-
-    @extend_schema(parameters=[TeamQuerySerializer], responses=TeamSerializer)
-    @action(detail=False, methods=["get"])
-    def team(self, request: Request, store: str) -> Response:
-        """The team's size, the count per level 1–3, the caller's sales in the period (``period``:
-        week, month, 30d, all) and upline (three levels). Members: ``team-members``."""
-        distributor = self.own_profile()
-        query = TeamQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        period = query.validated_data["period"]
-        summary = team_summary(distributor=distributor)
-        upline = distributor_upline(distributor=distributor)
-        for relative_level, member in enumerate(upline, start=1):
-            member.relative_level = relative_level
-        data = {
-            "team_size": summary.team_size,
-            "period": period,
-            "own_sales": own_sales(distributor=distributor, since=period_start(period)),
-            "levels": [
-                {"level": level, "count": count}
-                for level, count in sorted(summary.level_counts.items())
-            ],
-            "upline": upline,
-        }
-        return Response(TeamSerializer(data).data)
-
-    @extend_schema(parameters=[TeamQuerySerializer], responses=TeamMemberSerializer(many=True))
-    @action(detail=False, methods=["get"], url_path="team-members")
-    def team_members(self, request: Request, store: str) -> Response:
-        """One level's members (``level`` 1–3), oldest first, with their sales in the period and
-        all time, recruits and team sizes; paginated."""
-        distributor = self.own_profile()
-        query = TeamQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        members = team.team_members(
-            distributor=distributor,
-            relative_level=query.validated_data["level"],
-            since=period_start(query.validated_data["period"]),
-        )
-        page = self.paginate_queryset(members)
-        return self.get_paginated_response(TeamMemberSerializer(page, many=True).data)
-
-    @extend_schema(parameters=[LeaderboardQuerySerializer], responses=LeaderboardSerializer)
-    @action(detail=False, methods=["get"])
-    def leaderboard(self, request: Request, store: str) -> Response:
-        """The store's top distributors of the period by sales, commission or recruits, names
-        masked, and the caller's own rank."""
-        distributor = self.own_profile()
-        query = LeaderboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        result = leaderboard_get(merchant=self.merchant, viewer=distributor, **query.validated_data)
-        return Response(LeaderboardSerializer(result).data)
 
     @extend_schema(responses=ShareLinksSerializer)
     @action(detail=False, methods=["get"], url_path="share-links")
@@ -171,18 +107,3 @@ class MerchantDistributorViewSet(
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("user", "parent").order_by("tree_id", "lft")
-
-
-@extend_schema(tags=["merchant"])
-class MerchantLeaderboardViewSet(MerchantStaffViewSet):
-    """The merchant's leaderboards (排行榜) for a period, as distributors see them (names masked)."""
-
-    queryset = Distributor.objects.all()
-    pagination_class = None
-
-    @extend_schema(parameters=[LeaderboardQuerySerializer], responses=LeaderboardSerializer)
-    def list(self, request: Request) -> Response:
-        query = LeaderboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        result = leaderboard_get(merchant=self.merchant, **query.validated_data)
-        return Response(LeaderboardSerializer(result).data)

@@ -37,9 +37,18 @@ from apps.marketing.pricing import BEST_COUPON, LineInput, PricedCart, open_flas
 from apps.marketing.services import pricing_commit
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
+from apps.suppliers.models import Supplier, SupplyProduct, SupplySku
 
 from ..models import Cart, CartItem, Order, OrderLine, OrderLineAdjustment, OrderStatusChange
 from .line_rules import check_on_sale, check_quantity, shop_of
+
+
+@dataclass(frozen=True)
+class SupplySnapshot:
+    """A supplied line's supplier and supply price per unit, read as its stock was reserved."""
+
+    supplier_id: int
+    unit_price: Decimal
 
 
 @dataclass(frozen=True)
@@ -234,15 +243,37 @@ def _order_create(
         check_quantity(quantity)
         check_on_sale(sku)
     now = timezone.now()
+    # A flash-sale line (a store's own SKU in an open sale, bought outside a micro-shop) takes its
+    # units from the sale's pool at the end of the transaction, not from the SKU here.
     flash: dict[int, FlashSale] = open_flash_sales(
         merchant=merchant,
-        sku_ids=[sku.pk for (sku, _quantity), shop in zip(lines, shops, strict=True) if not shop],
+        sku_ids=[
+            sku.pk
+            for (sku, _quantity), shop in zip(lines, shops, strict=True)
+            if not shop and not sku.supply_sku_id
+        ],
         now=now,
     )
-    pricing = [
-        SkuPricing.of(sku) if sku.pk in flash else _reserve_stock(sku=sku, quantity=quantity)
-        for sku, quantity in lines
-    ]
+    # Locks in one global order, so no two placements wait on each other in a circle: the store's
+    # own SKUs by id, then the suppliers' pools (shared by every store) by pool id.
+    reserved: dict[int, tuple[SkuPricing, SupplySnapshot | None]] = {}
+    for index in sorted(
+        range(len(lines)),
+        key=lambda i: (
+            lines[i][0].supply_sku_id is not None,
+            lines[i][0].supply_sku_id or 0,
+            lines[i][0].pk,
+        ),
+    ):
+        sku, quantity = lines[index]
+        if sku.pk in flash:
+            reserved[index] = (SkuPricing.of(sku), None)
+        elif sku.supply_sku_id:
+            reserved[index] = _reserve_supplied_stock(sku=sku, quantity=quantity)
+        else:
+            reserved[index] = (_reserve_stock(sku=sku, quantity=quantity), None)
+    pricing = [reserved[index][0] for index in range(len(lines))]
+    supplies = [reserved[index][1] for index in range(len(lines))]
     programme = programme_settings_for(merchant=merchant)
     agency = agency_prices(
         merchant=merchant,
@@ -317,8 +348,12 @@ def _order_create(
                 flash_sale_id=priced.flash_sale_id,
                 agency_distributor_id=quote.distributor_id if quote else None,
                 agency_unit_cost=quote.unit_cost if quote else None,
+                supplier_id=supply.supplier_id if supply else None,
+                supply_unit_price=supply.unit_price if supply else None,
             )
-            for (sku, quantity), priced, quote in zip(lines, cart.lines, agency, strict=True)
+            for (sku, quantity), priced, quote, supply in zip(
+                lines, cart.lines, agency, supplies, strict=True
+            )
         ]
     )
     _write_breakdown(merchant=merchant, order=order, order_lines=order_lines, cart=cart)
@@ -380,3 +415,44 @@ def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:
     if row is None:
         raise Conflict(_("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock")
     return SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2])
+
+
+def _reserve_supplied_stock(*, sku: Sku, quantity: int) -> tuple[SkuPricing, SupplySnapshot]:
+    """A picked SKU: take ``quantity`` from the supplier's one pool, shared by every store.
+
+    The same conditional update as a store's own stock, on the pool row, and only while the
+    store's price stands at or above its floor and the supplier still sells it; it returns the
+    store's prices and the supply price in force at that moment.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {SupplySku._meta.db_table} AS pool SET stock = pool.stock - %s
+            FROM {Sku._meta.db_table} AS sku, {SupplyProduct._meta.db_table} AS product,
+                 {Supplier._meta.db_table} AS supplier
+            WHERE sku.id = %s AND pool.id = sku.supply_sku_id AND pool.stock >= %s
+              AND product.id = pool.product_id AND supplier.id = pool.supplier_id
+              AND sku.is_active AND pool.is_active AND product.is_listed
+              AND NOT product.removed_by_platform AND supplier.status = %s
+              AND sku.price >= sku.supply_floor AND sku.price >= pool.min_retail_price
+            RETURNING sku.price, sku.min_resale_price, sku.max_resale_price,
+                      pool.supply_price, pool.supplier_id
+            """,  # noqa: S608 (table names are ours)
+            [quantity, sku.pk, quantity, Supplier.Status.ACTIVE],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        left = (
+            SupplySku.objects.filter(pk=sku.supply_sku_id).values_list("stock", flat=True).first()
+        )
+        if left is not None and left < quantity:
+            raise Conflict(
+                _("Not enough stock of “%(name)s”.") % {"name": sku}, code="out_of_stock"
+            )
+        raise DomainError(
+            _("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive"
+        )
+    return (
+        SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2]),
+        SupplySnapshot(supplier_id=row[4], unit_price=row[3]),
+    )

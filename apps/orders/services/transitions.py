@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,7 @@ from apps.core.state import transition
 from apps.marketing.services import pricing_release
 from apps.members.services import member_order_completed
 from apps.merchants.models import Merchant
-from apps.products.models import Sku
+from apps.products.services import sku_return_stock
 
 from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid
 from ..models import Order, OrderLine, OrderStatusChange
@@ -96,15 +95,17 @@ def order_release_goods_and_discounts(*, order: Order, return_coupon: bool = Tru
 
     The caller's transition of the order (to cancelled) is the guard that this runs once."""
     flash_lines: list[tuple[int, int]] = []
-    for line in (
+    stock_lines: list[tuple[int, int]] = []
+    for sku_id, quantity, flash_sale_id in (
         OrderLine.objects.filter(order=order)
         .order_by("sku_id")
-        .only("sku_id", "quantity", "flash_sale_id")
+        .values_list("sku_id", "quantity", "flash_sale_id")
     ):
-        if line.flash_sale_id is not None:
-            flash_lines.append((line.flash_sale_id, line.quantity))
+        if flash_sale_id is not None:
+            flash_lines.append((flash_sale_id, quantity))
         else:
-            Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
+            stock_lines.append((sku_id, quantity))
+    sku_return_stock(lines=stock_lines)
     pricing_release(
         merchant_id=order.merchant_id,
         order_id=order.pk,
@@ -136,6 +137,14 @@ def order_ship(
     order = order_get_for_merchant(merchant=merchant, order_id=order_id)
     if order.status != S.PAID:
         raise Conflict(_("Only a paid order can be shipped."), code="invalid_transition")
+    if OrderLine.objects.filter(order=order, supplier__isnull=False).exists():
+        raise Conflict(
+            _(
+                "Suppliers ship part of this order: ship your own parcel under Shipments; the "
+                "order is shipped when every parcel is."
+            ),
+            code="ship_by_parcel",
+        )
     with transaction.atomic():
         if not order_transition(
             order=order,

@@ -1,21 +1,30 @@
 from django.conf import settings
 
+from .alipay import AlipayProvider
 from .base import (
     InvalidNotification,
+    IsRefundNotification,
     PaymentNotification,
     PaymentProvider,
     PayoutResult,
     PayoutUnavailable,
+    ProviderError,
     ProviderRefund,
     RefundNotification,
     RefundRefused,
     SplitFailed,
     SplitReceiver,
     SplitResult,
+    StatementLine,
 )
 from .sandbox import SandboxProvider
+from .wechatpay import WeChatPayProvider
 
-PROVIDERS: dict[str, PaymentProvider] = {SandboxProvider.name: SandboxProvider()}
+PROVIDERS: dict[str, PaymentProvider] = {
+    SandboxProvider.name: SandboxProvider(),
+    WeChatPayProvider.name: WeChatPayProvider(),
+    AlipayProvider.name: AlipayProvider(),
+}
 
 
 class ProviderUnavailable(Exception):
@@ -30,10 +39,26 @@ def provider_get(name: str) -> PaymentProvider:
     return PROVIDERS[name]
 
 
+def providers_for_merchant(*, merchant_id: int) -> list[str]:
+    """The payment methods a merchant's checkout offers, the sandbox first when enabled: a real
+    provider only where the merchant's account with it is entered and enabled."""
+    from apps.credentials.selectors import provider_names_enabled
+
+    offered = (
+        [SandboxProvider.name] if SandboxProvider.name in settings.FENXIAO_PAYMENT_PROVIDERS else []
+    )
+    for name in provider_names_enabled(merchant_id=merchant_id):
+        if name in settings.FENXIAO_PAYMENT_PROVIDERS and name in PROVIDERS:
+            offered.append(name)
+    return offered
+
+
 __all__ = [
     "InvalidNotification",
+    "IsRefundNotification",
     "PaymentNotification",
     "PaymentProvider",
+    "ProviderError",
     "ProviderRefund",
     "PayoutResult",
     "PayoutUnavailable",
@@ -41,7 +66,9 @@ __all__ = [
     "SplitFailed",
     "SplitReceiver",
     "SplitResult",
+    "StatementLine",
     "RefundNotification",
     "RefundRefused",
     "provider_get",
+    "providers_for_merchant",
 ]

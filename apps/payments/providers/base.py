@@ -1,6 +1,6 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -8,8 +8,18 @@ if TYPE_CHECKING:
     from apps.payments.models import Payment
 
 
+class ProviderError(Exception):
+    """A real provider could not be asked (timeout, connection, 5xx) or refused a request in a
+    way the caller can only report; the interface's narrower errors say more where they apply."""
+
+
 class InvalidNotification(Exception):
     """A notification that must not be trusted: bad signature, malformed body, unknown provider."""
+
+
+class IsRefundNotification(InvalidNotification):
+    """A notification on the payment callback that is about a refund (Alipay notifies a refund
+    on the trade's callback): hand it to the refund handling instead."""
 
 
 class SplitFailed(Exception):
@@ -40,6 +50,9 @@ class PaymentNotification:
     amount: Decimal
     succeeded: bool
     paid_at: datetime
+    # Real providers sign per merchant account: the merchant whose account verified the notice.
+    # Only that merchant's payment may be paid by it.
+    merchant_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,7 @@ class RefundNotification:
     amount: Decimal
     succeeded: bool
     failure_reason: str = ""
+    merchant_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,23 @@ class PayoutResult:
     succeeded: bool
     reference: str
     message: str = ""
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One line of a provider's statement (WeChat Pay's bill, Alipay's bill, the sandbox's books):
+    money that moved at the provider. ``kind`` is payment / refund / split / payout;
+    ``reference`` is Fenxiao's key for it (out_trade_no, the refund's or payout's idempotency
+    key), which reconciliation matches against the ledger."""
+
+    kind: str
+    reference: str
+    amount: Decimal
+    occurred_at: datetime
+    provider_reference: str = ""
+    out_trade_no: str = ""
+    receiver: str = ""
+    fee: Decimal = Decimal("0.00")
 
 
 class PayoutUnavailable(Exception):
@@ -135,6 +166,14 @@ class PaymentProvider(Protocol):
         PayoutUnavailable when the outcome is unknown."""
         ...
 
-    def payout_query(self, *, idempotency_key: str) -> PayoutResult | None:
-        """The result of the payout made with this key, or None when the provider never made it."""
+    def payout_query(
+        self, *, idempotency_key: str, merchant_id: int | None = None
+    ) -> PayoutResult | None:
+        """The result of the payout made with this key, or None when the provider never made it.
+        Real providers are asked with the merchant's credentials, so they need ``merchant_id``."""
+        ...
+
+    def statement(self, *, merchant_id: int, day: date) -> "list[StatementLine]":
+        """What the provider booked for the merchant on ``day`` (Asia/Shanghai): its bill, the
+        other side of reconciliation."""
         ...

@@ -11,9 +11,10 @@ import json
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.urls import reverse
@@ -28,12 +29,15 @@ from .base import (
     SplitFailed,
     SplitReceiver,
     SplitResult,
+    StatementLine,
 )
 
 if TYPE_CHECKING:
     from apps.payments.models import Payment, SandboxTransaction
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
+# Providers' bills run by the day in China's time.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Like a test card number: the sandbox refuses every payout to an account starting with this.
 SANDBOX_FAILING_ACCOUNT_PREFIX = "fail"
 
@@ -229,7 +233,9 @@ class SandboxProvider:
             succeeded=record.succeeded, reference=record.reference, message=record.message
         )
 
-    def payout_query(self, *, idempotency_key: str) -> PayoutResult | None:
+    def payout_query(
+        self, *, idempotency_key: str, merchant_id: int | None = None
+    ) -> PayoutResult | None:
         from apps.payments.models import SandboxPayout
 
         record = SandboxPayout.objects.filter(idempotency_key=idempotency_key).first()
@@ -238,6 +244,27 @@ class SandboxProvider:
         return PayoutResult(
             succeeded=record.succeeded, reference=record.reference, message=record.message
         )
+
+    def statement(self, *, merchant_id: int, day: date) -> list[StatementLine]:
+        """The sandbox's books for the day, as a real provider's bill lists its own."""
+        from apps.payments.models import SandboxTransaction
+
+        start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+        rows = SandboxTransaction.objects.filter(
+            merchant_id=merchant_id, created_at__gte=start, created_at__lt=start + timedelta(days=1)
+        ).order_by("id")
+        return [
+            StatementLine(
+                kind=row.kind,
+                reference=row.reference,
+                provider_reference=row.provider_reference,
+                out_trade_no=row.out_trade_no,
+                receiver=row.receiver,
+                amount=row.amount,
+                occurred_at=row.created_at,
+            )
+            for row in rows
+        ]
 
     def record_payment(self, payment: "Payment", provider_trade_no: str) -> str:
         """The sandbox took the consumer's money (its pay page was confirmed). Returns the trade

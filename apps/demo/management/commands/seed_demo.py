@@ -32,7 +32,9 @@ from apps.demo.seed import (
     orders,
     people,
     programme,
+    providers,
     summary,
+    supply,
 )
 from apps.demo.seed.world import DEMO_PASSWORD, FRUIT, TEA, DemoWorld
 from apps.merchants.models import Merchant
@@ -64,6 +66,10 @@ STEPS: list[tuple[str, Step]] = [
     ("withdrawal", money.pay_a_withdrawal),
     ("application", merchants.submit_application),
     ("materials", programme.create_materials),
+    ("supplier", supply.create_supplier),
+    ("supplied order", supply.order_supplied_goods),
+    ("provider accounts", providers.create_provider_accounts),
+    ("share-link visits", providers.record_share_visits),
     ("marketing", marketing.create_marketing),
 ]
 

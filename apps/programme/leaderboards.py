@@ -5,7 +5,7 @@ Definitions (the same on the pages, in the API and in the admin):
 - **sales**: the sum of ``OrderLine.paid_amount`` (goods after discounts, without shipping) of the
   orders a distributor is the level-1 distributor of (``Order.distributor``), paid and not
   cancelled (status paid, shipped or completed), counted when paid (``paid_at`` in the period);
-  see ``apps.distributors.team``. Refunds are not subtracted.
+  see ``apps.programme.team``. Refunds are not subtracted.
 - **commission**: the sum of their commission records at any level, frozen or released
   (cancelled records excluded), each for what refunds left of it (``amount − reversed_amount``),
   counted when the record was created.
@@ -28,9 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import CommissionRecord
+from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 
-from .models import Distributor
 from .team import sales_lines
 
 TOP_N = 10

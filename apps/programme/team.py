@@ -28,9 +28,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from apps.core.money import ZERO
+from apps.distributors.models import Distributor
 from apps.orders.models import Order, OrderLine
-
-from .models import Distributor
 
 SALE_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.COMPLETED)
 TEAM_DEPTH = 3

@@ -9,11 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from apps.distributors.models import Distributor
 from apps.merchants.models import Merchant
 from apps.tenancy.admin import request_merchant
 
 from .leaderboards import Board, Period, leaderboard_get
-from .models import Distributor
 
 
 def leaderboard_report(request: HttpRequest) -> HttpResponse:
@@ -56,4 +56,4 @@ def leaderboard_report(request: HttpRequest) -> HttpResponse:
         "periods": Period.choices,
         "boards": boards,
     }
-    return render(request, "admin/distributors/leaderboard.html", context)
+    return render(request, "admin/programme/leaderboard.html", context)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('distributors', '0006_programmesettings_refund_rate_days_and_more'),
         ('marketing', '0001_initial'),
         ('merchants', '0002_pending_application_slug_unique'),
-        ('orders', '0003_cartitem_agency_distributor_and_more'),
+        ('orders', '0004_supply_snapshot'),
         ('products', '0002_sku_max_resale_price_sku_min_resale_price_and_more'),
     ]
 

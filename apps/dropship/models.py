@@ -1,0 +1,96 @@
+"""Drop-shipping (一件代发): an order's parcels, one per supplier and one for the store's own goods.
+
+Shipments are made when the order is paid; each is shipped by whoever holds its goods (the
+supplier in its back office, the store in its own), and the order is shipped once all of them are.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.merchants.models import MerchantOwned
+from apps.orders.models import Order, OrderLine
+from apps.suppliers.models import Supplier, SupplyProduct
+
+
+class Shipment(MerchantOwned):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To ship")
+        SHIPPED = "shipped", _("Shipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order")
+    )
+    # None: the store's own goods, shipped by the store.
+    supplier = models.ForeignKey(
+        Supplier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("supplier"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    carrier = models.CharField(_("carrier"), max_length=64, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipped by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "supplier"],
+                name="shipment_one_per_supplier",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="shipped")
+                | (~models.Q(carrier="") & ~models.Q(tracking_number="")),
+                name="shipment_shipped_has_tracking",
+            ),
+        ]
+        indexes = [models.Index(fields=["supplier", "status", "-id"], name="shipment_supplier")]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} / {self.supplier or _('own goods')}"
+
+
+class ShipmentLine(MerchantOwned):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.OneToOneField(
+        OrderLine, on_delete=models.CASCADE, related_name="shipment_line"
+    )
+
+    class Meta:
+        verbose_name = _("shipment line")
+        ordering = ["id"]
+
+
+class CatalogueProduct(SupplyProduct):
+    """The supply catalogue as merchants browse it (a read-only view of the suppliers' products)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("supply catalogue product")
+        verbose_name_plural = _("supply catalogue")
+
+
+class SupplierShipment(Shipment):
+    """A shipment as its supplier sees it in the supplier back office."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("shipment to send")
+        verbose_name_plural = _("shipments to send")

@@ -1,0 +1,123 @@
+"""Serializers of the programme's figures: team, leaderboards, tier progress."""
+
+from rest_framework import serializers
+
+from apps.core.api_schema import NamedChoiceField
+from apps.distributors.api.serializers import DistributorBriefSerializer, UplineMemberSerializer
+from apps.distributors.models import Combinator, CustomerBinding, Tier, TierCondition
+
+from ..leaderboards import Board, Period
+
+PERIOD_CHOICES = [key for key, _label in Period.choices]
+BOARD_CHOICES = [key for key, _label in Board.choices]
+
+
+class TeamMemberSerializer(DistributorBriefSerializer):
+    joined_at = serializers.DateTimeField(read_only=True)
+    recruits = serializers.IntegerField(read_only=True, help_text="Their direct invitees.")
+    recruits_in_period = serializers.IntegerField(read_only=True)
+    subtree_size = serializers.IntegerField(read_only=True, help_text="Everyone below them.")
+    sales_in_period = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text="Sales as level 1, see README."
+    )
+    sales_total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta(DistributorBriefSerializer.Meta):
+        fields = [
+            *DistributorBriefSerializer.Meta.fields,
+            "joined_at",
+            "recruits",
+            "recruits_in_period",
+            "subtree_size",
+            "sales_in_period",
+            "sales_total",
+        ]
+        read_only_fields = fields
+
+
+class TeamLevelSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    count = serializers.IntegerField()
+
+
+class TeamSerializer(serializers.Serializer):
+    team_size = serializers.IntegerField(help_text="Everyone below the caller, at any depth.")
+    period = serializers.CharField()
+    own_sales = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="The caller's own sales in the period."
+    )
+    levels = TeamLevelSerializer(many=True)
+    upline = UplineMemberSerializer(many=True)
+
+
+class TeamQuerySerializer(serializers.Serializer):
+    level = serializers.IntegerField(min_value=1, max_value=3, default=1)
+    period = serializers.ChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
+
+
+class LeaderboardQuerySerializer(serializers.Serializer):
+    board = serializers.ChoiceField(choices=BOARD_CHOICES, default=Board.DEFAULT)
+    period = serializers.ChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    name = serializers.CharField(help_text="Masked (张*), except the caller's own.")
+    value = serializers.CharField(help_text="Amount (two places) or a count of recruits.")
+    is_me = serializers.BooleanField(source="is_viewer")
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    board = serializers.CharField()
+    period = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    top = LeaderboardEntrySerializer(many=True)
+    me = LeaderboardEntrySerializer(
+        source="viewer", allow_null=True, help_text="The caller's own rank; null = unranked."
+    )
+
+
+class ConditionProgressSerializer(serializers.Serializer):
+    metric = NamedChoiceField(TierCondition.Metric.choices, enum_name="TierMetricEnum")
+    label = serializers.CharField()  # type: ignore[assignment]
+    period_days = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=2)
+    missing = serializers.DecimalField(max_digits=14, decimal_places=2)
+    met = serializers.BooleanField()
+    text = serializers.CharField(
+        help_text="What is missing, e.g. “¥320.00 more own sales in 30 days”."
+    )
+
+
+class TierBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tier
+        fields = ["id", "name", "rank"]
+        read_only_fields = fields
+
+
+class TierStatusSerializer(serializers.Serializer):
+    current = TierBriefSerializer(allow_null=True)
+    tier_since = serializers.DateTimeField(allow_null=True)
+    next_tier = TierBriefSerializer(allow_null=True)
+    combinator = NamedChoiceField(Combinator.choices, enum_name="CombinatorEnum")
+    conditions = ConditionProgressSerializer(many=True)
+
+
+class BindingRequestSerializer(serializers.Serializer):
+    invite_code = serializers.CharField(
+        max_length=32, help_text="The code of the share link or QR code the customer arrived by."
+    )
+
+
+class CustomerBindingSerializer(serializers.ModelSerializer):
+    distributor = DistributorBriefSerializer(read_only=True)
+    source = NamedChoiceField(  # type: ignore[assignment]
+        CustomerBinding.Source.choices, enum_name="BindingSourceEnum", read_only=True
+    )
+
+    class Meta:
+        model = CustomerBinding
+        fields = ["distributor", "source", "bound_at", "expires_at"]
+        read_only_fields = fields

@@ -1,0 +1,149 @@
+"""Signed-out store pages (catalogue, product) served from the cache, with ETag / Last-Modified.
+
+Most visitors of a store arrive signed out, through a shared link, and see the same page as every
+other signed-out visitor: only the CSRF token in its forms (the language switch, add to cart) is
+theirs. So the page is rendered once per (merchant, language, path, catalogue version), kept in
+the cache (Redis, shared by every web process) with its token replaced by a placeholder, and each
+visitor gets it back with their own token put in (``get_token``, which also gives them the CSRF
+cookie, as rendering would have). A browser that already holds the page gets a 304
+(``get_conditional_response``, Django's own conditional-GET logic).
+
+What keys a page and when it is built again:
+- the request's language (``LocaleMiddleware``) and the path (which names the store); a query
+  string (a share link's ``?ref=``, pagination) is rendered live, as is anything for a signed-in
+  visitor (a session cookie) or one with messages waiting (the messages cookie);
+- the merchant's catalogue version (``apps.products.versions``): a product or SKU edit shows at once;
+- at most ``FENXIAO_PAGE_CACHE_SECONDS`` old otherwise: stock reserved by orders (checkout and the
+  cart always read the live stock), the store's own name and description, a store closed by the
+  operator.
+
+The ETag is a digest of the cached page and the visitor's CSRF secret (their cookie): the page a
+browser holds carries a token made from that secret, so a new cookie (or none) never gets a 304.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from django.utils.timezone import now
+
+from apps.products.versions import catalogue_version_key, catalogue_version_of
+
+TOKEN_PLACEHOLDER = "__fenxiao_csrf_token__"
+TOKEN_IN_PAGE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _servable_from_cache(request: HttpRequest) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.META.get("QUERY_STRING")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+    )
+
+
+def _page_key(request: HttpRequest) -> str:
+    # The path holds the store's slug; the entry holds the merchant's id (for its version).
+    language = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
+    return f"store-page:{language}:{request.path}"
+
+
+def _etag(entry: dict, csrf_secret: str) -> str:
+    digest = hashlib.blake2b(f"{entry['digest']}\x00{csrf_secret}".encode(), digest_size=12)
+    return f'"{digest.hexdigest()}"'
+
+
+def _entry_from(response: HttpResponse, *, merchant_id: int, version: int) -> dict | None:
+    """What is kept of a freshly rendered page; None when it must not be kept."""
+    if response.status_code != 200 or response.cookies.keys() - {settings.CSRF_COOKIE_NAME}:
+        return None
+    body = response.content.decode(response.charset)
+    tokens = set(TOKEN_IN_PAGE.findall(body))
+    if len(tokens) > 1:
+        return None
+    for token in tokens:
+        body = body.replace(token, TOKEN_PLACEHOLDER)
+    return {
+        "merchant_id": merchant_id,
+        "version": version,
+        "body": body,
+        "content_type": response["Content-Type"],
+        "digest": hashlib.blake2b(body.encode(), digest_size=12).hexdigest(),
+        "modified": now().timestamp(),
+    }
+
+
+def _respond(request: HttpRequest, entry: dict) -> HttpResponse:
+    modified = int(entry["modified"])
+    # The visitor's CSRF secret, as CsrfViewMiddleware read it from their cookie (None without a
+    # valid one): the page a browser holds carries a token made from it.
+    held_secret = request.META.get("CSRF_COOKIE")
+    response = None
+    if held_secret:
+        response = get_conditional_response(
+            request, etag=_etag(entry, held_secret), last_modified=modified
+        )
+    if response is None:
+        body = entry["body"]
+        if TOKEN_PLACEHOLDER in body:
+            body = body.replace(TOKEN_PLACEHOLDER, get_token(request))
+        response = HttpResponse(body, content_type=entry["content_type"])
+    response["ETag"] = _etag(entry, request.META.get("CSRF_COOKIE") or get_token(request))
+    response["Last-Modified"] = http_date(modified)
+    # The page carries this visitor's CSRF token: no shared cache may keep it, and the browser
+    # asks again each time (cheaply: a 304 while nothing changed).
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _fresh_entry(request: HttpRequest) -> dict | None:
+    """The cached page for this request if there is one and its catalogue has not moved since."""
+    entry = cache.get(_page_key(request))
+    if not isinstance(entry, dict) or "merchant_id" not in entry:
+        return None
+    version = catalogue_version_of(cache.get(catalogue_version_key(entry["merchant_id"])))
+    return entry if entry["version"] == version else None
+
+
+def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """``@cached_store_page(store_view)`` in place of ``@store_view``: the store is resolved by
+    ``store_view`` as on every store page, and signed-out GETs come from the cache.
+
+    A hit costs two cache reads and no query: the store is not looked up again while its page is
+    cached, so a store that is closed (or renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        resolved = store_view(view)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+            if not _servable_from_cache(request):
+                return resolved(request, slug, *args, **kwargs)
+            entry = _fresh_entry(request)
+            if entry is not None:
+                return _respond(request, entry)
+
+            def render_and_keep(request: HttpRequest, merchant, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+                # Read before rendering: an edit made meanwhile moves the version past this page's.
+                version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
+                response = view(request, merchant, *args, **kwargs)
+                fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
+                if fresh is None:
+                    return response
+                cache.set(_page_key(request), fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
+                return _respond(request, fresh)
+
+            return store_view(render_and_keep)(request, slug, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

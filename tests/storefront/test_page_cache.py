@@ -1,0 +1,162 @@
+"""Signed-out store pages come from the cache (apps/storefront/page_cache.py)."""
+
+import re
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from apps.products.services import product_update, sku_update
+from tests.factories import ProductFactory, SkuFactory
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture
+def product(merchant):
+    product = ProductFactory(merchant=merchant, name="Longjing")
+    SkuFactory(product=product, name="50g", price="128.00", stock=5)
+    return product
+
+
+@pytest.fixture
+def product_url(merchant, product):
+    return reverse("storefront:product", kwargs={"slug": merchant.slug, "product_id": product.pk})
+
+
+@pytest.fixture
+def catalogue_url(merchant):
+    return reverse("storefront:catalogue", kwargs={"slug": merchant.slug})
+
+
+def test_a_second_signed_out_visit_costs_no_query(
+    client, product, product_url, catalogue_url, django_assert_num_queries
+):
+    client.get(product_url)
+    client.get(catalogue_url)
+
+    with django_assert_num_queries(0):
+        product_page = client.get(product_url)
+    with django_assert_num_queries(0):
+        catalogue = client.get(catalogue_url)
+
+    assert product_page.status_code == 200
+    assert "Longjing" in product_page.content.decode()
+    assert catalogue.status_code == 200
+    assert f'data-test="product-{product.pk}"' in catalogue.content.decode()
+
+
+def test_each_visitor_gets_a_token_of_their_own_that_works(product_url):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first_page, second_page = first.get(product_url), second.get(product_url)
+
+    first_tokens = set(TOKEN.findall(first_page.content.decode()))
+    second_tokens = set(TOKEN.findall(second_page.content.decode()))
+    first_post = first.post(product_url, {"csrfmiddlewaretoken": first_tokens.pop()})
+    crossed = second.post(product_url, {"csrfmiddlewaretoken": "x" * 64})
+
+    assert len(first_tokens | second_tokens) == 1  # each page carries one token everywhere
+    assert first.cookies["csrftoken"].value != second.cookies["csrftoken"].value
+    assert first_post.status_code == 302  # accepted, then off to sign in
+    assert first_post["Location"].startswith(reverse("accounts:login"))
+    assert crossed.status_code == 403
+
+
+def test_an_unchanged_page_answers_304_to_a_browser_holding_it(client, product_url):
+    page = client.get(product_url)
+
+    again = client.get(product_url, headers={"If-None-Match": page["ETag"]})
+    other_cookie = Client()
+    other_cookie.cookies["csrftoken"] = "a" * 32
+    other = other_cookie.get(product_url, headers={"If-None-Match": page["ETag"]})
+
+    assert page["Cache-Control"] == "private, no-cache"
+    assert page.has_header("Last-Modified")
+    assert again.status_code == 304
+    assert again.content == b""
+    # The ETag names the visitor's CSRF cookie too: a page held under another cookie is resent.
+    assert other.status_code == 200
+
+
+def test_a_product_or_sku_edit_shows_at_once(
+    client, merchant, product, product_url, catalogue_url, django_capture_on_commit_callbacks
+):
+    client.get(product_url)
+    client.get(catalogue_url)
+    etag = client.get(product_url)["ETag"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
+    with django_capture_on_commit_callbacks(execute=True):
+        sku_update(merchant=merchant, sku_id=product.skus.get().pk, price="99.00")
+    page = client.get(product_url, headers={"If-None-Match": etag})
+    catalogue = client.get(catalogue_url)
+
+    assert page.status_code == 200
+    assert "Biluochun" in page.content.decode()
+    assert "¥99.00" in page.content.decode()
+    assert "Biluochun" in catalogue.content.decode()
+
+
+def test_a_cached_page_lives_at_most_the_configured_seconds(
+    client, product, product_url, monkeypatch
+):
+    from django.core.cache import cache
+
+    timeouts = []
+    real_set = cache.set
+    monkeypatch.setattr(
+        cache,
+        "set",
+        lambda key, value, timeout: timeouts.append(timeout) or real_set(key, value, timeout),
+    )
+    with override_settings(FENXIAO_PAGE_CACHE_SECONDS=7):
+        client.get(product_url)
+
+    assert timeouts == [7]
+
+
+def test_signed_in_visitors_get_their_own_page(client, customer, product, product_url):
+    Client().get(product_url)  # cached for signed-out visitors
+    client.force_login(customer)
+
+    page = client.get(product_url).content.decode()
+
+    assert 'data-test="logout"' in page
+    assert 'data-test="login-link"' not in page
+
+
+def test_a_share_link_is_rendered_live_and_its_visit_counted(client, merchant, chain, product_url):
+    from apps.dashboard.models import ShareVisit
+
+    client.get(product_url)
+    code = chain[3].invite_code
+
+    page = client.get(product_url + f"?ref={code}").content.decode()
+
+    assert f"%3Fref%3D{code}" in page  # the sign-in link's next=, only in a live page
+    assert ShareVisit.objects.filter(merchant=merchant, distributor=chain[3]).count() == 1
+
+
+def test_each_language_has_its_own_page(client, product, product_url):
+    english = client.get(product_url, headers={"Accept-Language": "en"}).content.decode()
+    chinese = Client().get(product_url, headers={"Accept-Language": "zh-hans"}).content.decode()
+
+    assert 'lang="en"' in english
+    assert 'lang="zh-hans"' in chinese
+
+
+def test_another_stores_product_is_still_absent(client, other_merchant, product, product_url):
+    client.get(product_url)  # cached in its own store
+    url = reverse(
+        "storefront:product", kwargs={"slug": other_merchant.slug, "product_id": product.pk}
+    )
+
+    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 404
+
+
+def test_an_unknown_store_is_absent(client, db):
+    url = reverse("storefront:catalogue", kwargs={"slug": "no-such-store"})
+
+    assert client.get(url).status_code == 404
