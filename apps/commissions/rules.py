@@ -46,7 +46,6 @@ from typing import Any
 
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from apps.core.money import CENT, HUNDRED, ZERO, quantize_money
 from apps.distributors.models import Distributor, ProgrammeSettings
@@ -513,47 +512,3 @@ def commission_inputs_load(
             margin_payable=margin_payable,
         )
     return CommissionInputs(plan=plan, overrides=overrides, orders=inputs)
-
-
-def explanation_text(explanation: Mapping[str, Any]) -> str:
-    """One sentence saying how a record's amount was reached, in the reader's language."""
-    if not explanation:
-        return ""
-    rule = explanation.get("rule", "")
-    amount = explanation.get("amount", "")
-    if rule == Rule.AGENCY_MARGIN:
-        return _("%(label)s: %(base)s paid − %(cost)s × %(quantity)s = %(amount)s") % {
-            "label": Rule(rule).label,
-            "base": explanation["base"],
-            "cost": explanation["unit_cost"],
-            "quantity": explanation["quantity"],
-            "amount": amount,
-        }
-    label = Rule(rule).label if rule in Rule.values else rule
-    if explanation.get("mode") == "fixed":
-        text = _("%(label)s: %(value)s × %(quantity)s = %(total)s") % {
-            "label": label,
-            "value": explanation["value"],
-            "quantity": explanation["quantity"],
-            "total": explanation["fixed_total"],
-        }
-        if explanation.get("limited_to_base"):
-            text += _(", limited to the %(base)s paid") % {"base": explanation["base"]}
-    else:
-        text = _("%(label)s: %(value)s%% of %(base)s paid") % {
-            "label": label,
-            "value": explanation["value"],
-            "base": explanation["base"],
-        }
-        if "bonus_percent" in explanation:
-            text += _(", plus a %(bonus)s%% bonus (month's sales %(sales)s ≥ %(threshold)s)") % {
-                "bonus": explanation["bonus_percent"],
-                "sales": explanation["monthly_sales"],
-                "threshold": explanation["bonus_threshold"],
-            }
-    if explanation.get("cap_trimmed"):
-        text += _(", trimmed from %(before)s by the %(cap)s%% cap") % {
-            "before": explanation["before_cap"],
-            "cap": explanation["cap_percent"],
-        }
-    return text + _(" → %(amount)s (rounded down)") % {"amount": amount}

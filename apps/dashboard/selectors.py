@@ -11,14 +11,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.commissions.models import Journal, LedgerEntry
 from apps.core.money import ZERO
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.finance.selectors import STATEMENT_FIGURES, Period
+from apps.ledger.models import Journal, LedgerEntry
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 
@@ -257,4 +257,31 @@ def per_merchant(*, days: int) -> list[dict[str, Any]]:
             "orders": order_rows.get(pk, 0),
         }
         for pk, name in merchants
+    ]
+
+
+def distributor_commission_daily(*, distributor_id: int, days: int = 30) -> list[dict[str, Any]]:
+    """A distributor's commission earned per day over the last ``days`` days (what it keeps:
+    amount less what refunds took back), for the small chart on their earnings page. One query."""
+    from apps.commissions.models import CommissionRecord
+
+    period = Window(days=days, today=timezone.localdate()).current
+    earned = dict(
+        CommissionRecord.objects.filter(period.q(), beneficiary_id=distributor_id)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(kept=Sum(F("amount") - F("reversed_amount")))
+        .values_list("day", "kept")
+    )
+    values = [earned.get(period.start + timedelta(days=n), ZERO) for n in range(days)]
+    top = max(values, default=ZERO) or Decimal("1")
+    return [
+        {
+            "day": (period.start + timedelta(days=n)).isoformat(),
+            "amount": f"{value:.2f}",
+            # Bar height in a 60-unit-high chart, and where it starts from the top.
+            "bar": int(value * 60 / top),
+            "top": 60 - int(value * 60 / top),
+        }
+        for n, value in enumerate(values)
     ]

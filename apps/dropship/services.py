@@ -224,16 +224,21 @@ def shipment_ship(
         shipment.refresh_from_db()
         unshipped = Shipment.objects.filter(order=order, status=Shipment.Status.PENDING).exists()
         if not unshipped:
-            count = Shipment.objects.filter(order=order).count()
+            parcels = list(
+                Shipment.objects.filter(order=order)
+                .order_by("id")
+                .values_list("carrier", "tracking_number")
+            )
+            # The order keeps every parcel's carrier and tracking (the consumer sees each parcel).
+            carriers = " / ".join(dict.fromkeys(carrier for carrier, _number in parcels))
+            numbers = " / ".join(number for _carrier, number in parcels)
             order_transition(
                 order=order,
                 new=Order.Status.SHIPPED,
                 actor=actor,
                 reason=_("every parcel shipped"),
                 shipped_at=now,
-                shipping_carrier=carrier
-                if count == 1
-                else _("%(count)d parcels") % {"count": count},
-                tracking_number=tracking_number if count == 1 else "",
+                shipping_carrier=carriers[:64],
+                tracking_number=numbers[:64],
             )
     return shipment

@@ -102,6 +102,16 @@ class Order(MerchantOwned):
     commission_status = models.CharField(
         _("commission"), max_length=16, choices=CommissionStatus, default=CommissionStatus.NONE
     )
+    # The live room (商城直播) the order was placed from: set by the live app through placement's
+    # ``live_room_id`` input. A string reference: orders never imports live.
+    live_room = models.ForeignKey(
+        "live.LiveRoom",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("live room"),
+    )
     recipient_name = models.CharField(_("recipient"), max_length=64)
     recipient_phone = models.CharField(_("phone"), max_length=32)
     shipping_address = models.CharField(_("address"), max_length=255)

@@ -46,6 +46,13 @@ class DiscountChoiceForm(forms.Form):
         return Discounts(coupon=coupon, points=data.get("points") or 0)
 
 
+class LiveBuyForm(CheckoutForm):
+    """Buying the pinned product in a live room: one SKU, a quantity and the recipient."""
+
+    sku = forms.IntegerField(label=_("Variant"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999, initial=1)
+
+
 class DistributorJoinForm(forms.Form):
     invite_code = forms.CharField(
         label=_("Invite code"),

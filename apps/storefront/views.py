@@ -21,14 +21,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
-from apps.commissions.models import Wallet
 from apps.commissions.selectors import (
     commission_records_for,
     commission_reversed_total,
-    wallet_for,
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
+from apps.dashboard.selectors import distributor_commission_daily
 from apps.dashboard.services import share_visit_record
 from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
 from apps.distributors.middleware import request_device_id, request_ip
@@ -39,6 +38,7 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
+from apps.ledger.selectors import wallet_or_empty
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
@@ -501,10 +501,7 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
 def distributor_earnings(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
-    try:
-        wallet = wallet_for(distributor=distributor)
-    except Wallet.DoesNotExist:
-        wallet = Wallet(merchant=merchant, distributor=distributor)
+    wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
     paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     return render_store(
@@ -516,6 +513,7 @@ def distributor_earnings(
             "wallet": wallet,
             "page": page,
             "reversed_total": commission_reversed_total(distributor=distributor),
+            "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
         },
     )
 

@@ -29,6 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("FENXIAO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # daphne first: its runserver serves HTTP and WebSockets (ASGI) from one address in development.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,10 +43,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    "channels",
     # In the layer order (README, "Layout"), lowest first: event handlers run in this order.
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.ledger",
     "apps.suppliers",
     "apps.products",
     "apps.distributors",
@@ -60,6 +64,7 @@ INSTALLED_APPS = [
     "apps.withdrawals",
     "apps.finance",
     "apps.programme",
+    "apps.live",
     "apps.dashboard",
     "apps.storefront",
     "apps.demo",
@@ -80,6 +85,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -211,7 +217,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
-        "task": "apps.payments.tasks.payments_sweep_splits",
+        "task": "apps.commissions.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
     "refunds-refund-rate-flags": {
@@ -219,6 +225,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+
+# Live rooms (apps/live): the channel layer carries every room's messages between server processes
+# through Redis pub/sub (one publish per message, each process relays it to its own viewers).
+# FENXIAO_CHANNEL_REDIS_URL may point at another Redis or database; by default REDIS_URL.
+CHANNEL_REDIS_URL = redis_urls(env("FENXIAO_CHANNEL_REDIS_URL", default=env("REDIS_URL")))[0]
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL]},
+    }
+}
+# Chat: longest message (characters), and at most N messages per user and room in a window of
+# seconds; a socket frame longer than FENXIAO_LIVE_MAX_FRAME_BYTES closes that socket (4413).
+FENXIAO_LIVE_CHAT_MAX_LENGTH = env.int("FENXIAO_LIVE_CHAT_MAX_LENGTH", default=200)
+FENXIAO_LIVE_CHAT_MESSAGES = env.int("FENXIAO_LIVE_CHAT_MESSAGES", default=10)
+FENXIAO_LIVE_CHAT_WINDOW_SECONDS = env.int("FENXIAO_LIVE_CHAT_WINDOW_SECONDS", default=10)
+FENXIAO_LIVE_MAX_FRAME_BYTES = env.int("FENXIAO_LIVE_MAX_FRAME_BYTES", default=2048)
+# A viewer whose socket sent nothing (not even its heartbeat) for this long is no longer counted.
+FENXIAO_LIVE_PRESENCE_SECONDS = env.int("FENXIAO_LIVE_PRESENCE_SECONDS", default=60)
+for _name in (
+    "FENXIAO_LIVE_CHAT_MAX_LENGTH",
+    "FENXIAO_LIVE_CHAT_MESSAGES",
+    "FENXIAO_LIVE_CHAT_WINDOW_SECONDS",
+    "FENXIAO_LIVE_MAX_FRAME_BYTES",
+    "FENXIAO_LIVE_PRESENCE_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be 1 or more")
 
 CACHES = {
     "default": {
@@ -287,6 +321,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
+        "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+    },
 }
 
 # Business defaults (per-merchant settings override them where the models say so).

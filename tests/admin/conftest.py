@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
@@ -23,6 +23,7 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
+from apps.live.models import LiveRoom, LiveRoomProduct
 from apps.marketing.models import Coupon, Promotion
 from apps.marketing.services import coupon_grant, flash_sale_create
 from apps.materials.models import Material
@@ -93,7 +94,7 @@ def build_store(merchant: Merchant) -> Store:
     )
     completed.refresh_from_db()
     order_complete(order=completed)
-    assert commission_settle_order(order_id=completed.pk) == 2
+    assert commission_settle_orders(order_id=completed.pk) == 2
     _refund_case(completed, payment_start_for=unpaid)
     _programme_rows(merchant=merchant, child=child)
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
@@ -108,6 +109,11 @@ def build_store(merchant: Merchant) -> Store:
         published_at=timezone.now(),
     )  # fmt: skip
     material_read_record(material=material, distributor=child)
+    room = LiveRoom.objects.create(
+        merchant=merchant, title="Tea live", starts_at=timezone.now(),
+        stream_url="https://streams.example.com/tea.m3u8",
+    )  # fmt: skip
+    LiveRoomProduct.objects.create(merchant=merchant, room=room, product=product)
     WithdrawalSettings.objects.get_or_create(
         merchant=merchant, defaults={"minimum_amount": "10.00"}
     )

@@ -7,7 +7,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from apps.commissions.models import CommissionPlan, LedgerEntry
+from apps.commissions.models import CommissionPlan
+from apps.ledger.models import LedgerEntry
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order, OrderStatusChange

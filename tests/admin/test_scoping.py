@@ -12,14 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import (
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionOverride, CommissionPlan, CommissionRecord
 from apps.core.admin import OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
@@ -34,6 +27,8 @@ from apps.distributors.models import (
 )
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.live.models import LiveRoom
 from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
 from apps.materials.models import Material, MaterialRead
 from apps.members.models import Member, MemberLevel, MemberSettings, MemberTag
@@ -92,6 +87,7 @@ ROWS_PER_STORE = {
     MemberLevel: 1,
     MemberTag: 1,
     Member: 1,  # the customer, a member since their completed order
+    LiveRoom: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
@@ -106,6 +102,7 @@ ADDABLE_BY_STAFF = {
     FlashSale,
     MemberLevel,
     MemberTag,
+    LiveRoom,
 }
 ADDABLE_BY_OPERATOR = {
     Product,
@@ -122,6 +119,7 @@ ADDABLE_BY_OPERATOR = {
     MemberSettings,
     MemberLevel,
     MemberTag,
+    LiveRoom,
 }
 OPERATOR_ONLY = {
     Merchant,
@@ -335,10 +333,10 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionPlan"),
         ("refunds", "RefundCase"),
         ("commissions", "CommissionOverride"),
-        ("commissions", "Journal"),
+        ("ledger", "Journal"),
         ("commissions", "CommissionRecord"),
-        ("commissions", "Wallet"),
-        ("commissions", "LedgerEntry"),
+        ("ledger", "Wallet"),
+        ("ledger", "LedgerEntry"),
         ("withdrawals", "WithdrawalSettings"),
         ("withdrawals", "Withdrawal"),
         ("distributors", "ProgrammeSettings"),
@@ -359,6 +357,7 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("members", "MemberLevel"),
         ("members", "MemberTag"),
         ("members", "Member"),
+        ("live", "LiveRoom"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

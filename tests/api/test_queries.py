@@ -8,7 +8,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.services import distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
 from apps.programme.binding import customer_bind
@@ -35,7 +35,7 @@ def completed_orders(merchant, staff_user, sku, buyer, count):  # type: ignore[n
             actor=staff_user,
         )
         order_confirm_receipt(merchant=merchant, customer=buyer, order_id=order.pk)
-        commission_settle_order(order_id=order.pk)
+        commission_settle_orders(order_id=order.pk)
 
 
 @pytest.mark.parametrize("rows", [1, 10])

@@ -196,3 +196,28 @@ def test_a_share_link_visit_is_counted_once_a_day_per_browser(client, merchant, 
 
     assert ShareVisit.objects.filter(merchant=merchant, distributor=chain[3]).count() == 1
     assert dashboard_data(merchant=merchant, days=1)["funnel"]["visits"] == 1
+
+
+def test_the_earnings_page_charts_the_last_30_days_of_commission(client, merchant, chain, sku):
+    from apps.commissions.services import commission_settle_orders
+    from tests.services.flows import completed_order
+
+    customer = UserFactory()
+    bind(merchant=merchant, customer=customer, distributor=chain[3])
+    order = completed_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    commission_settle_orders(order_id=order.pk)
+    client.force_login(chain[3].user)
+
+    page = client.get(reverse("storefront:distributor-earnings", kwargs={"slug": merchant.slug}))
+
+    days = page.context["commission_days"]
+    assert len(days) == 30
+    earned = sum(D(day["amount"]) for day in days)
+    from apps.commissions.models import CommissionRecord
+
+    kept = sum(
+        r.amount - r.reversed_amount for r in CommissionRecord.objects.filter(beneficiary=chain[3])
+    )
+    assert earned == kept > 0
+    assert days[-1]["bar"] == 60
+    assert 'data-test="earnings-chart"' in page.content.decode()

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.orders.models import Order
 from apps.orders.services import order_place
 from apps.programme.binding import customer_bind
@@ -13,8 +13,8 @@ from tests.factories import ProductFactory, SkuFactory, UserFactory
 CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
 PRODUCT_QUERIES = 3  # the store, the product, its SKUs
 EARNINGS_QUERIES = (
-    7  # user (the session is cached), store, distributor, wallet, reversed total, record count,
-    # records
+    8  # user (the session is cached), store, distributor, wallet, reversed total, record count,
+    # records, the last 30 days of commission (the chart)
 )
 
 
@@ -75,7 +75,7 @@ def settle_order_with_lines(*, merchant, distributor, line_count: int, recipient
         commission_status=Order.CommissionStatus.PENDING,
         completed_at=timezone.now(),
     )
-    assert commission_settle_order(order_id=order.pk) == line_count
+    assert commission_settle_orders(order_id=order.pk) == line_count
     return order
 
 

@@ -12,6 +12,7 @@ its units come from the sale's pool, which was taken from the SKU's stock when t
 """
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -141,10 +142,16 @@ def order_place(
     shop_code: str | None = None,
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
 
     ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
+    ``live_room_id``: the live room the order is placed from, recorded on the order; the caller
+    (the live app, which checked the room is live) gives the room's live-only prices per SKU id in
+    ``channel_prices``. Each is read against the SKU's floor and ceiling in force under its row
+    lock and moved into them, like a micro-shop's price.
     """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
@@ -171,6 +178,8 @@ def order_place(
             note=note,
             expected_total=expected_total,
             discounts=discounts,
+            live_room_id=live_room_id,
+            channel_prices=channel_prices or {},
         )
 
 
@@ -228,6 +237,8 @@ def _order_create(
     note: str,
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Reserve stock, price, snapshot the upline, write the order. Caller holds a transaction.
 
@@ -281,6 +292,7 @@ def _order_create(
         requests=list(zip(pricing, shops, strict=True)),
         programme=programme,
     )
+    channel_prices = channel_prices or {}
     cart = price_lines(
         merchant=merchant,
         customer=customer,
@@ -289,7 +301,11 @@ def _order_create(
                 sku_id=sku.pk,
                 product_id=sku.product_id,
                 quantity=quantity,
-                unit_price=quote.unit_price if quote is not None else current.price,
+                unit_price=quote.unit_price
+                if quote is not None
+                else _channel_price(current, channel_prices[current.sku_id])
+                if current.sku_id in channel_prices
+                else current.price,
                 floor=current.floor,
                 agency=quote is not None,
             )
@@ -330,6 +346,7 @@ def _order_create(
         recipient_phone=recipient.phone,
         shipping_address=recipient.address,
         note=note.strip()[:255],
+        live_room_id=live_room_id,
         expires_at=now + timedelta(minutes=settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES),
     )
     order_lines = OrderLine.objects.bulk_create(
@@ -395,6 +412,15 @@ def _write_breakdown(
     ]
     if rows:
         OrderLineAdjustment.objects.bulk_create(rows)
+
+
+def _channel_price(current: SkuPricing, price: Decimal) -> Decimal:
+    """A channel's price (a live room's) moved into the SKU's floor and ceiling in force."""
+    if current.floor is not None and price < current.floor:
+        return current.floor
+    if current.ceiling is not None and price > current.ceiling:
+        return current.ceiling
+    return price
 
 
 def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('distributors', '0006_programmesettings_refund_rate_days_and_more'),
         ('marketing', '0001_initial'),
         ('merchants', '0002_pending_application_slug_unique'),
-        ('orders', '0004_supply_snapshot'),
+        ('orders', '0005_order_live_room'),
         ('products', '0002_sku_max_resale_price_sku_min_resale_price_and_more'),
     ]
 
