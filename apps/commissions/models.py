@@ -110,7 +110,7 @@ class CommissionOverride(MerchantOwned):
 
     Each level is either a percent of what was paid for the line or a fixed amount per unit sold
     (``mode``). An empty level falls through to the next source for that level: a SKU's override,
-    then its product's, then the beneficiary's tier, then the plan (see ``apps.commissions.rules``).
+    then its product's, then the beneficiary's tier, then the plan (see ``apps.commissions.calculation``).
     """
 
     class Mode(models.TextChoices):
@@ -376,7 +376,7 @@ class CommissionReversal(MerchantOwned):
 
 def explanation_text(explanation: Mapping[str, Any]) -> str:
     """One sentence saying how a record's amount was reached, in the reader's language (from the
-    ``explanation`` that ``apps.commissions.rules`` stored with it)."""
+    ``explanation`` that ``apps.commissions.calculation`` stored with it)."""
     if not explanation:
         return ""
     rule = explanation.get("rule", "")

@@ -33,10 +33,11 @@ from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.refunds.models import RefundCase, RefundCaseLine
 
+from .calculation import commission_lines_compute
+from .calculation_inputs import commission_inputs_load, plan_rates_for
 from .clawback import commissions_claw_back_lines
 from .events import CommissionReleased
 from .models import CommissionPlan, CommissionRecord
-from .rules import commission_inputs_load, commission_lines_compute, plan_rates_for
 
 MAX_LEVELS = 3
 PLAN_FIELDS = (
@@ -160,7 +161,7 @@ def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPl
 
 
 def _records_for_orders(orders: list[Order]) -> dict[int, list[CommissionRecord]]:
-    """The orders' records as the rules compute them (``apps.commissions.rules``), unsaved: the
+    """The orders' records as the rules compute them (``apps.commissions.calculation``), unsaved: the
     plan, bonus tiers, programme settings and inputs are loaded once per merchant."""
     by_merchant: dict[int, list[Order]] = {}
     for order in orders:

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan, CommissionRecord
-from apps.commissions.rule_services import (
+from apps.commissions.rule_settings import (
     bonus_tier_delete,
     bonus_tier_save,
     commission_override_delete,
