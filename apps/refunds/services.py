@@ -33,6 +33,8 @@ from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap, transition
 from apps.ledger.posting import ledger_post_refund
+from apps.marketing.services import pricing_release
+from apps.members.services import member_order_refunded
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import order_get_for_customer, order_transition
@@ -542,6 +544,15 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
             order_line_ids=tuple(sorted(line.order_line_id for line in lines)),
         )
     )
+    if case.kind != K.UNCLAIMED_PAYMENT:
+        member_order_refunded(
+            merchant_id=order.merchant_id,
+            customer_id=order.customer_id,
+            order_id=order.pk,
+            refund_key=str(case.pk),
+            refunded=case.amount,
+            order_paid=order.payable_amount,
+        )
     if case.kind == K.UNCLAIMED_PAYMENT:
         compare_and_swap(
             Payment.objects,
@@ -550,14 +561,23 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
             old=Payment.Status.REFUND_REQUIRED,
             new=Payment.Status.REFUNDED,
         )
-    elif order.status == Order.Status.PAID and all(
-        item.amount <= ZERO for item in refundable_lines(order=order)
-    ):
-        order_transition(
+    elif (
+        order.status == Order.Status.PAID
+        and all(item.amount <= ZERO for item in refundable_lines(order=order))
+        and order_transition(
             order=order,
             new=Order.Status.CANCELLED,
             reason="refunded in full before shipping",
             cancelled_at=timezone.now(),
+        )
+    ):
+        # Refunded in full before shipping: the coupon comes back while still valid, and the
+        # points spent on the order (the stock came back above).
+        pricing_release(
+            merchant_id=order.merchant_id,
+            order_id=order.pk,
+            customer_id=order.customer_id,
+            flash_lines=[],
         )
 
 

@@ -44,6 +44,7 @@ from apps.merchants.selectors import merchant_get_active_by_slug, merchants_acti
 from apps.orders.models import Order
 from apps.orders.selectors import cart_summary
 from apps.orders.services import (
+    Discounts,
     Recipient,
     cart_add_item,
     cart_remove_item,
@@ -58,7 +59,13 @@ from apps.payments.services import payment_start
 from apps.products.models import Sku
 
 from . import selectors
-from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+from .forms import (
+    AddToCartForm,
+    CartQuantityForm,
+    CheckoutForm,
+    DiscountChoiceForm,
+    DistributorJoinForm,
+)
 from .page_cache import cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
@@ -189,9 +196,35 @@ def cart(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
     return _render_cart(request, merchant)
 
 
-def _cart_context(request: SignedInRequest, merchant: Merchant) -> dict:
-    summary = cart_summary(merchant=merchant, customer=request.user)
-    return {"items": summary.items, "total": summary.total}
+def _cart_context(
+    request: SignedInRequest, merchant: Merchant, discounts: Discounts | None = None
+) -> dict:
+    discounts = discounts or Discounts()
+    error = None
+    try:
+        summary = cart_summary(
+            merchant=merchant,
+            customer=request.user,
+            coupon=discounts.coupon,
+            points=discounts.points,
+        )
+    except DomainError as refused:  # a chosen coupon or points that cannot be used: show why
+        error = refused.message
+        discounts = Discounts(points=0)
+        summary = cart_summary(merchant=merchant, customer=request.user)
+    priced = summary.priced
+    return {
+        "items": summary.items,
+        "total": summary.total,
+        "payable": summary.payable,
+        "priced": priced,
+        "savings": priced.savings() if priced else [],
+        "discount_error": error,
+        "chosen_coupon": "none"
+        if discounts.coupon is None
+        else (priced.coupon_grant_id if priced else None),
+        "chosen_points": priced.points_used if priced else 0,
+    }
 
 
 def _render_cart(request: SignedInRequest, merchant: Merchant, status: int = 200) -> HttpResponse:
@@ -239,6 +272,8 @@ def cart_remove(request: SignedInRequest, merchant: Merchant, item_id: int) -> H
 @store_login_required
 def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
     status = 200
+    choice = DiscountChoiceForm(request.POST if request.method == "POST" else request.GET)
+    discounts = choice.discounts()
     if request.method == "POST":
         form = CheckoutForm(request.POST)
         if form.is_valid():
@@ -256,6 +291,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
                     ),
                     note=data["note"],
                     expected_total=expected_total,
+                    discounts=discounts,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
@@ -275,7 +311,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         request,
         merchant,
         "storefront/checkout.html",
-        {"form": form, **_cart_context(request, merchant)},
+        {"form": form, **_cart_context(request, merchant, discounts)},
         status,
     )
 

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "apps.products",
     "apps.distributors",
     "apps.materials",
+    "apps.members",
+    "apps.marketing",
     "apps.orders",
     "apps.credentials",
     "apps.payments",

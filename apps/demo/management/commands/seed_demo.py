@@ -27,6 +27,7 @@ from apps.demo.seed import (
     catalogue,
     history,
     live,
+    marketing,
     merchants,
     money,
     orders,
@@ -71,6 +72,7 @@ STEPS: list[tuple[str, Step]] = [
     ("provider accounts", providers.create_provider_accounts),
     ("share-link visits", providers.record_share_visits),
     ("live room", live.create_live_room),
+    ("marketing", marketing.create_marketing),
 ]
 
 

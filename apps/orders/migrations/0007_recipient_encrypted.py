@@ -41,7 +41,7 @@ def decrypt_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_order_live_room'),
+        ('orders', '0006_pricing_breakdown'),
     ]
 
     operations = [
