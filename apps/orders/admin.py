@@ -16,16 +16,37 @@ from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
-from .models import Order, OrderLine, OrderStatusChange
+from .models import Order, OrderLine, OrderLineAdjustment, OrderStatusChange
 from .services import order_cancel, order_ship
 
 
 class OrderLineInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
     model = OrderLine
-    fields = ("product_name", "sku_name", "unit_price", "quantity", "paid_amount")
+    fields = (
+        "product_name",
+        "sku_name",
+        "unit_price",
+        "quantity",
+        "discount_amount",
+        "paid_amount",
+        "flash_sale",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+
+class OrderLineAdjustmentInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    """The price breakdown: what each step of the pricing pipeline took off each line."""
+
+    model = OrderLineAdjustment
+    fields = ("line", "step", "label", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def scope_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        return queryset.select_related("line")
 
 
 class OrderStatusChangeInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
@@ -64,7 +85,13 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         (
             gettext_lazy("Amounts"),
             {
-                "fields": ("goods_amount", "discount_amount", "shipping_amount", "payable_amount"),
+                "fields": (
+                    "goods_amount",
+                    "discount_amount",
+                    "shipping_amount",
+                    "payable_amount",
+                    "price_channel",
+                ),
             },
         ),
         (
@@ -95,7 +122,7 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         ),
     )
     readonly_fields = flatten_fieldsets(fieldsets)
-    inlines = (OrderLineInline, OrderStatusChangeInline)
+    inlines = (OrderLineInline, OrderLineAdjustmentInline, OrderStatusChangeInline)
     actions = ("ship_orders", "cancel_unpaid_orders")
 
     def get_urls(self):  # type: ignore[no-untyped-def]

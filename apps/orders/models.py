@@ -70,6 +70,8 @@ class Order(MerchantOwned):
     goods_amount = models.DecimalField(_("goods amount"), max_digits=12, decimal_places=2)
     discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
     shipping_amount = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=0)
+    # The channel whose prices the caller gave the pricing pipeline (e.g. a live room), if any.
+    price_channel = models.CharField(_("price channel"), max_length=64, blank=True)
     payable_amount = models.DecimalField(_("amount payable"), max_digits=12, decimal_places=2)
     # The upline snapshot taken when the order is placed: later changes to the tree or to the
     # customer's binding never change who is paid for this order.
@@ -175,6 +177,18 @@ class OrderLine(MerchantOwned):
     agency_unit_cost = models.DecimalField(
         _("agency unit cost"), max_digits=12, decimal_places=2, null=True, blank=True
     )
+    # What the pricing pipeline took off the line, all steps together (unit_price × quantity −
+    # discount_amount = paid_amount); the steps are in OrderLineAdjustment.
+    discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
+    # A flash-sale line's units came from the sale's pool, and go back there (not to the SKU).
+    flash_sale = models.ForeignKey(
+        "marketing.FlashSale",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("flash sale"),
+    )
     # Drop-shipping (一件代发) snapshot: the supplier that ships this line and its supply price per
     # unit when the order was placed — what the supplier is owed for it.
     supplier = models.ForeignKey(
@@ -196,6 +210,10 @@ class OrderLine(MerchantOwned):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(paid_amount__gte=0, discount_amount__gte=0),
+                name="order_line_amounts_not_negative",
             ),
             # An agency line has both snapshot fields, a cost that is not negative and a margin
             # that is not negative (the consumer never pays less than the purchase price).
@@ -229,6 +247,37 @@ class OrderLine(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.product_name} / {self.sku_name} × {self.quantity}"
+
+
+class OrderLineAdjustment(MerchantOwned):
+    """One step of the pricing pipeline on one line (apps.marketing.pricing): what it took off."""
+
+    class Step(models.TextChoices):
+        MEMBER = "member", _("Member price")
+        PROMOTION = "promotion", _("Promotion")
+        FULL_REDUCTION = "full_reduction", _("Full reduction")
+        COUPON = "coupon", _("Coupon")
+        POINTS = "points", _("Points")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="adjustments")
+    step = models.CharField(_("step"), max_length=16, choices=Step)
+    label = models.CharField(_("what"), max_length=120)
+    amount = models.DecimalField(_("amount off"), max_digits=12, decimal_places=2)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("price adjustment")
+        verbose_name_plural = _("price breakdown")
+        ordering = ["line_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="order_adjustment_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} −¥{self.amount}"
 
 
 class OrderStatusChange(MerchantOwned):

@@ -48,10 +48,13 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.ledger",
     "apps.suppliers",
     "apps.products",
     "apps.distributors",
     "apps.materials",
+    "apps.members",
+    "apps.marketing",
     "apps.orders",
     "apps.credentials",
     "apps.payments",
@@ -214,7 +217,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
-        "task": "apps.payments.tasks.payments_sweep_splits",
+        "task": "apps.commissions.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
     "refunds-refund-rate-flags": {

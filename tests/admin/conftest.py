@@ -1,14 +1,16 @@
 """Two stores with a row of every merchant-owned model each, staff of store A and an operator."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
 from apps.distributors.models import (
@@ -22,8 +24,11 @@ from apps.distributors.recruitment import application_submit, programme_settings
 from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
 from apps.live.models import LiveRoom, LiveRoomProduct
+from apps.marketing.models import Coupon, Promotion
+from apps.marketing.services import coupon_grant, flash_sale_create
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
+from apps.members.models import MemberLevel, MemberSettings, MemberTag
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
@@ -89,7 +94,7 @@ def build_store(merchant: Merchant) -> Store:
     )
     completed.refresh_from_db()
     order_complete(order=completed)
-    assert commission_settle_order(order_id=completed.pk) == 2
+    assert commission_settle_orders(order_id=completed.pk) == 2
     _refund_case(completed, payment_start_for=unpaid)
     _programme_rows(merchant=merchant, child=child)
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
@@ -116,7 +121,32 @@ def build_store(merchant: Merchant) -> Store:
     withdrawal = withdrawal_request(
         merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
     )
+    _marketing_rows(merchant=merchant, customer=customer, sku=sku)
     return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
+
+
+def _marketing_rows(*, merchant: Merchant, customer, sku) -> None:  # type: ignore[no-untyped-def]
+    """One row of each marketing and member model: settings, a level, a tag, a coupon granted to
+    the customer (a member since the completed order), a promotion and a flash sale to come."""
+    n = MemberLevel.objects.filter(merchant=merchant).count() + 1
+    MemberSettings.objects.update_or_create(merchant=merchant, defaults={"points_valid_days": 30})
+    MemberLevel.objects.create(merchant=merchant, name=f"Level {n}", min_spend=Decimal(1000 * n))
+    MemberTag.objects.create(merchant=merchant, name=f"Tag {n}")
+    coupon = Coupon.objects.create(
+        merchant=merchant, name=f"Coupon {n}", amount_off=Decimal("1.00"), valid_days=3,
+        total_quantity=5,
+    )  # fmt: skip
+    coupon_grant(coupon=coupon, customer=customer)
+    now = timezone.now()
+    Promotion.objects.create(
+        merchant=merchant, name=f"Promotion {n}", kind="full_reduction",
+        starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
+    Sku.objects.filter(pk=sku.pk).update(stock=F("stock") + 1)
+    flash_sale_create(
+        merchant=merchant, sku=sku, name=f"Flash {n}", price=sku.price, pool=1,
+        starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
 
 
 def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:

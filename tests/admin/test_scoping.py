@@ -12,14 +12,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import (
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionOverride, CommissionPlan, CommissionRecord
 from apps.core.admin import OperatorOnlyMixin
 from apps.distributors.models import (
     BindingChange,
@@ -34,8 +27,11 @@ from apps.distributors.models import (
 )
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
+from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.live.models import LiveRoom
+from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
 from apps.materials.models import Material, MaterialRead
+from apps.members.models import Member, MemberLevel, MemberSettings, MemberTag
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -83,11 +79,31 @@ ROWS_PER_STORE = {
     Material: 1,
     MaterialRead: 1,
     Shipment: 1,
+    Coupon: 1,
+    CouponGrant: 1,
+    Promotion: 1,
+    FlashSale: 1,
+    MemberSettings: 1,
+    MemberLevel: 1,
+    MemberTag: 1,
+    Member: 1,  # the customer, a member since their completed order
     LiveRoom: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, LiveRoom}
+ADDABLE_BY_STAFF = {
+    Product,
+    Sku,
+    Tier,
+    Material,
+    CommissionOverride,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberLevel,
+    MemberTag,
+    LiveRoom,
+}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -97,6 +113,12 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberSettings,
+    MemberLevel,
+    MemberTag,
     LiveRoom,
 }
 OPERATOR_ONLY = {
@@ -215,7 +237,9 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
         response = client.get(url(model, "changelist"))
 
     # one per merchant
-    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings) else 2
+    per_merchant = (
+        1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings, MemberSettings) else 2
+    )
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -309,10 +333,10 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionPlan"),
         ("refunds", "RefundCase"),
         ("commissions", "CommissionOverride"),
-        ("commissions", "Journal"),
+        ("ledger", "Journal"),
         ("commissions", "CommissionRecord"),
-        ("commissions", "Wallet"),
-        ("commissions", "LedgerEntry"),
+        ("ledger", "Wallet"),
+        ("ledger", "LedgerEntry"),
         ("withdrawals", "WithdrawalSettings"),
         ("withdrawals", "Withdrawal"),
         ("distributors", "ProgrammeSettings"),
@@ -325,6 +349,14 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("materials", "MaterialRead"),
         ("dropship", "Shipment"),
         ("dropship", "CatalogueProduct"),
+        ("marketing", "Coupon"),
+        ("marketing", "CouponGrant"),
+        ("marketing", "Promotion"),
+        ("marketing", "FlashSale"),
+        ("members", "MemberSettings"),
+        ("members", "MemberLevel"),
+        ("members", "MemberTag"),
+        ("members", "Member"),
         ("live", "LiveRoom"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404

@@ -35,6 +35,7 @@ from django.utils import timezone
 from apps.core.money import ZERO, quantize_money
 
 from .models import Journal, LedgerEntry, Wallet
+from .wallets import wallets_open
 
 Account = LedgerEntry.Account
 DISTRIBUTOR_ACCOUNTS = frozenset(
@@ -226,12 +227,12 @@ def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
     distributor_ids = sorted(deltas)
     if not distributor_ids:
         return
-    # Every distributor gets a wallet when joining; one that has none yet gets it here (rows
-    # inserted in id order; a concurrent creator makes an insert a no-op).
-    Wallet.objects.bulk_create(
-        [Wallet(merchant_id=merchants[pk], distributor_id=pk) for pk in distributor_ids],
-        ignore_conflicts=True,
-    )
+    # Every distributor gets a wallet when joining; one that has none yet gets it here.
+    by_merchant: dict[int, list[int]] = defaultdict(list)
+    for distributor_id in distributor_ids:
+        by_merchant[merchants[distributor_id]].append(distributor_id)
+    for merchant_id, ids in sorted(by_merchant.items()):
+        wallets_open(merchant_id=merchant_id, distributor_ids=ids)
     table = Wallet._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -257,3 +258,254 @@ def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
             """,
             params,
         )
+
+
+# --- One named posting per kind of movement ---------------------------------------------------
+# The services call these, never ``ledger_post`` with hand-built legs: the legs of each movement
+# (the table at the top of this module) are written here once.
+
+SPLIT_KEY_PREFIX = "split:"
+SPLIT_MEMO = "payment split"  # the memo of a split payout's journal (finance labels it so)
+
+
+def ledger_post_payment(
+    *,
+    merchant_id: int,
+    payment_id: int,
+    order_id: int,
+    amount: Decimal,
+    fee: Decimal,
+    reference: str,
+    memo: str = "",
+) -> Journal | None:
+    """A payment of ``amount`` arrived at the provider; the platform keeps ``fee`` of it."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.PAYMENT,
+        key=f"payment:{payment_id}",
+        order_id=order_id,
+        payment_id=payment_id,
+        reference=reference,
+        memo=memo,
+        legs=[
+            Leg(Account.PROVIDER, -amount),
+            Leg(Account.MERCHANT_PAYABLE, amount - fee),
+            Leg(Account.PLATFORM_FEE, fee),
+        ],
+    )
+
+
+def ledger_post_refund(
+    *,
+    merchant_id: int,
+    refund_case_id: int,
+    order_id: int,
+    payment_id: int,
+    amount: Decimal,
+    fee_share: Decimal,
+    reference: str,
+) -> Journal | None:
+    """A refund of ``amount`` left the provider; the platform gives back ``fee_share`` of its fee.
+    Key ``refund:<case>``: one journal per case, however often its notification arrives."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.REFUND,
+        key=f"refund:{refund_case_id}",
+        order_id=order_id,
+        payment_id=payment_id,
+        reference=reference,
+        legs=[
+            Leg(Account.PROVIDER, amount),
+            Leg(Account.MERCHANT_PAYABLE, -(amount - fee_share)),
+            Leg(Account.PLATFORM_FEE, -fee_share),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class CommissionEarned:
+    """One commission record just written: who earns ``amount`` frozen, on which record."""
+
+    commission_id: int
+    distributor_id: int
+    amount: Decimal
+
+
+def commission_earned_posting(
+    *, merchant_id: int, order_id: int, earned: Sequence[CommissionEarned]
+) -> Posting:
+    """The journal of an order's settlement: the merchant owes each beneficiary, frozen."""
+    return Posting(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.COMMISSION_EARNED,
+        key=f"order:{order_id}:commission",
+        order_id=order_id,
+        legs=[
+            Leg(Account.MERCHANT_PAYABLE, -sum((item.amount for item in earned), ZERO)),
+            *(
+                Leg(
+                    Account.FROZEN,
+                    item.amount,
+                    distributor_id=item.distributor_id,
+                    commission_id=item.commission_id,
+                )
+                for item in earned
+            ),
+        ],
+    )
+
+
+def ledger_post_commissions_earned(postings: Sequence[Posting]) -> list[Journal | None]:
+    """Settlement of many orders in one go: ``commission_earned_posting`` of each."""
+    if any(posting.kind != Journal.Kind.COMMISSION_EARNED for posting in postings):
+        raise ValueError("Only commission_earned postings here.")
+    return ledger_post_many(postings)
+
+
+def ledger_post_commission_released(
+    *,
+    merchant_id: int,
+    commission_id: int,
+    distributor_id: int,
+    order_id: int,
+    amount: Decimal,
+    at: datetime | None = None,
+) -> Journal | None:
+    """A record's frozen ``amount`` becomes available (once per record)."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.COMMISSION_RELEASED,
+        key=f"commission:{commission_id}:released",
+        order_id=order_id,
+        at=at,
+        legs=[
+            Leg(
+                Account.FROZEN, -amount, distributor_id=distributor_id, commission_id=commission_id
+            ),
+            Leg(
+                Account.AVAILABLE,
+                amount,
+                distributor_id=distributor_id,
+                commission_id=commission_id,
+            ),
+        ],
+    )
+
+
+def ledger_post_commission_reversed(
+    *,
+    merchant_id: int,
+    commission_id: int,
+    distributor_id: int,
+    order_id: int,
+    refund_case_id: int,
+    amount: Decimal,
+    from_frozen: bool,
+) -> Journal | None:
+    """A refund takes ``amount`` of a record back, from the frozen balance or the available one
+    (even below zero). Key ``commission:<record>:refund:<case>``: once per record and refund."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.COMMISSION_REVERSED,
+        key=f"commission:{commission_id}:refund:{refund_case_id}",
+        order_id=order_id,
+        reference=f"refund:{refund_case_id}",
+        legs=[
+            Leg(
+                Account.FROZEN if from_frozen else Account.AVAILABLE,
+                -amount,
+                distributor_id=distributor_id,
+                commission_id=commission_id,
+            ),
+            Leg(Account.MERCHANT_PAYABLE, amount),
+        ],
+    )
+
+
+def ledger_post_withdrawal_requested(
+    *, merchant_id: int, withdrawal_id: int, distributor_id: int, amount: Decimal, reference: str
+) -> Journal | None:
+    """``amount`` leaves the available balance for the withdrawal (under the wallet's lock)."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.WITHDRAWAL_REQUESTED,
+        key=f"withdrawal:{withdrawal_id}:requested",
+        legs=[
+            Leg(Account.AVAILABLE, -amount, distributor_id),
+            Leg(Account.WITHDRAWING, amount, distributor_id),
+        ],
+        reference=reference,
+        memo=f"withdrawal {withdrawal_id} requested",
+    )
+
+
+def ledger_post_withdrawal_returned(
+    *, merchant_id: int, withdrawal_id: int, distributor_id: int, amount: Decimal, reference: str
+) -> Journal | None:
+    """A rejected or failed withdrawal gives its ``amount`` back to the available balance."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.WITHDRAWAL_RETURNED,
+        key=f"withdrawal:{withdrawal_id}:returned",
+        legs=[
+            Leg(Account.WITHDRAWING, -amount, distributor_id),
+            Leg(Account.AVAILABLE, amount, distributor_id),
+        ],
+        reference=reference,
+        memo=f"withdrawal {withdrawal_id} returned",
+    )
+
+
+def ledger_post_withdrawal_paid(
+    *,
+    merchant_id: int,
+    withdrawal_id: int,
+    distributor_id: int,
+    amount: Decimal,
+    fee: Decimal,
+    tax: Decimal,
+    net: Decimal,
+    reference: str,
+) -> Journal | None:
+    """The provider paid ``net`` out; the merchant keeps the ``fee``, ``tax`` is withheld.
+    ``reference`` is the payout's idempotency key (the provider lists it so: reconciliation)."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.WITHDRAWAL_PAID,
+        key=f"withdrawal:{withdrawal_id}:paid",
+        legs=[
+            Leg(Account.WITHDRAWING, -amount, distributor_id),
+            Leg(Account.MERCHANT_PAYABLE, fee),
+            Leg(Account.TAX_WITHHELD, tax),
+            Leg(Account.WITHDRAWN, net, distributor_id),
+        ],
+        reference=reference,
+        memo=f"withdrawal {withdrawal_id} paid",
+    )
+
+
+def ledger_post_split_payout(
+    *,
+    merchant_id: int,
+    split_key: str,
+    order_id: int,
+    payment_id: int,
+    distributor_id: int,
+    amount: Decimal,
+) -> Journal | None:
+    """A distributor's share of a payment split (分账) leaves their available balance: paid out
+    through the split, like a withdrawal without fee. No commission is named on the legs (the
+    records keep their own). Key ``split:<split key>``."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.ADJUSTMENT,
+        key=f"{SPLIT_KEY_PREFIX}{split_key}",
+        order_id=order_id,
+        payment_id=payment_id,
+        reference=split_key,
+        memo=SPLIT_MEMO,
+        legs=[
+            Leg(Account.AVAILABLE, -amount, distributor_id),
+            Leg(Account.WITHDRAWN, amount, distributor_id),
+        ],
+    )

@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.commissions.ledger_checks import ledger_breaches, ledger_stats
+from apps.ledger.checks import ledger_breaches, ledger_stats
 from apps.merchants.models import Merchant
 
 
 class Command(BaseCommand):
     help = (
         "Verify every ledger invariant (balanced immutable journals, wallets equal to their "
-        "entries, commission records matching their legs, payments posted once). Prints each "
-        "breach and exits non-zero if there is any."
+        "entries, and the checks each app registers for its rows: commission records matching "
+        "their legs, payments and refunds posted once, splits). Prints each breach and exits "
+        "non-zero if there is any."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -27,7 +28,5 @@ class Command(BaseCommand):
         if breaches:
             raise CommandError(f"ledger check failed: {len(breaches)} breach(es)")
         stats = ledger_stats(merchant_id=merchant_id)
-        self.stdout.write(
-            "ledger ok: {journals} journals, {entries} entries, {wallets} wallets, "
-            "{records} commission records checked".format(**stats)
-        )
+        counted = ", ".join(f"{count} {label}" for label, count in stats.items())
+        self.stdout.write(f"ledger ok: {counted} checked")

@@ -7,17 +7,29 @@ is left; a released one is reversed on the available balance, even below zero (t
 from the next withdrawal). Each (record, refund) is reversed once: ``CommissionReversal`` is
 unique on it.
 
-Run by the refund (after its case turned refunded) and by settlement (for refunds that came before
-the records existed); both hold the order lock, which commission release takes too.
+Only commissions changes a commission record: a refund case turning refunded publishes
+``RefundCompleted`` (``apps.refunds.events``), and ``handlers.claw_back_when_refunded`` runs
+``commissions_claw_back_lines`` in the refund's transaction; settlement runs
+``commissions_claw_back_order`` for refunds that came before the records existed. Both hold the
+order lock, which commission release takes too. Each record changes by a compare-and-swap on the
+status and reversed amount it was read with (under its row lock, so a lost swap is a bug, and
+raises).
 """
 
-from apps.commissions.models import CommissionRecord, CommissionReversal, Wallet
-from apps.core.money import ZERO
-from apps.orders.models import OrderLine
+from decimal import Decimal
 
-from . import prorata
-from .ledger import post_clawback
-from .models import RefundCase, RefundCaseLine
+from apps.core.money import ZERO
+from apps.ledger.models import Wallet
+from apps.ledger.posting import ledger_post_commission_reversed
+from apps.orders.models import OrderLine
+from apps.refunds import prorata
+from apps.refunds.models import RefundCase, RefundCaseLine
+
+from .models import CommissionRecord, CommissionReversal
+
+
+class ClawbackConflict(RuntimeError):
+    """A record changed under a clawback that held its lock: the lock protocol was broken."""
 
 
 def clawback_lock(*, order_line_ids: list[int]) -> None:
@@ -89,13 +101,44 @@ def commissions_claw_back_line(*, order_line: OrderLine) -> list[CommissionRever
                 amount=part,
                 from_status=record.status,
             )
-            post_clawback(reversal=reversal, record=record)
+            ledger_post_commission_reversed(
+                merchant_id=record.merchant_id,
+                commission_id=record.pk,
+                distributor_id=record.beneficiary_id,
+                order_id=record.order_id,
+                refund_case_id=case_id,
+                amount=part,
+                from_frozen=record.status == CommissionRecord.Status.FROZEN,
+            )
             created.append(reversal)
         if reversed_total != record.reversed_amount:
-            updates: dict = {"reversed_amount": reversed_total}
-            if record.status == CommissionRecord.Status.FROZEN and reversed_total == record.amount:
-                updates["status"] = CommissionRecord.Status.CANCELLED
-            CommissionRecord.objects.filter(pk=record.pk).update(**updates)
+            _record_reduce(record=record, reversed_total=reversed_total)
+    return created
+
+
+def _record_reduce(*, record: CommissionRecord, reversed_total: Decimal) -> None:
+    """Compare-and-swap the record from what it was read as to ``reversed_total`` taken back;
+    a frozen record with nothing left is cancelled."""
+    new_status = record.status
+    if record.status == CommissionRecord.Status.FROZEN and reversed_total == record.amount:
+        new_status = CommissionRecord.Status.CANCELLED
+    swapped = CommissionRecord.objects.filter(
+        pk=record.pk, status=record.status, reversed_amount=record.reversed_amount
+    ).update(status=new_status, reversed_amount=reversed_total)
+    if swapped != 1:
+        raise ClawbackConflict(f"commission record {record.pk} changed during its clawback")
+    record.status = new_status
+    record.reversed_amount = reversed_total
+
+
+def commissions_claw_back_lines(*, order_line_ids: list[int]) -> list[CommissionReversal]:
+    """A refund completed on these lines: lock their records and wallets, then reverse on each
+    record what the line's refunded cases have not taken back yet. The caller holds the
+    transaction and the order's lock."""
+    clawback_lock(order_line_ids=sorted(order_line_ids))
+    created: list[CommissionReversal] = []
+    for line in OrderLine.objects.filter(pk__in=order_line_ids).order_by("pk"):
+        created += commissions_claw_back_line(order_line=line)
     return created
 
 
@@ -106,13 +149,6 @@ def commissions_claw_back_order(*, order_id: int) -> list[CommissionReversal]:
             case__order_id=order_id, case__status=RefundCase.Status.REFUNDED
         ).values_list("order_line_id", flat=True)
     )
-    created: list[CommissionReversal] = []
     if not line_ids:
-        return created
-    clawback_lock(order_line_ids=sorted(line_ids))
-    for line in OrderLine.objects.filter(pk__in=line_ids).order_by("pk"):
-        created += commissions_claw_back_line(order_line=line)
-    return created
-
-
-__all__ = ["clawback_lock", "commissions_claw_back_line", "commissions_claw_back_order"]
+        return []
+    return commissions_claw_back_lines(order_line_ids=sorted(line_ids))
