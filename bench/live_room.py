@@ -263,6 +263,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--connect-timeout", type=float, default=300.0, help="give up connecting after this"
+    )
     parser.add_argument("--client-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -290,6 +293,7 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+        print("  database migrated", file=sys.stderr)
         fixture = Fixture(args.chatters)
         ports = [_free_port(), _free_port()]
         env = {
@@ -326,10 +330,17 @@ def main() -> None:
                 )
             )  # fmt: skip
         for worker in workers:
-            line = worker.stdout.readline().strip()  # type: ignore[union-attr]
+            ready = asyncio.run(
+                asyncio.wait_for(
+                    asyncio.to_thread(worker.stdout.readline),  # type: ignore[union-attr]
+                    timeout=args.connect_timeout,
+                )
+            )
+            line = ready.strip()
             if line != "READY":
                 raise SystemExit(f"a client process failed to connect its viewers: {line!r}")
         connect_seconds = time.time() - connect_started
+        print(f"  {args.viewers} viewers connected in {connect_seconds:.1f} s", file=sys.stderr)
         sent, errors, _meta = asyncio.run(_load(args, fixture, urls))
         rss_loaded = [_rss_mb(server.pid) for server in servers]
         results = []
