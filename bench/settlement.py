@@ -8,7 +8,7 @@ many different wallets, as in a real store.
 
 ``--batch N`` (default 50) settles as ``commission_settle_order_task`` does with
 ``FENXIAO_SETTLEMENT_BATCH=N`` (given to the worker too): ``commission_settle_orders`` takes up to
-N waiting orders at once; ``--batch 1`` measures the per-order ``commission_settle_order``. Each
+N waiting orders at once; ``--batch 1`` measures it settling one order at a time. Each
 phase's orders are kept out of reach (commission status none) until the phase starts.
 
 1. **In-process loop**: the settlement called once for each order of its own set, one after the
@@ -198,7 +198,7 @@ def settlement_span(order_ids: list[int]) -> tuple[datetime, datetime]:
     """(first, last) settlement time of these orders: their commission journals' timestamps."""
     from django.db.models import Max, Min
 
-    from apps.commissions.models import Journal
+    from apps.ledger.models import Journal
 
     span = Journal.objects.filter(
         kind=Journal.Kind.COMMISSION_EARNED, order_id__gte=order_ids[0], order_id__lte=order_ids[-1]
@@ -209,16 +209,14 @@ def settlement_span(order_ids: list[int]) -> tuple[datetime, datetime]:
 # --- 1. in process ----------------------------------------------------------------------------
 
 
-BATCH = 1  # --batch: orders one settlement may take together (1 = commission_settle_order)
+BATCH = 1  # --batch: orders one settlement may take together (1: each order alone)
 
 
 def settle(order_id: int) -> int:
     """What ``commission_settle_order_task`` does with ``FENXIAO_SETTLEMENT_BATCH`` = BATCH."""
-    from apps.commissions.services import commission_settle_order, commission_settle_orders
+    from apps.commissions.services import commission_settle_orders
 
-    if BATCH > 1:
-        return commission_settle_orders(order_id=order_id, limit=BATCH)
-    return commission_settle_order(order_id=order_id)
+    return commission_settle_orders(order_id=order_id, limit=BATCH)
 
 
 def park(order_ids: list[int]) -> None:
@@ -506,7 +504,8 @@ def verify(order_count: int) -> dict:
     from django.core.management import call_command
     from django.db.models import Count
 
-    from apps.commissions.models import CommissionRecord, Journal
+    from apps.commissions.models import CommissionRecord
+    from apps.ledger.models import Journal
     from apps.orders.models import Order
 
     per_order = Counter_of(

@@ -62,3 +62,16 @@ def chain(merchant):
             )
         )
     return distributors
+
+
+@pytest.fixture(autouse=True)
+def _no_store_pages_of_earlier_tests():
+    """Cached signed-out store pages are keyed by path (apps/storefront/page_cache.py): a test that
+    builds a store under a slug an earlier test used (the demo's ``demo-tea``) must not be served
+    that test's pages. The run's own key prefix (config/settings/test.py) keeps other runs out."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("store-page:*"), count=1000))
+    if keys:
+        client.delete(*keys)

@@ -5,8 +5,9 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.hashers import make_password
 
-from apps.accounts.models import User
+from apps.accounts.models import USER_PHONE, User
 from apps.commissions.models import CommissionPlan
+from apps.core.personal import phone_index
 from apps.merchants.models import Merchant, MerchantStaff
 from apps.products.models import Product, Sku
 
@@ -21,6 +22,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     password = factory.LazyFunction(lambda: make_password(PASSWORD))
+    phone = ""
+    phone_index = factory.LazyAttribute(lambda user: phone_index(user.phone, purpose=USER_PHONE))
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):

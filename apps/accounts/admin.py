@@ -8,13 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from apps.core.admin import OperatorOnlyMixin
+from apps.core.admin import OperatorOnlyMixin, PhoneSearchMixin
+from apps.core.personal import phone_index
 
-from .models import User
+from .models import USER_PHONE, User
 
 
 @admin.register(User)
-class UserAdmin(OperatorOnlyMixin, DjangoUserAdmin):
+class UserAdmin(PhoneSearchMixin, OperatorOnlyMixin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("nickname", "phone", "first_name", "last_name", "email")}),
@@ -34,7 +35,13 @@ class UserAdmin(OperatorOnlyMixin, DjangoUserAdmin):
         "date_joined",
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
-    search_fields = ("username", "nickname", "phone", "email", "first_name", "last_name")
+    # The phone is encrypted: found by its blind index (the exact number, however written).
+    search_fields = ("username", "nickname", "email", "first_name", "last_name")
+    phone_search = (("phone_index", USER_PHONE),)
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        obj.phone_index = phone_index(obj.phone, purpose=USER_PHONE)
+        super().save_model(request, obj, form, change)
 
 
 admin.site.unregister(Group)

@@ -2,7 +2,9 @@ from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from apps.core.personal import phone_index
+
+from .models import USER_PHONE, User
 
 
 class SignupForm(BaseUserCreationForm):
@@ -13,6 +15,11 @@ class SignupForm(BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("username", "phone")
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        self.instance.phone_index = phone_index(phone, purpose=USER_PHONE)
+        return phone
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]

@@ -1,9 +1,11 @@
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.merchants.models import Merchant, MerchantOwned
@@ -108,7 +110,7 @@ class CommissionOverride(MerchantOwned):
 
     Each level is either a percent of what was paid for the line or a fixed amount per unit sold
     (``mode``). An empty level falls through to the next source for that level: a SKU's override,
-    then its product's, then the beneficiary's tier, then the plan (see ``apps.commissions.rules``).
+    then its product's, then the beneficiary's tier, then the plan (see ``apps.commissions.calculation``).
     """
 
     class Mode(models.TextChoices):
@@ -335,8 +337,6 @@ class CommissionRecord(MerchantOwned):
 
     @property
     def explanation_text(self) -> str:
-        from .rules import explanation_text
-
         return explanation_text(self.explanation)
 
     @property
@@ -361,8 +361,8 @@ class CommissionReversal(MerchantOwned):
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("commission reversal")
-        verbose_name_plural = _("commission reversals")
+        verbose_name = gettext("commission reversal")
+        verbose_name_plural = gettext("commission reversals")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -374,123 +374,48 @@ class CommissionReversal(MerchantOwned):
         ]
 
 
-class Wallet(MerchantOwned):
-    """A distributor's balances: a cache of its four ledger accounts, written only by
-    ``ledger_post`` in the same transaction as the entries, so each always equals their sum.
-    ``available`` goes negative when commission already released is clawed back by a refund:
-    that debt is settled by later earnings before anything can be withdrawn."""
-
-    distributor = models.OneToOneField(
-        "distributors.Distributor", on_delete=models.PROTECT, related_name="wallet"
-    )
-    frozen = models.DecimalField(_("frozen"), max_digits=14, decimal_places=2, default=0)
-    available = models.DecimalField(_("available"), max_digits=14, decimal_places=2, default=0)
-    withdrawing = models.DecimalField(
-        _("being withdrawn"), max_digits=14, decimal_places=2, default=0
-    )
-    withdrawn = models.DecimalField(_("withdrawn"), max_digits=14, decimal_places=2, default=0)
-
-    class Meta:
-        verbose_name = _("wallet")
-        verbose_name_plural = _("wallets")
-
-    @property
-    def total_earned(self) -> Decimal:
-        return self.frozen + self.available + self.withdrawing + self.withdrawn
-
-
-class Journal(MerchantOwned):
-    """One movement of money: a balanced set of ledger entries (they sum to zero), recorded once
-    per (merchant, key). Immutable, like its entries (database triggers refuse UPDATE and DELETE,
-    and a deferred constraint trigger refuses a transaction that leaves a journal unbalanced)."""
-
-    class Kind(models.TextChoices):
-        PAYMENT = "payment", _("Payment received")
-        REFUND = "refund", _("Refund")
-        COMMISSION_EARNED = "commission_earned", _("Commission earned (frozen)")
-        COMMISSION_RELEASED = "commission_released", _("Commission released")
-        COMMISSION_REVERSED = "commission_reversed", _("Commission reversed")
-        WITHDRAWAL_REQUESTED = "withdrawal_requested", _("Withdrawal requested")
-        WITHDRAWAL_RETURNED = "withdrawal_returned", _("Withdrawal returned")
-        WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid")
-        ADJUSTMENT = "adjustment", _("Adjustment")
-
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind)
-    key = models.CharField(_("key"), max_length=80)
-    order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    payment = models.ForeignKey(
-        "payments.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reference = models.CharField(_("reference"), max_length=80, blank=True)
-    memo = models.CharField(_("memo"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("journal")
-        verbose_name_plural = _("journals")
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "key"], name="journal_key_once"),
-        ]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="journal_by_time")]
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class LedgerEntry(MerchantOwned):
-    """One leg of a journal: a signed amount on one account, credit-positive (positive means the
-    ledger owes the account's holder more). Never updated or deleted."""
-
-    class Account(models.TextChoices):
-        PROVIDER = "provider", _("Held at the payment provider")
-        MERCHANT_PAYABLE = "merchant_payable", _("Owed to the merchant")
-        PLATFORM_FEE = "platform_fee", _("Platform fee")
-        TAX_WITHHELD = "tax_withheld", _("Tax withheld")
-        FROZEN = "frozen", _("Frozen")
-        AVAILABLE = "available", _("Available")
-        WITHDRAWING = "withdrawing", _("Being withdrawn")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
-
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
-    account = models.CharField(_("account"), max_length=24, choices=Account)
-    distributor = models.ForeignKey(
-        "distributors.Distributor",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="ledger_entries",
-    )
-    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    commission = models.ForeignKey(
-        CommissionRecord,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="ledger_entries",
-    )
-    created_at = models.DateTimeField(_("at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("ledger entry")
-        verbose_name_plural = _("ledger entries")
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(
-                    account__in=["frozen", "available", "withdrawing", "withdrawn"],
-                    distributor__isnull=False,
-                )
-                | models.Q(
-                    account__in=["provider", "merchant_payable", "platform_fee", "tax_withheld"],
-                    distributor__isnull=True,
-                ),
-                name="ledger_entry_distributor_iff_distributor_account",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["distributor", "account"], name="ledger_by_distributor"),
-            models.Index(fields=["merchant", "account"], name="ledger_by_merchant_account"),
-        ]
+def explanation_text(explanation: Mapping[str, Any]) -> str:
+    """One sentence saying how a record's amount was reached, in the reader's language (from the
+    ``explanation`` that ``apps.commissions.calculation`` stored with it)."""
+    if not explanation:
+        return ""
+    rule = explanation.get("rule", "")
+    amount = explanation.get("amount", "")
+    if rule == CommissionRecord.Rule.AGENCY_MARGIN:
+        return gettext("%(label)s: %(base)s paid − %(cost)s × %(quantity)s = %(amount)s") % {
+            "label": CommissionRecord.Rule(rule).label,
+            "base": explanation["base"],
+            "cost": explanation["unit_cost"],
+            "quantity": explanation["quantity"],
+            "amount": amount,
+        }
+    label = CommissionRecord.Rule(rule).label if rule in CommissionRecord.Rule.values else rule
+    if explanation.get("mode") == "fixed":
+        text = gettext("%(label)s: %(value)s × %(quantity)s = %(total)s") % {
+            "label": label,
+            "value": explanation["value"],
+            "quantity": explanation["quantity"],
+            "total": explanation["fixed_total"],
+        }
+        if explanation.get("limited_to_base"):
+            text += gettext(", limited to the %(base)s paid") % {"base": explanation["base"]}
+    else:
+        text = gettext("%(label)s: %(value)s%% of %(base)s paid") % {
+            "label": label,
+            "value": explanation["value"],
+            "base": explanation["base"],
+        }
+        if "bonus_percent" in explanation:
+            text += gettext(
+                ", plus a %(bonus)s%% bonus (month's sales %(sales)s ≥ %(threshold)s)"
+            ) % {
+                "bonus": explanation["bonus_percent"],
+                "sales": explanation["monthly_sales"],
+                "threshold": explanation["bonus_threshold"],
+            }
+    if explanation.get("cap_trimmed"):
+        text += gettext(", trimmed from %(before)s by the %(cap)s%% cap") % {
+            "before": explanation["before_cap"],
+            "cap": explanation["cap_percent"],
+        }
+    return text + gettext(" → %(amount)s (rounded down)") % {"amount": amount}

@@ -13,21 +13,31 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core import events
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap
 from apps.distributors.selectors import programme_settings_for
+from apps.ledger.posting import (
+    CommissionEarned,
+    commission_earned_posting,
+    ledger_post_commission_released,
+    ledger_post_commissions_earned,
+)
 from apps.merchants.models import Merchant
-from apps.orders.models import Order, OrderLine
-from apps.payments.tasks import payment_split_order_task
+from apps.orders.models import Order
+from apps.refunds.models import RefundCase, RefundCaseLine
 
-from .ledger import Leg, Posting, ledger_post, ledger_post_many
-from .models import CommissionPlan, CommissionRecord, Journal, LedgerEntry
-from .rules import commission_inputs_load, commission_lines_compute, plan_rates_for
+from .calculation import commission_lines_compute
+from .calculation_inputs import commission_inputs_load, plan_rates_for
+from .clawback import commissions_claw_back_lines
+from .events import CommissionReleased
+from .models import CommissionPlan, CommissionRecord
 
 MAX_LEVELS = 3
 PLAN_FIELDS = (
@@ -118,6 +128,11 @@ def commission_plan_check(
     }
 
 
+def commission_plan_open(*, merchant_id: int) -> None:
+    """Give a new merchant the default commission plan (once: a second call changes nothing)."""
+    CommissionPlan.objects.get_or_create(merchant_id=merchant_id)
+
+
 def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPlan:
     """Change the given settings of the merchant's plan, checked together with the others.
 
@@ -145,116 +160,18 @@ def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPl
     return plan
 
 
-def commission_level_percents(plan: CommissionPlan, levels: list[int]) -> dict[int, Decimal]:
-    """Percent per level for the levels that have a beneficiary, trimmed to the plan's cap.
-
-    The cap bounds the sum of all paid levels; should the configured levels exceed it, the deepest
-    levels give way first, so the nearest distributor keeps the most.
-    """
-    remaining = min(plan.max_total_percent, HUNDRED)
-    percents: dict[int, Decimal] = {}
-    for level in sorted(levels):
-        if level > MAX_LEVELS:
-            continue
-        percent = min(plan.level_percents[level], remaining)
-        percents[level] = percent
-        remaining -= percent
-    return percents
-
-
-def _records_for(order: Order) -> list[CommissionRecord]:
-    """The order's records as the rules compute them (``apps.commissions.rules``), unsaved."""
-    plan = plan_rates_for(merchant_id=order.merchant_id)
-    settings = programme_settings_for(merchant=order.merchant)
-    inputs = commission_inputs_load(
-        merchant_id=order.merchant_id, orders=[order], settings=settings, plan=plan
-    )
-    freeze_days = plan.freeze_days if plan is not None else DEFAULT_FREEZE_DAYS
-    release_at = (order.completed_at or timezone.now()) + timedelta(days=freeze_days)
-    return [
-        CommissionRecord(
-            merchant_id=order.merchant_id,
-            order_id=order.pk,
-            order_line_id=spec.order_line_id,
-            beneficiary_id=spec.beneficiary_id,
-            level=spec.level,
-            kind=spec.kind,
-            rule=spec.rule,
-            base_amount=spec.base_amount,
-            quantity=spec.quantity,
-            rate_percent=spec.rate_percent,
-            bonus_percent=spec.bonus_percent,
-            unit_amount=spec.unit_amount,
-            amount=spec.amount,
-            explanation=spec.explanation,
-            release_at=release_at,
-        )
-        for spec in commission_lines_compute(
-            order=inputs.orders[order.pk], plan=inputs.plan, overrides=inputs.overrides
-        )
-    ]
-
-
-def commission_settle_order(*, order_id: int) -> int:
-    """Create the order's commission records (frozen) and credit the frozen balances.
-
-    Returns how many records this call created: 0 when the order was already settled, is not
-    completed, or has no one to pay.
-    """
-    with transaction.atomic():
-        if not compare_and_swap(
-            Order.objects.filter(status=Order.Status.COMPLETED),
-            pk=order_id,
-            field="commission_status",
-            old=Order.CommissionStatus.PENDING,
-            new=Order.CommissionStatus.SETTLED,
-        ):
-            return 0
-        # The merchant comes with the order: the programme settings are read by merchant.
-        order = Order.objects.select_related("merchant").get(pk=order_id)
-        records = _records_for(order)
-        CommissionRecord.objects.bulk_create(records)
-        if records:
-            ledger_post(
-                merchant_id=order.merchant_id,
-                kind=Journal.Kind.COMMISSION_EARNED,
-                key=f"order:{order_id}:commission",
-                order_id=order_id,
-                legs=[
-                    Leg(
-                        LedgerEntry.Account.MERCHANT_PAYABLE,
-                        -sum((record.amount for record in records), ZERO),
-                    ),
-                    *(
-                        Leg(
-                            LedgerEntry.Account.FROZEN,
-                            record.amount,
-                            distributor_id=record.beneficiary_id,
-                            commission_id=record.pk,
-                        )
-                        for record in records
-                    ),
-                ],
-            )
-        # Lines refunded before settlement: their records give back the refunded share at once.
-        from apps.refunds.clawback import commissions_claw_back_order
-
-        commissions_claw_back_order(order_id=order_id)
-    return len(records)
-
-
 def _records_for_orders(orders: list[Order]) -> dict[int, list[CommissionRecord]]:
-    """``_records_for`` for many orders: the plan, bonus tiers, programme settings and inputs are
-    loaded once per merchant for all of its orders."""
+    """The orders' records as the rules compute them (``apps.commissions.calculation``), unsaved: the
+    plan, bonus tiers, programme settings and inputs are loaded once per merchant."""
     by_merchant: dict[int, list[Order]] = {}
     for order in orders:
         by_merchant.setdefault(order.merchant_id, []).append(order)
     result: dict[int, list[CommissionRecord]] = {}
     for merchant_id, merchant_orders in by_merchant.items():
         plan = plan_rates_for(merchant_id=merchant_id)
-        settings = programme_settings_for(merchant=merchant_orders[0].merchant)
+        programme = programme_settings_for(merchant=merchant_orders[0].merchant)
         inputs = commission_inputs_load(
-            merchant_id=merchant_id, orders=merchant_orders, settings=settings, plan=plan
+            merchant_id=merchant_id, orders=merchant_orders, settings=programme, plan=plan
         )
         freeze = timedelta(days=plan.freeze_days if plan is not None else DEFAULT_FREEZE_DAYS)
         now = timezone.now()
@@ -322,20 +239,27 @@ def _claim_pending_orders(*, besides: int, limit: int) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def commission_settle_orders(*, order_id: int, limit: int = SETTLEMENT_BATCH) -> int:
-    """Settle the order and, in the same transaction, up to ``limit`` − 1 other completed orders
-    still awaiting settlement (a backlog), with the work done in bulk: one claim, one load of
-    the rules' inputs per merchant, one insert of all records, the journals and wallets through
-    ``ledger_post_many``. Records, journals and amounts are exactly those ``commission_settle_order``
-    writes for each order.
+def commission_settle_orders(*, order_id: int, limit: int | None = None) -> int:
+    """Settle the completed order: its commission records (frozen), their journal and the frozen
+    balances, gated by a compare-and-swap of its ``commission_status`` — the one settlement path.
+    Returns how many records were created (0 when the order was already settled, is not
+    completed, or has no one to pay).
+
+    In the same transaction it settles up to ``limit`` − 1 other completed orders still awaiting
+    settlement (a backlog; ``limit`` defaults to ``FENXIAO_SETTLEMENT_BATCH``), with the work done
+    in bulk: one claim, one load of the rules' inputs per merchant, one insert of all records, the
+    journals and wallets through one posting. A batch of one is the single order.
 
     The others are claimed only if no other transaction holds them, so two batches never wait for
     each other's orders and never settle one twice. An order settled here makes its own task, when
     it runs, return 0 after one statement. If the order's own row is held by another transaction
-    (typically a batch that is settling it), this settles the next batch of the backlog instead of
-    waiting, and then waits for the row and settles the order if it is still due, as
-    ``commission_settle_order`` would. Returns how many records were created.
+    (typically a batch that is settling it), a batch above one settles the next batch of the
+    backlog instead of waiting; then it waits for the row and settles the order if it is still
+    due.
     """
+    if limit is None:
+        limit = settings.FENXIAO_SETTLEMENT_BATCH
+    limit = max(1, limit)
     with transaction.atomic():
         state = (
             Order.objects.select_for_update(skip_locked=True)
@@ -355,10 +279,10 @@ def commission_settle_orders(*, order_id: int, limit: int = SETTLEMENT_BATCH) ->
             )
         # Another transaction holds it — most likely a batch settling it. Rather than wait idle,
         # settle the next batch of the backlog meanwhile.
-        others = _claim_pending_orders(besides=order_id, limit=limit)
+        others = _claim_pending_orders(besides=order_id, limit=limit) if limit > 1 else []
         created = _settle_claimed(others) if others else 0
-    # Then wait for the order's row as ``commission_settle_order`` does (it is usually settled by
-    # then), so that an order held by a refund, say, is still settled by its own task.
+    # Then wait for the order's row (it is usually settled by then), so that an order held by a
+    # refund, say, is still settled by its own task.
     with transaction.atomic():
         if not compare_and_swap(
             Order.objects.filter(status=Order.Status.COMPLETED),
@@ -380,43 +304,32 @@ def _settle_claimed(order_ids: list[int]) -> int:
     records_by_order = _records_for_orders(orders)
     records = [record for order in orders for record in records_by_order[order.pk]]
     CommissionRecord.objects.bulk_create(records)
-    ledger_post_many(
+    ledger_post_commissions_earned(
         [
-            Posting(
+            commission_earned_posting(
                 merchant_id=order.merchant_id,
-                kind=Journal.Kind.COMMISSION_EARNED,
-                key=f"order:{order.pk}:commission",
                 order_id=order.pk,
-                legs=[
-                    Leg(
-                        LedgerEntry.Account.MERCHANT_PAYABLE,
-                        -sum((record.amount for record in records_by_order[order.pk]), ZERO),
-                    ),
-                    *(
-                        Leg(
-                            LedgerEntry.Account.FROZEN,
-                            record.amount,
-                            distributor_id=record.beneficiary_id,
-                            commission_id=record.pk,
-                        )
-                        for record in records_by_order[order.pk]
-                    ),
+                earned=[
+                    CommissionEarned(
+                        commission_id=record.pk,
+                        distributor_id=record.beneficiary_id,
+                        amount=record.amount,
+                    )
+                    for record in records_by_order[order.pk]
                 ],
             )
             for order in orders
             if records_by_order[order.pk]
         ]
     )
-    # Lines refunded before settlement: their records give back the refunded share at once
-    # (``commissions_claw_back_order`` for every order, in one query when none was refunded).
-    from apps.refunds.clawback import commissions_claw_back_line
-    from apps.refunds.models import RefundCase, RefundCaseLine
-
+    # Lines refunded before settlement: their records give back the refunded share at once (one
+    # query when none was refunded).
     refunded = RefundCaseLine.objects.filter(
         case__order_id__in=order_ids, case__status=RefundCase.Status.REFUNDED
     ).values_list("order_line_id", flat=True)
-    for line in OrderLine.objects.filter(pk__in=set(refunded)).order_by("order_id", "pk"):
-        commissions_claw_back_line(order_line=line)
+    line_ids = sorted(set(refunded))
+    if line_ids:
+        commissions_claw_back_lines(order_line_ids=line_ids)
     return len(records)
 
 
@@ -458,26 +371,13 @@ def commission_release(*, record_id: int, now=None) -> bool:
         _split_when_final_on_commit(order_id=record.order_id)
         # What refunds left of it (a record fully reversed while frozen is cancelled, not here).
         amount = record.amount - record.reversed_amount
-        ledger_post(
+        ledger_post_commission_released(
             merchant_id=record.merchant_id,
-            kind=Journal.Kind.COMMISSION_RELEASED,
-            key=f"commission:{record_id}:released",
+            commission_id=record_id,
+            distributor_id=record.beneficiary_id,
             order_id=record.order_id,
+            amount=amount,
             at=now,
-            legs=[
-                Leg(
-                    LedgerEntry.Account.FROZEN,
-                    -amount,
-                    distributor_id=record.beneficiary_id,
-                    commission_id=record_id,
-                ),
-                Leg(
-                    LedgerEntry.Account.AVAILABLE,
-                    amount,
-                    distributor_id=record.beneficiary_id,
-                    commission_id=record_id,
-                ),
-            ],
         )
     return True
 
@@ -487,26 +387,26 @@ _released_orders: ContextVar[set[int] | None] = ContextVar("released_orders", de
 
 
 def _split_when_final_on_commit(*, order_id: int) -> None:
-    """The order's commission may now be final: its payment split (分账) is tried after commit
-    (it does nothing until every record of the order is released or cancelled).
+    """The order's commission may now be final: its payment split (分账) is tried after commit.
 
     Inside ``commission_release_batch`` the order is only noted once the release commits; the
-    batch enqueues each noted order once when it ends.
+    batch tells the house about each noted order once when it ends.
     """
     batch = _released_orders.get()
     if batch is None:
-        transaction.on_commit(lambda: payment_split_order_task.delay(order_id))
+        events.publish(CommissionReleased(order_ids=(order_id,)))
     else:
         transaction.on_commit(lambda: batch.add(order_id))
 
 
 @contextmanager
 def commission_release_batch() -> Iterator[None]:
-    """Releases inside the block enqueue one split per order, not one per record.
+    """Releases inside the block publish one ``CommissionReleased`` for all their orders, not one
+    per record.
 
-    An order is enqueued only if one of its releases committed, and after the block's own
-    transaction (if any) commits; a crash before the end leaves the split to the beat sweeper
-    (``payments_sweep_splits``), which finds every due split that was never run.
+    An order is included only if one of its releases committed, and the event is published after
+    the block's own transaction (if any) commits; a crash before the end leaves the split to the
+    beat sweeper (``payments_sweep_splits``), which finds every due split that was never run.
     """
     orders: set[int] = set()
     token = _released_orders.set(orders)
@@ -515,11 +415,11 @@ def commission_release_batch() -> Iterator[None]:
     finally:
         _released_orders.reset(token)
 
-        def enqueue() -> None:
-            for order_id in sorted(orders):
-                payment_split_order_task.delay(order_id)
+        def publish() -> None:
+            if orders:
+                events.publish(CommissionReleased(order_ids=tuple(sorted(orders))))
 
-        transaction.on_commit(enqueue)
+        transaction.on_commit(publish)
 
 
 def commissions_release_due(*, now=None, limit: int = 1000) -> int:

@@ -1,5 +1,5 @@
 """The rule simulator: what the last N days of completed orders would have paid under a proposed
-commission plan, next to what they did pay. Reads only; reuses ``apps.commissions.rules``.
+commission plan, next to what they did pay. Reads only; reuses ``apps.commissions.calculation``.
 
 "Did pay" is the commission records of those orders as they stand (cancelled ones left out, refund
 reductions included); "would pay" applies the proposed plan — and the proposed bonus tiers, when
@@ -25,8 +25,9 @@ from apps.distributors.selectors import programme_settings_for
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 
+from .calculation import PlanRates, commission_lines_compute
+from .calculation_inputs import commission_inputs_load
 from .models import BonusTier, CommissionPlan, CommissionRecord
-from .rules import PlanRates, commission_inputs_load, commission_lines_compute
 from .services import CommissionPlanInvalid, commission_plan_check
 
 DEFAULT_DAYS = 30

@@ -4,16 +4,14 @@ from celery import shared_task
 from django.conf import settings
 
 from . import services
+from .payment_splits import payment_split_due_order_ids, payment_split_order
 
 
 @shared_task
 def commission_settle_order_task(order_id: int) -> int:
-    """Settle the order (harmless twice: compare-and-swap gated); with a batch size above 1, also
+    """Settle the order (harmless twice: compare-and-swap gated) and, with a batch size above 1,
     other completed orders waiting for settlement, in bulk (``commission_settle_orders``)."""
-    limit = settings.FENXIAO_SETTLEMENT_BATCH
-    if limit > 1:
-        return services.commission_settle_orders(order_id=order_id, limit=limit)
-    return services.commission_settle_order(order_id=order_id)
+    return services.commission_settle_orders(order_id=order_id)
 
 
 @shared_task
@@ -29,4 +27,19 @@ def commissions_sweep_unsettled() -> int:
     )
     for order_id in order_ids:
         commission_settle_order_task.delay(order_id)
+    return len(order_ids)
+
+
+@shared_task
+def payment_split_order_task(order_id: int) -> int:
+    """Split the order's payment if its commission is final (else nothing); harmless twice."""
+    return payment_split_order(order_id=order_id)
+
+
+@shared_task
+def payments_sweep_splits() -> int:
+    """Beat's safety net: splits that are due but were never run, or failed."""
+    order_ids = payment_split_due_order_ids()
+    for order_id in order_ids:
+        payment_split_order_task.delay(order_id)
     return len(order_ids)

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
+from .audit import audit_change, is_audited
 from .errors import Conflict
 
 
@@ -29,9 +30,17 @@ def compare_and_swap(
     """``UPDATE … SET field = new WHERE pk = … AND field = old``; True when this call made the change.
 
     Whoever loses a race (a repeated notification, a retried task, a double click) sees False and
-    changes nothing.
+    changes nothing. A change to an audited model goes into the audit trail (an UPDATE bypasses
+    the library's save() hooks), with the request's user as actor.
     """
-    return queryset.filter(pk=pk, **{field: old}).update(**{field: new}, **updates) == 1
+    if queryset.filter(pk=pk, **{field: old}).update(**{field: new}, **updates) != 1:
+        return False
+    if is_audited(queryset.model):
+        audit_change(
+            queryset.model._default_manager.get(pk=pk),
+            {field: (old, new), **{name: (None, value) for name, value in updates.items()}},
+        )
+    return True
 
 
 def transition(

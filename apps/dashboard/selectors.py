@@ -15,10 +15,10 @@ from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.commissions.models import Journal, LedgerEntry
 from apps.core.money import ZERO
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.finance.selectors import STATEMENT_FIGURES, Period
+from apps.ledger.models import Journal, LedgerEntry
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 

@@ -17,7 +17,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import ReadOnlyAdminMixin, SaveRefused
+from apps.accounts.models import USER_PHONE
+from apps.core.admin import PhoneSearchMixin, ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
 from apps.merchants.models import Merchant
 from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
@@ -67,7 +68,7 @@ class ImportUploadForm(forms.Form):
 
 
 @admin.register(Distributor)
-class DistributorAdmin(MerchantScopedAdmin):
+class DistributorAdmin(PhoneSearchMixin, MerchantScopedAdmin):
     form = DistributorForm
     change_list_template = "admin/distributors/distributor/change_list.html"
     list_display = (
@@ -80,7 +81,8 @@ class DistributorAdmin(MerchantScopedAdmin):
         "joined_at",
     )
     list_filter = ("status", "qualification", "level", "joined_at")
-    search_fields = ("invite_code", "user__username", "user__nickname", "user__phone")
+    search_fields = ("invite_code", "user__username", "user__nickname")
+    phone_search = (("user__phone_index", USER_PHONE),)
     list_select_related = ("user", "parent__user")
     autocomplete_fields = ("parent",)
     fields = (

@@ -14,7 +14,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import ReadOnlyAdminMixin, SaveRefused
+from apps.accounts.models import USER_PHONE
+from apps.core.admin import PhoneSearchMixin, ReadOnlyAdminMixin, SaveRefused
 from apps.core.errors import DomainError
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
@@ -285,11 +286,12 @@ class RejectForm(forms.Form):
 
 
 @admin.register(DistributorApplication)
-class DistributorApplicationAdmin(MerchantScopedAdmin):
+class DistributorApplicationAdmin(PhoneSearchMixin, MerchantScopedAdmin):
     form = ApplicationReviewForm
     list_display = ("user", "status", "invite_code", "created_at", "reviewed_at")
     list_filter = ("status", "created_at")
-    search_fields = ("user__username", "user__phone", "invite_code")
+    search_fields = ("user__username", "invite_code")
+    phone_search = (("user__phone_index", USER_PHONE),)
     list_select_related = ("user",)
     readonly_fields = (
         "user",

@@ -18,9 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import User
+from apps.accounts.models import USER_PHONE, User
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
+from apps.core.personal import phone_index
 from apps.core.state import compare_and_swap
 from apps.merchants.models import Merchant
 
@@ -314,7 +315,9 @@ def user_find_for_appointment(*, lookup: str) -> User:
     if not lookup:
         raise DomainError(_("Enter a username or phone number."), code="user_required")
     users = list(User.objects.filter(username=lookup)[:1]) or list(
-        User.objects.filter(phone=lookup).order_by("id")[:2]
+        User.objects.filter(phone_index=phone_index(lookup, purpose=USER_PHONE) or "-").order_by(
+            "id"
+        )[:2]
     )
     if len(users) != 1:
         raise NotFound(

@@ -14,9 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.commissions.models import Wallet
 from apps.core import events
+from apps.core.audit import audit_changes
 from apps.core.errors import DomainError, NotFound
+from apps.ledger.wallets import wallet_open
 from apps.merchants.models import Merchant
 
 from .events import DistributorJoined
@@ -143,7 +144,7 @@ def distributor_join_or_get(
                 qualification=qualification,
                 qualifying_order_id=qualifying_order_id,
             )
-            Wallet.objects.create(merchant=merchant, distributor=distributor)
+            wallet_open(merchant_id=merchant.pk, distributor_id=distributor.pk)
     except IntegrityError:
         # The same user joined concurrently, or (very rarely) the invite code collided.
         existing = Distributor.objects.filter(merchant=merchant, user=user).first()
@@ -229,4 +230,6 @@ def distributors_set_status(*, queryset, old: str, new: str) -> int:
         if not pks:
             return 0
         _lock_trees(*pks)
-        return Distributor.objects.filter(pk__in=pks, status=old).update(status=new)
+        changed = Distributor.objects.filter(pk__in=pks, status=old).update(status=new)
+        audit_changes(Distributor.objects.filter(pk__in=pks), {"status": (old, new)})
+        return changed

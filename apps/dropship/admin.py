@@ -20,6 +20,7 @@ from apps.suppliers.selectors import supply_catalogue, supply_skus_on_sale
 from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
 
 from .models import CatalogueProduct, Shipment, SupplierShipment
+from .selectors import order_margins
 from .services import shipment_ship, supply_floors, supply_pick
 
 
@@ -247,12 +248,30 @@ class ShipmentAdmin(ReadOnlyAdminMixin, _ShipmentDisplay, MerchantScopedAdmin):
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [
             path(
+                "margins/",
+                self.admin_site.admin_view(self.margins_view),
+                name="dropship_shipment_margins",
+            ),
+            path(
                 "<path:object_id>/ship/",
                 self.admin_site.admin_view(self.ship_view),
                 name="dropship_shipment_ship",
             ),
             *super().get_urls(),
         ]
+
+    def margins_view(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        """Per paid order: revenue, supply cost, commission, platform fee and margin."""
+        merchant = request_merchant(request)
+        if merchant is None:
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Order margins"),
+            "opts": self.opts,
+            "margins": order_margins(merchant=merchant),
+        }
+        return TemplateResponse(request, "admin/dropship/margins.html", context)
 
     def render_change_form(self, request, context, *args, **kwargs):  # type: ignore[no-untyped-def]
         original = context.get("original")

@@ -15,13 +15,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.commissions.models import CommissionRecord, Journal, LedgerEntry, Wallet
-from apps.commissions.rules import explanation_text
+from apps.commissions.models import CommissionRecord, explanation_text
 from apps.core.money import ZERO
 from apps.distributors.models import Distributor
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import SPLIT_MEMO
 from apps.merchants.models import Merchant
 from apps.payments.models import PaymentNotificationLog, PaymentSplit, SandboxTransaction
-from apps.payments.splitting import SPLIT_MEMO
 
 Account = LedgerEntry.Account
 Kind = Journal.Kind

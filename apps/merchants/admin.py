@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from apps.core.admin import OperatorOnlyAdmin, SaveRefused
+from apps.accounts.models import USER_PHONE
+from apps.core.admin import OperatorOnlyAdmin, PhoneSearchMixin, SaveRefused
 from apps.core.errors import DomainError
 
 from .models import Merchant, MerchantApplication, MerchantStaff
@@ -39,6 +40,7 @@ class MerchantAdmin(OperatorOnlyAdmin):
         "slug",
         "status",
         "platform_fee_percent",
+        "staff_two_factor_required",
         "contact_email",
         "description",
         "created_at",
@@ -235,10 +237,11 @@ class MerchantApplicationAdmin(OperatorOnlyAdmin):
 
 
 @admin.register(MerchantStaff)
-class MerchantStaffAdmin(OperatorOnlyAdmin):
+class MerchantStaffAdmin(PhoneSearchMixin, OperatorOnlyAdmin):
     list_display = ("user", "merchant", "role", "created_at")
     list_filter = ("role", "merchant")
-    search_fields = ("user__username", "user__phone", "merchant__name", "merchant__slug")
+    search_fields = ("user__username", "merchant__name", "merchant__slug")
+    phone_search = (("user__phone_index", USER_PHONE),)
     list_select_related = ("user", "merchant")
     autocomplete_fields = ("user", "merchant")
     readonly_fields = ("created_at",)

@@ -29,6 +29,13 @@ class Merchant(models.Model):
     )
     contact_email = models.EmailField(_("contact email"), blank=True)
     description = models.TextField(_("description"), blank=True)
+    staff_two_factor_required = models.BooleanField(
+        _("staff must use two-factor sign-in"),
+        default=False,
+        help_text=_(
+            "Staff confirm each back-office sign-in with a code from an authenticator app."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import User
 
-from .models import Merchant
+from .models import Merchant, MerchantStaff
 
 
 def merchant_get_active_by_slug(*, slug: str) -> Merchant | None:
@@ -27,3 +27,15 @@ def merchant_for_staff(user: "User | AnonymousUser") -> Merchant | None:
 
 def merchants_active() -> "QuerySet[Merchant]":
     return Merchant.objects.filter(status=Merchant.Status.ACTIVE)
+
+
+def staff_may_see_phones(user: "User | AnonymousUser") -> bool:
+    """Full phone numbers in back-office lists and exports: the operator and merchant owners;
+    other staff see them masked (``apps.core.personal.phone_mask``)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return MerchantStaff.objects.filter(
+        user=user, role=MerchantStaff.Role.OWNER, merchant__status=Merchant.Status.ACTIVE
+    ).exists()

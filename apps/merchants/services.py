@@ -7,15 +7,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.commissions.models import CommissionPlan
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.state import compare_and_swap
 
+from .events import MerchantCreated
 from .models import Merchant, MerchantApplication, MerchantStaff
 
 
 def merchant_create(*, name: str, slug: str, owner: User, platform_fee_percent=None) -> Merchant:
-    """An active merchant with its owner as staff and a default commission plan."""
+    """An active merchant with its owner as staff; the apps above give it their defaults
+    (``MerchantCreated``: commissions opens its default plan) in the same transaction."""
     with transaction.atomic():
         fields = {"name": name, "slug": slug, "status": Merchant.Status.ACTIVE}
         if platform_fee_percent is not None:
@@ -26,7 +28,7 @@ def merchant_create(*, name: str, slug: str, owner: User, platform_fee_percent=N
         except IntegrityError as error:
             raise Conflict(_("The store address “%(slug)s” is taken.") % {"slug": slug}) from error
         merchant_staff_add(merchant=merchant, user=owner, role=MerchantStaff.Role.OWNER)
-        CommissionPlan.objects.create(merchant=merchant)
+        events.publish(MerchantCreated(merchant_id=merchant.pk))
     return merchant
 
 

@@ -14,18 +14,41 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.core.personal import phone_index, phone_mask
+from apps.merchants.selectors import staff_may_see_phones
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
-from .models import Order, OrderLine, OrderStatusChange
+from .models import RECIPIENT_PHONE, Order, OrderLine, OrderLineAdjustment, OrderStatusChange
 from .services import order_cancel, order_ship
 
 
 class OrderLineInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
     model = OrderLine
-    fields = ("product_name", "sku_name", "unit_price", "quantity", "paid_amount")
+    fields = (
+        "product_name",
+        "sku_name",
+        "unit_price",
+        "quantity",
+        "discount_amount",
+        "paid_amount",
+        "flash_sale",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+
+class OrderLineAdjustmentInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
+    """The price breakdown: what each step of the pricing pipeline took off each line."""
+
+    model = OrderLineAdjustment
+    fields = ("line", "step", "label", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def scope_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        return queryset.select_related("line")
 
 
 class OrderStatusChangeInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
@@ -49,22 +72,52 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         "number",
         "customer",
         "recipient_name",
-        "recipient_phone",
+        "phone_masked",
         "status",
         "payable_amount",
         "commission_status",
         "created_at",
     )
     list_filter = ("status", "commission_status", "created_at")
-    search_fields = ("number", "recipient_phone", "recipient_name", "customer__username")
+    # The recipient's name and phone are encrypted: a phone is found by its blind index (exact).
+    search_fields = ("number", "customer__username")
     list_select_related = ("customer",)
+
+    def get_list_display(self, request):  # type: ignore[no-untyped-def]
+        """Owners and the operator see phones; other staff see them masked."""
+        shown = super().get_list_display(request)
+        if not staff_may_see_phones(request.user):
+            return shown
+        return tuple("phone_full" if name == "phone_masked" else name for name in shown)
+
+    @admin.display(description=gettext_lazy("phone"))
+    def phone_full(self, order: Order) -> str:
+        return order.recipient_phone
+
+    @admin.display(description=gettext_lazy("phone"))
+    def phone_masked(self, order: Order) -> str:
+        return phone_mask(order.recipient_phone)
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        index = phone_index(search_term, purpose=RECIPIENT_PHONE)
+        if index:
+            results |= queryset.filter(recipient_phone_index=index)
+        return results, duplicates
+
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("number", "customer", "status", "commission_status", "note")}),
         (
             gettext_lazy("Amounts"),
             {
-                "fields": ("goods_amount", "discount_amount", "shipping_amount", "payable_amount"),
+                "fields": (
+                    "goods_amount",
+                    "discount_amount",
+                    "shipping_amount",
+                    "payable_amount",
+                    "price_channel",
+                ),
             },
         ),
         (
@@ -95,7 +148,7 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         ),
     )
     readonly_fields = flatten_fieldsets(fieldsets)
-    inlines = (OrderLineInline, OrderStatusChangeInline)
+    inlines = (OrderLineInline, OrderLineAdjustmentInline, OrderStatusChangeInline)
     actions = ("ship_orders", "cancel_unpaid_orders")
 
     def get_urls(self):  # type: ignore[no-untyped-def]

@@ -54,3 +54,11 @@ class OrderCompleted(Event):
     order_id: int
     beneficiary_ids: tuple[int, ...]
     commission_due: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderShipped(Event):
+    """paid → shipped, published inside the shipping transaction."""
+
+    merchant_id: int
+    order_id: int

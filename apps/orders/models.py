@@ -2,7 +2,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.crypto import EncryptedTextField
 from apps.merchants.models import MerchantOwned
+
+# The blind index purpose of ``Order.recipient_phone_index``.
+RECIPIENT_PHONE = "order.recipient_phone"
 
 
 class Cart(MerchantOwned):
@@ -70,6 +74,8 @@ class Order(MerchantOwned):
     goods_amount = models.DecimalField(_("goods amount"), max_digits=12, decimal_places=2)
     discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
     shipping_amount = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2, default=0)
+    # The channel whose prices the caller gave the pricing pipeline (e.g. a live room), if any.
+    price_channel = models.CharField(_("price channel"), max_length=64, blank=True)
     payable_amount = models.DecimalField(_("amount payable"), max_digits=12, decimal_places=2)
     # The upline snapshot taken when the order is placed: later changes to the tree or to the
     # customer's binding never change who is paid for this order.
@@ -100,9 +106,23 @@ class Order(MerchantOwned):
     commission_status = models.CharField(
         _("commission"), max_length=16, choices=CommissionStatus, default=CommissionStatus.NONE
     )
-    recipient_name = models.CharField(_("recipient"), max_length=64)
-    recipient_phone = models.CharField(_("phone"), max_length=32)
-    shipping_address = models.CharField(_("address"), max_length=255)
+    # The live room (商城直播) the order was placed from: set by the live app through placement's
+    # ``live_room_id`` input. A string reference: orders never imports live.
+    live_room = models.ForeignKey(
+        "live.LiveRoom",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("live room"),
+    )
+    # Personal data, encrypted at rest (apps/core/crypto.py); the phone is found by its blind index.
+    recipient_name = EncryptedTextField(_("recipient"))
+    recipient_phone = EncryptedTextField(_("phone"))
+    recipient_phone_index = models.CharField(
+        _("phone index"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    shipping_address = EncryptedTextField(_("address"))
     note = models.CharField(_("note"), max_length=255, blank=True)
     shipping_carrier = models.CharField(_("carrier"), max_length=64, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
@@ -165,6 +185,18 @@ class OrderLine(MerchantOwned):
     agency_unit_cost = models.DecimalField(
         _("agency unit cost"), max_digits=12, decimal_places=2, null=True, blank=True
     )
+    # What the pricing pipeline took off the line, all steps together (unit_price × quantity −
+    # discount_amount = paid_amount); the steps are in OrderLineAdjustment.
+    discount_amount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
+    # A flash-sale line's units came from the sale's pool, and go back there (not to the SKU).
+    flash_sale = models.ForeignKey(
+        "marketing.FlashSale",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("flash sale"),
+    )
     # Drop-shipping (一件代发) snapshot: the supplier that ships this line and its supply price per
     # unit when the order was placed — what the supplier is owed for it.
     supplier = models.ForeignKey(
@@ -186,6 +218,10 @@ class OrderLine(MerchantOwned):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(paid_amount__gte=0, discount_amount__gte=0),
+                name="order_line_amounts_not_negative",
             ),
             # An agency line has both snapshot fields, a cost that is not negative and a margin
             # that is not negative (the consumer never pays less than the purchase price).
@@ -219,6 +255,37 @@ class OrderLine(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.product_name} / {self.sku_name} × {self.quantity}"
+
+
+class OrderLineAdjustment(MerchantOwned):
+    """One step of the pricing pipeline on one line (apps.marketing.pricing): what it took off."""
+
+    class Step(models.TextChoices):
+        MEMBER = "member", _("Member price")
+        PROMOTION = "promotion", _("Promotion")
+        FULL_REDUCTION = "full_reduction", _("Full reduction")
+        COUPON = "coupon", _("Coupon")
+        POINTS = "points", _("Points")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="adjustments")
+    step = models.CharField(_("step"), max_length=16, choices=Step)
+    label = models.CharField(_("what"), max_length=120)
+    amount = models.DecimalField(_("amount off"), max_digits=12, decimal_places=2)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("price adjustment")
+        verbose_name_plural = _("price breakdown")
+        ordering = ["line_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="order_adjustment_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} −¥{self.amount}"
 
 
 class OrderStatusChange(MerchantOwned):

@@ -1,11 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
-from apps.core.errors import DomainError
-from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
+from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline
 
 from .models import Payment, PaymentSplit
 
@@ -35,7 +32,8 @@ class PaymentSplitInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     """Payments are written by the provider notifications only. The change list links to the
-    finance reports (templates/admin/payments/payment/change_list.html)."""
+    finance reports (templates/admin/payments/payment/change_list.html). Refunds, above payments,
+    registers this admin again with its action (``apps.refunds.admin.PaymentRefundAdmin``)."""
 
     list_display = (
         "out_trade_no",
@@ -53,29 +51,3 @@ class PaymentAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     list_select_related = ("order",)
     date_hierarchy = "created_at"
     inlines = [PaymentSplitInline]
-    actions = ("refund_unclaimed",)
-
-    @admin.action(description=gettext_lazy("Refund payments received for closed orders"))
-    def refund_unclaimed(self, request, queryset):  # type: ignore[no-untyped-def]
-        """Money that arrived after its order was closed goes back in full through the provider."""
-        from apps.refunds.services import payment_refund_unclaimed
-
-        started = 0
-        for payment in queryset.select_related("merchant").order_by("pk"):
-            merchant = payment.merchant if request.user.is_superuser else request_merchant(request)
-            try:
-                payment_refund_unclaimed(
-                    merchant=merchant, payment_id=payment.pk, actor=request.user
-                )
-            except DomainError as error:
-                self.message_user(
-                    request, f"{payment.out_trade_no}: {error.message}", messages.ERROR
-                )
-            else:
-                started += 1
-        if started:
-            self.message_user(
-                request,
-                _("%(count)d refund(s) sent to the provider.") % {"count": started},
-                messages.SUCCESS,
-            )

@@ -8,11 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.models import Journal, LedgerEntry
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, percent_of
 from apps.core.state import compare_and_swap
+from apps.ledger.posting import ledger_post_payment
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
@@ -237,17 +236,12 @@ def _payment_refund_required(
 
 
 def _payment_post_to_ledger(*, payment: Payment, fee: Decimal, memo: str = "") -> None:
-    ledger_post(
+    ledger_post_payment(
         merchant_id=payment.merchant_id,
-        kind=Journal.Kind.PAYMENT,
-        key=f"payment:{payment.pk}",
-        order_id=payment.order_id,
         payment_id=payment.pk,
+        order_id=payment.order_id,
+        amount=payment.amount,
+        fee=fee,
         reference=payment.out_trade_no,
         memo=memo,
-        legs=[
-            Leg(LedgerEntry.Account.PROVIDER, -payment.amount),
-            Leg(LedgerEntry.Account.MERCHANT_PAYABLE, payment.amount - fee),
-            Leg(LedgerEntry.Account.PLATFORM_FEE, fee),
-        ],
     )

@@ -14,7 +14,6 @@ from .providers.sandbox import (
     sandbox_refund_notification_body,
     sandbox_sign,
 )
-from .splitting import payment_split_due_order_ids, payment_split_order
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +43,6 @@ def sandbox_deliver_notification(self, payment_id: int, provider_trade_no: str) 
     except urllib.error.URLError as error:
         logger.warning("sandbox notification for %s failed: %s", payment.out_trade_no, error)
     raise self.retry(countdown=min(2**self.request.retries, 60))
-
-
-@shared_task
-def payment_split_order_task(order_id: int) -> int:
-    """Split the order's payment if its commission is final (else nothing); harmless twice."""
-    return payment_split_order(order_id=order_id)
-
-
-@shared_task
-def payments_sweep_splits() -> int:
-    """Beat's safety net: splits that are due but were never run, or failed."""
-    order_ids = payment_split_due_order_ids()
-    for order_id in order_ids:
-        payment_split_order_task.delay(order_id)
-    return len(order_ids)
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=2)

@@ -15,8 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 
+from .events import RefundNotificationReceived
 from .models import Payment
 from .providers import ProviderUnavailable, provider_get
 from .providers.sandbox import SandboxProvider
@@ -111,13 +113,14 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
 @require_POST
 def refund_notify(request: HttpRequest, provider: str) -> HttpResponse:
     """A provider's asynchronous refund notification: verified, idempotent, acknowledged."""
-    from apps.refunds.services import refund_handle_notification
-
     try:
-        refund_handle_notification(
-            provider=provider,
-            body=request.body,
-            headers=cast("dict[str, str]", request.headers),
+        # Refunds, above payments, handles it (``apps.refunds.handlers``); its errors come back.
+        events.publish(
+            RefundNotificationReceived(
+                provider=provider,
+                body=request.body,
+                headers=cast("dict[str, str]", request.headers),
+            )
         )
     except DomainError as error:
         return _json_error(error)

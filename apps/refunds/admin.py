@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.payments.admin import PaymentAdmin
+from apps.payments.models import Payment
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
-from .services import MAX_REASON, refund_approve, refund_reject
+from .services import MAX_REASON, payment_refund_unclaimed, refund_approve, refund_reject
 
 
 class RefundCaseLineInline(ReadOnlyAdminMixin, MerchantScopedTabularInline):
@@ -174,3 +176,37 @@ class RefundCaseAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     def reject_refunds(self, request, queryset):  # type: ignore[no-untyped-def]
         cases = list(queryset.select_related("merchant", "order").order_by("pk"))
         return self._decide(request, cases, "reject", action="reject_refunds")
+
+
+class PaymentRefundAdmin(PaymentAdmin):
+    """The payments admin with the one refund that starts from a payment: money that arrived for
+    an order already closed. Registered here, above payments, in place of ``PaymentAdmin``."""
+
+    actions = ("refund_unclaimed",)
+
+    @admin.action(description=gettext_lazy("Refund payments received for closed orders"))
+    def refund_unclaimed(self, request, queryset):  # type: ignore[no-untyped-def]
+        """Money that arrived after its order was closed goes back in full through the provider."""
+        started = 0
+        for payment in queryset.select_related("merchant").order_by("pk"):
+            merchant = payment.merchant if request.user.is_superuser else request_merchant(request)
+            try:
+                payment_refund_unclaimed(
+                    merchant=merchant, payment_id=payment.pk, actor=request.user
+                )
+            except DomainError as error:
+                self.message_user(
+                    request, f"{payment.out_trade_no}: {error.message}", messages.ERROR
+                )
+            else:
+                started += 1
+        if started:
+            self.message_user(
+                request,
+                _("%(count)d refund(s) sent to the provider.") % {"count": started},
+                messages.SUCCESS,
+            )
+
+
+admin.site.unregister(Payment)
+admin.site.register(Payment, PaymentRefundAdmin)

@@ -6,3 +6,9 @@ class RefundsConfig(AppConfig):
     name = "apps.refunds"
     label = "refunds"
     verbose_name = _("After-sale")
+
+    def ready(self) -> None:
+        from . import (
+            handlers,  # noqa: F401 (subscribes to the events of the apps below)
+            ledger_checks,  # noqa: F401 (its rows' part of manage.py ledger_check)
+        )

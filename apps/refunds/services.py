@@ -28,9 +28,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
-from apps.core.state import check_transition, compare_and_swap
+from apps.core.state import compare_and_swap, transition
+from apps.ledger.posting import ledger_post_refund
+from apps.marketing.services import pricing_release
+from apps.members.services import member_order_refunded
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import order_get_for_customer, order_transition
@@ -44,8 +48,7 @@ from apps.payments.providers import (
 from apps.products.services import sku_return_stock
 
 from . import prorata
-from .clawback import clawback_lock, commissions_claw_back_line
-from .ledger import post_refund
+from .events import RefundCompleted
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
 logger = logging.getLogger(__name__)
@@ -166,17 +169,16 @@ def refund_transition(
 ) -> bool:
     """Apply one transition as compare-and-swap from ``case.status`` with a history row; True if
     applied. Runs inside a transaction."""
-    check_transition(REFUND_TRANSITIONS, case.status, new)
-    old = case.status
-    if not compare_and_swap(
-        RefundCase.objects, pk=case.pk, field="status", old=old, new=new, **updates
-    ):
-        return False
-    _history(case, old, new, actor, reason)
-    case.status = new
-    for field, value in updates.items():
-        setattr(case, field, value)
-    return True
+    return transition(
+        case,
+        new,
+        transitions=REFUND_TRANSITIONS,
+        history=RefundStatusChange,
+        history_field="case",
+        actor=actor,
+        reason=reason[:MAX_REASON],
+        **updates,
+    )
 
 
 # --- Requesting -------------------------------------------------------------------------------
@@ -525,10 +527,32 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
         sku_return_stock(
             lines=[(line.order_line.sku_id, line.quantity) for line in lines if line.quantity]
         )
-    post_refund(case=case, fee_share=fee_share)
-    clawback_lock(order_line_ids=sorted(line.order_line_id for line in lines))
-    for line in lines:
-        commissions_claw_back_line(order_line=line.order_line)
+    ledger_post_refund(
+        merchant_id=case.merchant_id,
+        refund_case_id=case.pk,
+        order_id=case.order_id,
+        payment_id=case.payment_id,
+        amount=case.amount,
+        fee_share=fee_share,
+        reference=case.idempotency_key,
+    )
+    events.publish(
+        RefundCompleted(
+            merchant_id=case.merchant_id,
+            refund_case_id=case.pk,
+            order_id=case.order_id,
+            order_line_ids=tuple(sorted(line.order_line_id for line in lines)),
+        )
+    )
+    if case.kind != K.UNCLAIMED_PAYMENT:
+        member_order_refunded(
+            merchant_id=order.merchant_id,
+            customer_id=order.customer_id,
+            order_id=order.pk,
+            refund_key=str(case.pk),
+            refunded=case.amount,
+            order_paid=order.payable_amount,
+        )
     if case.kind == K.UNCLAIMED_PAYMENT:
         compare_and_swap(
             Payment.objects,
@@ -537,14 +561,23 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
             old=Payment.Status.REFUND_REQUIRED,
             new=Payment.Status.REFUNDED,
         )
-    elif order.status == Order.Status.PAID and all(
-        item.amount <= ZERO for item in refundable_lines(order=order)
-    ):
-        order_transition(
+    elif (
+        order.status == Order.Status.PAID
+        and all(item.amount <= ZERO for item in refundable_lines(order=order))
+        and order_transition(
             order=order,
             new=Order.Status.CANCELLED,
             reason="refunded in full before shipping",
             cancelled_at=timezone.now(),
+        )
+    ):
+        # Refunded in full before shipping: the coupon comes back while still valid, and the
+        # points spent on the order (the stock came back above).
+        pricing_release(
+            merchant_id=order.merchant_id,
+            order_id=order.pk,
+            customer_id=order.customer_id,
+            flash_lines=[],
         )
 
 

@@ -3,7 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.orders.services import MAX_LINE_QUANTITY
+from apps.marketing.pricing import BEST_COUPON
+from apps.orders.services import MAX_LINE_QUANTITY, Discounts
 
 
 class AddToCartForm(forms.Form):
@@ -26,6 +27,30 @@ class CheckoutForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), max_length=255, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class DiscountChoiceForm(forms.Form):
+    """The coupon (a grant id, "none", or empty for the best one) and points at checkout."""
+
+    coupon = forms.CharField(required=False, max_length=20)
+    points = forms.IntegerField(label=_("Points to use"), required=False, min_value=0)
+
+    def discounts(self) -> Discounts:
+        data = self.cleaned_data if self.is_valid() else {}
+        raw = (data.get("coupon") or "").strip()
+        coupon: object = BEST_COUPON
+        if raw == "none":
+            coupon = None
+        elif raw.isdigit():
+            coupon = int(raw)
+        return Discounts(coupon=coupon, points=data.get("points") or 0)
+
+
+class LiveBuyForm(CheckoutForm):
+    """Buying the pinned product in a live room: one SKU, a quantity and the recipient."""
+
+    sku = forms.IntegerField(label=_("Variant"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999, initial=1)
 
 
 class DistributorJoinForm(forms.Form):

@@ -58,7 +58,9 @@ def customer_orders(*, merchant: Merchant, customer: User) -> "QuerySet[Order]":
 def order_details(*, order: Order) -> dict:
     """Lines, status history and the payment currently awaiting its provider's confirmation."""
     return {
-        "lines": list(OrderLine.objects.filter(order=order).order_by("id")),
+        "lines": list(
+            OrderLine.objects.filter(order=order).prefetch_related("adjustments").order_by("id")
+        ),
         "history": list(OrderStatusChange.objects.filter(order=order).order_by("id")),
         "pending_payment": Payment.objects.filter(
             order=order, status=Payment.Status.PENDING

@@ -4,6 +4,7 @@ from . import (
     views,
     views_agency,
     views_finance,
+    views_live,
     views_materials,
     views_payouts,
     views_programme,
@@ -74,6 +75,9 @@ store_patterns = [
         name="micro-shop-product",
     ),
     path("d/statement/", views_finance.distributor_statement, name="distributor-statement"),
+    path("live/", views_live.room_list, name="live-rooms"),
+    path("live/<int:room_id>/", views_live.room_detail, name="live-room"),
+    path("live/<int:room_id>/buy/", views_live.room_buy, name="live-room-buy"),
 ]
 
 urlpatterns = [

@@ -21,11 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
-from apps.commissions.models import Wallet
 from apps.commissions.selectors import (
     commission_records_for,
     commission_reversed_total,
-    wallet_for,
 )
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
@@ -40,11 +38,13 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
+from apps.ledger.selectors import wallet_or_empty
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
 from apps.orders.selectors import cart_summary
 from apps.orders.services import (
+    Discounts,
     Recipient,
     cart_add_item,
     cart_remove_item,
@@ -59,7 +59,13 @@ from apps.payments.services import payment_start
 from apps.products.models import Sku
 
 from . import selectors
-from .forms import AddToCartForm, CartQuantityForm, CheckoutForm, DistributorJoinForm
+from .forms import (
+    AddToCartForm,
+    CartQuantityForm,
+    CheckoutForm,
+    DiscountChoiceForm,
+    DistributorJoinForm,
+)
 from .page_cache import cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
@@ -190,9 +196,35 @@ def cart(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
     return _render_cart(request, merchant)
 
 
-def _cart_context(request: SignedInRequest, merchant: Merchant) -> dict:
-    summary = cart_summary(merchant=merchant, customer=request.user)
-    return {"items": summary.items, "total": summary.total}
+def _cart_context(
+    request: SignedInRequest, merchant: Merchant, discounts: Discounts | None = None
+) -> dict:
+    discounts = discounts or Discounts()
+    error = None
+    try:
+        summary = cart_summary(
+            merchant=merchant,
+            customer=request.user,
+            coupon=discounts.coupon,
+            points=discounts.points,
+        )
+    except DomainError as refused:  # a chosen coupon or points that cannot be used: show why
+        error = refused.message
+        discounts = Discounts(points=0)
+        summary = cart_summary(merchant=merchant, customer=request.user)
+    priced = summary.priced
+    return {
+        "items": summary.items,
+        "total": summary.total,
+        "payable": summary.payable,
+        "priced": priced,
+        "savings": priced.savings() if priced else [],
+        "discount_error": error,
+        "chosen_coupon": "none"
+        if discounts.coupon is None
+        else (priced.coupon_grant_id if priced else None),
+        "chosen_points": priced.points_used if priced else 0,
+    }
 
 
 def _render_cart(request: SignedInRequest, merchant: Merchant, status: int = 200) -> HttpResponse:
@@ -240,6 +272,8 @@ def cart_remove(request: SignedInRequest, merchant: Merchant, item_id: int) -> H
 @store_login_required
 def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
     status = 200
+    choice = DiscountChoiceForm(request.POST if request.method == "POST" else request.GET)
+    discounts = choice.discounts()
     if request.method == "POST":
         form = CheckoutForm(request.POST)
         if form.is_valid():
@@ -257,6 +291,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
                     ),
                     note=data["note"],
                     expected_total=expected_total,
+                    discounts=discounts,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
@@ -276,7 +311,7 @@ def checkout(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
         request,
         merchant,
         "storefront/checkout.html",
-        {"form": form, **_cart_context(request, merchant)},
+        {"form": form, **_cart_context(request, merchant, discounts)},
         status,
     )
 
@@ -466,10 +501,7 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
 def distributor_earnings(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
-    try:
-        wallet = wallet_for(distributor=distributor)
-    except Wallet.DoesNotExist:
-        wallet = Wallet(merchant=merchant, distributor=distributor)
+    wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
     paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     return render_store(

@@ -14,10 +14,10 @@ from apps.core.errors import DomainError
 from apps.credentials.models import masked
 from apps.credentials.selectors import payee_account_for
 from apps.distributors.models import Distributor
+from apps.ledger.selectors import wallet_or_empty
 from apps.merchants.models import Merchant
 from apps.withdrawals.quotes import WithdrawalQuote
 from apps.withdrawals.selectors import (
-    wallet_or_empty,
     withdrawable_amount,
     withdrawal_debt,
     withdrawal_settings_for,
@@ -73,7 +73,7 @@ def distributor_withdrawals(
             status = 400
     else:
         form = WithdrawalRequestForm(account_optional=saved is not None)
-    wallet = wallet_or_empty(distributor=distributor)
+    wallet = wallet_or_empty(merchant_id=distributor.merchant_id, distributor_id=distributor.pk)
     paginator = Paginator(
         withdrawals_for_distributor(distributor=distributor),
         WITHDRAWALS_PER_PAGE,

@@ -23,7 +23,7 @@ from django.forms.models import InlineForeignKeyField
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from apps.core.admin import RefusableSavesMixin, SafeAutocompleteMixin
+from apps.core.admin import AuditHistoryMixin, RefusableSavesMixin, SafeAutocompleteMixin
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_for_staff
 
@@ -180,7 +180,9 @@ class _MerchantScoping(SafeAutocompleteMixin):
         return merchant is not None and getattr(obj, "merchant_id", None) == merchant.pk
 
 
-class MerchantScopedAdmin(RefusableSavesMixin, _MerchantScoping, admin.ModelAdmin):
+class MerchantScopedAdmin(
+    AuditHistoryMixin, RefusableSavesMixin, _MerchantScoping, admin.ModelAdmin
+):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request)
 

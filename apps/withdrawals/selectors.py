@@ -2,9 +2,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from apps.commissions.models import Wallet
 from apps.core.money import ZERO
 from apps.distributors.models import Distributor
+from apps.ledger.models import Wallet
 from apps.merchants.models import Merchant
 
 from .models import Withdrawal, WithdrawalSettings
@@ -25,11 +25,6 @@ def withdrawal_rules(settings: WithdrawalSettings) -> WithdrawalRules:
         tax_percent=settings.tax_percent,
         tax_threshold=settings.tax_threshold,
     )
-
-
-def wallet_or_empty(*, distributor: Distributor) -> Wallet:
-    wallet = Wallet.objects.filter(distributor=distributor).first()
-    return wallet or Wallet(merchant_id=distributor.merchant_id, distributor=distributor)
 
 
 def withdrawable_amount(wallet: Wallet) -> Decimal:

@@ -27,13 +27,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.models import Journal, LedgerEntry, Wallet
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
-from apps.core.state import check_transition, compare_and_swap
+from apps.core.state import transition
 from apps.credentials.selectors import payee_account_for, provider_account_for_merchant
 from apps.distributors.models import Distributor
+from apps.ledger.models import Wallet
+from apps.ledger.posting import (
+    ledger_post_withdrawal_paid,
+    ledger_post_withdrawal_requested,
+    ledger_post_withdrawal_returned,
+)
 from apps.merchants.models import Merchant
 from apps.payments.providers import (
     PayoutResult,
@@ -42,6 +47,7 @@ from apps.payments.providers import (
     provider_get,
 )
 
+from .events import WithdrawalApproved
 from .models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
 from .quotes import WithdrawalQuote, withdrawal_quote
 from .selectors import withdrawal_rules, withdrawal_settings_for
@@ -251,30 +257,23 @@ def _transition(
 ) -> bool:
     """One step of the state machine as a compare-and-swap plus its history row. False when a
     concurrent change got there first (nothing written)."""
-    check_transition(WITHDRAWAL_TRANSITIONS, withdrawal.status, new)
-    old = withdrawal.status
-    if not compare_and_swap(
-        Withdrawal.objects, pk=withdrawal.pk, field="status", old=old, new=new, **updates
-    ):
-        return False
-    WithdrawalStatusChange.objects.create(
-        merchant_id=withdrawal.merchant_id,
-        withdrawal=withdrawal,
-        from_status=old,
-        to_status=new,
+    return transition(
+        withdrawal,
+        new,
+        transitions=WITHDRAWAL_TRANSITIONS,
+        history=WithdrawalStatusChange,
+        history_field="withdrawal",
         actor=actor,
         reason=reason,
+        **updates,
     )
-    withdrawal.status = new
-    for field, value in updates.items():
-        setattr(withdrawal, field, value)
-    return True
 
 
-def _enqueue_payout(withdrawal_id: int) -> None:
-    from .tasks import withdrawal_payout_task
-
-    transaction.on_commit(lambda: withdrawal_payout_task.delay(withdrawal_id))
+def _approved(withdrawal: Withdrawal) -> None:
+    """Tell the house (the payout starts after commit: ``handlers.pay_out_when_approved``)."""
+    events.publish(
+        WithdrawalApproved(merchant_id=withdrawal.merchant_id, withdrawal_id=withdrawal.pk)
+    )
 
 
 def withdrawal_request(
@@ -351,16 +350,12 @@ def withdrawal_request(
         WithdrawalStatusChange.objects.create(
             merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=distributor.user
         )
-        ledger_post(
+        ledger_post_withdrawal_requested(
             merchant_id=merchant.pk,
-            kind=Journal.Kind.WITHDRAWAL_REQUESTED,
-            key=f"withdrawal:{withdrawal.pk}:requested",
-            legs=[
-                Leg(LedgerEntry.Account.AVAILABLE, -quote.amount, distributor.pk),
-                Leg(LedgerEntry.Account.WITHDRAWING, quote.amount, distributor.pk),
-            ],
+            withdrawal_id=withdrawal.pk,
+            distributor_id=distributor.pk,
+            amount=quote.amount,
             reference=withdrawal.idempotency_key,
-            memo=f"withdrawal {withdrawal.pk} requested",
         )
         if not settings.review_required:
             _transition(
@@ -370,21 +365,12 @@ def withdrawal_request(
                 reason=_("Approved automatically (no review)."),
                 reviewed_at=timezone.now(),
             )
-            _enqueue_payout(withdrawal.pk)
+            _approved(withdrawal)
     return withdrawal
 
 
 def withdrawal_get_for_merchant(*, merchant: Merchant, withdrawal_id: int) -> Withdrawal:
     withdrawal = Withdrawal.objects.filter(merchant=merchant, pk=withdrawal_id).first()
-    if withdrawal is None:
-        raise NotFound(_("No such withdrawal."), code="unknown_withdrawal")
-    return withdrawal
-
-
-def withdrawal_get_for_distributor(*, distributor: Distributor, withdrawal_id: int) -> Withdrawal:
-    withdrawal = Withdrawal.objects.filter(
-        merchant_id=distributor.merchant_id, distributor=distributor, pk=withdrawal_id
-    ).first()
     if withdrawal is None:
         raise NotFound(_("No such withdrawal."), code="unknown_withdrawal")
     return withdrawal
@@ -409,7 +395,7 @@ def withdrawal_approve(*, merchant: Merchant, withdrawal_id: int, actor: User | 
             withdrawal, S.APPROVED, actor=actor, reviewer=actor, reviewed_at=timezone.now()
         ):
             raise _already_reviewed(withdrawal)
-        _enqueue_payout(withdrawal.pk)
+        _approved(withdrawal)
     return withdrawal
 
 
@@ -447,16 +433,12 @@ def withdrawal_reject(
 
 
 def _return_funds(withdrawal: Withdrawal) -> None:
-    ledger_post(
+    ledger_post_withdrawal_returned(
         merchant_id=withdrawal.merchant_id,
-        kind=Journal.Kind.WITHDRAWAL_RETURNED,
-        key=f"withdrawal:{withdrawal.pk}:returned",
-        legs=[
-            Leg(LedgerEntry.Account.WITHDRAWING, -withdrawal.amount, withdrawal.distributor_id),
-            Leg(LedgerEntry.Account.AVAILABLE, withdrawal.amount, withdrawal.distributor_id),
-        ],
+        withdrawal_id=withdrawal.pk,
+        distributor_id=withdrawal.distributor_id,
+        amount=withdrawal.amount,
         reference=withdrawal.idempotency_key,
-        memo=f"withdrawal {withdrawal.pk} returned",
     )
 
 
@@ -516,25 +498,15 @@ def withdrawal_record_payout(*, withdrawal_id: int, result: PayoutResult) -> str
                 provider_reference=result.reference,
                 finished_at=now,
             ):
-                ledger_post(
+                ledger_post_withdrawal_paid(
                     merchant_id=withdrawal.merchant_id,
-                    kind=Journal.Kind.WITHDRAWAL_PAID,
-                    key=f"withdrawal:{withdrawal.pk}:paid",
-                    legs=[
-                        Leg(
-                            LedgerEntry.Account.WITHDRAWING,
-                            -withdrawal.amount,
-                            withdrawal.distributor_id,
-                        ),
-                        Leg(LedgerEntry.Account.MERCHANT_PAYABLE, withdrawal.fee),
-                        Leg(LedgerEntry.Account.TAX_WITHHELD, withdrawal.tax),
-                        Leg(
-                            LedgerEntry.Account.WITHDRAWN, withdrawal.net, withdrawal.distributor_id
-                        ),
-                    ],
-                    # The provider lists the payout under its idempotency key (reconciliation).
+                    withdrawal_id=withdrawal.pk,
+                    distributor_id=withdrawal.distributor_id,
+                    amount=withdrawal.amount,
+                    fee=withdrawal.fee,
+                    tax=withdrawal.tax,
+                    net=withdrawal.net,
                     reference=withdrawal.idempotency_key,
-                    memo=f"withdrawal {withdrawal.pk} paid",
                 )
         else:
             reason = (result.message or _("The payout failed."))[:MAX_REASON_LENGTH]

@@ -29,6 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("FENXIAO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # daphne first: its runserver serves HTTP and WebSockets (ASGI) from one address in development.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,14 +43,21 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mptt",
+    "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "channels",
     # In the layer order (README, "Layout"), lowest first: event handlers run in this order.
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.ledger",
     "apps.suppliers",
     "apps.products",
     "apps.distributors",
     "apps.materials",
+    "apps.members",
+    "apps.marketing",
     "apps.orders",
     "apps.credentials",
     "apps.payments",
@@ -57,7 +66,9 @@ INSTALLED_APPS = [
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
+    "apps.webhooks",
     "apps.programme",
+    "apps.live",
     "apps.dashboard",
     "apps.storefront",
     "apps.demo",
@@ -71,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.merchants.middleware.TwoFactorMiddleware",
+    "apps.core.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.distributors.middleware.DeviceIdMiddleware",
@@ -78,6 +92,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -209,14 +224,43 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "payments-sweep-splits": {
-        "task": "apps.payments.tasks.payments_sweep_splits",
+        "task": "apps.commissions.tasks.payments_sweep_splits",
         "schedule": 600.0,
     },
+    "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
     "refunds-refund-rate-flags": {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,
     },
 }
+
+# Live rooms (apps/live): the channel layer carries every room's messages between server processes
+# through Redis pub/sub (one publish per message, each process relays it to its own viewers).
+# FENXIAO_CHANNEL_REDIS_URL may point at another Redis or database; by default REDIS_URL.
+CHANNEL_REDIS_URL = redis_urls(env("FENXIAO_CHANNEL_REDIS_URL", default=env("REDIS_URL")))[0]
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL]},
+    }
+}
+# Chat: longest message (characters), and at most N messages per user and room in a window of
+# seconds; a socket frame longer than FENXIAO_LIVE_MAX_FRAME_BYTES closes that socket (4413).
+FENXIAO_LIVE_CHAT_MAX_LENGTH = env.int("FENXIAO_LIVE_CHAT_MAX_LENGTH", default=200)
+FENXIAO_LIVE_CHAT_MESSAGES = env.int("FENXIAO_LIVE_CHAT_MESSAGES", default=10)
+FENXIAO_LIVE_CHAT_WINDOW_SECONDS = env.int("FENXIAO_LIVE_CHAT_WINDOW_SECONDS", default=10)
+FENXIAO_LIVE_MAX_FRAME_BYTES = env.int("FENXIAO_LIVE_MAX_FRAME_BYTES", default=2048)
+# A viewer whose socket sent nothing (not even its heartbeat) for this long is no longer counted.
+FENXIAO_LIVE_PRESENCE_SECONDS = env.int("FENXIAO_LIVE_PRESENCE_SECONDS", default=60)
+for _name in (
+    "FENXIAO_LIVE_CHAT_MAX_LENGTH",
+    "FENXIAO_LIVE_CHAT_MESSAGES",
+    "FENXIAO_LIVE_CHAT_WINDOW_SECONDS",
+    "FENXIAO_LIVE_MAX_FRAME_BYTES",
+    "FENXIAO_LIVE_PRESENCE_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise environ.ImproperlyConfigured(f"{_name} must be 1 or more")
 
 CACHES = {
     "default": {
@@ -266,9 +310,12 @@ REST_FRAMEWORK = {
     # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
     # the whole X-Forwarded-For header, which a client can change on every request.
     "NUM_PROXIES": 0,
+    # Token first: a request carrying a token is judged by it alone — an invalid token is a 401
+    # even when a valid session cookie comes along (session first would let the cookie through),
+    # and a missing credential is a 401 with `WWW-Authenticate: Token`, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -285,6 +332,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
+        "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+    },
 }
 
 # Business defaults (per-merchant settings override them where the models say so).
@@ -347,3 +398,37 @@ LOGGING = {
 
 # Backups (manage.py backup / make backup): where dumps and their manifests are written.
 FENXIAO_BACKUP_DIR = env("FENXIAO_BACKUP_DIR", default=str(BASE_DIR / ".data" / "backups"))
+
+# The audit trail (django-auditlog; apps/core/audit.py): the money-relevant and programme settings,
+# prices and stock, distributor moves and suspensions, refund and withdrawal decisions. The tree's
+# own bookkeeping columns (rewritten on every move) are left out of the diffs.
+_TREE_COLUMNS = ["lft", "rght", "tree_id", "level"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "merchants.Merchant",
+    "merchants.MerchantStaff",
+    "commissions.CommissionPlan",
+    "commissions.CommissionOverride",
+    "commissions.BonusTier",
+    "distributors.ProgrammeSettings",
+    "distributors.Tier",
+    "distributors.TierCondition",
+    "distributors.TierSkuPrice",
+    {"model": "distributors.Distributor", "exclude_fields": _TREE_COLUMNS},
+    "distributors.DistributorApplication",
+    "distributors.FraudFlag",
+    "withdrawals.WithdrawalSettings",
+    "withdrawals.Withdrawal",
+    "products.Product",
+    "products.Sku",
+    "refunds.RefundCase",
+)
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# Outgoing webhooks (apps/webhooks): never to loopback or private addresses (SSRF guard) unless
+# this is on — development and tests, whose receivers run on this machine.
+FENXIAO_WEBHOOKS_ALLOW_PRIVATE = env.bool("FENXIAO_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# Two-factor sign-in (TOTP, django-otp; apps/merchants/two_factor.py): always for the platform
+# operator; for a merchant's staff when the merchant requires it.
+FENXIAO_OPERATOR_TWO_FACTOR = env.bool("FENXIAO_OPERATOR_TWO_FACTOR", default=True)
+OTP_TOTP_ISSUER = "Fenxiao"

@@ -20,6 +20,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("FENXIAO_BLIND_INDEX_KEY", "dev-only-blind-index-key-not-secret-0123456789")
 os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("FENXIAO_WEBHOOKS_ALLOW_PRIVATE", "true")
 
 from .base import *  # noqa: E402,F403
 

@@ -12,6 +12,9 @@ os.environ.update(services_env(missing_only=True))
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("FENXIAO_SANDBOX_PAY_SECRET", "test-sandbox-secret")
+os.environ.setdefault("FENXIAO_WEBHOOKS_ALLOW_PRIVATE", "true")
+# The suite signs operators in with force_login; tests/ops/test_two_factor.py turns this back on.
+os.environ.setdefault("FENXIAO_OPERATOR_TWO_FACTOR", "false")
 # Encryption keys derived from a fixed test-only phrase, so that nothing has to be set; data
 # encrypted with them is test data (production has no default: base.py requires the variables).
 os.environ.setdefault(

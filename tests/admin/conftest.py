@@ -1,14 +1,16 @@
 """Two stores with a row of every merchant-owned model each, staff of store A and an operator."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.commissions.models import CommissionOverride
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.credentials.models import ProviderAccount
 from apps.distributors.agency import distributor_price_set, tier_price_create
 from apps.distributors.guards import fraud_flag_raise
@@ -22,8 +24,12 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
+from apps.live.models import LiveRoom, LiveRoomProduct
+from apps.marketing.models import Coupon, Promotion
+from apps.marketing.services import coupon_grant, flash_sale_create
 from apps.materials.models import Material
 from apps.materials.services import material_read_record
+from apps.members.models import MemberLevel, MemberSettings, MemberTag
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import Recipient, order_complete, order_mark_paid, order_place, order_ship
@@ -31,6 +37,7 @@ from apps.payments.services import payment_start
 from apps.products.models import Product, Sku
 from apps.programme.binding import customer_bind
 from apps.refunds.models import RefundCase, RefundCaseLine
+from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from apps.withdrawals.services import withdrawal_request
 from tests.factories import (
@@ -100,7 +107,7 @@ def build_store(merchant: Merchant) -> Store:
     )
     completed.refresh_from_db()
     order_complete(order=completed)
-    assert commission_settle_order(order_id=completed.pk) == 2
+    assert commission_settle_orders(order_id=completed.pk) == 2
     _refund_case(completed, payment_start_for=unpaid)
     _programme_rows(merchant=merchant, child=child)
     ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
@@ -115,6 +122,11 @@ def build_store(merchant: Merchant) -> Store:
         published_at=timezone.now(),
     )  # fmt: skip
     material_read_record(material=material, distributor=child)
+    room = LiveRoom.objects.create(
+        merchant=merchant, title="Tea live", starts_at=timezone.now(),
+        stream_url="https://streams.example.com/tea.m3u8",
+    )  # fmt: skip
+    LiveRoomProduct.objects.create(merchant=merchant, room=room, product=product)
     WithdrawalSettings.objects.get_or_create(
         merchant=merchant, defaults={"minimum_amount": "10.00"}
     )
@@ -131,7 +143,40 @@ def build_store(merchant: Merchant) -> Store:
     withdrawal = withdrawal_request(
         merchant=merchant, distributor=child, amount="30.00", account="alipay:child"
     )
+    _marketing_rows(merchant=merchant, customer=customer, sku=sku)
+    # One webhook endpoint (switched off, so the rows tests add later report nothing) and one
+    # delivery.
+    endpoint = WebhookEndpoint.objects.create(
+        merchant=merchant, url="https://hooks.example.com/fenxiao", is_active=False
+    )
+    WebhookDelivery.objects.create(
+        merchant=merchant, endpoint=endpoint, event_type="order.paid", payload={"id": paid.pk}
+    )
     return Store(merchant, product, sku, root, child, unpaid, paid, completed, withdrawal)
+
+
+def _marketing_rows(*, merchant: Merchant, customer, sku) -> None:  # type: ignore[no-untyped-def]
+    """One row of each marketing and member model: settings, a level, a tag, a coupon granted to
+    the customer (a member since the completed order), a promotion and a flash sale to come."""
+    n = MemberLevel.objects.filter(merchant=merchant).count() + 1
+    MemberSettings.objects.update_or_create(merchant=merchant, defaults={"points_valid_days": 30})
+    MemberLevel.objects.create(merchant=merchant, name=f"Level {n}", min_spend=Decimal(1000 * n))
+    MemberTag.objects.create(merchant=merchant, name=f"Tag {n}")
+    coupon = Coupon.objects.create(
+        merchant=merchant, name=f"Coupon {n}", amount_off=Decimal("1.00"), valid_days=3,
+        total_quantity=5,
+    )  # fmt: skip
+    coupon_grant(coupon=coupon, customer=customer)
+    now = timezone.now()
+    Promotion.objects.create(
+        merchant=merchant, name=f"Promotion {n}", kind="full_reduction",
+        starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
+    Sku.objects.filter(pk=sku.pk).update(stock=F("stock") + 1)
+    flash_sale_create(
+        merchant=merchant, sku=sku, name=f"Flash {n}", price=sku.price, pool=1,
+        starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
 
 
 def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:

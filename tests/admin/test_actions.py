@@ -7,7 +7,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from apps.commissions.models import CommissionPlan, LedgerEntry
+from apps.commissions.models import CommissionPlan
+from apps.ledger.models import LedgerEntry
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order, OrderStatusChange
@@ -171,8 +172,10 @@ def test_orders_and_money_cannot_be_edited_by_hand(store_a, staff_client):
     assert page.status_code == 200
     assert page.context["adminform"].form.fields == {}
     inlines = page.context["inline_admin_formsets"]
-    assert [len(inline.formset.forms) for inline in inlines] == [1, 2]
+    # lines, price breakdown (none: no discount on this order), history
+    assert [len(inline.formset.forms) for inline in inlines] == [1, 0, 2]
     assert [inline.has_add_permission or inline.has_change_permission for inline in inlines] == [
+        False,
         False,
         False,
     ]

@@ -2,6 +2,7 @@
 and platform-level admins are the operator's alone."""
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,17 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from apps.accounts.models import User
-from apps.commissions.models import (
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionOverride, CommissionPlan, CommissionRecord
 from apps.core.admin import OperatorOnlyMixin
 from apps.credentials.models import ProviderAccount
 from apps.distributors.models import (
@@ -35,7 +30,11 @@ from apps.distributors.models import (
 )
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.live.models import LiveRoom
+from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
 from apps.materials.models import Material, MaterialRead
+from apps.members.models import Member, MemberLevel, MemberSettings, MemberTag
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.merchants.services import merchant_application_submit
 from apps.orders.models import Order
@@ -52,6 +51,7 @@ from apps.suppliers.models import (
 from apps.suppliers.scoping import SupplierScopedAdmin
 from apps.suppliers.services import supplier_application_submit
 from apps.tenancy.admin import MerchantScopedAdmin
+from apps.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 
 from .conftest import build_store
@@ -82,12 +82,37 @@ ROWS_PER_STORE = {
     FraudFlag: 1,
     Material: 1,
     MaterialRead: 1,
+    WebhookEndpoint: 1,
+    WebhookDelivery: 1,
     Shipment: 1,
+    Coupon: 1,
+    CouponGrant: 1,
+    Promotion: 1,
+    FlashSale: 1,
+    MemberSettings: 1,
+    MemberLevel: 1,
+    MemberTag: 1,
+    Member: 1,  # the customer, a member since their completed order
+    LiveRoom: 1,
     ProviderAccount: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
-ADDABLE_BY_STAFF = {Product, Sku, Tier, Material, CommissionOverride, ProviderAccount}
+ADDABLE_BY_STAFF = {
+    Product,
+    Sku,
+    Tier,
+    Material,
+    CommissionOverride,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberLevel,
+    MemberTag,
+    LiveRoom,
+    WebhookEndpoint,
+    ProviderAccount,
+}
 ADDABLE_BY_OPERATOR = {
     Product,
     Sku,
@@ -97,6 +122,14 @@ ADDABLE_BY_OPERATOR = {
     Material,
     CommissionOverride,
     WithdrawalSettings,
+    Coupon,
+    Promotion,
+    FlashSale,
+    MemberSettings,
+    MemberLevel,
+    MemberTag,
+    WebhookEndpoint,
+    LiveRoom,
     ProviderAccount,
 }
 OPERATOR_ONLY = {
@@ -109,6 +142,8 @@ OPERATOR_ONLY = {
     Supplier,
     SupplierApplication,
     SupplierStaff,
+    LogEntry,
+    TOTPDevice,
 }
 # Scoped to the signed-in supplier (tests/suppliers/test_back_offices.py walks them), and the
 # supply catalogue that every merchant's staff browse.
@@ -215,7 +250,9 @@ def test_changelist_queries_do_not_grow_with_rows(model, role, store_a, staff_a,
         response = client.get(url(model, "changelist"))
 
     # one per merchant
-    per_merchant = 1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings) else 2
+    per_merchant = (
+        1 if model in (CommissionPlan, ProgrammeSettings, WithdrawalSettings, MemberSettings) else 2
+    )
     assert response.context["cl"].result_count == per_merchant * ROWS_PER_STORE[model]
     assert len(after.captured_queries) == len(before.captured_queries)
 
@@ -261,6 +298,10 @@ def _operator_object_id(model, store_b, staff_b):
         return Group.objects.create(name="auditors").pk
     if model is TokenProxy:
         return Token.objects.create(user=staff_b).user_id  # the token admin is keyed by user id
+    if model is TOTPDevice:
+        return TOTPDevice.objects.create(user=staff_b, name="phone").pk
+    if model is LogEntry:
+        return LogEntry.objects.get_for_object(store_b.merchant).earliest("pk").pk
     raise AssertionError(model)
 
 
@@ -309,10 +350,10 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("commissions", "CommissionPlan"),
         ("refunds", "RefundCase"),
         ("commissions", "CommissionOverride"),
-        ("commissions", "Journal"),
+        ("ledger", "Journal"),
         ("commissions", "CommissionRecord"),
-        ("commissions", "Wallet"),
-        ("commissions", "LedgerEntry"),
+        ("ledger", "Wallet"),
+        ("ledger", "LedgerEntry"),
         ("withdrawals", "WithdrawalSettings"),
         ("withdrawals", "Withdrawal"),
         ("distributors", "ProgrammeSettings"),
@@ -323,8 +364,19 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("distributors", "FraudFlag"),
         ("materials", "Material"),
         ("materials", "MaterialRead"),
+        ("webhooks", "WebhookEndpoint"),
+        ("webhooks", "WebhookDelivery"),
         ("dropship", "Shipment"),
         ("dropship", "CatalogueProduct"),
+        ("marketing", "Coupon"),
+        ("marketing", "CouponGrant"),
+        ("marketing", "Promotion"),
+        ("marketing", "FlashSale"),
+        ("members", "MemberSettings"),
+        ("members", "MemberLevel"),
+        ("members", "MemberTag"),
+        ("members", "Member"),
+        ("live", "LiveRoom"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from apps.commissions.models import Wallet
+from apps.ledger.models import Wallet
 from apps.withdrawals import tasks
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 

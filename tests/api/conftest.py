@@ -10,10 +10,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
-from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord, Wallet
-from apps.commissions.services import commission_settle_order
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionRecord
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join
+from apps.ledger.models import Wallet
 from apps.merchants.models import Merchant
 from apps.orders.models import CartItem, Order
 from apps.orders.services import cart_add_item, order_confirm_receipt, order_ship
@@ -79,7 +80,7 @@ def build_store(*, customer: User | None = None) -> Store:
         merchant=merchant, order_id=completed.pk, carrier="SF", tracking_number="SF1", actor=staff
     )
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=completed.pk)
-    assert commission_settle_order(order_id=completed.pk) == 2
+    assert commission_settle_orders(order_id=completed.pk) == 2
     item = cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
     fund(child, Decimal("50.00"))
     withdrawal = withdrawal_request(

@@ -24,7 +24,8 @@ NOT_SIGNED_IN = {"detail": "Authentication credentials were not provided."}
 @pytest.mark.parametrize("name", CUSTOMER_ONLY)
 def test_anonymous_callers_cannot_reach_customer_endpoints(merchant, name):
     response = client_for(None).get(api_url(name, store=merchant.slug))
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json() == NOT_SIGNED_IN
 
 
@@ -36,7 +37,7 @@ def test_anonymous_callers_cannot_write(merchant, sku):
         format="json",
     )
     join = client.post(api_url("store-distributor-join", store=merchant.slug), {}, format="json")
-    assert (cart.status_code, join.status_code) == (403, 403)
+    assert (cart.status_code, join.status_code) == (401, 401)
 
 
 @pytest.mark.parametrize("name", STAFF_ONLY)
@@ -66,7 +67,7 @@ def test_token_auth(merchant, staff_user):
 
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     refused = client.get(api_url("merchant-order-list"))
-    assert refused.status_code == 403
+    assert refused.status_code == 401
     assert refused.json() == {"detail": "Invalid token."}
 
 

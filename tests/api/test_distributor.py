@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
@@ -189,7 +189,7 @@ def test_earnings_and_commission_records(merchant, chain, sku, staff_user):
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user
     )
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=order.pk)
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     client = client_for(chain[3].user)
 
     earnings = client.get(api_url("store-distributor-earnings", store=merchant.slug))

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from apps.commissions.models import CommissionPlan, CommissionRecord
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.merchants.models import MerchantApplication
 from apps.orders.models import Order
 from apps.orders.services import order_confirm_receipt, order_ship
@@ -290,7 +290,7 @@ def test_commission_list(merchant, office, chain, sku, staff_user):
         merchant=merchant, order_id=order.pk, carrier="SF", tracking_number="1", actor=staff_user
     )
     order_confirm_receipt(merchant=merchant, customer=buyer, order_id=order.pk)
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
 
     response = office.get(api_url("merchant-commission-list"))
 

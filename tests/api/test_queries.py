@@ -8,7 +8,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.services import distributor_join
 from apps.orders.services import order_confirm_receipt, order_ship
 from apps.programme.binding import customer_bind
@@ -35,7 +35,7 @@ def completed_orders(merchant, staff_user, sku, buyer, count):  # type: ignore[n
             actor=staff_user,
         )
         order_confirm_receipt(merchant=merchant, customer=buyer, order_id=order.pk)
-        commission_settle_order(order_id=order.pk)
+        commission_settle_orders(order_id=order.pk)
 
 
 @pytest.mark.parametrize("rows", [1, 10])
@@ -56,8 +56,8 @@ def test_merchant_order_list(merchant, staff_user, sku, django_assert_num_querie
     for _ in range(rows):
         paid_order(merchant=merchant, customer=UserFactory(), lines=[(sku, 2)])
     client = token_client(staff_user)
-    # token+user, staff's merchant, count, orders+customers, lines, history
-    with django_assert_num_queries(6):
+    # token+user, staff's merchant, count, orders+customers, lines, their price breakdown, history
+    with django_assert_num_queries(7):
         response = client.get(api_url("merchant-order-list"))
     assert response.json()["count"] == rows
     assert [len(row["history"]) for row in response.json()["results"]] == [2] * rows
@@ -68,8 +68,8 @@ def test_customer_order_list(merchant, customer, sku, django_assert_num_queries,
     for _ in range(rows):
         place(merchant=merchant, customer=customer, lines=[(sku, 1)])
     client = token_client(customer)
-    # token+user, store, count, orders, lines
-    with django_assert_num_queries(5):
+    # token+user, store, count, orders, lines, their price breakdown
+    with django_assert_num_queries(6):
         response = client.get(api_url("store-order-list", store=merchant.slug))
     assert response.json()["count"] == rows
 
@@ -82,8 +82,9 @@ def test_cart(merchant, customer, django_assert_num_queries, rows):
         client.post(
             api_url("store-cart-item-list", store=merchant.slug), {"sku": sku.pk, "quantity": 1}
         )
-    # token+user, store, the cart's items with SKUs and products
-    with django_assert_num_queries(3):
+    # token+user, store, the cart's items with SKUs and products; the pricing pipeline's reads:
+    # member, open flash sales, limited-time prices, full reductions, the caller's coupons
+    with django_assert_num_queries(8):
         response = client.get(api_url("store-cart", store=merchant.slug))
     assert response.json()["quantity"] == rows
 

@@ -104,7 +104,17 @@ def test_a_suspended_store_is_absent(merchant, sku):
 def test_an_empty_cart(merchant, shopper):
     response = shopper.get(api_url("store-cart", store=merchant.slug))
     assert response.status_code == 200
-    assert response.json() == {"items": [], "quantity": 0, "total": "0.00"}
+    assert response.json() == {
+        "items": [],
+        "quantity": 0,
+        "total": "0.00",
+        "payable": "0.00",
+        "savings": [],
+        "coupon_options": [],
+        "coupon": None,
+        "points_balance": 0,
+        "points_max": 0,
+    }
 
 
 def test_add_to_cart_then_read_the_cart(merchant, sku, customer, shopper):
@@ -226,7 +236,10 @@ def test_place_an_order_from_the_cart(merchant, sku, customer, shopper):
             "sku_name": "250 g",
             "unit_price": "100.00",
             "quantity": 2,
+            "discount_amount": "0.00",
             "paid_amount": "200.00",
+            "flash_sale": None,
+            "adjustments": [],
         }
     ]
     assert CartItem.objects.count() == 0

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.models import Wallet
+from apps.ledger.models import Wallet
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from apps.withdrawals.services import withdrawal_request
 from tests.withdrawals.conftest import fund

@@ -15,8 +15,9 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from apps.commissions.models import CommissionRecord, Wallet
+from apps.commissions.models import CommissionRecord
 from apps.distributors.models import CustomerBinding
+from apps.ledger.models import Wallet
 from apps.orders.models import Order
 from tests.factories import PASSWORD, ProductFactory, SkuFactory
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from apps.commissions.models import Wallet
 from apps.distributors.services import distributor_join
+from apps.ledger.models import Wallet
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings
 from tests.factories import PASSWORD, UserFactory
 from tests.withdrawals.conftest import fund

@@ -5,9 +5,9 @@ from decimal import Decimal as D
 import pytest
 from django.db import DatabaseError, transaction
 
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import Journal, LedgerEntry, Wallet
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import Leg, ledger_post
 
 from .conftest import race
 

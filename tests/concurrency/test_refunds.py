@@ -8,10 +8,11 @@ import pytest
 from django.db import connection, connections, transaction
 from django.db.models import Sum
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, CommissionReversal, Wallet
-from apps.commissions.services import commission_release, commission_settle_order
+from apps.commissions.models import CommissionRecord, CommissionReversal
+from apps.commissions.services import commission_release, commission_settle_orders
 from apps.core.errors import Conflict
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Wallet
 from apps.payments import tasks as payment_tasks
 from apps.payments.providers.sandbox import SandboxProvider
 from apps.products.models import Sku
@@ -55,7 +56,7 @@ def order(merchant, customer, chain, settlements_enqueued, provider_refunds):
     first = SkuFactory(product__merchant=merchant, price=D("33.33"), stock=10)
     second = SkuFactory(product__merchant=merchant, price=D("10.01"), stock=10)
     order = completed_order(merchant=merchant, customer=customer, lines=[(first, 1), (second, 3)])
-    assert commission_settle_order(order_id=order.pk) == 6
+    assert commission_settle_orders(order_id=order.pk) == 6
     return order
 
 

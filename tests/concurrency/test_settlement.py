@@ -2,13 +2,14 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
-from apps.commissions.selectors import ledger_balances
-from apps.commissions.services import commission_release, commission_settle_order
+from apps.commissions.models import CommissionRecord
+from apps.commissions.services import commission_release, commission_settle_orders
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import LedgerEntry, Wallet
 from apps.orders.models import Order
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order
+from tests.support.ledger import ledger_balances
 
 from .conftest import race
 
@@ -30,7 +31,7 @@ def order(merchant, customer, chain, settlements_enqueued):
 
 def test_settlement_run_twice_at_once_settles_once(order, chain):
     # when two workers run the settlement of the same order at the same moment
-    outcomes = race([lambda: commission_settle_order(order_id=order.pk) for _ in range(2)])
+    outcomes = race([lambda: commission_settle_orders(order_id=order.pk) for _ in range(2)])
 
     # then one created the six records and the other nothing
     assert [outcome.error for outcome in outcomes] == [None, None]
@@ -47,7 +48,7 @@ def test_settlement_run_twice_at_once_settles_once(order, chain):
 
 
 def test_settlement_run_eight_times_at_once_settles_once(order, chain):
-    outcomes = race([lambda: commission_settle_order(order_id=order.pk) for _ in range(8)])
+    outcomes = race([lambda: commission_settle_orders(order_id=order.pk) for _ in range(8)])
 
     assert [outcome.error for outcome in outcomes] == [None] * 8
     assert sorted(outcome.value for outcome in outcomes) == [0] * 7 + [6]
@@ -57,7 +58,7 @@ def test_settlement_run_eight_times_at_once_settles_once(order, chain):
 
 
 def test_one_record_released_by_several_jobs_at_once_moves_once(order, chain):
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     record = CommissionRecord.objects.get(beneficiary=chain[3], order_line__paid_amount=D("33.33"))
 
     outcomes = race(

@@ -8,13 +8,14 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import BonusTier, CommissionPlan, CommissionRecord, Journal, Wallet
-from apps.commissions.selectors import ledger_balances
-from apps.commissions.services import commission_settle_order, commission_settle_orders
+from apps.commissions.models import BonusTier, CommissionPlan, CommissionRecord
+from apps.commissions.services import commission_settle_orders
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, Wallet
 from apps.orders.models import Order
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order, shipped_order
+from tests.support.ledger import ledger_balances
 
 from .conftest import race
 
@@ -124,7 +125,10 @@ def test_a_batch_racing_the_per_order_settlements_settles_each_order_once(make_o
 
     outcomes = race(
         [lambda: commission_settle_orders(order_id=orders[0].pk, limit=50)]
-        + [lambda order_id=order.pk: commission_settle_order(order_id=order_id) for order in orders]
+        + [
+            lambda order_id=order.pk: commission_settle_orders(order_id=order_id)
+            for order in orders
+        ]
     )
 
     assert [outcome.error for outcome in outcomes] == [None] * 7
@@ -213,7 +217,7 @@ def test_a_batch_writes_exactly_what_the_per_order_path_writes(
     # when they are settled one by one, and (instead) in one batch
     def one_by_one():
         for order in orders:
-            commission_settle_order(order_id=order.pk)
+            commission_settle_orders(order_id=order.pk)
 
     per_order = records_written(one_by_one)
     batch = records_written(lambda: commission_settle_orders(order_id=orders[2].pk, limit=50))

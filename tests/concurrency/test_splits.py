@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.commissions.models import Wallet
-from apps.commissions.services import commission_settle_order, commissions_release_due
-from apps.payments import tasks as payment_tasks
+from apps.commissions import tasks as commission_tasks
+from apps.commissions.payment_splits import payment_split_order
+from apps.commissions.services import commission_settle_orders, commissions_release_due
+from apps.ledger.models import Wallet
 from apps.payments.models import PaymentSplit, SandboxTransaction
-from apps.payments.splitting import payment_split_order
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order
 
@@ -24,7 +24,7 @@ D = Decimal
 @pytest.fixture
 def splits_enqueued(monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", calls.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", calls.append)
     return calls
 
 
@@ -33,7 +33,7 @@ def final_order(merchant, customer, chain, settlements_enqueued, splits_enqueued
     bind(merchant=merchant, customer=customer, distributor=chain[3])
     sku = SkuFactory(product__merchant=merchant, price=D("33.33"), stock=10)
     order = completed_order(merchant=merchant, customer=customer, lines=[(sku, 3)])
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     commissions_release_due(now=timezone.now() + timedelta(days=8))
     assert set(splits_enqueued) == {order.pk}
     return order

@@ -5,9 +5,9 @@ import time
 import pytest
 from django.db import connection
 
-from apps.commissions.models import Wallet
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join, distributor_move, distributors_set_status
+from apps.ledger.models import Wallet
 from tests.factories import MerchantFactory, UserFactory
 from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape
 

@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from apps.commissions.models import Journal, Wallet
-from apps.commissions.selectors import ledger_balances
 from apps.core.errors import Conflict, DomainError
+from apps.ledger.models import Journal, Wallet
 from apps.payments.models import SandboxPayout
 from apps.withdrawals import tasks as withdrawal_tasks
 from apps.withdrawals.models import Withdrawal
@@ -18,6 +17,7 @@ from apps.withdrawals.services import (
     withdrawal_reject,
     withdrawal_request,
 )
+from tests.support.ledger import ledger_balances
 from tests.withdrawals.conftest import fund
 
 from .conftest import race

@@ -199,13 +199,13 @@ def test_a_share_link_visit_is_counted_once_a_day_per_browser(client, merchant, 
 
 
 def test_the_earnings_page_charts_the_last_30_days_of_commission(client, merchant, chain, sku):
-    from apps.commissions.services import commission_settle_order
+    from apps.commissions.services import commission_settle_orders
     from tests.services.flows import completed_order
 
     customer = UserFactory()
     bind(merchant=merchant, customer=customer, distributor=chain[3])
     order = completed_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     client.force_login(chain[3].user)
 
     page = client.get(reverse("storefront:distributor-earnings", kwargs={"slug": merchant.slug}))

@@ -10,11 +10,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
-from apps.commissions.selectors import ledger_balances
+from apps.commissions.models import CommissionRecord
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.dropship.models import Shipment
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import LedgerEntry, Wallet
 from apps.merchants.models import Merchant, MerchantApplication, MerchantStaff
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
 from apps.payments.models import Payment
@@ -22,6 +22,7 @@ from apps.products.models import Product, Sku
 from apps.suppliers.models import Supplier, SupplySku
 from apps.suppliers.selectors import supplier_for_staff
 from tests.factories import UserFactory
+from tests.support.ledger import ledger_balances
 
 DEMO_PASSWORD = "fenxiao-demo"
 MODELS = [

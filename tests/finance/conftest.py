@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.commissions.services import commission_settle_order, commissions_release_due
+from apps.commissions.services import commission_settle_orders, commissions_release_due
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order
 
@@ -27,7 +27,7 @@ def lines(merchant):
 def make_completed(*, merchant, customer, distributor, lines):
     bind(merchant=merchant, customer=customer, distributor=distributor)
     order = completed_order(merchant=merchant, customer=customer, lines=lines)
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     return order
 
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.commissions.models import Wallet
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
+from apps.ledger.models import Wallet
 from apps.payments.models import Payment
 from apps.payments.providers.sandbox import sandbox_record
-from apps.payments.splitting import payment_split_order
 from tests.api.conftest import api_url, client_for
 from tests.factories import MerchantStaffFactory, UserFactory
 

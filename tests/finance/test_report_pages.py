@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.payments.models import Payment, PaymentNotificationLog, PaymentSplit
 from apps.payments.providers.sandbox import sandbox_record
 from apps.payments.services import payment_start
-from apps.payments.splitting import payment_split_order
 from tests.factories import MerchantStaffFactory, UserFactory
 from tests.services.flows import place, signed_notification
 

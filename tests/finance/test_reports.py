@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.commissions.models import Wallet
+from apps.commissions.payment_splits import payment_split_order
+from apps.ledger.models import Wallet
 from apps.payments.models import Payment
 from apps.payments.providers.sandbox import sandbox_record
-from apps.payments.splitting import payment_split_order
 from tests.factories import MerchantFactory, MerchantStaffFactory, UserFactory
 
 from .conftest import later, make_completed

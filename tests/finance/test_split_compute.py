@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.core.money import percent_of
-from apps.payments.splits import CommissionDue, Share, split_compute
+from apps.payments.split_shares import CommissionDue, Share, split_compute
 
 D = Decimal
 

@@ -5,11 +5,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import Wallet
+from apps.commissions.payment_splits import payment_split_order
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Wallet
 from apps.payments import tasks as payment_tasks
 from apps.payments.models import Payment, PaymentSplit
-from apps.payments.splitting import payment_split_order
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
 from tests.refunds.conftest import notify
 

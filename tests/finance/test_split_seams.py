@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, Wallet
+from apps.commissions.models import CommissionRecord
+from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.core.errors import DomainError
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Wallet
 from apps.payments import tasks as payment_tasks
 from apps.payments.models import PaymentSplit
-from apps.payments.splitting import payment_split_due_order_ids, payment_split_order
 from apps.refunds.models import RefundCase
 from apps.refunds.services import (
     RefundLineRequest,

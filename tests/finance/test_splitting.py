@@ -5,19 +5,20 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, Wallet
+from apps.commissions import tasks as commission_tasks
+from apps.commissions.models import CommissionRecord
+from apps.commissions.payment_splits import payment_split_due_order_ids, payment_split_order
 from apps.commissions.services import (
     commission_release,
     commission_release_batch,
     commissions_release_due,
 )
-from apps.payments import tasks as payment_tasks
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Wallet
+from apps.ledger.posting import Leg, ledger_post
 from apps.payments.models import Payment, PaymentSplit, SandboxTransaction
 from apps.payments.providers import SplitFailed, SplitReceiver
 from apps.payments.providers.sandbox import SandboxProvider
-from apps.payments.splitting import payment_split_due_order_ids, payment_split_order
 from tests.factories import UserFactory
 from tests.services.flows import completed_order
 
@@ -162,7 +163,7 @@ def test_releasing_commission_enqueues_the_split_after_commit(
     settled, monkeypatch, django_capture_on_commit_callbacks
 ):
     enqueued: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", enqueued.append)
 
     with django_capture_on_commit_callbacks(execute=True):
         commissions_release_due(now=later())
@@ -177,20 +178,21 @@ def test_a_batch_of_releases_enqueues_each_order_once(
         merchant=merchant, customer=UserFactory(), distributor=chain[2], lines=lines
     )
     enqueued: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", enqueued.append)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert commissions_release_due(now=later()) == 6 + 6
 
     assert enqueued == sorted([settled.pk, second.pk])
-    assert len(callbacks) == 1 + 12  # one enqueue for the batch, one note per release
+    # one note per release, the batch's event at its end, and its handler's one enqueue
+    assert len(callbacks) == 12 + 1 + 1
 
 
 def test_a_release_outside_a_batch_still_enqueues_its_order(
     settled, monkeypatch, django_capture_on_commit_callbacks
 ):
     enqueued: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", enqueued.append)
     record = CommissionRecord.objects.filter(order=settled).order_by("id").first()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -203,7 +205,7 @@ def test_a_batch_enqueues_no_order_whose_release_rolled_back(
     settled, monkeypatch, django_capture_on_commit_callbacks
 ):
     enqueued: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", enqueued.append)
     record = CommissionRecord.objects.filter(order=settled).order_by("id").first()
 
     with django_capture_on_commit_callbacks(execute=True), commission_release_batch():
@@ -292,14 +294,14 @@ def test_a_record_in_an_unknown_state_holds_the_split_back(final):
 
 def test_the_sweeper_enqueues_each_due_order(final, monkeypatch):
     enqueued: list[int] = []
-    monkeypatch.setattr(payment_tasks.payment_split_order_task, "delay", enqueued.append)
+    monkeypatch.setattr(commission_tasks.payment_split_order_task, "delay", enqueued.append)
     monkeypatch.setattr(
-        payment_tasks,
+        commission_tasks,
         "payment_split_due_order_ids",
         lambda: payment_split_due_order_ids(now=later()),
     )
 
-    assert payment_tasks.payments_sweep_splits() == 1
+    assert commission_tasks.payments_sweep_splits() == 1
     assert enqueued == [final.pk]
 
 

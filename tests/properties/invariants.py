@@ -9,11 +9,12 @@ from hypothesis.stateful import (
     invariant,
 )
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import CommissionRecord
 from apps.core.money import ZERO, percent_of
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.tree import trees_check
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import LedgerEntry, Wallet
 from apps.orders.models import Order, OrderLine, OrderStatusChange
 from apps.orders.services import (
     ORDER_TRANSITIONS,

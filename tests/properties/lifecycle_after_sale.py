@@ -12,6 +12,7 @@ from django.utils import timezone
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
+from apps.commissions.payment_splits import payment_split_order
 from apps.commissions.services import commissions_release_due
 from apps.core.errors import Conflict, DomainError
 from apps.payments.providers.sandbox import (
@@ -20,7 +21,6 @@ from apps.payments.providers.sandbox import (
     sandbox_refund_notification_body,
     sandbox_sign,
 )
-from apps.payments.splitting import payment_split_order
 from apps.refunds.models import RefundCase
 from apps.refunds.services import (
     RefundLineRequest,

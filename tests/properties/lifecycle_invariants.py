@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from hypothesis.stateful import invariant
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
+from apps.commissions.models import CommissionRecord
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import LedgerEntry, Wallet
 from apps.orders.models import Order
 from apps.payments.models import PaymentSplit, SandboxPayout
 from apps.products.models import Sku

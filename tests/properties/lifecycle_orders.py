@@ -7,7 +7,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.core.errors import Conflict
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import (
@@ -100,7 +100,7 @@ class OrderRules:
             note("refunded in full before shipping")
 
     def _settle(self, order: OrderM) -> None:
-        created = commission_settle_order(order_id=order.pk)
+        created = commission_settle_orders(order_id=order.pk)
         if order.status != S.COMPLETED or order.commission_status != Order.CommissionStatus.PENDING:
             assert created == 0, f"settling {order} again created {created}"
             return

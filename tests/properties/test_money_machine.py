@@ -44,7 +44,7 @@ from hypothesis.stateful import (
 from apps.commissions.models import CommissionRecord
 from apps.commissions.services import (
     commission_plan_update,
-    commission_settle_order,
+    commission_settle_orders,
     commissions_release_due,
 )
 from apps.core.errors import Conflict, DomainError
@@ -208,7 +208,7 @@ class MoneyMachine(MoneyInvariants, RuleBasedStateMachine):
         order.completed_at = Order.objects.values_list("completed_at", flat=True).get(pk=order.pk)
 
     def _settle(self, order: OrderM) -> None:
-        created = commission_settle_order(order_id=order.pk)
+        created = commission_settle_orders(order_id=order.pk)
         if order.status != S.COMPLETED or order.commission_status != Order.CommissionStatus.PENDING:
             assert created == 0, f"settling {order} created {created} records"
             return

@@ -29,11 +29,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import Wallet
 from apps.core.errors import Conflict, DomainError
 from apps.core.money import ZERO
 from apps.distributors.services import distributor_join
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Wallet
 from apps.payments.models import SandboxPayout
 from apps.withdrawals import tasks as withdrawal_tasks
 from apps.withdrawals.models import Withdrawal

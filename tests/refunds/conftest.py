@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.payments import tasks as payment_tasks
 from apps.payments.providers.sandbox import (
     SIGNATURE_HEADER,
@@ -65,7 +65,7 @@ def settled(merchant, customer, chain, skus, refund_deliveries):
     bind(merchant=merchant, customer=customer, distributor=chain[3])
     first, second = skus
     order = completed_order(merchant=merchant, customer=customer, lines=[(first, 1), (second, 3)])
-    assert commission_settle_order(order_id=order.pk) == 6
+    assert commission_settle_orders(order_id=order.pk) == 6
     return order
 
 
@@ -74,6 +74,6 @@ def ledger_stays_sound(request):
     """After every database test of refunds: every ledger invariant holds (manage.py ledger_check)."""
     yield
     if request.node.get_closest_marker("django_db") is not None:
-        from apps.commissions.ledger_checks import ledger_breaches
+        from apps.ledger.checks import ledger_breaches
 
         assert ledger_breaches() == []

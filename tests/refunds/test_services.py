@@ -4,21 +4,16 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import (
-    CommissionRecord,
-    CommissionReversal,
-    Journal,
-    LedgerEntry,
-    Wallet,
-)
+from apps.commissions.models import CommissionRecord, CommissionReversal
 from apps.commissions.services import (
     commission_release,
-    commission_settle_order,
+    commission_settle_orders,
     commissions_release_due,
 )
 from apps.core.errors import Conflict, DomainError, NotFound
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import Leg, ledger_post
 from apps.orders.models import Order
 from apps.orders.services import order_cancel, order_complete
 from apps.payments.models import Payment
@@ -404,7 +399,7 @@ def test_refund_before_completion_is_clawed_back_at_settlement(
         [RefundLineRequest(line.pk, quantity=1)],
     )
     assert order_complete(order=order) is True
-    assert commission_settle_order(order_id=order.pk) == 3
+    assert commission_settle_orders(order_id=order.pk) == 3
     assert amounts(order, skus[1]) == [
         (1, D("3.00"), D("1.00"), "frozen"),
         (2, D("1.50"), D("0.50"), "frozen"),

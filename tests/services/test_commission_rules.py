@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.rules import (
+from apps.commissions.calculation import (
     Beneficiary,
     LineInput,
     OrderInputs,
@@ -17,8 +17,8 @@ from apps.commissions.rules import (
     Overrides,
     PlanRates,
     commission_lines_compute,
-    payable_chain,
 )
+from apps.commissions.calculation_inputs import payable_chain
 
 D = Decimal
 A, B, C = 101, 102, 103

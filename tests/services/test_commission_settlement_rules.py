@@ -8,15 +8,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.commissions.models import (
-    BonusTier,
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Wallet,
-)
-from apps.commissions.services import commission_settle_order
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan, CommissionRecord
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.models import Distributor, ProgrammeSettings, Tier
+from apps.ledger.models import Wallet
 from apps.orders.models import Order, OrderLine
 from tests.factories import SkuFactory
 
@@ -55,7 +50,7 @@ def test_overrides_tiers_and_defaults_per_level_through_settlement(merchant, bou
     Distributor.objects.filter(pk=chain[1].pk).update(tier=gold)
     order = completed_order(merchant=merchant, customer=bound, lines=[(sku, 3)])
 
-    assert commission_settle_order(order_id=order.pk) == 3
+    assert commission_settle_orders(order_id=order.pk) == 3
 
     # 3 × 1.50 = 4.50; 7 % of 120.00 = 8.40; 3 % of 120.00 = 3.60
     assert rows(order) == [
@@ -106,7 +101,7 @@ def test_monthly_bonus_counts_the_months_sales_up_to_this_order(
     _complete_at(earlier, datetime(2025, 2, 28, 16, 30, tzinfo=UTC))
     _complete_at(order, datetime(2025, 3, 20, 12, 0, tzinfo=UTC))
 
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
 
     record = CommissionRecord.objects.get(order=order, level=1)
     assert (record.rate_percent, record.amount) == (expected_rate, expected_amount)
@@ -125,8 +120,8 @@ def test_a_later_order_of_the_month_does_not_count_for_an_earlier_one(merchant, 
     _complete_at(second, datetime(2025, 3, 2, 12, 0, tzinfo=UTC))
 
     # settled in reverse order: the result does not depend on when settlement runs
-    commission_settle_order(order_id=second.pk)
-    commission_settle_order(order_id=first.pk)
+    commission_settle_orders(order_id=second.pk)
+    commission_settle_orders(order_id=first.pk)
 
     assert CommissionRecord.objects.get(order=first, level=1).amount == D("6.00")  # 60: 10 %
     assert CommissionRecord.objects.get(order=second, level=1).amount == D("7.20")  # 120: 12 %
@@ -150,7 +145,7 @@ def _buyer_snapshot(merchant, chain, on):
 def test_self_purchase_on_pays_the_buyers_own_profile_at_level_1(merchant, chain):
     order = _buyer_snapshot(merchant, chain, on=True)
 
-    assert commission_settle_order(order_id=order.pk) == 3
+    assert commission_settle_orders(order_id=order.pk) == 3
 
     assert [(pk, level, amount) for pk, level, _k, _r, _q, _p, amount in rows(order)] == [
         (chain[3].pk, 1, D("10.00")),
@@ -162,7 +157,7 @@ def test_self_purchase_on_pays_the_buyers_own_profile_at_level_1(merchant, chain
 def test_self_purchase_off_never_pays_the_buyer(merchant, chain):
     order = _buyer_snapshot(merchant, chain, on=False)
 
-    assert commission_settle_order(order_id=order.pk) == 0
+    assert commission_settle_orders(order_id=order.pk) == 0
 
     assert rows(order) == []
 
@@ -174,7 +169,7 @@ def test_agency_line_pays_a_margin_record_beside_the_commission(merchant, bound,
         agency_distributor=chain[3], agency_unit_cost=D("45.00")
     )
 
-    assert commission_settle_order(order_id=order.pk) == 4
+    assert commission_settle_orders(order_id=order.pk) == 4
 
     # 10 / 5 / 2 % of 120.00, and 120.00 − 2 × 45.00 = 30.00 for the same level-1 distributor
     assert rows(order) == [
@@ -192,7 +187,7 @@ def test_agency_line_pays_a_margin_record_beside_the_commission(merchant, bound,
 def test_one_record_per_line_beneficiary_level_and_kind(merchant, bound, chain):
     sku = SkuFactory(product__merchant=merchant, price=D("60.00"))
     order = completed_order(merchant=merchant, customer=bound, lines=[(sku, 1)])
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     record = CommissionRecord.objects.get(order=order, level=1)
 
     record.pk = None
@@ -215,8 +210,8 @@ def test_settlement_reads_the_rules_in_the_same_number_of_queries_for_1_or_3_lin
     three = completed_order(merchant=merchant, customer=bound, lines=[(sku, 2) for sku in skus])
 
     with CaptureQueriesContext(connection) as for_one:
-        assert commission_settle_order(order_id=one.pk) == 3
+        assert commission_settle_orders(order_id=one.pk) == 3
     with CaptureQueriesContext(connection) as for_three:
-        assert commission_settle_order(order_id=three.pk) == 9
+        assert commission_settle_orders(order_id=three.pk) == 9
 
     assert len(for_one) == len(for_three)

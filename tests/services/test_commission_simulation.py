@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.commissions.models import CommissionPlan, CommissionRecord
-from apps.commissions.services import CommissionPlanInvalid, commission_settle_order
+from apps.commissions.services import CommissionPlanInvalid, commission_settle_orders
 from apps.commissions.simulation import commission_plan_simulate
 from apps.distributors.models import Distributor, Tier
 from apps.orders.models import Order
@@ -33,7 +33,7 @@ def history(merchant, customer, chain):
     for price, age in (("100.00", 1), ("50.00", 29), ("1000.00", 31)):
         sku = SkuFactory(product__merchant=merchant, price=D(price))
         order = completed_order(merchant=merchant, customer=customer, lines=[(sku, 1)])
-        commission_settle_order(order_id=order.pk)
+        commission_settle_orders(order_id=order.pk)
         Order.objects.filter(pk=order.pk).update(completed_at=NOW - timedelta(days=age))
         orders.append(order)
     return gold

@@ -4,21 +4,21 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, Journal, LedgerEntry, Wallet
-from apps.commissions.selectors import ledger_balances
+from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import (
     CommissionPlanInvalid,
-    commission_level_percents,
     commission_plan_update,
     commission_release,
-    commission_settle_order,
+    commission_settle_orders,
     commissions_release_due,
     commissions_unsettled_order_ids,
 )
 from apps.core.errors import NotFound
 from apps.distributors.models import CustomerBinding, Distributor
+from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.orders.models import Order
 from tests.factories import MerchantFactory, SkuFactory, UserFactory
+from tests.support.ledger import ledger_balances
 
 from .flows import bind, completed_order, shipped_order
 
@@ -54,7 +54,7 @@ def wallet(distributor):
 
 def test_settlement_creates_one_record_per_line_beneficiary_and_level_rounded_down(order, chain):
     # when the completed order is settled
-    created = commission_settle_order(order_id=order.pk)
+    created = commission_settle_orders(order_id=order.pk)
 
     # then each line pays 10 / 5 / 2 % to levels 1–3, each record rounded down to the cent
     assert created == 6
@@ -79,7 +79,7 @@ def test_settlement_creates_one_record_per_line_beneficiary_and_level_rounded_do
 
 
 def test_settlement_credits_frozen_balances_equal_to_the_ledger(order, chain):
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
 
     expected = {chain[0]: D("0.00"), chain[1]: D("1.26"), chain[2]: D("3.16"), chain[3]: D("6.33")}
     for distributor, frozen in expected.items():
@@ -101,9 +101,9 @@ def test_settlement_credits_frozen_balances_equal_to_the_ledger(order, chain):
 
 
 def test_settling_twice_creates_nothing_more(order, chain):
-    assert commission_settle_order(order_id=order.pk) == 6
+    assert commission_settle_orders(order_id=order.pk) == 6
 
-    assert commission_settle_order(order_id=order.pk) == 0
+    assert commission_settle_orders(order_id=order.pk) == 0
 
     assert CommissionRecord.objects.filter(order=order).count() == 6
     assert LedgerEntry.objects.filter(journal__kind=Journal.Kind.COMMISSION_EARNED).count() == 7
@@ -116,7 +116,7 @@ def test_unfinished_order_is_not_settled(merchant, customer, chain, lines):
     # even if its commission status claims otherwise
     Order.objects.filter(pk=order.pk).update(commission_status=Order.CommissionStatus.PENDING)
 
-    assert commission_settle_order(order_id=order.pk) == 0
+    assert commission_settle_orders(order_id=order.pk) == 0
 
     assert CommissionRecord.objects.count() == 0
     assert Order.objects.get(pk=order.pk).commission_status == Order.CommissionStatus.PENDING
@@ -125,7 +125,7 @@ def test_unfinished_order_is_not_settled(merchant, customer, chain, lines):
 def test_suspended_beneficiary_is_skipped_and_others_keep_their_rate(order, chain):
     Distributor.objects.filter(pk=chain[2].pk).update(status=Distributor.Status.SUSPENDED)
 
-    assert commission_settle_order(order_id=order.pk) == 4
+    assert commission_settle_orders(order_id=order.pk) == 4
 
     assert records(order) == sorted(
         [
@@ -145,7 +145,7 @@ def test_upline_snapshot_decides_even_if_the_binding_changes_later(
     # the customer's binding is moved to the root after the order was placed
     CustomerBinding.objects.filter(customer=customer).update(distributor=chain[0])
 
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
 
     assert {pk for _base, pk, *_rest in records(order)} == {chain[1].pk, chain[2].pk, chain[3].pk}
 
@@ -153,33 +153,9 @@ def test_upline_snapshot_decides_even_if_the_binding_changes_later(
 def test_disabled_plan_pays_nothing(merchant, order):
     CommissionPlan.objects.filter(merchant=merchant).update(is_enabled=False)
 
-    assert commission_settle_order(order_id=order.pk) == 0
+    assert commission_settle_orders(order_id=order.pk) == 0
 
     assert CommissionRecord.objects.count() == 0
-
-
-@pytest.mark.parametrize(
-    ("percents", "cap", "levels", "expected"),
-    [
-        # within the cap: unchanged
-        ((D("10"), D("5"), D("2")), D("30"), [1, 2, 3], {1: D("10"), 2: D("5"), 3: D("2")}),
-        # over the cap: the deepest level gives way first
-        ((D("20"), D("15"), D("10")), D("30"), [1, 2, 3], {1: D("20"), 2: D("10"), 3: D("0")}),
-        ((D("20"), D("15"), D("10")), D("15"), [1, 2, 3], {1: D("15"), 2: D("0"), 3: D("0")}),
-        # only the levels that have a beneficiary count towards the cap
-        ((D("20"), D("15"), D("10")), D("30"), [1, 3], {1: D("20"), 3: D("10")}),
-        ((D("20"), D("15"), D("10")), D("30"), [2, 3], {2: D("15"), 3: D("10")}),
-    ],
-)
-def test_cap_trims_the_deepest_level_first(percents, cap, levels, expected):
-    plan = CommissionPlan(
-        level1_percent=percents[0],
-        level2_percent=percents[1],
-        level3_percent=percents[2],
-        max_total_percent=cap,
-    )
-
-    assert commission_level_percents(plan, levels) == expected
 
 
 def test_records_of_a_level_trimmed_to_zero_are_not_written(merchant, order, chain):
@@ -198,7 +174,7 @@ def test_records_of_a_level_trimmed_to_zero_are_not_written(merchant, order, cha
         max_total_percent=D("30"),
     )
 
-    assert commission_settle_order(order_id=order.pk) == 4
+    assert commission_settle_orders(order_id=order.pk) == 4
 
     assert records(order) == sorted(
         [
@@ -213,7 +189,7 @@ def test_records_of_a_level_trimmed_to_zero_are_not_written(merchant, order, cha
 
 def test_release_after_the_freeze_moves_frozen_to_available(order, chain):
     # given settled commission, frozen for 7 days after completion
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     order.refresh_from_db()
     due_at = order.completed_at + timedelta(days=7)
 
@@ -248,7 +224,7 @@ def test_release_after_the_freeze_moves_frozen_to_available(order, chain):
 
 
 def test_releasing_one_record_twice_moves_it_once(order, chain):
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     record = CommissionRecord.objects.get(beneficiary=chain[2], order_line__paid_amount=D("30.03"))
     now = record.release_at
 
@@ -272,7 +248,7 @@ def test_sweeper_finds_completed_orders_left_unsettled(order, merchant, chain, l
     # then only the old one is swept up
     assert commissions_unsettled_order_ids() == [order.pk]
 
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     assert commissions_unsettled_order_ids() == []
 
 

@@ -1,7 +1,6 @@
 import pytest
 from django.db import connection
 
-from apps.commissions.models import Wallet
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.distributors import tree as tree_module
 from apps.distributors.models import CustomerBinding, Distributor
@@ -11,6 +10,7 @@ from apps.distributors.services import (
     distributor_move_check,
     invite_code_normalize,
 )
+from apps.ledger.models import Wallet
 from apps.programme.binding import customer_bind
 from tests.factories import UserFactory
 from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape

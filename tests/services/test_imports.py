@@ -5,10 +5,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.accounts.models import User
-from apps.commissions.models import Wallet
 from apps.distributors.imports import ImportRefused, distributors_import
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join
+from apps.ledger.models import Wallet
 from tests.factories import UserFactory
 from tests.support.tree import assert_trees_valid
 

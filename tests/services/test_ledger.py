@@ -8,10 +8,11 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.commissions.ledger import Leg, UnbalancedJournal, ledger_post
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, Journal, LedgerEntry, Wallet
-from apps.commissions.services import commission_release, commission_settle_order
+from apps.commissions.models import CommissionRecord
+from apps.commissions.services import commission_release, commission_settle_orders
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import Leg, UnbalancedJournal, ledger_post
 from apps.payments.models import Payment
 
 from ..factories import UserFactory
@@ -25,7 +26,7 @@ def settled(merchant, chain, sku):
     customer = UserFactory()
     bind(merchant=merchant, customer=customer, distributor=chain[3])
     order = completed_order(merchant=merchant, customer=customer, lines=[(sku, 2)])
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
     return order
 
 

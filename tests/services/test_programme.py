@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.commissions.models import CommissionPlan, CommissionRecord, Wallet
-from apps.commissions.services import commission_settle_order
+from apps.commissions.models import CommissionPlan, CommissionRecord
+from apps.commissions.services import commission_settle_orders
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.distributors.guards import (
     fraud_check_binding,
@@ -33,6 +33,7 @@ from apps.distributors.recruitment import (
     user_find_for_appointment,
 )
 from apps.distributors.services import distributor_join
+from apps.ledger.models import Wallet
 from apps.orders.models import Order
 from apps.orders.services import order_place
 from apps.payments.models import Payment
@@ -395,7 +396,7 @@ def test_suspending_a_flagged_distributor_keeps_earned_commission_and_stops_new(
     buyer = UserFactory()
     bind(merchant=merchant, customer=buyer, distributor=chain[3])
     first = completed_order(merchant=merchant, customer=buyer, lines=[(sku, 1)])
-    commission_settle_order(order_id=first.pk)
+    commission_settle_orders(order_id=first.pk)
     earned = CommissionRecord.objects.get(order=first, beneficiary=chain[3]).amount
     second = completed_order(merchant=merchant, customer=buyer, lines=[(sku, 1)])
 
@@ -404,7 +405,7 @@ def test_suspending_a_flagged_distributor_keeps_earned_commission_and_stops_new(
         FraudFlag.objects.create(merchant=merchant, distributor=chain[3], kind="refund_rate")
     ]
     fraud_flag_suspend(flag=flag[0], reviewer=staff_user)
-    commission_settle_order(order_id=second.pk)
+    commission_settle_orders(order_id=second.pk)
 
     # then it keeps the first commission and earns nothing on the second
     chain[3].refresh_from_db()

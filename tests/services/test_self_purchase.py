@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from apps.commissions.models import CommissionRecord
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.services import distributor_join, distributor_move
 from apps.orders.models import Order
 
@@ -40,7 +40,7 @@ def test_settlement_never_pays_the_buyer_even_if_the_snapshot_names_them(merchan
     Order.objects.filter(pk=order.pk).update(level2_distributor=buyer, level3_distributor=root)
 
     # When it is settled
-    created = commission_settle_order(order_id=order.pk)
+    created = commission_settle_orders(order_id=order.pk)
 
     # Then only level 1 is paid: the chain ends below the buyer, as it would at placement
     assert created == 1

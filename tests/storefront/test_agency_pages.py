@@ -214,7 +214,9 @@ def test_the_share_page_links_the_micro_shop(distributor_client, merchant, distr
 
 
 MICRO_SHOP_QUERIES = 8  # store, shop, products, SKUs, settings, shop again, costs, own prices
-MY_SHOP_QUERIES = 7  # user (the session is cached), store, distributor, SKUs, costs, own prices, settings
+MY_SHOP_QUERIES = (
+    7  # user (the session is cached), store, distributor, SKUs, costs, own prices, settings
+)
 
 
 def _products(merchant, distributor, count):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.distributors.models import CustomerBinding
 from apps.orders.models import CartItem, Order
 from apps.orders.services import order_ship
@@ -161,7 +161,7 @@ def test_referred_consumer_buys_pays_confirms_and_uplines_earn(
     ]
 
     # Settlement (run directly here) makes the frozen commission show on each upline's earnings page
-    assert commission_settle_order(order_id=order.pk) == 3
+    assert commission_settle_orders(order_id=order.pk) == 3
     earnings_url = reverse("storefront:distributor-earnings", kwargs={"slug": merchant.slug})
     for distributor, frozen in ((level1, "20.00"), (level2, "10.00"), (level3, "4.00")):
         client.force_login(distributor.user)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.orders.models import Order
 from apps.orders.services import order_place
 from apps.programme.binding import customer_bind
@@ -75,7 +75,7 @@ def settle_order_with_lines(*, merchant, distributor, line_count: int, recipient
         commission_status=Order.CommissionStatus.PENDING,
         completed_at=timezone.now(),
     )
-    assert commission_settle_order(order_id=order.pk) == line_count
+    assert commission_settle_orders(order_id=order.pk) == line_count
     return order
 
 

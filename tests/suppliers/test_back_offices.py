@@ -166,3 +166,14 @@ def test_supplier_staff_cannot_browse_or_pick_from_the_catalogue(world):
         "admin:dropship_catalogueproduct_pick", args=[world["fruit_pool"].product_id]
     )
     assert client.post(pick_url, {}).status_code == 403
+
+
+def test_the_store_reads_its_order_margins_and_a_supplier_cannot(world):
+    url = reverse("admin:dropship_shipment_margins")
+
+    page = world["merchant_staff"].get(url)
+
+    assert page.status_code == 200
+    [row] = page.context["margins"]
+    assert (row.order_id, row.supply_cost) == (world["order"].pk, Decimal("120.00"))
+    assert world["tea_staff"].get(url).status_code == 403

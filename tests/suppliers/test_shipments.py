@@ -10,7 +10,7 @@ from apps.dropship.models import Shipment
 from apps.dropship.services import shipment_ship
 from apps.orders.models import Order
 from apps.orders.services import order_ship
-from tests.factories import SkuFactory, UserFactory
+from tests.factories import MerchantFactory, SkuFactory, UserFactory
 from tests.services.flows import pay, place
 
 from .conftest import make_supplier, make_supply_product, pick
@@ -114,3 +114,27 @@ def test_the_product_page_shows_the_suppliers_stock(merchant, client):
 
     assert page.status_code == 200
     assert "7 left" in page.content.decode()
+
+
+def test_the_store_sees_revenue_supply_cost_fee_and_margin_per_order(paid_order, merchant):
+    from apps.dropship.selectors import order_margins
+
+    other = MerchantFactory()
+    own = SkuFactory(product__merchant=other, stock=5)
+    customer = UserFactory()
+    pay(
+        merchant=other,
+        customer=customer,
+        order=place(merchant=other, customer=customer, lines=[(own, 1)]),
+    )
+
+    [margin] = order_margins(merchant=merchant)
+
+    # 30.00 own + 99.00 tea + 2 × 99.00 fruit = 327.00 paid; supply 60 + 2 × 60; fee 1 % = 3.27
+    assert (margin.order_id, margin.revenue, margin.supply_cost, margin.platform_fee) == (
+        paid_order.pk,
+        Decimal("327.00"),
+        Decimal("180.00"),
+        Decimal("3.27"),
+    )
+    assert (margin.commission, margin.margin) == (Decimal("0"), Decimal("143.73"))

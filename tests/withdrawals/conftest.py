@@ -3,9 +3,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from apps.commissions.ledger import Leg, ledger_post
-from apps.commissions.models import Journal, LedgerEntry, Wallet
 from apps.distributors.models import Distributor
+from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.posting import Leg, ledger_post
 from apps.withdrawals import tasks as withdrawal_tasks
 from apps.withdrawals.models import WithdrawalSettings
 

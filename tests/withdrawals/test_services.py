@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.commissions.models import Journal, LedgerEntry
 from apps.core.errors import Conflict, DomainError, NotFound
+from apps.ledger.models import Journal, LedgerEntry
 from apps.payments.models import SandboxPayout
 from apps.payments.providers import PayoutUnavailable
 from apps.payments.providers.sandbox import SandboxProvider

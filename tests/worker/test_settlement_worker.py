@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 
 from apps.commissions import tasks as commission_tasks
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, LedgerEntry, Wallet
-from apps.commissions.selectors import ledger_balances
+from apps.commissions.models import CommissionRecord
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import LedgerEntry, Wallet
 from apps.orders.models import Order
 from apps.orders.services import order_confirm_receipt
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order, shipped_order
+from tests.support.ledger import ledger_balances
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.commissions.models import Journal, Wallet
+from apps.ledger.models import Journal, Wallet
 from apps.payments.models import SandboxPayout
 from apps.withdrawals import tasks as withdrawal_tasks
 from apps.withdrawals.models import Withdrawal

@@ -35,8 +35,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from apps.commissions import tasks as commission_tasks
-from apps.commissions.ledger_checks import ledger_breaches
-from apps.commissions.models import CommissionRecord, Journal, LedgerEntry, Wallet
+from apps.commissions.models import CommissionRecord
+from apps.ledger.checks import ledger_breaches
+from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.orders.models import Order
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order

@@ -1,5 +1,5 @@
-from django.urls import path
+from django.urls import URLPattern
 
-from . import views
-
-public_urlpatterns = [path("auth/token/", views.TokenView.as_view(), name="auth-token")]
+# ``auth/token/`` (``accounts.api.views.TokenView``) is routed by apps.merchants.api, whose
+# subclass also asks for the two-factor code of the users who must use one.
+public_urlpatterns: list[URLPattern] = []

@@ -1,15 +1,10 @@
 from rest_framework import serializers
 
-from apps.commissions.models import (
-    BonusTier,
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Wallet,
-)
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan, CommissionRecord
 from apps.commissions.services import CommissionPlanInvalid, commission_plan_check
 from apps.core.api_schema import NamedChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer
+from apps.ledger.models import Wallet
 from apps.products.models import Product, Sku
 from apps.tenancy.api import MerchantScopedPrimaryKeyRelatedField
 

@@ -9,14 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.commissions.models import (
-    BonusTier,
-    CommissionOverride,
-    CommissionPlan,
-    CommissionRecord,
-    Wallet,
-)
-from apps.commissions.rule_services import (
+from apps.commissions.models import BonusTier, CommissionOverride, CommissionPlan, CommissionRecord
+from apps.commissions.rule_settings import (
     bonus_tier_delete,
     bonus_tier_save,
     commission_override_delete,
@@ -25,6 +19,7 @@ from apps.commissions.rule_services import (
 from apps.commissions.services import CommissionPlanInvalid, commission_plan_update
 from apps.commissions.simulation import commission_plan_simulate
 from apps.core.errors import NotFound
+from apps.ledger.models import Wallet
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (

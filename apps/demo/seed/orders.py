@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.commissions.services import commission_settle_order
+from apps.commissions.services import commission_settle_orders
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import (
@@ -95,7 +95,7 @@ def run_order(world: DemoWorld, index: int) -> None:
     if spec.outcome == SHIPPED:
         return
     order_complete(order=order, actor=customer, reason="confirmed by customer")
-    commission_settle_order(order_id=order.pk)
+    commission_settle_orders(order_id=order.pk)
 
 
 def _pay(*, merchant: Merchant, customer: User, order: Order) -> None:

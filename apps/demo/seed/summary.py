@@ -4,6 +4,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.distributors.models import Distributor
+from apps.live.models import LiveRoom
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.products.models import Product
@@ -19,6 +20,8 @@ def summary_text() -> str:
     tea_d4 = Distributor.objects.get(merchant=tea, user__username="tea_d4")
     product = Product.objects.filter(merchant=tea).order_by("sort_order", "id").first()
     share_link = f"{site}/s/{TEA}/p/{product.pk}/?ref={tea_d4.invite_code}" if product else "-"
+    room = LiveRoom.objects.filter(merchant=tea, status=LiveRoom.Status.LIVE).order_by("id").first()
+    live_link = f"{site}/s/{TEA}/live/{room.pk}/?ref={tea_d4.invite_code}" if room else "-"
     alice_orders = Order.objects.filter(merchant=tea, customer__username="alice").order_by("id")
     rows = [
         ("Storefront", f"{site}/s/{TEA}/  ·  {site}/s/{FRUIT}/"),
@@ -26,6 +29,7 @@ def summary_text() -> str:
         ("API", f"{site}/api/v1/"),
         ("API docs", f"{site}/api/docs/"),
         ("tea_d4's share link", share_link),
+        ("Live room", live_link),
     ]
     width = max(len(label) for label, _value in rows)
     lines = ["", "Fenxiao demo", *[f"  {label:<{width}}  {value}" for label, value in rows]]

@@ -30,8 +30,9 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import User
+from apps.accounts.models import USER_PHONE, User
 from apps.core.errors import DomainError
+from apps.core.personal import phone_index
 from apps.merchants.models import Merchant
 
 from ..models import Distributor
@@ -283,9 +284,12 @@ def _resolve_users(merchant: Merchant, rows: list[ImportRow], errors: dict[int, 
     phone_rows = [row for row in rows if not row.username]
     if phone_rows:
         phones = {row.phone: row for row in phone_rows}
+        by_index = {phone_index(phone, purpose=USER_PHONE): phone for phone in phones}
         owners: dict[str, list[int]] = {}
-        for pk, phone in User.objects.filter(phone__in=list(phones)).values_list("pk", "phone"):
-            owners.setdefault(phone, []).append(pk)
+        for pk, index in User.objects.filter(phone_index__in=list(by_index)).values_list(
+            "pk", "phone_index"
+        ):
+            owners.setdefault(by_index[index], []).append(pk)
         for pk, username in User.objects.filter(username__in=list(phones)).values_list(
             "pk", "username"
         ):

@@ -8,8 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import User
-from apps.commissions.models import Wallet
+from apps.accounts.models import USER_PHONE, User
+from apps.core.personal import phone_index
+from apps.ledger.wallets import wallets_open
 from apps.merchants.models import Merchant
 
 from .. import tree
@@ -63,9 +64,7 @@ def import_write(*, plan: ImportPlan, progress: Progress | None = None) -> int:
                         for row in batch
                     ]
                 )
-                Wallet.objects.bulk_create(
-                    [Wallet(merchant=merchant, distributor_id=row.pk) for row in batch]
-                )
+                wallets_open(merchant_id=merchant.pk, distributor_ids=[row.pk for row in batch])
                 if progress:
                     progress("writing", start + len(batch), len(rows))
             if len(rows) >= ANALYZE_AFTER_ROWS:
@@ -86,6 +85,7 @@ def _create_users(rows: list[ImportRow]) -> None:
         User(
             username=row.username or row.phone,
             phone=row.phone,
+            phone_index=phone_index(row.phone, purpose=USER_PHONE),
             nickname=row.name,
             password=_unusable_password(),
         )

@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from apps.commissions.models import LedgerEntry
 from apps.finance.selectors import Period
+from apps.ledger.models import LedgerEntry
 
 MAX_PERIOD_DAYS = 366
 

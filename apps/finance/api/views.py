@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from apps.commissions.models import Journal
 from apps.core.errors import NotFound
 from apps.distributors.models import Distributor
 from apps.finance import selectors
 from apps.finance.exports import Report, csv_response
 from apps.finance.selectors import Period
+from apps.ledger.models import Journal
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .serializers import (

@@ -1,10 +1,16 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from apps.accounts.api.views import TokenView
 from apps.merchants.services import merchant_application_submit
+from apps.merchants.two_factor import two_factor_required, two_factor_token_ok
 
 from .serializers import MerchantApplicationCreateSerializer, MerchantApplicationSerializer
 
@@ -33,3 +39,41 @@ class MerchantApplicationViewSet(viewsets.GenericViewSet):
         return Response(
             MerchantApplicationSerializer(application).data, status=status.HTTP_201_CREATED
         )
+
+
+class TwoFactorAuthTokenSerializer(AuthTokenSerializer):
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="The current code of the authenticator app, for users who must use two-factor "
+        "sign-in (the platform operator; staff of merchants that require it).",
+    )
+
+
+@extend_schema(tags=["auth"])
+class TwoFactorTokenView(TokenView):
+    """Exchange a username and password (plus ``otp``, the authenticator's current code, where
+    two-factor sign-in is required) for an API token (send ``Authorization: Token …``).
+
+    Throttled per client IP (scope ``auth-token``) against password guessing.
+    """
+
+    serializer_class = TwoFactorAuthTokenSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if two_factor_required(user) and not two_factor_token_ok(
+            user=user, token=serializer.validated_data.get("otp", "")
+        ):
+            return Response(
+                {
+                    "detail": "A current two-factor code (otp) is required for this account.",
+                    "code": "otp_required",
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

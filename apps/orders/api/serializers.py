@@ -2,7 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api_schema import NamedChoiceField
-from apps.orders.models import CartItem, Order, OrderLine, OrderStatusChange
+from apps.marketing.pricing import BEST_COUPON
+from apps.orders.models import CartItem, Order, OrderLine, OrderLineAdjustment, OrderStatusChange
 from apps.orders.selectors import cart_item_line_total
 from apps.orders.services import MAX_LINE_QUANTITY
 from apps.products.models import Sku
@@ -56,10 +57,58 @@ class CartItemSerializer(serializers.ModelSerializer):
         return item.sku.is_active and item.sku.product.is_active
 
 
+class SavingSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(choices=OrderLineAdjustment.Step.choices)
+    label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CouponOptionSerializer(serializers.Serializer):
+    grant_id = serializers.IntegerField(help_text="Pass as ``coupon`` when placing the order.")
+    name = serializers.CharField()
+    discount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    valid_until = serializers.DateTimeField()
+
+
 class CartSerializer(serializers.Serializer):
     items = CartItemSerializer(many=True)
     quantity = serializers.IntegerField(help_text="Units in the cart.")
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Goods at their prices, before discounts."
+    )
+    payable = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="What checkout would charge now, with the best coupon and no points.",
+    )
+    savings = serializers.SerializerMethodField()
+    coupon_options = serializers.SerializerMethodField()
+    coupon = serializers.SerializerMethodField(help_text="The coupon grant proposed.")
+    points_balance = serializers.SerializerMethodField()
+    points_max = serializers.SerializerMethodField(help_text="The most points usable on it.")
+
+    @extend_schema_field(SavingSerializer(many=True))
+    def get_savings(self, summary) -> list[dict]:  # type: ignore[no-untyped-def]
+        if summary.priced is None:
+            return []
+        return [
+            {"step": step.value, "label": label, "amount": amount}
+            for step, label, amount in summary.priced.savings()
+        ]
+
+    @extend_schema_field(CouponOptionSerializer(many=True))
+    def get_coupon_options(self, summary) -> list[dict]:  # type: ignore[no-untyped-def]
+        options = summary.priced.coupon_options if summary.priced else []
+        return CouponOptionSerializer(options, many=True).data
+
+    def get_coupon(self, summary) -> int | None:  # type: ignore[no-untyped-def]
+        return summary.priced.coupon_grant_id if summary.priced else None
+
+    def get_points_balance(self, summary) -> int:  # type: ignore[no-untyped-def]
+        return summary.priced.points_balance if summary.priced else 0
+
+    def get_points_max(self, summary) -> int:  # type: ignore[no-untyped-def]
+        return summary.priced.points_max if summary.priced else 0
 
 
 SHOP_HELP = (
@@ -83,7 +132,18 @@ class CartItemQuantitySerializer(serializers.Serializer):
 # --- Orders -----------------------------------------------------------------------------------
 
 
+class OrderLineAdjustmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLineAdjustment
+        fields = ["step", "label", "amount"]
+        read_only_fields = fields
+
+
 class OrderLineSerializer(serializers.ModelSerializer):
+    adjustments = OrderLineAdjustmentSerializer(
+        many=True, read_only=True, help_text="What each pricing step took off this line."
+    )
+
     class Meta:
         model = OrderLine
         fields = [
@@ -94,7 +154,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "sku_name",
             "unit_price",
             "quantity",
+            "discount_amount",
             "paid_amount",
+            "flash_sale",
+            "adjustments",
         ]
         read_only_fields = fields
 
@@ -128,6 +191,7 @@ ORDER_FIELDS = [
     "discount_amount",
     "shipping_amount",
     "payable_amount",
+    "price_channel",
     "recipient_name",
     "recipient_phone",
     "shipping_address",
@@ -186,9 +250,29 @@ class OrderCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="The total the customer was shown; if prices changed since, 409 "
+        help_text="The amount payable the customer was shown; if it changed since, 409 "
         "prices_changed and nothing is placed.",
     )
+    coupon = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=20,
+        help_text='A coupon grant id of the caller\'s; "none" for no coupon; empty: the best usable.',
+    )
+    points = serializers.IntegerField(
+        required=False, default=0, min_value=0, help_text="Points to spend as money off."
+    )
+
+    def validate_coupon(self, value: str) -> object:
+        value = value.strip()
+        if value == "":
+            return BEST_COUPON
+        if value == "none":
+            return None
+        if not value.isdigit():
+            raise serializers.ValidationError('A coupon id, "none", or empty.')
+        return int(value)
 
 
 class CustomerSerializer(serializers.Serializer):

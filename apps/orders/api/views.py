@@ -13,6 +13,7 @@ from apps.core.errors import Conflict
 from apps.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange
 from apps.orders.selectors import cart_items_price, cart_summary
 from apps.orders.services import (
+    Discounts,
     Recipient,
     cart_add_item,
     cart_remove_item,
@@ -130,7 +131,9 @@ class StoreOrderViewSet(
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return (
             queryset.filter(customer=self.request.user)
-            .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+            .prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "lines__adjustments"
+            )
             .order_by("-id")
         )
 
@@ -145,6 +148,7 @@ class StoreOrderViewSet(
             phone=data["recipient_phone"],
             address=data["shipping_address"],
         )
+        discounts = Discounts(coupon=data["coupon"], points=data["points"])
         if "lines" in data:
             order = order_place(
                 merchant=self.merchant,
@@ -154,6 +158,7 @@ class StoreOrderViewSet(
                 note=data["note"],
                 shop_code=data["shop"] or None,
                 expected_total=data["expected_total"],
+                discounts=discounts,
             )
         else:
             order = order_place_from_cart(
@@ -162,6 +167,7 @@ class StoreOrderViewSet(
                 recipient=recipient,
                 note=data["note"],
                 expected_total=data["expected_total"],
+                discounts=discounts,
             )
         return Response(self._order_data(order.pk), status=status.HTTP_201_CREATED)
 
@@ -203,6 +209,7 @@ class MerchantOrderViewSet(
             queryset.select_related("customer")
             .prefetch_related(
                 Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
+                "lines__adjustments",
                 Prefetch("status_changes", queryset=OrderStatusChange.objects.order_by("id")),
             )
             .order_by("-id")

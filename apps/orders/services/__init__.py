@@ -12,7 +12,7 @@ Everything is importable from ``apps.orders.services``, which is what other apps
 
 from .cart import cart_add_item, cart_get_or_create, cart_remove_item, cart_set_quantity
 from .line_rules import MAX_LINE_QUANTITY
-from .placement import Recipient, order_place, order_place_from_cart
+from .placement import Discounts, Recipient, order_place, order_place_from_cart
 from .transitions import (
     ORDER_TRANSITIONS,
     order_cancel,
@@ -28,6 +28,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "Discounts",
     "MAX_LINE_QUANTITY",
     "ORDER_TRANSITIONS",
     "Recipient",

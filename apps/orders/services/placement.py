@@ -1,11 +1,18 @@
 """Placing an order: from the cart or for explicit lines ("buy now").
 
 One transaction reserves the stock (a conditional UPDATE per line, SKUs in id order), prices each
-line as it is in force under the SKU's row lock, snapshots the customer's upline (levels 1–3) and
-writes the order, its lines and its first history row.
+line as it is in force under the SKU's row lock through the one pricing pipeline
+(``apps.marketing.pricing.price_lines``: member price → promotion → full reduction → coupon →
+points), snapshots the customer's upline (levels 1–3) and writes the order, its lines, their price
+breakdown and its first history row; then it claims the coupon, the points and the flash-sale
+quota, and — as its very last statement — takes flash units from their pools.
+
+A flash-sale line (its SKU in an open flash sale, bought outside a micro-shop) takes no SKU stock:
+its units come from the sale's pool, which was taken from the SKU's stock when the sale opened.
 """
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -17,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.core.money import ZERO, quantize_money
+from apps.core.money import ZERO
+from apps.core.personal import phone_index
 from apps.distributors.agency import SkuPricing, agency_prices
 from apps.distributors.models import (
     CustomerBinding,
@@ -26,11 +34,22 @@ from apps.distributors.models import (
     binding_in_force,
 )
 from apps.distributors.selectors import programme_settings_for
+from apps.marketing.models import FlashSale
+from apps.marketing.pricing import BEST_COUPON, LineInput, PricedCart, open_flash_sales, price_lines
+from apps.marketing.services import pricing_commit
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 from apps.suppliers.models import Supplier, SupplyProduct, SupplySku
 
-from ..models import Cart, CartItem, Order, OrderLine, OrderStatusChange
+from ..models import (
+    RECIPIENT_PHONE,
+    Cart,
+    CartItem,
+    Order,
+    OrderLine,
+    OrderLineAdjustment,
+    OrderStatusChange,
+)
 from .line_rules import check_on_sale, check_quantity, shop_of
 
 
@@ -59,6 +78,24 @@ class Recipient:
         return Recipient(name, phone, address)
 
 
+@dataclass(frozen=True)
+class Discounts:
+    """What the customer asked the pricing pipeline for at checkout, and what a channel gives.
+
+    ``coupon``: ``BEST_COUPON`` (the best usable one is proposed and used), ``None`` (none), or a
+    coupon grant id. ``points``: points to spend. ``channel_prices`` / ``channel_label``: prices a
+    selling channel (e.g. a live room while it is live) passes for SKUs, by SKU id.
+    """
+
+    coupon: object = BEST_COUPON
+    points: int = 0
+    channel_prices: dict[int, Decimal] | None = None
+    channel_label: str = ""
+
+
+NO_DISCOUNTS = Discounts()
+
+
 def _new_order_number() -> str:
     return timezone.now().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
 
@@ -70,12 +107,14 @@ def order_place_from_cart(
     recipient: Recipient,
     note: str = "",
     expected_total: Decimal | None = None,
+    discounts: Discounts = NO_DISCOUNTS,
 ) -> Order:
     """Turn the customer's cart in this store into an order (the cart is emptied).
 
     Lines are priced as they are in force now (a micro-shop's price moved into the current floor
-    and ceiling). ``expected_total``: the total the customer was shown; if prices changed since,
-    nothing is placed (Conflict ``prices_changed``) and the customer reviews the cart.
+    and ceiling), then through the pricing pipeline with ``discounts``. ``expected_total``: the
+    amount payable the customer was shown; if it changed since, nothing is placed (Conflict
+    ``prices_changed``) and the customer reviews the cart.
     """
     with transaction.atomic():
         # Lock the cart first: a checkout submitted twice at once must not turn one cart into two
@@ -96,6 +135,7 @@ def order_place_from_cart(
             recipient=recipient,
             note=note,
             expected_total=expected_total,
+            discounts=discounts,
         )
         CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
     return order
@@ -110,10 +150,17 @@ def order_place(
     note: str = "",
     shop_code: str | None = None,
     expected_total: Decimal | None = None,
+    discounts: Discounts = NO_DISCOUNTS,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
 
     ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
+    ``live_room_id``: the live room the order is placed from, recorded on the order; the caller
+    (the live app, which checked the room is live) gives the room's live-only prices per SKU id in
+    ``channel_prices``. Each is read against the SKU's floor and ceiling in force under its row
+    lock and moved into them, like a micro-shop's price.
     """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
@@ -139,6 +186,9 @@ def order_place(
             recipient=recipient,
             note=note,
             expected_total=expected_total,
+            discounts=discounts,
+            live_room_id=live_room_id,
+            channel_prices=channel_prices or {},
         )
 
 
@@ -195,8 +245,11 @@ def _order_create(
     recipient: Recipient,
     note: str,
     expected_total: Decimal | None = None,
+    discounts: Discounts = NO_DISCOUNTS,
+    live_room_id: int | None = None,
+    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
-    """Reserve stock, snapshot prices and the upline, write the order. Caller holds a transaction.
+    """Reserve stock, price, snapshot the upline, write the order. Caller holds a transaction.
 
     ``lines`` are sorted by SKU id so concurrent orders take row locks in the same order;
     ``shops`` gives each line's micro-shop distributor id (or None). Prices, floors and ceilings
@@ -209,6 +262,18 @@ def _order_create(
     for sku, quantity in lines:
         check_quantity(quantity)
         check_on_sale(sku)
+    now = timezone.now()
+    # A flash-sale line (a store's own SKU in an open sale, bought outside a micro-shop) takes its
+    # units from the sale's pool at the end of the transaction, not from the SKU here.
+    flash: dict[int, FlashSale] = open_flash_sales(
+        merchant=merchant,
+        sku_ids=[
+            sku.pk
+            for (sku, _quantity), shop in zip(lines, shops, strict=True)
+            if not shop and not sku.supply_sku_id
+        ],
+        now=now,
+    )
     # Locks in one global order, so no two placements wait on each other in a circle: the store's
     # own SKUs by id, then the suppliers' pools (shared by every store) by pool id.
     reserved: dict[int, tuple[SkuPricing, SupplySnapshot | None]] = {}
@@ -221,11 +286,12 @@ def _order_create(
         ),
     ):
         sku, quantity = lines[index]
-        reserved[index] = (
-            _reserve_supplied_stock(sku=sku, quantity=quantity)
-            if sku.supply_sku_id
-            else (_reserve_stock(sku=sku, quantity=quantity), None)
-        )
+        if sku.pk in flash:
+            reserved[index] = (SkuPricing.of(sku), None)
+        elif sku.supply_sku_id:
+            reserved[index] = _reserve_supplied_stock(sku=sku, quantity=quantity)
+        else:
+            reserved[index] = (_reserve_stock(sku=sku, quantity=quantity), None)
     pricing = [reserved[index][0] for index in range(len(lines))]
     supplies = [reserved[index][1] for index in range(len(lines))]
     programme = programme_settings_for(merchant=merchant)
@@ -235,47 +301,65 @@ def _order_create(
         requests=list(zip(pricing, shops, strict=True)),
         programme=programme,
     )
-    unit_prices = [
-        quote.unit_price if quote is not None else current.price
-        for current, quote in zip(pricing, agency, strict=True)
-    ]
+    channel_prices = channel_prices or {}
+    cart = price_lines(
+        merchant=merchant,
+        customer=customer,
+        lines=[
+            LineInput(
+                sku_id=sku.pk,
+                product_id=sku.product_id,
+                quantity=quantity,
+                unit_price=quote.unit_price
+                if quote is not None
+                else _channel_price(current, channel_prices[current.sku_id])
+                if current.sku_id in channel_prices
+                else current.price,
+                floor=current.floor,
+                agency=quote is not None,
+            )
+            for (sku, quantity), current, quote in zip(lines, pricing, agency, strict=True)
+        ],
+        coupon=discounts.coupon,  # type: ignore[arg-type]
+        points=discounts.points,
+        channel_prices=discounts.channel_prices,
+        channel_label=discounts.channel_label,
+        flash_sales=flash,
+        now=now,
+    )
     level1_id, level2_id, level3_id = _upline_snapshot(
         merchant=merchant, customer=customer, programme=programme
     )
-    now = timezone.now()
-    goods = quantize_money(
-        sum(
-            (price * quantity for price, (_sku, quantity) in zip(unit_prices, lines, strict=True)),
-            ZERO,
-        )
-    )
-    if expected_total is not None and expected_total != goods:
+    if expected_total is not None and expected_total != cart.payable_amount:
         raise Conflict(
             _(
                 "Prices in your cart changed since you saw them (now ¥%(total)s in all). "
                 "Please review your cart and check out again."
             )
-            % {"total": goods},
+            % {"total": cart.payable_amount},
             code="prices_changed",
         )
     order = Order.objects.create(
         merchant=merchant,
         number=_new_order_number(),
         customer=customer,
-        goods_amount=goods,
-        discount_amount=ZERO,
+        goods_amount=cart.goods_amount,
+        discount_amount=cart.discount_amount,
         shipping_amount=ZERO,
-        payable_amount=goods,
+        payable_amount=cart.payable_amount,
+        price_channel=discounts.channel_label[:64] if discounts.channel_prices else "",
         distributor_id=level1_id,
         level2_distributor_id=level2_id,
         level3_distributor_id=level3_id,
         recipient_name=recipient.name,
         recipient_phone=recipient.phone,
+        recipient_phone_index=phone_index(recipient.phone, purpose=RECIPIENT_PHONE),
         shipping_address=recipient.address,
         note=note.strip()[:255],
+        live_room_id=live_room_id,
         expires_at=now + timedelta(minutes=settings.FENXIAO_UNPAID_ORDER_TTL_MINUTES),
     )
-    OrderLine.objects.bulk_create(
+    order_lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
                 merchant=merchant,
@@ -284,18 +368,29 @@ def _order_create(
                 product=sku.product,
                 product_name=sku.product.name,
                 sku_name=sku.name,
-                unit_price=price,
+                unit_price=priced.list_unit_price,
                 quantity=quantity,
-                paid_amount=quantize_money(price * quantity),
+                discount_amount=priced.discount_amount,
+                paid_amount=priced.paid_amount,
+                flash_sale_id=priced.flash_sale_id,
                 agency_distributor_id=quote.distributor_id if quote else None,
                 agency_unit_cost=quote.unit_cost if quote else None,
                 supplier_id=supply.supplier_id if supply else None,
                 supply_unit_price=supply.unit_price if supply else None,
             )
-            for (sku, quantity), price, quote, supply in zip(
-                lines, unit_prices, agency, supplies, strict=True
+            for (sku, quantity), priced, quote, supply in zip(
+                lines, cart.lines, agency, supplies, strict=True
             )
         ]
+    )
+    _write_breakdown(merchant=merchant, order=order, order_lines=order_lines, cart=cart)
+    claims = pricing_commit(
+        merchant=merchant,
+        customer=customer,
+        order_id=order.pk,
+        cart=cart,
+        flash_sales=flash,
+        now=now,
     )
     OrderStatusChange.objects.create(
         merchant=merchant,
@@ -304,7 +399,38 @@ def _order_create(
         to_status=Order.Status.PENDING_PAYMENT,
         actor=customer,
     )
+    claims.finish()
     return order
+
+
+def _write_breakdown(
+    *, merchant: Merchant, order: Order, order_lines: list[OrderLine], cart: PricedCart
+) -> None:
+    rows = [
+        OrderLineAdjustment(
+            merchant=merchant,
+            order=order,
+            line=line,
+            step=adjustment.step.value,
+            label=adjustment.label[:120],
+            amount=adjustment.amount,
+            position=position,
+        )
+        for line, priced in zip(order_lines, cart.lines, strict=True)
+        for position, adjustment in enumerate(priced.adjustments)
+        if adjustment.amount > 0
+    ]
+    if rows:
+        OrderLineAdjustment.objects.bulk_create(rows)
+
+
+def _channel_price(current: SkuPricing, price: Decimal) -> Decimal:
+    """A channel's price (a live room's) moved into the SKU's floor and ceiling in force."""
+    if current.floor is not None and price < current.floor:
+        return current.floor
+    if current.ceiling is not None and price > current.ceiling:
+        return current.ceiling
+    return price
 
 
 def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:

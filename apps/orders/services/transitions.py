@@ -18,10 +18,12 @@ from apps.accounts.models import User
 from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.state import transition
+from apps.marketing.services import pricing_release
+from apps.members.services import member_order_completed
 from apps.merchants.models import Merchant
 from apps.products.services import sku_return_stock
 
-from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid
+from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid, OrderShipped
 from ..models import Order, OrderLine, OrderStatusChange
 
 S = Order.Status
@@ -83,14 +85,34 @@ def order_cancel(*, order: Order, actor: User | None = None, reason: str = "") -
         ):
             return False
         events.publish(OrderCancelled(merchant_id=order.merchant_id, order_id=order.pk))
-        sku_return_stock(
-            lines=list(
-                OrderLine.objects.filter(order=order)
-                .order_by("sku_id")
-                .values_list("sku_id", "quantity")
-            )
-        )
+        order_release_goods_and_discounts(order=order)
     return True
+
+
+def order_release_goods_and_discounts(*, order: Order, return_coupon: bool = True) -> None:
+    """Give back what placing ``order`` took: SKU stock, flash units (to their pool while the
+    sale is open), the coupon (if still valid and ``return_coupon``) and the points spent.
+
+    The caller's transition of the order (to cancelled) is the guard that this runs once."""
+    flash_lines: list[tuple[int, int]] = []
+    stock_lines: list[tuple[int, int]] = []
+    for sku_id, quantity, flash_sale_id in (
+        OrderLine.objects.filter(order=order)
+        .order_by("sku_id")
+        .values_list("sku_id", "quantity", "flash_sale_id")
+    ):
+        if flash_sale_id is not None:
+            flash_lines.append((flash_sale_id, quantity))
+        else:
+            stock_lines.append((sku_id, quantity))
+    sku_return_stock(lines=stock_lines)
+    pricing_release(
+        merchant_id=order.merchant_id,
+        order_id=order.pk,
+        customer_id=order.customer_id,
+        flash_lines=flash_lines,
+        return_coupon=return_coupon,
+    )
 
 
 def order_mark_paid(*, order: Order) -> bool:
@@ -133,6 +155,7 @@ def order_ship(
             tracking_number=tracking_number[:64],
         ):
             raise Conflict(_("This order changed meanwhile; reload it."), code="invalid_transition")
+        events.publish(OrderShipped(merchant_id=order.merchant_id, order_id=order.pk))
     return order
 
 
@@ -154,6 +177,12 @@ def order_complete(*, order: Order, actor: User | None = None, reason: str = "")
             commission_status=commission_status,
         ):
             return False
+        member_order_completed(
+            merchant_id=order.merchant_id,
+            customer_id=order.customer_id,
+            order_id=order.pk,
+            paid=order.payable_amount - order.shipping_amount,
+        )
         events.publish(
             OrderCompleted(
                 merchant_id=order.merchant_id,

@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 
+from apps.core import events
+from apps.payments.events import SandboxRefundAccepted
+
 from .base import (
     InvalidNotification,
     PaymentNotification,
@@ -128,10 +131,6 @@ class SandboxProvider:
 
         Like a real provider, the refund number depends only on the key, so a request repeated
         with the same key is the same refund (delivered again, never executed twice)."""
-        from django.db import transaction
-
-        from apps.payments.tasks import sandbox_deliver_refund_notification
-
         if amount <= 0 or amount > payment.amount:
             raise RefundRefused("amount out of range")
         refund_no = sandbox_refund_no(idempotency_key)
@@ -143,9 +142,12 @@ class SandboxProvider:
             amount=amount,
             out_trade_no=payment.out_trade_no,
         )
-        transaction.on_commit(
-            lambda: sandbox_deliver_refund_notification.delay(
-                idempotency_key, refund_no, str(amount)
+        events.publish(
+            SandboxRefundAccepted(
+                merchant_id=payment.merchant_id,
+                idempotency_key=idempotency_key,
+                refund_no=refund_no,
+                amount=amount,
             )
         )
         return ProviderRefund(provider_refund_no=refund_no)

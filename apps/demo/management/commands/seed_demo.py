@@ -5,7 +5,7 @@ catalogue, programme, orders, history, money), which go through the services a r
 trigger; this command checks it may load them, runs them in order in one transaction, and prints
 the logins.
 
-Settlement runs in this process (``commission_settle_order``); the task that completing an order
+Settlement runs in this process (``commission_settle_orders``); the task that completing an order
 enqueues on commit runs eagerly here and finds nothing left to do, so no worker is needed.
 
 Idempotent: when the demo merchants exist, nothing is written and the logins are printed again.
@@ -26,6 +26,8 @@ from apps.accounts.models import User
 from apps.demo.seed import (
     catalogue,
     history,
+    live,
+    marketing,
     merchants,
     money,
     orders,
@@ -69,6 +71,8 @@ STEPS: list[tuple[str, Step]] = [
     ("supplied order", supply.order_supplied_goods),
     ("provider accounts", providers.create_provider_accounts),
     ("share-link visits", providers.record_share_visits),
+    ("live room", live.create_live_room),
+    ("marketing", marketing.create_marketing),
 ]
 
 

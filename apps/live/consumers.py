@@ -1,0 +1,272 @@
+"""The live room's WebSocket: one per viewer, ``/ws/s/<store>/live/<room id>/``.
+
+The protocol (every frame is a JSON object with a ``type``) is documented in the README ("Live
+rooms"). A frame that is not such an object, has an unknown type or wrong fields closes the
+socket with 4400; a frame longer than ``FENXIAO_LIVE_MAX_FRAME_BYTES`` with 4413; an unknown room
+(or another store's) with 4404. A refused action (not signed in, muted, too fast, not the host…)
+answers ``{"type": "error", "code": …, "message": …}`` and the socket stays open.
+"""
+
+import asyncio
+import json
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from apps.core.errors import DomainError
+from apps.merchants.selectors import merchant_get_active_by_slug
+
+from . import presence, selectors, services
+from .broadcast import room_group
+from .models import LiveRoom
+
+CLOSE_MALFORMED = 4400
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_UNKNOWN_ROOM = 4404
+CLOSE_TOO_LARGE = 4413
+MAX_LIKES_PER_FRAME = 100
+STATS_INTERVAL_SECONDS = 1.0
+PRESENCE_REFRESH_SECONDS = 15.0
+
+redis_call = sync_to_async  # Redis-only calls run in the default pool, not the database thread
+
+
+class Malformed(Exception):
+    """The frame breaks the protocol: the socket is closed with 4400."""
+
+
+class _StatsThrottle:
+    """Viewer counts and likes change with every join, leave and tap; each server process sends
+    the room's figures at most once a second, and always after the last change."""
+
+    def __init__(self) -> None:
+        # Per event loop (a server process has one; tests start many), per room: when the figures
+        # were last sent and whether a send is already scheduled.
+        self._state: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[int, tuple[float, bool]]
+        ] = weakref.WeakKeyDictionary()
+
+    def changed(self, room_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        rooms = self._state.setdefault(loop, {})
+        last, scheduled = rooms.get(room_id, (float("-inf"), False))
+        if scheduled:
+            return
+        rooms[room_id] = (last, True)
+        delay = max(0.0, last + STATS_INTERVAL_SECONDS - loop.time())
+        loop.call_later(delay, lambda: loop.create_task(self._send(loop, room_id)))
+
+    async def _send(self, loop: asyncio.AbstractEventLoop, room_id: int) -> None:
+        self._state.setdefault(loop, {})[room_id] = (loop.time(), False)
+        payload = await redis_call(selectors.stats_payload)(room_id)
+        await get_channel_layer().group_send(
+            room_group(room_id), {"type": "room.event", "text": json.dumps(payload)}
+        )
+
+
+stats_throttle = _StatsThrottle()
+
+
+def _load_room(slug: str, room_id: int) -> LiveRoom | None:
+    merchant = merchant_get_active_by_slug(slug=slug)
+    if merchant is None:
+        return None
+    return selectors.room_for_store(merchant=merchant, room_id=room_id)
+
+
+class LiveRoomConsumer(AsyncWebsocketConsumer):
+    room: LiveRoom | None = None
+    joined = False
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.room = await database_sync_to_async(_load_room)(kwargs["slug"], kwargs["room_id"])
+        await self.accept()
+        if self.room is None:
+            await self.close(code=CLOSE_UNKNOWN_ROOM)
+            return
+        self.user = self.scope.get("user")
+        self.signed_in = bool(self.user and self.user.is_authenticated)
+        self.is_host = await database_sync_to_async(selectors.user_is_host)(
+            room=self.room, user=self.user
+        )
+        self.group = room_group(self.room.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        self.last_seen = asyncio.get_running_loop().time()
+        await redis_call(presence.viewer_join)(
+            room_id=self.room.pk, socket=self.channel_name, viewer=self._viewer_key()
+        )
+        await self.send_json(await database_sync_to_async(self._welcome)())
+        stats_throttle.changed(self.room.pk)
+
+    def _viewer_key(self) -> str:
+        if self.signed_in:
+            return f"u{self.user.pk}"
+        cookies = {}
+        for name, value in self.scope.get("headers", []):
+            if name == b"cookie":
+                for part in value.decode("latin-1").split(";"):
+                    key, _sep, val = part.strip().partition("=")
+                    cookies[key] = val
+        return "a" + (cookies.get("fx_device") or self.channel_name)
+
+    def _welcome(self) -> dict[str, Any]:
+        room = self.room
+        assert room is not None
+        muted = self.signed_in and selectors.user_is_muted(room_id=room.pk, user_id=self.user.pk)
+        return {
+            "type": "welcome",
+            "room": {
+                **selectors.status_payload(room),
+                "id": room.pk,
+                "title": room.title,
+                "pinned": selectors.pinned_payload(room=room),
+            },
+            "you": {
+                "user_id": self.user.pk if self.signed_in else None,
+                "signed_in": self.signed_in,
+                "can_chat": self.signed_in and not muted,
+                "muted": muted,
+                "is_host": self.is_host,
+            },
+            "chat": selectors.recent_chat(room_id=room.pk),
+            "stats": selectors.stats_payload(room.pk),
+            "limits": {
+                "chat_max_length": settings.FENXIAO_LIVE_CHAT_MAX_LENGTH,
+                "max_frame_bytes": settings.FENXIAO_LIVE_MAX_FRAME_BYTES,
+                "max_likes_per_frame": MAX_LIKES_PER_FRAME,
+            },
+        }
+
+    async def disconnect(self, code: int) -> None:
+        if not self.joined or self.room is None:
+            return
+        self.joined = False
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await redis_call(presence.viewer_leave)(room_id=self.room.pk, socket=self.channel_name)
+        stats_throttle.changed(self.room.pk)
+
+    # --- Frames from the viewer -----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.joined:
+            return
+        if text_data is None:
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        if len(text_data.encode("utf-8")) > settings.FENXIAO_LIVE_MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_LARGE)
+            return
+        try:
+            frame = json.loads(text_data)
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                raise Malformed
+            handle = self._handlers().get(frame["type"])
+            if handle is None:
+                raise Malformed
+            await self._seen()
+            await handle(frame)
+        except (ValueError, Malformed):
+            await self.close(code=CLOSE_MALFORMED)
+        except DomainError as error:
+            await self.send_json({"type": "error", "code": error.code, "message": error.message})
+
+    def _handlers(self) -> dict[str, Callable[[dict], Awaitable[None]]]:
+        return {
+            "ping": self._on_ping,
+            "chat": self._on_chat,
+            "like": self._on_like,
+            "pin": self._on_pin,
+            "unpin": self._on_unpin,
+            "delete": self._on_delete,
+            "mute": self._on_mute,
+            "unmute": self._on_unmute,
+        }
+
+    async def _seen(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self.last_seen >= PRESENCE_REFRESH_SECONDS:
+            self.last_seen = now
+            assert self.room is not None
+            await redis_call(presence.viewer_seen)(room_id=self.room.pk, socket=self.channel_name)
+
+    async def _on_ping(self, frame: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def _on_chat(self, frame: dict) -> None:
+        text = frame.get("text")
+        if not isinstance(text, str):
+            raise Malformed
+        await database_sync_to_async(services.chat_post)(room=self.room, user=self.user, text=text)
+
+    async def _on_like(self, frame: dict) -> None:
+        count = _whole(frame.get("count", 1))
+        if not 1 <= count <= MAX_LIKES_PER_FRAME:
+            raise Malformed
+        assert self.room is not None
+        await redis_call(services.likes_add)(room=self.room, user=self.user, count=count)
+        stats_throttle.changed(self.room.pk)
+
+    def _require_host(self) -> None:
+        if not self.is_host:
+            raise DomainError(_("Only the room's host may do this."), code="forbidden")
+
+    async def _on_pin(self, frame: dict) -> None:
+        product_id = _whole(frame.get("product_id"))
+        self._require_host()
+        await database_sync_to_async(services.room_pin)(
+            room=await self._fresh_room(), product_id=product_id, actor=self.user
+        )
+
+    async def _on_unpin(self, frame: dict) -> None:
+        self._require_host()
+        await database_sync_to_async(services.room_unpin)(room=self.room, actor=self.user)
+
+    async def _on_delete(self, frame: dict) -> None:
+        message_id = _whole(frame.get("message_id"))
+        self._require_host()
+        await database_sync_to_async(services.chat_delete)(
+            room=self.room, message_id=message_id, actor=self.user
+        )
+
+    async def _on_mute(self, frame: dict) -> None:
+        user_id = _whole(frame.get("user_id"))
+        self._require_host()
+        await database_sync_to_async(services.user_mute)(
+            room=self.room, user_id=user_id, actor=self.user
+        )
+
+    async def _on_unmute(self, frame: dict) -> None:
+        user_id = _whole(frame.get("user_id"))
+        self._require_host()
+        await database_sync_to_async(services.user_unmute)(
+            room=self.room, user_id=user_id, actor=self.user
+        )
+
+    async def _fresh_room(self) -> LiveRoom:
+        assert self.room is not None
+        return await database_sync_to_async(
+            lambda: LiveRoom.objects.select_related("merchant").get(pk=self.room.pk)  # type: ignore[union-attr]
+        )()
+
+    # --- Events for the room (channel layer) -----------------------------------------------------
+
+    async def room_event(self, message: dict) -> None:
+        await self.send(text_data=message["text"])
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content))
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Malformed
+    return value

@@ -1,0 +1,540 @@
+"""The one pricing pipeline: what a consumer pays for each line of a cart, and why.
+
+Every checkout path (storefront cart, micro-shop, buy-now, API — all through
+``apps.orders.services.placement``) and every page that shows a price before the order (product
+page, cart, checkout) calls ``price_lines``. The order stores the result line by line and step by
+step (``apps.orders.models.OrderLineAdjustment``), so what was paid, what commission is based on
+(``OrderLine.paid_amount``, after every step) and what a refund gives back all come from here.
+
+Steps, in this fixed order, each recording what it took off each line:
+
+1. ``member`` — the member level's discount (percent off the unit price, rounded half-up to the
+   cent), never below the SKU's floor (``min_resale_price``).
+2. ``promotion`` — the lowest of: a limited-time price (限时折扣) in its window, the flash-sale
+   price (秒杀) while the sale is open and has units, and ``channel_prices`` given by the caller
+   (e.g. a live room's prices while it is live, recorded under ``channel_label``). It replaces the
+   unit price only if lower; never below the SKU's floor (a channel price below the floor is refused
+   with a DomainError, a promotion price is raised to the floor).
+3. ``full_reduction`` — stepped full reductions (满减/满折) over the lines they count (the
+   promotion's products, or the whole store), flash lines excluded; order-level.
+4. ``coupon`` — one coupon of the customer's: the best usable one unless the caller names one
+   (``coupon=<grant id>``) or none (``coupon=None``); order-level, over the lines its scope covers
+   (and, for a coupon that does not stack, only lines no promotion touched).
+5. ``points`` — points spent as money off (``points``), within the member's balance and the
+   store's cap (a percent of what is still payable); order-level.
+
+Order-level steps are allocated to lines pro rata to what each line still costs, to the cent, the
+pieces summing exactly to the step's amount (largest remainder, ties to the earlier line), so no
+line ever goes below zero. Agency lines (a distributor's resale price in agency mode, 差价) take no
+discount at all: the price is the distributor's, and a discount would come out of their margin.
+
+A supplied SKU (supply chain) is priced like any other: its base is the merchant's own retail
+price. ``price_lines`` only reads; ``apps.marketing.services.pricing_commit`` claims the coupon,
+the points and the flash units for an order in the placing transaction.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+from typing import Final
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.core.errors import DomainError, NotFound
+from apps.core.money import CENT, HUNDRED, ZERO, percent_of, quantize_money
+from apps.members.models import Member, MemberSettings
+from apps.members.selectors import member_settings_for
+from apps.merchants.models import Merchant
+
+from .models import Coupon, CouponGrant, FlashSale, Promotion, PromotionPrice
+
+
+class Step(StrEnum):
+    MEMBER = "member"
+    PROMOTION = "promotion"
+    FULL_REDUCTION = "full_reduction"
+    COUPON = "coupon"
+    POINTS = "points"
+
+
+STEP_ORDER: Final = tuple(Step)
+
+
+class _Best:
+    """The ``coupon`` default: propose the best usable coupon."""
+
+    def __repr__(self) -> str:
+        return "BEST_COUPON"
+
+
+BEST_COUPON: Final = _Best()
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line to price. ``unit_price`` is the base: the store price, or the agency price."""
+
+    sku_id: int
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+    floor: Decimal | None = None
+    agency: bool = False
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    step: Step
+    label: str
+    amount: Decimal  # taken off the line (all units), ≥ 0
+    source_id: int | None = None  # the promotion, flash sale, coupon grant… that did it
+
+
+@dataclass
+class PricedLine:
+    sku_id: int
+    product_id: int
+    quantity: int
+    list_unit_price: Decimal
+    unit_price: Decimal  # after the unit-price steps (member, promotion)
+    agency: bool
+    adjustments: list[Adjustment] = field(default_factory=list)
+    flash_sale_id: int | None = None
+
+    @property
+    def list_amount(self) -> Decimal:
+        return quantize_money(self.list_unit_price * self.quantity)
+
+    @property
+    def discount_amount(self) -> Decimal:
+        return sum((a.amount for a in self.adjustments), ZERO)
+
+    @property
+    def paid_amount(self) -> Decimal:
+        return self.list_amount - self.discount_amount
+
+    def off(self, step: Step) -> Decimal:
+        return sum((a.amount for a in self.adjustments if a.step == step), ZERO)
+
+    @property
+    def promoted(self) -> bool:
+        return any(a.step in (Step.PROMOTION, Step.FULL_REDUCTION) for a in self.adjustments)
+
+
+@dataclass(frozen=True)
+class CouponOption:
+    grant_id: int
+    name: str
+    discount: Decimal
+    valid_until: datetime
+
+
+@dataclass
+class PricedCart:
+    lines: list[PricedLine]
+    member_level: str = ""
+    coupon_grant_id: int | None = None
+    coupon_options: list[CouponOption] = field(default_factory=list)
+    points_used: int = 0
+    points_balance: int = 0
+    points_max: int = 0  # the most points this cart may use (balance and cap)
+    channel_label: str = ""
+
+    @property
+    def goods_amount(self) -> Decimal:
+        return sum((line.list_amount for line in self.lines), ZERO)
+
+    @property
+    def discount_amount(self) -> Decimal:
+        return sum((line.discount_amount for line in self.lines), ZERO)
+
+    @property
+    def payable_amount(self) -> Decimal:
+        return sum((line.paid_amount for line in self.lines), ZERO)
+
+    def savings(self) -> list[tuple[Step, str, Decimal]]:
+        """(step, label, amount) summed over lines, in step order: what the cart page lists."""
+        totals: dict[tuple[Step, str], Decimal] = {}
+        for line in self.lines:
+            for adjustment in line.adjustments:
+                key = (adjustment.step, adjustment.label)
+                totals[key] = totals.get(key, ZERO) + adjustment.amount
+        return sorted(
+            ((step, label, amount) for (step, label), amount in totals.items() if amount),
+            key=lambda row: STEP_ORDER.index(row[0]),
+        )
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """Split ``total`` over ``weights`` pro rata, to the cent, summing exactly (largest remainder).
+
+    ``total`` must not exceed the sum of the weights, so no piece exceeds its weight.
+    """
+    cents = [int(weight / CENT) for weight in weights]
+    whole = sum(cents)
+    total_cents = int(quantize_money(total) / CENT)
+    if total_cents < 0 or total_cents > whole:
+        raise ValueError("the amount to allocate must lie between zero and the weights' sum")
+    if whole == 0:
+        return [ZERO] * len(weights)
+    shares = [divmod(total_cents * weight, whole) for weight in cents]
+    pieces = [share for share, _rest in shares]
+    leftover = total_cents - sum(pieces)
+    by_remainder = sorted(range(len(cents)), key=lambda i: (-shares[i][1], i))
+    for index in by_remainder[:leftover]:
+        pieces[index] += 1
+    return [Decimal(piece) * CENT for piece in pieces]
+
+
+def _unit_step(line: PricedLine, *, step: Step, unit: Decimal, label: str, source_id=None) -> None:
+    if unit >= line.unit_price:
+        return
+    amount = quantize_money((line.unit_price - unit) * line.quantity)
+    line.unit_price = unit
+    line.adjustments.append(Adjustment(step, label, amount, source_id))
+
+
+def _order_step(
+    lines: Sequence[PricedLine], *, step: Step, total: Decimal, label: str, source_id=None
+) -> None:
+    for line, piece in zip(
+        lines, allocate(total, [line.paid_amount for line in lines]), strict=True
+    ):
+        if piece:
+            line.adjustments.append(Adjustment(step, label, piece, source_id))
+
+
+def _not_below_floor(price: Decimal, floor: Decimal | None) -> Decimal:
+    return max(price, floor) if floor is not None else price
+
+
+def price_lines(
+    *,
+    merchant: Merchant,
+    customer: User | None,
+    lines: Sequence[LineInput],
+    coupon: int | None | _Best = BEST_COUPON,
+    points: int = 0,
+    channel_prices: Mapping[int, Decimal] | None = None,
+    channel_label: str = "",
+    flash_sales: Mapping[int, FlashSale] | None = None,
+    now: datetime | None = None,
+) -> PricedCart:
+    """Price ``lines`` for ``customer`` (None: a signed-out visitor) through every step.
+
+    ``coupon``: ``BEST_COUPON`` (default) proposes the best usable one, ``None`` uses none, a grant
+    id uses that one (NotFound if it is not the customer's in this store; DomainError if it cannot
+    be used now). ``points``: how many points to spend (DomainError above the balance or the cap).
+    ``channel_prices``: per SKU id, a price the caller's channel sells at (e.g. a live room while
+    live), applied at the promotion step under ``channel_label``. ``flash_sales``: the open flash
+    sales by SKU id, if the caller has already read them (placement does, to reserve their pools).
+    Reads only: a handful of queries, however many lines.
+    """
+    now = now or timezone.now()
+    priced = [
+        PricedLine(
+            sku_id=line.sku_id,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            list_unit_price=line.unit_price,
+            unit_price=line.unit_price,
+            agency=line.agency,
+        )
+        for line in lines
+    ]
+    floors = {line.sku_id: line.floor for line in lines}
+    cart = PricedCart(lines=priced, channel_label=channel_label)
+    discountable = [line for line in priced if not line.agency]
+    member = _member_of(merchant=merchant, customer=customer)
+
+    # 1. member level
+    if member is not None and member.level is not None:
+        cart.member_level = member.level.name
+        percent = member.level.discount_percent
+        if percent > 0:
+            label = _("%(level)s member price") % {"level": member.level.name}
+            for line in discountable:
+                unit = quantize_money(line.unit_price * (HUNDRED - percent) / HUNDRED)
+                unit = _not_below_floor(unit, floors[line.sku_id])
+                _unit_step(
+                    line, step=Step.MEMBER, unit=unit, label=label, source_id=member.level_id
+                )
+
+    # 2. promotion: limited-time price, flash price, channel price — the lowest wins
+    sku_ids = [line.sku_id for line in discountable]
+    if flash_sales is None:
+        flash_sales = open_flash_sales(merchant=merchant, sku_ids=sku_ids, now=now)
+    limited = _limited_prices(merchant=merchant, sku_ids=sku_ids, now=now)
+    for line in discountable:
+        floor = floors[line.sku_id]
+        candidates: list[tuple[Decimal, str, int | None]] = []
+        if line.sku_id in limited:
+            price, name, promotion_id = limited[line.sku_id]
+            candidates.append((_not_below_floor(price, floor), name, promotion_id))
+        sale = flash_sales.get(line.sku_id)
+        if sale is not None:
+            line.flash_sale_id = sale.pk
+            candidates.append((_not_below_floor(sale.price, floor), sale.name, sale.pk))
+        if channel_prices and line.sku_id in channel_prices:
+            price = channel_prices[line.sku_id]
+            if floor is not None and price < floor:
+                raise DomainError(
+                    _("The %(channel)s price is below the item's price floor.")
+                    % {"channel": channel_label or _("channel")},
+                    code="channel_price_below_floor",
+                )
+            if price <= 0 or price != quantize_money(price):
+                raise DomainError(_("Invalid channel price."), code="channel_price_invalid")
+            candidates.append((price, channel_label or _("channel price"), None))
+        if candidates:
+            unit, label, source_id = min(candidates, key=lambda c: c[0])
+            _unit_step(line, step=Step.PROMOTION, unit=unit, label=label, source_id=source_id)
+
+    # 3. full reduction
+    for promotion in _full_reductions(merchant=merchant, now=now):
+        products = {product.pk for product in promotion.products.all()}
+        counted = [
+            line
+            for line in discountable
+            if line.flash_sale_id is None and (not products or line.product_id in products)
+        ]
+        subtotal = sum((line.paid_amount for line in counted), ZERO)
+        reached = [step for step in promotion.steps.all() if step.threshold <= subtotal]
+        if not reached or subtotal <= 0:
+            continue
+        step = max(reached, key=lambda s: s.threshold)
+        off = step.amount_off if step.amount_off else percent_of(subtotal, step.percent_off)
+        off = min(off, subtotal)
+        if off > 0:
+            _order_step(
+                counted,
+                step=Step.FULL_REDUCTION,
+                total=off,
+                label=promotion.name,
+                source_id=promotion.pk,
+            )
+
+    # 4. coupon
+    if customer is not None and discountable:
+        _coupon_step(cart, merchant=merchant, customer=customer, choice=coupon, now=now)
+    elif coupon is not None and not isinstance(coupon, _Best):
+        raise NotFound(_("No such coupon."), code="unknown_coupon")
+
+    # 5. points
+    if member is not None:
+        settings = member_settings_for(merchant_id=merchant.pk)
+        cart.points_balance = member.points_balance
+        payable = sum((line.paid_amount for line in discountable), ZERO)
+        cap = percent_of(payable, settings.points_max_percent)
+        rate = settings.points_per_yuan_redeemed
+        cart.points_max = min(member.points_balance, int(cap * rate))
+        if points:
+            _points_step(cart, discountable, points=points, cap=cap, settings=settings)
+    elif points:
+        raise DomainError(_("You have no points in this store."), code="points_over_balance")
+    return cart
+
+
+def points_value(points: int, settings: MemberSettings) -> Decimal:
+    """What ``points`` are worth at checkout, rounded down to the cent."""
+    return quantize_money(
+        Decimal(points) / Decimal(settings.points_per_yuan_redeemed), rounding=ROUND_DOWN
+    )
+
+
+def _points_step(
+    cart: PricedCart,
+    lines: list[PricedLine],
+    *,
+    points: int,
+    cap: Decimal,
+    settings: MemberSettings,
+) -> None:
+    if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+        raise DomainError(_("Points must be a whole number."), code="points_invalid")
+    if points > cart.points_balance:
+        raise DomainError(
+            _("You have only %(balance)d points.") % {"balance": cart.points_balance},
+            code="points_over_balance",
+        )
+    value = points_value(points, settings)
+    if points > cart.points_max or value > cap:
+        raise DomainError(
+            _("At most %(points)d points can be used on this order.") % {"points": cart.points_max},
+            code="points_over_cap",
+        )
+    if value <= 0:
+        raise DomainError(_("Too few points to take anything off."), code="points_invalid")
+    cart.points_used = points
+    _order_step(
+        lines, step=Step.POINTS, total=value, label=_("%(points)d points") % {"points": points}
+    )
+
+
+def _member_of(*, merchant: Merchant, customer: User | None) -> Member | None:
+    if customer is None or customer.pk is None:
+        return None
+    return Member.objects.filter(merchant=merchant, user=customer).select_related("level").first()
+
+
+def open_flash_sales(
+    *, merchant: Merchant, sku_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, FlashSale]:
+    """The flash sale open now for each SKU that has one (one query). A sale whose pool is empty is
+    still open: its SKU is sold only through it until it ends (and then reads 'sold out')."""
+    if not sku_ids:
+        return {}
+    now = now or timezone.now()
+    sales = FlashSale.objects.filter(
+        merchant=merchant, sku_id__in=sku_ids, starts_at__lte=now, ends_at__gt=now
+    ).order_by("sku_id", "starts_at", "id")
+    found: dict[int, FlashSale] = {}
+    for sale in sales:
+        found.setdefault(sale.sku_id, sale)
+    return found
+
+
+def _limited_prices(
+    *, merchant: Merchant, sku_ids: Sequence[int], now: datetime
+) -> dict[int, tuple[Decimal, str, int]]:
+    if not sku_ids:
+        return {}
+    rows = PromotionPrice.objects.filter(
+        merchant=merchant,
+        sku_id__in=sku_ids,
+        promotion__kind=Promotion.Kind.LIMITED_PRICE,
+        promotion__is_active=True,
+        promotion__starts_at__lte=now,
+        promotion__ends_at__gt=now,
+    ).values_list("sku_id", "price", "promotion__name", "promotion_id")
+    best: dict[int, tuple[Decimal, str, int]] = {}
+    for sku_id, price, name, promotion_id in rows:
+        if sku_id not in best or price < best[sku_id][0]:
+            best[sku_id] = (price, name, promotion_id)
+    return best
+
+
+def _full_reductions(*, merchant: Merchant, now: datetime) -> list[Promotion]:
+    return list(
+        Promotion.objects.filter(
+            merchant=merchant,
+            kind=Promotion.Kind.FULL_REDUCTION,
+            is_active=True,
+            starts_at__lte=now,
+            ends_at__gt=now,
+        )
+        .prefetch_related("steps", "products")
+        .order_by("id")
+    )
+
+
+def coupon_discount(
+    coupon: Coupon, lines: Sequence[PricedLine], *, product_ids: set[int]
+) -> tuple[Decimal, list[PricedLine], str | None]:
+    """(discount, lines it covers, reason it cannot be used or None) for these priced lines."""
+    covered = [
+        line
+        for line in lines
+        if not line.agency
+        and (coupon.stackable or not line.promoted and line.flash_sale_id is None)
+        and (
+            coupon.scope == Coupon.Scope.STORE
+            or (coupon.scope == Coupon.Scope.PRODUCTS and line.product_id in product_ids)
+            or (coupon.scope == Coupon.Scope.EXCLUDE and line.product_id not in product_ids)
+        )
+    ]
+    subtotal = sum((line.paid_amount for line in covered), ZERO)
+    if not covered or subtotal <= 0:
+        return ZERO, [], _("This coupon does not apply to the items in your cart.")
+    threshold = ZERO if coupon.kind == Coupon.Kind.NO_THRESHOLD else coupon.threshold
+    if subtotal < threshold:
+        return (
+            ZERO,
+            [],
+            _("This coupon needs ¥%(threshold)s of eligible items (you have ¥%(subtotal)s).")
+            % {"threshold": threshold, "subtotal": subtotal},
+        )
+    if coupon.kind == Coupon.Kind.PERCENT:
+        off = percent_of(subtotal, coupon.percent_off)
+        if coupon.max_discount is not None:
+            off = min(off, coupon.max_discount)
+    else:
+        off = coupon.amount_off
+    return min(off, subtotal), covered, None
+
+
+def grant_unusable_reason(grant: CouponGrant, *, now: datetime) -> str | None:
+    if grant.status == CouponGrant.Status.USED:
+        return _("This coupon has already been used.")
+    if grant.status != CouponGrant.Status.AVAILABLE or not grant.coupon.is_active:
+        return _("This coupon is no longer valid.")
+    if now < grant.valid_from:
+        return _("This coupon is not valid yet.")
+    if now >= grant.valid_until:
+        return _("This coupon has expired.")
+    return None
+
+
+def _coupon_step(
+    cart: PricedCart,
+    *,
+    merchant: Merchant,
+    customer: User,
+    choice: int | None | _Best,
+    now: datetime,
+) -> None:
+    grants = (
+        CouponGrant.objects.filter(merchant=merchant, customer=customer)
+        .select_related("coupon")
+        .prefetch_related(Prefetch("coupon__products", to_attr="scoped_products"))
+    )
+    if isinstance(choice, _Best) or choice is None:
+        grants = grants.filter(
+            status=CouponGrant.Status.AVAILABLE,
+            valid_from__lte=now,
+            valid_until__gt=now,
+            coupon__is_active=True,
+        )
+    else:
+        if isinstance(choice, bool) or not isinstance(choice, int):
+            raise NotFound(_("No such coupon."), code="unknown_coupon")
+        grants = grants.filter(Q(pk=choice))
+    found = list(grants.order_by("valid_until", "id"))
+    options: list[tuple[CouponOption, list[PricedLine], Decimal]] = []
+    for grant in found:
+        if grant_unusable_reason(grant, now=now) is not None:
+            continue
+        products = {product.pk for product in grant.coupon.scoped_products}
+        off, covered, reason = coupon_discount(grant.coupon, cart.lines, product_ids=products)
+        if reason is None and off > 0:
+            option = CouponOption(grant.pk, grant.coupon.name, off, grant.valid_until)
+            options.append((option, covered, off))
+    cart.coupon_options = sorted(
+        (option for option, _covered, _off in options),
+        key=lambda option: (-option.discount, option.valid_until, option.grant_id),
+    )
+    if choice is None:
+        return
+    if isinstance(choice, _Best):
+        if not cart.coupon_options:
+            return
+        chosen_id = cart.coupon_options[0].grant_id
+    else:
+        if not found:
+            raise NotFound(_("No such coupon."), code="unknown_coupon")
+        grant = found[0]
+        reason = grant_unusable_reason(grant, now=now)
+        if reason is None:
+            products = {product.pk for product in grant.coupon.scoped_products}
+            _off, _covered, reason = coupon_discount(grant.coupon, cart.lines, product_ids=products)
+        if reason is not None:
+            raise DomainError(reason, code="coupon_unusable")
+        chosen_id = grant.pk
+    option, covered, off = next(row for row in options if row[0].grant_id == chosen_id)
+    cart.coupon_grant_id = chosen_id
+    _order_step(covered, step=Step.COUPON, total=off, label=option.name, source_id=chosen_id)

@@ -1,0 +1,13 @@
+"""What merchants tell the apps above them (apps/core/events.py)."""
+
+from dataclasses import dataclass
+
+from apps.core.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class MerchantCreated(Event):
+    """A merchant was created (directly or by approving its application), published in the
+    creating transaction: the apps above give it their defaults (commissions: its plan)."""
+
+    merchant_id: int
