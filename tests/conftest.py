@@ -15,9 +15,11 @@ SLOW_FOLDERS = {"browser", "concurrency", "worker"}
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = item.path.relative_to(config.rootpath).parts
-        if len(parts) > 1 and parts[0] == "tests" and parts[1] in SLOW_FOLDERS:
-            item.add_marker(pytest.mark.slow)
-        elif item.get_closest_marker("browser") or item.get_closest_marker("celery_worker"):
+        in_slow_folder = len(parts) > 1 and parts[0] == "tests" and parts[1] in SLOW_FOLDERS
+        starts_processes = item.get_closest_marker("browser") or item.get_closest_marker(
+            "celery_worker"
+        )
+        if in_slow_folder or starts_processes:
             item.add_marker(pytest.mark.slow)
 
 

@@ -39,8 +39,9 @@ def period_of(order) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("name", "queries"),
     [
-        # user (the session is cached), merchant, the admin's sidebar (whether each one-per-merchant settings row
-        # exists: programme settings, commission plan, withdrawal settings); then totals + rows for
+        # user (the session is cached), merchant, the admin's sidebar (whether each one-per-
+        # merchant settings row exists: programme settings, commission plan, withdrawal
+        # settings); then totals + rows for
         # the statement and payable; provider records, ledger (period, known), splits, other
         # periods and refused notices for the reconciliation
         ("finance:statement", 7),
