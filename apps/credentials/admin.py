@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
 from apps.merchants.models import MerchantStaff
 from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
 
@@ -104,12 +105,13 @@ def _is_owner(request: HttpRequest) -> bool:
     if request.user.is_superuser:
         return True
     merchant = request_merchant(request)
-    return (
-        merchant is not None
-        and MerchantStaff.objects.filter(
-            merchant=merchant, user=request.user, role=MerchantStaff.Role.OWNER
-        ).exists()
-    )
+    if merchant is None:
+        return False
+    # A back-office merchant is only found for a signed-in user.
+    assert isinstance(request.user, User)
+    return MerchantStaff.objects.filter(
+        merchant=merchant, user=request.user, role=MerchantStaff.Role.OWNER
+    ).exists()
 
 
 @admin.register(ProviderAccount)

@@ -9,6 +9,7 @@ import hashlib
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 
 class InvalidKey(ValueError):
@@ -41,6 +42,7 @@ def load_private_key(text: str) -> rsa.RSAPrivateKey:
 
 def load_public_key(text: str) -> rsa.RSAPublicKey:
     text = text.strip()
+    key: PublicKeyTypes
     try:
         if "BEGIN CERTIFICATE" in text:
             key = x509.load_pem_x509_certificate(text.encode()).public_key()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.accounts.models import User
 from apps.core.errors import DomainError
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline
 
@@ -144,15 +145,17 @@ class LiveRoomAdmin(MerchantScopedAdmin):
         room = self._room(request, object_id)
         if not self.has_change_permission(request, room):
             raise PermissionDenied
+        actor = request.user
+        assert isinstance(actor, User)  # the admin only lets signed-in staff this far
         actions = {
-            "start": lambda: services.room_start(room=room, actor=request.user),
-            "end": lambda: services.room_end(room=room, actor=request.user),
-            "unpin": lambda: services.room_unpin(room=room, actor=request.user),
+            "start": lambda: services.room_start(room=room, actor=actor),
+            "end": lambda: services.room_end(room=room, actor=actor),
+            "unpin": lambda: services.room_unpin(room=room, actor=actor),
             "pin": lambda: services.room_pin(
-                room=room, product_id=_int(request.POST.get("product_id")), actor=request.user
+                room=room, product_id=_int(request.POST.get("product_id")), actor=actor
             ),
             "unmute": lambda: services.user_unmute(
-                room=room, user_id=_int(request.POST.get("user_id")), actor=request.user
+                room=room, user_id=_int(request.POST.get("user_id")), actor=actor
             ),
         }
         action = actions.get(step)

@@ -4,7 +4,9 @@ What changes many times a second (who is watching, likes) lives in Redis (``pres
 merchant decides, what viewers say and who may not speak lives here.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -20,7 +22,7 @@ class LiveRoom(MerchantOwned):
         LIVE = "live", _("Live")
         ENDED = "ended", _("Ended")
 
-    TRANSITIONS = {
+    TRANSITIONS: ClassVar[Mapping[str, frozenset[str]]] = {
         Status.SCHEDULED: frozenset({Status.LIVE, Status.ENDED}),
         Status.LIVE: frozenset({Status.ENDED}),
         Status.ENDED: frozenset(),

@@ -15,6 +15,7 @@ the site counts the same viewers. Keys (per room id ``R``):
 import time
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -105,10 +106,14 @@ def room_stats(room_id: int) -> RoomStats:
 def viewer_user_ids(room_id: int) -> list[int]:
     """Ids of the signed-in users watching now (each once), for the host's viewer list."""
     client = _client()
-    live = set(client.zrangebyscore(_key(room_id, "viewers"), time.time(), "+inf"))
+    # The client does not decode responses, so members and values come back as bytes; the
+    # stubs type them as the union of every response shape.
+    live = set(
+        cast("list[bytes]", client.zrangebyscore(_key(room_id, "viewers"), time.time(), "+inf"))
+    )
     if not live:
         return []
-    who = client.hmget(_key(room_id, "who"), list(live))
+    who = cast("list[bytes | None]", client.hmget(_key(room_id, "who"), list(live)))
     ids = {int(key[1:]) for key in who if key and key.startswith(b"u")}
     return sorted(ids)
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
-from apps.members.models import MemberLevel, MemberTag
+from apps.members.models import Member, MemberLevel, MemberTag
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import Coupon, CouponGrant, FlashSale, Promotion, PromotionPrice, PromotionStep
@@ -116,19 +116,17 @@ class CouponAdmin(MerchantScopedAdmin):
 
 
 class CouponIssueForm(forms.Form):
-    members = forms.ModelMultipleChoiceField(
+    members: "forms.ModelMultipleChoiceField[Member]" = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Members"), queryset=None, required=False
     )
-    tag = forms.ModelChoiceField(
+    tag: "forms.ModelChoiceField[MemberTag]" = forms.ModelChoiceField(
         label=gettext_lazy("Everyone tagged"), queryset=None, required=False
     )
-    level = forms.ModelChoiceField(
+    level: "forms.ModelChoiceField[MemberLevel]" = forms.ModelChoiceField(
         label=gettext_lazy("Everyone at level"), queryset=None, required=False
     )
 
     def __init__(self, *args, merchant_id: int, **kwargs):  # type: ignore[no-untyped-def]
-        from apps.members.models import Member
-
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = Member.objects.filter(  # type: ignore[attr-defined]
             merchant_id=merchant_id

@@ -5,6 +5,7 @@ holds the rules merchants set and the rows that claim scarce things (a coupon, a
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,7 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.merchants.models import MerchantOwned
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+class _Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _Digits = {"max_digits": 12, "decimal_places": 2}
 
 
 class Coupon(MerchantOwned):

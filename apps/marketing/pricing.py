@@ -50,6 +50,7 @@ from apps.core.money import CENT, HUNDRED, ZERO, percent_of, quantize_money
 from apps.members.models import Member, MemberSettings
 from apps.members.selectors import member_settings_for
 from apps.merchants.models import Merchant
+from apps.products.models import Product
 
 from .models import Coupon, CouponGrant, FlashSale, Promotion, PromotionPrice
 
@@ -480,6 +481,13 @@ def grant_unusable_reason(grant: CouponGrant, *, now: datetime) -> str | None:
     return None
 
 
+def _scoped_product_ids(coupon: Coupon) -> set[int]:
+    """Ids of the products a coupon is limited to, read from the ``scoped_products`` prefetch."""
+    # Prefetch(to_attr="scoped_products") sets the attribute at run time; the stubs cannot see it.
+    scoped: list[Product] = coupon.scoped_products  # type: ignore[attr-defined]
+    return {product.pk for product in scoped}
+
+
 def _coupon_step(
     cart: PricedCart,
     *,
@@ -509,7 +517,7 @@ def _coupon_step(
     for grant in found:
         if grant_unusable_reason(grant, now=now) is not None:
             continue
-        products = {product.pk for product in grant.coupon.scoped_products}
+        products = _scoped_product_ids(grant.coupon)
         off, covered, reason = coupon_discount(grant.coupon, cart.lines, product_ids=products)
         if reason is None and off > 0:
             option = CouponOption(grant.pk, grant.coupon.name, off, grant.valid_until)
@@ -530,7 +538,7 @@ def _coupon_step(
         grant = found[0]
         reason = grant_unusable_reason(grant, now=now)
         if reason is None:
-            products = {product.pk for product in grant.coupon.scoped_products}
+            products = _scoped_product_ids(grant.coupon)
             _off, _covered, reason = coupon_discount(grant.coupon, cart.lines, product_ids=products)
         if reason is not None:
             raise DomainError(reason, code="coupon_unusable")

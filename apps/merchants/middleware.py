@@ -24,7 +24,8 @@ class TwoFactorMiddleware:
             guarded
             and not path.startswith("/admin/logout/")
             and request.user.is_authenticated
-            and not request.user.is_verified()  # type: ignore[union-attr]
+            # django-otp's OTPMiddleware attaches is_verified() to request.user at run time.
+            and not request.user.is_verified()  # type: ignore[attr-defined]
             and two_factor_required(request.user)
         ):
             if path.startswith("/api/"):

@@ -148,4 +148,5 @@ class Sku(MerchantOwned):
     @property
     def available_stock(self) -> int:
         """What can be sold now: the supplier's pool for a picked SKU, else the store's own."""
-        return self.supply_sku.stock if self.supply_sku_id else self.stock
+        supply_sku = self.supply_sku if self.supply_sku_id else None
+        return supply_sku.stock if supply_sku is not None else self.stock

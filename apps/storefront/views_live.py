@@ -1,6 +1,8 @@
 """The live room pages (商城直播): the list of a store's rooms, the room (player, chat, pinned
 product) and buying from it. The real-time part is the room's WebSocket (apps/live/consumers.py)."""
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -77,7 +79,8 @@ def room_buy(request: HttpRequest, merchant: Merchant, room_id: int) -> HttpResp
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                # Iterating an ErrorList yields the messages; the stubs say ValidationError.
+                messages.error(request, cast("str", error))
         return redirect("storefront:live-room", slug=merchant.slug, room_id=room.pk)
     data = form.cleaned_data
     try:

@@ -68,7 +68,7 @@ def distributor_payout_account(
         {
             "distributor": distributor,
             "provider_label": PayeeAccount.Provider(provider).label,
-            "help": HELP[provider],
+            "help": HELP[PayeeAccount.Provider(provider)],
             "saved": masked(saved.account) if saved else "",
             "form": form,
         },

@@ -59,7 +59,7 @@ def webhook_signature_verify(
     return hmac.compare_digest(expected, header)
 
 
-def _address_is_public(address: str) -> bool:
+def _address_is_public(address: str | int) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped

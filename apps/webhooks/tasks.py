@@ -23,6 +23,7 @@ def webhook_deliver_task(delivery_id: int) -> None:
     delivery = webhook_deliver(delivery_id=delivery_id)
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
         return
+    assert delivery.next_attempt_at is not None  # a pending delivery always has its next attempt
     countdown = (delivery.next_attempt_at - timezone.now()).total_seconds()
     if countdown < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2:
         webhook_deliver_task.apply_async((delivery_id,), countdown=max(countdown, 0))

@@ -3,7 +3,7 @@ from typing import cast
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -91,7 +91,7 @@ class MerchantLiveRoomViewSet(
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("merchant", "pinned").prefetch_related("products", "prices")
 
-    def perform_create(self, serializer: LiveRoomSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.save(merchant=self.merchant)
 
     def _room_data(self, room_id: int) -> dict:

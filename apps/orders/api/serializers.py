@@ -1,3 +1,5 @@
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -59,7 +61,9 @@ class CartItemSerializer(serializers.ModelSerializer):
 
 class SavingSerializer(serializers.Serializer):
     step = serializers.ChoiceField(choices=OrderLineAdjustment.Step.choices)
-    label = serializers.CharField()
+    # A declared field named like Field.label: the serializer's metaclass moves declared fields
+    # off the class, so the stubs' clash with the attribute is not real.
+    label = serializers.CharField()  # type: ignore[assignment]
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -99,7 +103,8 @@ class CartSerializer(serializers.Serializer):
     @extend_schema_field(CouponOptionSerializer(many=True))
     def get_coupon_options(self, summary) -> list[dict]:  # type: ignore[no-untyped-def]
         options = summary.priced.coupon_options if summary.priced else []
-        return CouponOptionSerializer(options, many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type it as a dict.
+        return cast("list[dict]", CouponOptionSerializer(options, many=True).data)
 
     def get_coupon(self, summary) -> int | None:  # type: ignore[no-untyped-def]
         return summary.priced.coupon_grant_id if summary.priced else None

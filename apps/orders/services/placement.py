@@ -478,6 +478,8 @@ def _reserve_supplied_stock(*, sku: Sku, quantity: int) -> tuple[SkuPricing, Sup
         )
         row = cursor.fetchone()
     if row is None:
+        # Only called for a SKU picked from a supplier's pool, so supply_sku_id is set.
+        assert sku.supply_sku_id is not None
         left = (
             SupplySku.objects.filter(pk=sku.supply_sku_id).values_list("stock", flat=True).first()
         )

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from typing import cast
 
 from django.db.models import QuerySet
@@ -33,6 +34,8 @@ class StoreOrderPaymentViewSet(StoreViewSet):
         """Start paying an unpaid order: where to send the customer, and the trade number."""
         order = self.get_object()
         offered = providers_for_merchant(merchant_id=self.merchant.pk)
+        if not isinstance(request.data, Mapping):
+            raise DomainError(_("Send a JSON object."), code="invalid")
         provider = str(request.data.get("provider") or (offered[0] if offered else "sandbox"))
         if provider not in offered:
             raise DomainError(

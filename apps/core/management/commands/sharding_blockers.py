@@ -159,9 +159,9 @@ def sharding_plan() -> Plan:
             )
 
     for table_name, index, keys, partial in _unique_indexes():
-        table = distributed.get(table_name)
-        if table is None:
+        if table_name not in distributed:
             continue
+        table = distributed[table_name]
         columns = [table.columns.get(k, "(expression)") for k in keys]
         if table.distribution_column not in columns:
             kind = "primary key" if index.endswith("_pkey") else "unique index"
