@@ -102,16 +102,23 @@ class ProviderAccountForm(forms.ModelForm):
 
 
 def _is_owner(request: HttpRequest) -> bool:
+    """Whether the signed-in user may enter the store's provider accounts: the operator or the
+    merchant's owner. Asked for every row of a changelist, so it is answered once per request."""
     if request.user.is_superuser:
         return True
-    merchant = request_merchant(request)
-    if merchant is None:
-        return False
-    # A back-office merchant is only found for a signed-in user.
-    assert isinstance(request.user, User)
-    return MerchantStaff.objects.filter(
-        merchant=merchant, user=request.user, role=MerchantStaff.Role.OWNER
-    ).exists()
+    cached = getattr(request, "_fenxiao_is_merchant_owner", None)
+    if cached is None:
+        merchant = request_merchant(request)
+        if merchant is None:
+            cached = False
+        else:
+            # A back-office merchant is only found for a signed-in user.
+            assert isinstance(request.user, User)
+            cached = MerchantStaff.objects.filter(
+                merchant=merchant, user=request.user, role=MerchantStaff.Role.OWNER
+            ).exists()
+        request._fenxiao_is_merchant_owner = cached  # type: ignore[attr-defined]
+    return cached
 
 
 @admin.register(ProviderAccount)

@@ -5,7 +5,9 @@ subscribed to the group relays it to its own sockets). Writes broadcast only onc
 a viewer never sees what was rolled back.
 """
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,7 +26,20 @@ def room_broadcast(room_id: int, event: dict[str, Any]) -> None:
     # Serialised once here, not once per socket.
     message = {"type": "room.event", "text": json.dumps(event, ensure_ascii=False)}
 
-    def send() -> None:
+    def publish() -> None:
         async_to_sync(get_channel_layer().group_send)(room_group(room_id), message)
 
-    transaction.on_commit(send)
+    def send() -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no event loop in this thread
+            publish()
+            return
+        # Called from code that runs inside an event loop's thread (a sync view under an async
+        # caller, a browser-driving test): async_to_sync refuses that thread, so publish from
+        # another one and wait for it.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(publish).result()
+
+    # robust: a room notice that cannot be sent is logged, never undoes or fails the sale.
+    transaction.on_commit(send, robust=True)

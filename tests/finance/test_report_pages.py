@@ -39,14 +39,15 @@ def period_of(order) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("name", "queries"),
     [
-        # user (the session is cached), merchant, the admin's sidebar (whether each one-per-
-        # merchant settings row exists: programme settings, commission plan, withdrawal
-        # settings); then totals + rows for
-        # the statement and payable; provider records, ledger (period, known), splits, other
-        # periods and refused notices for the reconciliation
-        ("finance:statement", 7),
-        ("finance:payable", 7),
-        ("finance:reconciliation", 10),
+        # user (the session is cached), whether the staff's store asks for two-factor sign-in,
+        # merchant, whether the user is a supplier's staff, the admin's sidebar (whether each
+        # one-per-merchant settings row exists: programme, members, commission plan, withdrawal
+        # settings; whether the user is the owner); then totals + rows for the statement and
+        # payable; provider records, ledger (period, known), splits, other periods and refused
+        # notices for the reconciliation
+        ("finance:statement", 11),
+        ("finance:payable", 11),
+        ("finance:reconciliation", 14),
     ],
 )
 def test_a_report_page_takes_the_same_queries_for_one_or_many_rows(

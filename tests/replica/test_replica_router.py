@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from auditlog.context import disable_auditlog
 from django.db import connections, router, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -45,8 +46,11 @@ def pair(tmp_path_factory, django_db_blocker):
 def replica_router(pair, monkeypatch, django_db_blocker):
     routing = ReplicaRouter(primary=PRIMARY, replica=REPLICA)
     monkeypatch.setattr(router, "routers", [routing])
+    # The pair holds only the merchants' table: the audit trail (its own table, and a merchant's
+    # settings rows) is not what these tests are about.
     with (
         django_db_blocker.unblock(),
+        disable_auditlog(),
         override_settings(
             FENXIAO_REPLICA_CHECK_SECONDS=0,
             FENXIAO_REPLICA_MAX_LAG_SECONDS=60,

@@ -60,8 +60,10 @@ def test_a_join_writes_no_row_but_its_own(merchant, chain):
         for q in captured.captured_queries
         if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
     ]
+    # the new distributor, its audit-trail entry and its wallet: no other distributor's row moves
     assert writes == [
         'INSERT INTO "distributors_distributor"',
+        'INSERT INTO "auditlog_logentry"',
         'INSERT INTO "commissions_wallet"',
     ]
 
