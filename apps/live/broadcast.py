@@ -26,20 +26,20 @@ def room_broadcast(room_id: int, event: dict[str, Any]) -> None:
     # Serialised once here, not once per socket.
     message = {"type": "room.event", "text": json.dumps(event, ensure_ascii=False)}
 
-    def publish() -> None:
+    def group_send() -> None:
         async_to_sync(get_channel_layer().group_send)(room_group(room_id), message)
 
     def send() -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # the usual case: no event loop in this thread
-            publish()
+            group_send()
             return
         # Called from code that runs inside an event loop's thread (a sync view under an async
         # caller, a browser-driving test): async_to_sync refuses that thread, so publish from
         # another one and wait for it.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(publish).result()
+            pool.submit(group_send).result()
 
     # robust: a room notice that cannot be sent is logged, never undoes or fails the sale.
     transaction.on_commit(send, robust=True)
