@@ -361,8 +361,8 @@ class CommissionReversal(MerchantOwned):
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = gettext("commission reversal")
-        verbose_name_plural = gettext("commission reversals")
+        verbose_name = _("commission reversal")
+        verbose_name_plural = _("commission reversals")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
