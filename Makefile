@@ -80,7 +80,7 @@ run: install ## Dev site on HOST:PORT (127.0.0.1:8000) with a Celery worker and 
 	echo
 	echo "Storefront       $(SITE)/s/demo-tea/"
 	echo "Admin            $(SITE)/admin/"
-	echo "API              $(SITE)/api/v1/"
+	echo "API schema       $(SITE)/api/schema/"
 	echo "API docs         $(SITE)/api/docs/"
 	echo "Merchant apply   $(SITE)/merchants/apply/"
 	echo
