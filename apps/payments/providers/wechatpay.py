@@ -285,6 +285,17 @@ class WeChatPayProvider:
 
     # pay
 
+    def _order_body(self, client: WeChatPayClient, payment: "Payment") -> dict[str, Any]:
+        """What every kind of payment order (H5, Native, JSAPI) sends; each adds its own part."""
+        return {
+            "appid": client.account.app_id,
+            "mchid": client.account.merchant_number,
+            "description": f"Order {payment.out_trade_no}"[:127],
+            "out_trade_no": payment.out_trade_no,
+            "notify_url": self.notify_url(),
+            "amount": {"total": to_fen(payment.amount), "currency": "CNY"},
+        }
+
     def checkout_url(self, payment: "Payment") -> str:
         """An H5 payment order (mobile browsers; WeChat's page then opens the app). The same
         out_trade_no asked again returns the same order (WeChat Pay answers with its h5_url)."""
@@ -293,12 +304,7 @@ class WeChatPayProvider:
             "POST",
             "/v3/pay/transactions/h5",
             body={
-                "appid": client.account.app_id,
-                "mchid": client.account.merchant_number,
-                "description": f"Order {payment.out_trade_no}"[:127],
-                "out_trade_no": payment.out_trade_no,
-                "notify_url": self.notify_url(),
-                "amount": {"total": to_fen(payment.amount), "currency": "CNY"},
+                **self._order_body(client, payment),
                 "scene_info": {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}},
             },
         )
@@ -310,14 +316,7 @@ class WeChatPayProvider:
         answer = client.request(
             "POST",
             "/v3/pay/transactions/native",
-            body={
-                "appid": client.account.app_id,
-                "mchid": client.account.merchant_number,
-                "description": f"Order {payment.out_trade_no}"[:127],
-                "out_trade_no": payment.out_trade_no,
-                "notify_url": self.notify_url(),
-                "amount": {"total": to_fen(payment.amount), "currency": "CNY"},
-            },
+            body=self._order_body(client, payment),
         )
         return str(answer["code_url"])
 
@@ -328,12 +327,7 @@ class WeChatPayProvider:
             "POST",
             "/v3/pay/transactions/jsapi",
             body={
-                "appid": client.account.app_id,
-                "mchid": client.account.merchant_number,
-                "description": f"Order {payment.out_trade_no}"[:127],
-                "out_trade_no": payment.out_trade_no,
-                "notify_url": self.notify_url(),
-                "amount": {"total": to_fen(payment.amount), "currency": "CNY"},
+                **self._order_body(client, payment),
                 "payer": {"openid": openid},
             },
         )
