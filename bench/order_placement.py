@@ -220,11 +220,16 @@ class DjangoSide:
         self.place_from_cart = order_place_from_cart
 
     def place(self) -> int:
-        order = self.place_from_cart(
-            merchant=self.fixture.merchant,
-            customer=self.fixture.customers["django"],
-            recipient=self.fixture.recipient,
-        )
+        from apps.tenancy.scope import tenant_scope
+
+        # In the store's scope, as the storefront's middleware runs the checkout (row-level
+        # security; FENXIAO_ROW_LEVEL_SECURITY=false measures without it).
+        with tenant_scope(self.fixture.merchant):
+            order = self.place_from_cart(
+                merchant=self.fixture.merchant,
+                customer=self.fixture.customers["django"],
+                recipient=self.fixture.recipient,
+            )
         return order.pk
 
 
@@ -606,6 +611,7 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
         "supplied_line": args.supplied,
         "upline_depth": CHAIN_DEPTH,
         "cart_refill": "before every order, outside the timed section (both sides alike)",
+        "row_level_security": settings.FENXIAO_ROW_LEVEL_SECURITY,
         "django": {**django_result, "statements": statements["django"]},
         "floor": {**floor_result, "statements": statements["floor"]},
         "ratio": django_result["orders_per_second"] / floor_result["orders_per_second"],
@@ -634,6 +640,12 @@ def report(result: dict) -> tuple[str, bool, bool]:
         f"  {result['orders_per_side']} orders per side in {result['rounds']} alternating rounds;"
         " the cart is refilled",
         "  before each order, outside the timed section",
+        "  row-level security: "
+        + (
+            "on (Django side in the store's scope)"
+            if result.get("row_level_security", True)
+            else "OFF (FENXIAO_ROW_LEVEL_SECURITY=false)"
+        ),
         f"  machine: {result['cpus']} CPUs, 1-min load average {load['before']:.1f} before, "
         f"{load['after']:.1f} after",
         "",
@@ -704,9 +716,12 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connections
 
+        from apps.tenancy.scope import platform_scope
+
         call_command("migrate", verbosity=0)
         try:
-            result = run(args, bench_url)
+            with platform_scope(reason="bench: the fixture and the checks"):
+                result = run(args, bench_url)
         finally:
             connections.close_all()
     finally:

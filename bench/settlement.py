@@ -212,11 +212,24 @@ def settlement_span(order_ids: list[int]) -> tuple[datetime, datetime]:
 BATCH = 1  # --batch: orders one settlement may take together (1: each order alone)
 
 
+# The bench store's merchant: the requests that complete orders and the tasks they enqueue run in
+# its scope (row-level security; FENXIAO_ROW_LEVEL_SECURITY=false measures without it).
+MERCHANT_ID = 0
+
+
+def store_scope():  # type: ignore[no-untyped-def]
+    from apps.tenancy.scope import tenant_scope
+
+    return tenant_scope(merchant_id=MERCHANT_ID)
+
+
 def settle(order_id: int) -> int:
-    """What ``commission_settle_order_task`` does with ``FENXIAO_SETTLEMENT_BATCH`` = BATCH."""
+    """What ``commission_settle_order_task`` does with ``FENXIAO_SETTLEMENT_BATCH`` = BATCH, in the
+    scope the task carries."""
     from apps.commissions.services import commission_settle_orders
 
-    return commission_settle_orders(order_id=order_id, limit=BATCH)
+    with store_scope():
+        return commission_settle_orders(order_id=order_id, limit=BATCH)
 
 
 def park(order_ids: list[int]) -> None:
@@ -383,8 +396,9 @@ def through_celery(order_ids: list[int], worker: Worker) -> dict:
     unpark(order_ids)
     enqueue_start = time.perf_counter()
     wall_start = datetime.now(UTC)
-    for order_id in order_ids:
-        commission_settle_order_task.delay(order_id)
+    with store_scope():
+        for order_id in order_ids:
+            commission_settle_order_task.delay(order_id)
     enqueue_seconds = time.perf_counter() - enqueue_start
     wait_for(
         lambda: settled_count(order_ids) == len(order_ids),
@@ -457,7 +471,8 @@ def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
                     time.sleep(pause)
                 else:
                     lags[offset] = max(lags[offset], -pause)
-                order_complete(order=orders[index])
+                with store_scope():
+                    order_complete(order=orders[index])
         finally:
             connections.close_all()
 
@@ -540,11 +555,14 @@ def Counter_of(values) -> dict[int, int]:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace, bench_url: str) -> dict:
+    from django.conf import settings
     from django.db import connection
 
     load = {"before": os.getloadavg()[0]}
     build_start = time.perf_counter()
+    global MERCHANT_ID
     fixture = Fixture()
+    MERCHANT_ID = fixture.merchant.pk
     loop_ids = fixture.build(args.loop_orders, completed=True)
     celery_ids = fixture.build(args.orders, completed=True)
     steady_ids = fixture.build(int(args.rate * args.steady_seconds), completed=False)
@@ -589,6 +607,7 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
     return {
         "benchmark": "settlement",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "row_level_security": settings.FENXIAO_ROW_LEVEL_SECURITY,
         "records_per_order": RECORDS_PER_ORDER,
         "distributor_trees": TREES,
         "statements_per_settlement": statements,
@@ -693,9 +712,12 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connections
 
+        from apps.tenancy.scope import platform_scope
+
         call_command("migrate", verbosity=0)
         try:
-            result = run(args, bench_url)
+            with platform_scope(reason="bench: the fixture and the checks"):
+                result = run(args, bench_url)
         finally:
             connections.close_all()
     finally:

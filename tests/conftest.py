@@ -23,6 +23,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_code_in_platform_scope():
+    """Row-level security is on in the suite: every connection is the application role, and the
+    policies show a session only its scope's rows. Test code itself (factories, direct service
+    calls, assertions on the database) runs in the platform scope, set here as the process's
+    default; a request under test (test client, API client, live server, WebSocket) runs in the
+    scope the middleware (or the consumer) chooses for it, and a task in the scope its message
+    carries, because each replaces this default with its own while it runs. tests/tenancy shows
+    the walls without this default."""
+    from apps.tenancy.scope import PLATFORM, Scope, set_process_default
+
+    set_process_default(Scope(kind=PLATFORM, reason="test code"))
+    yield
+    set_process_default(None)
+
+
 @pytest.fixture
 def merchant(db):
     return MerchantFactory()

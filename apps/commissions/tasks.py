@@ -14,12 +14,12 @@ def commission_settle_order_task(order_id: int) -> int:
     return services.commission_settle_orders(order_id=order_id)
 
 
-@shared_task
+@shared_task(platform_scope="beat: release due commission of every store")
 def commissions_release_due() -> int:
     return services.commissions_release_due()
 
 
-@shared_task
+@shared_task(platform_scope="beat: sweep unsettled orders of every store")
 def commissions_sweep_unsettled() -> int:
     """Beat's safety net: enqueue settlement for completed orders that were never settled."""
     order_ids = services.commissions_unsettled_order_ids(
@@ -36,7 +36,7 @@ def payment_split_order_task(order_id: int) -> int:
     return payment_split_order(order_id=order_id)
 
 
-@shared_task
+@shared_task(platform_scope="beat: sweep unsplit payments of every store")
 def payments_sweep_splits() -> int:
     """Beat's safety net: splits that are due but were never run, or failed."""
     order_ids = payment_split_due_order_ids()

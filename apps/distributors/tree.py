@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -47,6 +47,7 @@ from apps.core.errors import Conflict, NotFound
 from apps.merchants.models import Merchant
 
 from .models import Distributor
+from .models.distributor import next_tree_id
 
 # Serialises the creation of new trees: a new root's tree_id is max(tree_id) + 1.
 NEW_TREE_LOCK_KEY = 7_310_001
@@ -158,8 +159,7 @@ def _lock_new_tree() -> int:
     """Take the new-tree lock and return the next tree id."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NEW_TREE_LOCK_KEY])
-    highest = Distributor.objects.aggregate(highest=Max("tree_id"))["highest"]
-    return (highest or 0) + 1
+    return next_tree_id()
 
 
 # --- joins ----------------------------------------------------------------------------------

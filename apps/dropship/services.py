@@ -21,6 +21,7 @@ from apps.products.models import Product, Sku
 from apps.products.services import supplied_product_create, supplied_sku_set_terms
 from apps.suppliers.models import Supplier, SupplySku
 from apps.suppliers.selectors import supply_catalogue, supply_skus_on_sale
+from apps.tenancy.scope import tenant_scope
 
 from .floors import merchant_take_percents, retail_floor
 from .models import Shipment, ShipmentLine
@@ -204,7 +205,9 @@ def shipment_ship(
     carrier, tracking_number = carrier.strip()[:64], tracking_number.strip()[:64]
     if not carrier or not tracking_number:
         raise DomainError(_("Carrier and tracking number are required."), code="tracking_required")
-    with transaction.atomic():
+    # Whoever holds the parcel (found in their own scope) ships it for the order's merchant: the
+    # order, its other parcels and what shipping sets off are that merchant's rows.
+    with tenant_scope(merchant_id=shipment.merchant_id, user=actor), transaction.atomic():
         order = Order.objects.select_for_update().get(pk=shipment.order_id)
         if order.status != Order.Status.PAID:
             raise Conflict(

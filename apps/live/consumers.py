@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
+from apps.tenancy.middleware import store_scope
 
 from . import presence, selectors, services
 from .broadcast import room_group
@@ -87,16 +88,14 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
-        self.room = await database_sync_to_async(_load_room)(kwargs["slug"], kwargs["room_id"])
+        self.room = await self._db(_load_room)(kwargs["slug"], kwargs["room_id"])
         await self.accept()
         if self.room is None:
             await self.close(code=CLOSE_UNKNOWN_ROOM)
             return
         self.user = self.scope.get("user")
         self.signed_in = bool(self.user and self.user.is_authenticated)
-        self.is_host = await database_sync_to_async(selectors.user_is_host)(
-            room=self.room, user=self.user
-        )
+        self.is_host = await self._db(selectors.user_is_host)(room=self.room, user=self.user)
         self.group = room_group(self.room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
@@ -104,8 +103,19 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         await redis_call(presence.viewer_join)(
             room_id=self.room.pk, socket=self.channel_name, viewer=self._viewer_key()
         )
-        await self.send_json(await database_sync_to_async(self._welcome)())
+        await self.send_json(await self._db(self._welcome)())
         stats_throttle.changed(self.room.pk)
+
+    def _db(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+        """``function`` on the database thread, in the store's scope (row-level security): a
+        socket is not a request, so no middleware sets it."""
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with store_scope(slug):
+                return function(*args, **kwargs)
+
+        return database_sync_to_async(run)
 
     def _viewer_key(self) -> str:
         if self.signed_in:
@@ -205,7 +215,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         text = frame.get("text")
         if not isinstance(text, str):
             raise Malformed
-        await database_sync_to_async(services.chat_post)(room=self.room, user=self.user, text=text)
+        await self._db(services.chat_post)(room=self.room, user=self.user, text=text)
 
     async def _on_like(self, frame: dict) -> None:
         count = _whole(frame.get("count", 1))
@@ -222,38 +232,32 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
     async def _on_pin(self, frame: dict) -> None:
         product_id = _whole(frame.get("product_id"))
         self._require_host()
-        await database_sync_to_async(services.room_pin)(
+        await self._db(services.room_pin)(
             room=await self._fresh_room(), product_id=product_id, actor=self.user
         )
 
     async def _on_unpin(self, frame: dict) -> None:
         self._require_host()
-        await database_sync_to_async(services.room_unpin)(room=self.room, actor=self.user)
+        await self._db(services.room_unpin)(room=self.room, actor=self.user)
 
     async def _on_delete(self, frame: dict) -> None:
         message_id = _whole(frame.get("message_id"))
         self._require_host()
-        await database_sync_to_async(services.chat_delete)(
-            room=self.room, message_id=message_id, actor=self.user
-        )
+        await self._db(services.chat_delete)(room=self.room, message_id=message_id, actor=self.user)
 
     async def _on_mute(self, frame: dict) -> None:
         user_id = _whole(frame.get("user_id"))
         self._require_host()
-        await database_sync_to_async(services.user_mute)(
-            room=self.room, user_id=user_id, actor=self.user
-        )
+        await self._db(services.user_mute)(room=self.room, user_id=user_id, actor=self.user)
 
     async def _on_unmute(self, frame: dict) -> None:
         user_id = _whole(frame.get("user_id"))
         self._require_host()
-        await database_sync_to_async(services.user_unmute)(
-            room=self.room, user_id=user_id, actor=self.user
-        )
+        await self._db(services.user_unmute)(room=self.room, user_id=user_id, actor=self.user)
 
     async def _fresh_room(self) -> LiveRoom:
         assert self.room is not None
-        return await database_sync_to_async(
+        return await self._db(
             lambda: LiveRoom.objects.select_related("merchant").get(pk=self.room.pk)  # type: ignore[union-attr]
         )()
 

@@ -6,7 +6,7 @@ from .threshold import threshold_grant_if_reached, threshold_sweep
 from .tiers import tier_evaluate, tiers_evaluate_all
 
 
-@shared_task
+@shared_task(platform_scope="beat: evaluate tiers of every store")
 def tiers_evaluate_sweep() -> int:
     """Beat: every distributor of every merchant with tier conditions (rolling periods move on)."""
     return tiers_evaluate_all()
@@ -30,7 +30,7 @@ def threshold_grant_task(merchant_id: int, customer_id: int, order_id: int | Non
     )
 
 
-@shared_task
+@shared_task(platform_scope="beat: spending thresholds of every store")
 def threshold_sweep_task() -> int:
     """Beat's safety net for the spending threshold (a crash between payment and task)."""
     return threshold_sweep()

@@ -8,7 +8,7 @@ def refund_execute_task(case_id: int) -> str:
     return services.refund_execute(case_id=case_id)
 
 
-@shared_task
+@shared_task(platform_scope="beat: retry approved refunds of every store")
 def refunds_retry_approved() -> int:
     """Beat's safety net: approved cases never handed to the provider are handed again (the same
     idempotency key, so the provider refunds once)."""
@@ -18,7 +18,7 @@ def refunds_retry_approved() -> int:
     return len(case_ids)
 
 
-@shared_task
+@shared_task(platform_scope="beat: refund-rate fraud flags of every store")
 def refund_rate_flags_sweep_task() -> int:
     """Beat: raise the refund-rate fraud flags of every merchant (harmless twice: one open flag
     per distributor)."""

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from apps.core.admin import RefusableSavesMixin, SafeAutocompleteMixin
 
-from .models import Supplier
+from .models import Supplier, SupplierStaff
 from .selectors import supplier_for_staff
 
 
@@ -28,6 +28,20 @@ def is_supplier_owned(model: type[models.Model]) -> bool:
     except FieldDoesNotExist:
         return False
     return field.is_relation and field.related_model is Supplier
+
+
+def staff_supplier_id(user_id: int) -> int | None:
+    """The active supplier ``user_id`` works for (row-level security's request scope), read on the
+    driver's connection like the merchant's (apps.tenancy.middleware)."""
+    from apps.tenancy.middleware import raw_row
+
+    row = raw_row(
+        f'SELECT s.id FROM "{Supplier._meta.db_table}" s '
+        f'JOIN "{SupplierStaff._meta.db_table}" t ON t.supplier_id = s.id '
+        "WHERE t.user_id = %s AND s.status = %s ORDER BY s.id LIMIT 1",
+        [user_id, Supplier.Status.ACTIVE],
+    )
+    return row[0] if row else None
 
 
 def request_supplier(request: HttpRequest) -> Supplier | None:

@@ -29,7 +29,7 @@ def webhook_deliver_task(delivery_id: int) -> None:
         webhook_deliver_task.apply_async((delivery_id,), countdown=max(countdown, 0))
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, platform_scope="beat: sweep webhook deliveries of every store")
 def webhooks_sweep() -> None:
     """Beat: every due pending delivery (a lost task, a retry further away than a countdown)."""
     for delivery_id in webhooks_due():

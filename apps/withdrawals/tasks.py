@@ -26,7 +26,7 @@ def withdrawal_resume_task(withdrawal_id: int) -> str:
         return "paying"
 
 
-@shared_task
+@shared_task(platform_scope="beat: sweep withdrawals of every store")
 def withdrawals_sweep() -> int:
     """Beat's safety net for payouts stuck 'paying' or approved and never started."""
     ids = services.withdrawals_left_behind()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.merchants",
+    "apps.tenancy",
     "apps.ledger",
     "apps.suppliers",
     "apps.products",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Row-level security: the request's merchant, supplier or platform scope (apps/tenancy).
+    "apps.tenancy.middleware.TenantScopeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "apps.merchants.middleware.TwoFactorMiddleware",
     "apps.core.audit.AuditActorMiddleware",
@@ -113,6 +116,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Row-level security (apps/tenancy): the application's sessions SET ROLE to this role, which owns
+# no table and cannot bypass the policies; migrations run as the DATABASE_URL user (the owner).
+# FENXIAO_ROW_LEVEL_SECURITY=false keeps the owner's connection and sets no scope: for measuring
+# the cost only (bench/README.md), never in production.
+FENXIAO_DB_APP_ROLE = env("FENXIAO_DB_APP_ROLE", default="fenxiao_app")
+FENXIAO_ROW_LEVEL_SECURITY = env.bool("FENXIAO_ROW_LEVEL_SECURITY", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A streaming replica for reads (apps/core/replica.py): safe page and API requests read from it

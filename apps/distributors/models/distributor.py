@@ -3,13 +3,28 @@
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
+from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 
 from apps.merchants.models import MerchantOwned
 
 from .tiers import Tier
+
+
+def next_tree_id() -> int:
+    """The id of a new tree. Tree ids are unique across merchants, while row-level security shows
+    a merchant's session only its own trees: ``fenxiao_next_tree_id()`` (apps/tenancy/rls.py)
+    reads every tree's id (and nothing else)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT fenxiao_next_tree_id()")
+        return int(cursor.fetchone()[0])
+
+
+class DistributorManager(TreeManager):
+    def _get_next_tree_id(self) -> int:
+        return next_tree_id()
 
 
 class Distributor(MPTTModel, MerchantOwned):
@@ -23,6 +38,8 @@ class Distributor(MPTTModel, MerchantOwned):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
+
+    objects = DistributorManager()
 
     class Qualification(models.TextChoices):
         EVERYONE = "everyone", _("Joined (everyone may join)")
