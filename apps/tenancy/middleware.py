@@ -54,11 +54,13 @@ def _staff_merchant_id(user_id: int) -> int | None:
     return row[0] if row else None
 
 
-def store_scope(slug: str) -> AbstractContextManager[scopes.Scope]:
+def store_scope(slug: str, user: Any = None) -> AbstractContextManager[scopes.Scope]:
     """The scope of a store's pages, API and live room sockets: its merchant's, or nothing for an
     unknown (or inactive) store, whose views answer 404."""
     merchant_id = _store_merchant_id(slug)
-    return scopes.tenant_scope(merchant_id=merchant_id) if merchant_id else scopes.no_scope()
+    if merchant_id is None:
+        return scopes.user_scope(user) if user else scopes.no_scope()
+    return scopes.tenant_scope(merchant_id=merchant_id, user=user)
 
 
 def _person(request: HttpRequest) -> tuple[int | None, bool]:
@@ -85,7 +87,15 @@ def _store_slug(path: str) -> str | None:
     return None
 
 
-APPLICATION_PREFIXES = ("/merchants/apply/", "/suppliers/apply/", "/api/v1/merchant-applications/")
+APPLICATION_PREFIXES = (
+    "/merchants/apply/",
+    "/suppliers/apply/",
+    "/api/v1/merchant-applications/",
+    "/api/v1/supplier-applications/",
+)
+# Sign-in by token checks the person's memberships (two-factor requirement) before anyone is
+# signed in: a scope that hid them would skip the check.
+SIGN_IN_PREFIXES = ("/api/v1/auth/token/",)
 BACK_OFFICE_PREFIXES = ("/admin/", "/api/v1/merchant/", "/api/v1/supplier/")
 
 
@@ -93,9 +103,13 @@ def request_scope(request: HttpRequest) -> AbstractContextManager[scopes.Scope]:
     path = request.path_info
     slug = _store_slug(path)
     if slug is not None:
-        return store_scope(slug)
+        # With the person, whose own memberships stay visible (the two-factor requirement of a
+        # merchant's staff holds on every page).
+        return store_scope(slug, user=_person(request)[0])
     if path.startswith("/pay/"):
         return scopes.platform_scope(reason=f"payment provider: {request.method} {path}")
+    if path.startswith(SIGN_IN_PREFIXES):
+        return scopes.platform_scope(reason=f"sign-in: {request.method} {path}")
     if path.startswith(APPLICATION_PREFIXES):
         # The forms that create a merchant's or supplier's application, often together with the
         # applicant's account: no tenant exists yet, and the operator reviews what they write.

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from apps.tenancy.scope import owner_connection
 from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import (
     CommissionPlanInvalid,
@@ -160,8 +161,8 @@ def test_disabled_plan_pays_nothing(merchant, order):
 
 def test_records_of_a_level_trimmed_to_zero_are_not_written(merchant, order, chain):
     # given a plan whose levels exceed its cap (only possible without the constraint, which this
-    # test's transaction drops and rolls back)
-    with connection.cursor() as cursor:
+    # test's transaction drops and rolls back; as the tables' owner, like a migration)
+    with owner_connection("test: drop a constraint"), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "ALTER TABLE commissions_commissionplan "
