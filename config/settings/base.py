@@ -306,6 +306,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth-token": rate("FENXIAO_RATE_API_TOKEN", "10/min"),
         "merchant-applications": rate("FENXIAO_RATE_API_MERCHANT_APPLICATIONS", "5/hour"),
+        "supplier-applications": rate("FENXIAO_RATE_API_SUPPLIER_APPLICATIONS", "5/hour"),
     },
     # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
     # the whole X-Forwarded-For header, which a client can change on every request.
