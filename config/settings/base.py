@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_release_due",
         "schedule": 300.0,
     },
+    "dropship-supply-release-due": {
+        "task": "apps.dropship.tasks.supply_release_due_task",
+        "schedule": 300.0,
+    },
     "refunds-retry-approved": {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
