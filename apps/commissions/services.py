@@ -29,6 +29,7 @@ from apps.ledger.posting import (
     ledger_post_commission_released,
     ledger_post_commissions_earned,
 )
+from apps.merchants.events import MerchantTakeChanged
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.refunds.models import RefundCase, RefundCaseLine
@@ -150,12 +151,15 @@ def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPl
             raise CommissionPlanInvalid(
                 _("“Enabled” is yes or no."), code="invalid_is_enabled", field="is_enabled"
             )
+        old_cap = plan.max_total_percent
         merged = {name: fields.get(name, getattr(plan, name)) for name in PLAN_FIELDS}
         cleaned = commission_plan_check(**{k: v for k, v in merged.items() if k != "is_enabled"})
         for name, value in fields.items():
             setattr(plan, name, cleaned.get(name, value))
         if fields:
             plan.save(update_fields=[*fields, "updated_at"])
+        if plan.max_total_percent != old_cap:
+            events.publish(MerchantTakeChanged(merchant_id=merchant.pk))
     plan.refresh_from_db()
     return plan
 
