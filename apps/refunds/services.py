@@ -48,7 +48,7 @@ from apps.payments.providers import (
 from apps.products.services import sku_return_stock
 
 from . import prorata
-from .events import RefundCompleted
+from .events import RefundCompleted, RefundStatusChanged
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
 logger = logging.getLogger(__name__)
@@ -153,15 +153,25 @@ def _units(value: object) -> int:
     return value
 
 
-def _history(case: RefundCase, old: str, new: str, actor: User | None, reason: str) -> None:
+def _status_changed(case: RefundCase) -> None:
+    events.publish(
+        RefundStatusChanged(
+            merchant_id=case.merchant_id, refund_case_id=case.pk, status=case.status
+        )
+    )
+
+
+def _opened(case: RefundCase, actor: User | None, reason: str) -> None:
+    """The first history row of a new case, and the news of it."""
     RefundStatusChange.objects.create(
         merchant_id=case.merchant_id,
         case=case,
-        from_status=old,
-        to_status=new,
+        from_status="",
+        to_status=case.status,
         actor=actor,
         reason=reason[:MAX_REASON],
     )
+    _status_changed(case)
 
 
 def refund_transition(
@@ -169,7 +179,7 @@ def refund_transition(
 ) -> bool:
     """Apply one transition as compare-and-swap from ``case.status`` with a history row; True if
     applied. Runs inside a transaction."""
-    return transition(
+    applied = transition(
         case,
         new,
         transitions=REFUND_TRANSITIONS,
@@ -179,6 +189,9 @@ def refund_transition(
         reason=reason[:MAX_REASON],
         **updates,
     )
+    if applied:
+        _status_changed(case)
+    return applied
 
 
 # --- Requesting -------------------------------------------------------------------------------
@@ -294,7 +307,7 @@ def refund_request(
             chosen=chosen,
             shipping=shipping,
         )
-        _history(case, "", S.REQUESTED, customer, reason)
+        _opened(case, customer, reason)
     return case
 
 
@@ -685,7 +698,7 @@ def payment_refund_unclaimed(
             idempotency_key=f"RP{payment.out_trade_no}{secrets.token_hex(3).upper()}"[-64:],
             decided_at=timezone.now(),
         )
-        _history(case, "", S.APPROVED, actor, "paid after the order was closed")
+        _opened(case, actor, "paid after the order was closed")
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case
