@@ -390,7 +390,7 @@ def refund_open_in_full(
             shipping=ZERO if _shipping_held(order.pk) else order.shipping_amount,
             status=S.APPROVED,
         )
-        _history(case, "", S.APPROVED, actor, reason)
+        _opened(case, actor, reason)
     return case
 
 
