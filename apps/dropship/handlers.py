@@ -1,6 +1,7 @@
 """What drop-shipping does when the apps below move.
 
-- A supplier's terms change (``SupplyTermsChanged``): every store's picks are checked again.
+- A supplier's terms change (``SupplyTermsChanged``): every store's picks are checked again; so
+  are one store's when its commission cap or platform fee changes (``MerchantTakeChanged``).
 - An order is paid (``OrderPaid``): its parcels are opened and what its suppliers are owed is
   frozen in the ledger, in the payment's transaction.
 - An order completes (``OrderCompleted``): the suppliers' shares get their release date.
@@ -9,6 +10,7 @@
 """
 
 from apps.core import events
+from apps.merchants.events import MerchantTakeChanged
 from apps.orders.events import OrderCompleted, OrderPaid
 from apps.refunds.events import RefundCompleted
 from apps.suppliers.events import SupplyTermsChanged
@@ -20,6 +22,11 @@ from .supply_money import supply_claw_back_case, supply_shares_open, supply_shar
 @events.handler(SupplyTermsChanged)
 def recheck_picks(event: SupplyTermsChanged) -> None:
     picks_recheck(supply_sku_ids=event.supply_sku_ids)
+
+
+@events.handler(MerchantTakeChanged)
+def recheck_merchant_picks(event: MerchantTakeChanged) -> None:
+    picks_recheck(merchant_id=event.merchant_id)
 
 
 @events.handler(OrderPaid)
