@@ -37,7 +37,7 @@ from apps.refunds.models import RefundCase, RefundCaseLine
 from .calculation import commission_lines_compute
 from .calculation_inputs import commission_inputs_load, plan_rates_for
 from .clawback import commissions_claw_back_lines
-from .events import CommissionReleased
+from .events import CommissionReleased, CommissionSettled
 from .models import CommissionPlan, CommissionRecord
 
 MAX_LEVELS = 3
@@ -334,6 +334,9 @@ def _settle_claimed(order_ids: list[int]) -> int:
     line_ids = sorted(set(refunded))
     if line_ids:
         commissions_claw_back_lines(order_line_ids=line_ids)
+    settled = tuple(order.pk for order in orders if records_by_order[order.pk])
+    if settled:
+        events.publish(CommissionSettled(order_ids=settled))
     return len(records)
 
 
