@@ -60,6 +60,7 @@ supplier_urlpatterns = [
 urlpatterns = [
     *accounts.public_urlpatterns,
     *merchants.public_urlpatterns,
+    *suppliers.public_urlpatterns,
     path("stores/<slug:store>/", include(store_urlpatterns)),
     path("merchant/", include(merchant_urlpatterns)),
     path("supplier/", include(supplier_urlpatterns)),

@@ -112,6 +112,7 @@ API_PATHS = [
     "/api/v1/stores/{store}/refunds/{id}/",
     "/api/v1/stores/{store}/refunds/{id}/cancel/",
     "/api/v1/stores/{store}/shops/{code}/products/",
+    "/api/v1/supplier-applications/",
     "/api/v1/supplier/products/",
     "/api/v1/supplier/products/{id}/",
     "/api/v1/supplier/shipments/",
