@@ -1,4 +1,5 @@
-/* Small progressive enhancements: copy buttons and quantity steppers. Pages work without it. */
+/* Small progressive enhancements: copy buttons, quantity steppers and price countdowns. Pages
+   work without it. */
 (function () {
   "use strict";
 
@@ -37,4 +38,20 @@
       field.value = Math.min(Math.max(next, 1), max);
     }
   });
+
+  // A limited-time or flash price counts down to its end (the page shows the end time without JS).
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown]").forEach(function (element) {
+      var left = Math.max(0, Math.floor((Date.parse(element.getAttribute("data-countdown")) - now) / 1000));
+      var days = Math.floor(left / 86400);
+      var clock = pad(Math.floor(left % 86400 / 3600)) + ":" + pad(Math.floor(left % 3600 / 60)) + ":" + pad(left % 60);
+      element.textContent = element.getAttribute("data-label") + " " + (days ? days + "d " : "") + clock;
+    });
+  }
+  if (document.querySelector("[data-countdown]")) {
+    tick();
+    setInterval(tick, 1000);
+  }
 })();

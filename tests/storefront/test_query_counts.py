@@ -10,8 +10,10 @@ from apps.orders.services import order_place
 from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 
-CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
-PRODUCT_QUERIES = 3  # the store, the product, its SKUs
+# the store, the products with their lowest price and stock; their SKUs on sale and what is on
+# offer for them (the prices this visitor pays: one statement while nothing is)
+CATALOGUE_QUERIES = 4
+PRODUCT_QUERIES = 4  # the store, the product, its SKUs, what is on offer for them
 EARNINGS_QUERIES = (
     8  # user (the session is cached), store, distributor, wallet, reversed total, record count,
     # records, the last 30 days of commission (the chart)
