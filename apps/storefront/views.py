@@ -25,6 +25,7 @@ from apps.commissions.selectors import (
     commission_records_for,
     commission_reversed_total,
 )
+from apps.core.client_ip import request_client_ip
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.dashboard.selectors import distributor_commission_daily
@@ -391,7 +392,11 @@ def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> Ht
         return _render_order(request, merchant, order, status=400)
     try:
         payment = payment_start(
-            merchant=merchant, customer=request.user, order_id=order.pk, provider=provider
+            merchant=merchant,
+            customer=request.user,
+            order_id=order.pk,
+            provider=provider,
+            client_ip=request_client_ip(request),
         )
         return redirect(provider_get(payment.provider).checkout_url(payment))
     except DomainError as error:
