@@ -64,9 +64,17 @@ def test_an_order_from_a_live_room_pays_the_live_price_and_records_the_room(live
     )
     assert order.live_room_id == live["room"].pk
     assert order.payable_amount == Decimal("340.00")
-    assert [(line.sku_id, line.unit_price) for line in order.lines.order_by("sku_id")] == [
-        (live["sku_a"].pk, Decimal("80.00")),
-        (live["sku_b"].pk, Decimal("180.00")),
+    assert order.price_channel == services.live_price_label(live["room"])
+    # The base is the store price; the live price is the pipeline's promotion step, shown in
+    # the order's breakdown as the live saving.
+    assert [
+        (line.sku_id, line.unit_price, line.paid_amount) for line in order.lines.order_by("sku_id")
+    ] == [
+        (live["sku_a"].pk, Decimal("100.00"), Decimal("160.00")),
+        (live["sku_b"].pk, Decimal("180.00"), Decimal("180.00")),
+    ]
+    assert list(order.adjustments.values_list("line__sku_id", "step", "label", "amount")) == [
+        (live["sku_a"].pk, "promotion", services.live_price_label(live["room"]), Decimal("40.00"))
     ]
 
 
