@@ -48,7 +48,7 @@ from apps.payments.providers import (
 from apps.products.services import sku_return_stock
 
 from . import prorata
-from .events import RefundCompleted
+from .events import RefundCompleted, RefundStatusChanged
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
 logger = logging.getLogger(__name__)
@@ -153,15 +153,25 @@ def _units(value: object) -> int:
     return value
 
 
-def _history(case: RefundCase, old: str, new: str, actor: User | None, reason: str) -> None:
+def _status_changed(case: RefundCase) -> None:
+    events.publish(
+        RefundStatusChanged(
+            merchant_id=case.merchant_id, refund_case_id=case.pk, status=case.status
+        )
+    )
+
+
+def _opened(case: RefundCase, actor: User | None, reason: str) -> None:
+    """The first history row of a new case, and the news of it."""
     RefundStatusChange.objects.create(
         merchant_id=case.merchant_id,
         case=case,
-        from_status=old,
-        to_status=new,
+        from_status="",
+        to_status=case.status,
         actor=actor,
         reason=reason[:MAX_REASON],
     )
+    _status_changed(case)
 
 
 def refund_transition(
@@ -169,7 +179,7 @@ def refund_transition(
 ) -> bool:
     """Apply one transition as compare-and-swap from ``case.status`` with a history row; True if
     applied. Runs inside a transaction."""
-    return transition(
+    applied = transition(
         case,
         new,
         transitions=REFUND_TRANSITIONS,
@@ -179,6 +189,9 @@ def refund_transition(
         reason=reason[:MAX_REASON],
         **updates,
     )
+    if applied:
+        _status_changed(case)
+    return applied
 
 
 # --- Requesting -------------------------------------------------------------------------------
@@ -282,37 +295,102 @@ def refund_request(
         )
         if not chosen:
             raise Conflict(_("Nothing is left to refund."), code="nothing_refundable")
-        goods = sum((amount for _item, _units, amount in chosen), ZERO)
         shipping = ZERO
         if kind == K.ORDER and order.status == Order.Status.PAID and not _shipping_held(order.pk):
             shipping = order.shipping_amount
-        case = RefundCase.objects.create(
-            merchant=merchant,
+        case = _case_create(
             order=order,
             payment=payment,
-            customer=customer,
             kind=kind,
             reason=reason,
             return_goods=bool(return_goods) and kind != K.AMOUNT,
-            goods_amount=goods,
-            shipping_amount=shipping,
-            amount=goods + shipping,
-            provider=payment.provider,
-            idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
+            chosen=chosen,
+            shipping=shipping,
         )
-        RefundCaseLine.objects.bulk_create(
-            [
-                RefundCaseLine(
-                    merchant=merchant,
-                    case=case,
-                    order_line=item.line,
-                    quantity=0 if kind == K.AMOUNT else units,
-                    amount=amount,
-                )
-                for item, units, amount in chosen
-            ]
+        _opened(case, customer, reason)
+    return case
+
+
+def _case_create(
+    *,
+    order: Order,
+    payment: Payment,
+    kind: str,
+    reason: str,
+    return_goods: bool,
+    chosen: list[tuple[LineRefundable, int, Decimal]],
+    shipping: Decimal,
+    status: str = S.REQUESTED,
+) -> RefundCase:
+    """Write a case and its lines (caller holds the order lock and has bounded ``chosen``)."""
+    goods = sum((amount for _item, _units, amount in chosen), ZERO)
+    case = RefundCase.objects.create(
+        merchant_id=order.merchant_id,
+        order=order,
+        payment=payment,
+        customer_id=order.customer_id,
+        kind=kind,
+        status=status,
+        reason=reason,
+        return_goods=return_goods,
+        goods_amount=goods,
+        shipping_amount=shipping,
+        amount=goods + shipping,
+        provider=payment.provider,
+        idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
+        decided_at=timezone.now() if status == S.APPROVED else None,
+    )
+    RefundCaseLine.objects.bulk_create(
+        [
+            RefundCaseLine(
+                merchant_id=order.merchant_id,
+                case=case,
+                order_line=item.line,
+                quantity=0 if kind == K.AMOUNT else units,
+                amount=amount,
+            )
+            for item, units, amount in chosen
+        ]
+    )
+    return case
+
+
+def refund_open_in_full(
+    *, merchant: Merchant, order_id: int, reason: str, actor: User | None = None
+) -> RefundCase:
+    """The merchant's side gives back everything still refundable on a paid, unshipped order,
+    shipping included, with no request from the consumer (e.g. a group buy that failed to fill).
+
+    The case is approved at once; the caller hands it to the provider with ``refund_execute``
+    once its transaction commits (beat's sweeper asks again for a case left approved). Under the
+    order lock, bounded like any request: a second call finds nothing left (Conflict
+    ``nothing_refundable``), so an order is never refunded twice. On the provider's confirmation
+    the order is cancelled, its stock, coupon and points come back and no commission is due, as
+    for any full refund before shipping."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(merchant=merchant, pk=order_id).first()
+        if order is None:
+            raise NotFound(_("No such order."), code="unknown_order")
+        if order.status != Order.Status.PAID:
+            raise Conflict(
+                _("Only a paid, unshipped order can be refunded so."), code="not_refundable"
+            )
+        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if payment is None:
+            raise Conflict(_("This order has no payment to refund."), code="not_refundable")
+        chosen = _build_lines(kind=K.ORDER, refundable=refundable_lines(order=order), requested=[])
+        case = _case_create(
+            order=order,
+            payment=payment,
+            kind=K.ORDER,
+            reason=reason,
+            return_goods=False,
+            chosen=chosen,
+            shipping=ZERO if _shipping_held(order.pk) else order.shipping_amount,
+            status=S.APPROVED,
         )
-        _history(case, "", S.REQUESTED, customer, reason)
+        _opened(case, actor, reason)
     return case
 
 
@@ -620,7 +698,7 @@ def payment_refund_unclaimed(
             idempotency_key=f"RP{payment.out_trade_no}{secrets.token_hex(3).upper()}"[-64:],
             decided_at=timezone.now(),
         )
-        _history(case, "", S.APPROVED, actor, "paid after the order was closed")
+        _opened(case, actor, "paid after the order was closed")
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case

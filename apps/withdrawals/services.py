@@ -47,7 +47,7 @@ from apps.payments.providers import (
     provider_get,
 )
 
-from .events import WithdrawalApproved
+from .events import WithdrawalStatusChanged
 from .models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
 from .quotes import WithdrawalQuote, withdrawal_quote
 from .selectors import withdrawal_rules, withdrawal_settings_for
@@ -257,7 +257,7 @@ def _transition(
 ) -> bool:
     """One step of the state machine as a compare-and-swap plus its history row. False when a
     concurrent change got there first (nothing written)."""
-    return transition(
+    applied = transition(
         withdrawal,
         new,
         transitions=WITHDRAWAL_TRANSITIONS,
@@ -267,12 +267,20 @@ def _transition(
         reason=reason,
         **updates,
     )
+    if applied:
+        _status_changed(withdrawal)
+    return applied
 
 
-def _approved(withdrawal: Withdrawal) -> None:
-    """Tell the house (the payout starts after commit: ``handlers.pay_out_when_approved``)."""
+def _status_changed(withdrawal: Withdrawal) -> None:
+    """Tell the house (an approved one's payout starts after commit:
+    ``handlers.pay_out_when_approved``)."""
     events.publish(
-        WithdrawalApproved(merchant_id=withdrawal.merchant_id, withdrawal_id=withdrawal.pk)
+        WithdrawalStatusChanged(
+            merchant_id=withdrawal.merchant_id,
+            withdrawal_id=withdrawal.pk,
+            status=withdrawal.status,
+        )
     )
 
 
@@ -350,6 +358,7 @@ def withdrawal_request(
         WithdrawalStatusChange.objects.create(
             merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=distributor.user
         )
+        _status_changed(withdrawal)
         ledger_post_withdrawal_requested(
             merchant_id=merchant.pk,
             withdrawal_id=withdrawal.pk,
@@ -365,7 +374,6 @@ def withdrawal_request(
                 reason=_("Approved automatically (no review)."),
                 reviewed_at=timezone.now(),
             )
-            _approved(withdrawal)
     return withdrawal
 
 
@@ -395,7 +403,6 @@ def withdrawal_approve(*, merchant: Merchant, withdrawal_id: int, actor: User | 
             withdrawal, S.APPROVED, actor=actor, reviewer=actor, reviewed_at=timezone.now()
         ):
             raise _already_reviewed(withdrawal)
-        _approved(withdrawal)
     return withdrawal
 
 

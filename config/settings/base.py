@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.payments",
     "apps.refunds",
+    "apps.groupbuy",
     "apps.commissions",
     "apps.dropship",
     "apps.withdrawals",
@@ -228,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
+    "groupbuy-close-expired": {
+        "task": "apps.groupbuy.tasks.groups_close_expired",
+        "schedule": 60.0,
+    },
     "refunds-refund-rate-flags": {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,

@@ -474,6 +474,6 @@ def _reserve_supplied_stock(*, sku: Sku, quantity: int) -> tuple[SkuPricing, Sup
             _("“%(name)s” is no longer on sale.") % {"name": sku}, code="sku_inactive"
         )
     return (
-        SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2]),
+        SkuPricing(sku_id=sku.pk, price=row[0], floor=row[1], ceiling=row[2], supplied=True),
         SupplySnapshot(supplier_id=row[4], unit_price=row[3]),
     )
