@@ -216,3 +216,34 @@ def test_sockets_that_stop_sending_drop_out_of_the_count(room_world, settings):
     settings.FENXIAO_LIVE_PRESENCE_SECONDS = -1  # already expired when written
     presence.viewer_join(room_id=room.pk, socket="gone", viewer="u1")
     assert presence.room_stats(room.pk).viewers == 0
+
+
+def test_a_live_order_pays_commission_on_the_live_price_and_keeps_the_ledger(live, chain):
+    """The money path of a room's order: paid at the live price, settled on what was paid (the
+    live price, not the store price), every journal balanced."""
+    from apps.commissions.models import CommissionRecord
+    from apps.commissions.services import commission_settle_orders
+    from apps.ledger.checks import ledger_breaches
+    from apps.ledger.models import Journal
+    from apps.orders.services import order_complete
+
+    from ..services.flows import RECIPIENT, bind, pay, ship
+
+    buyer = UserFactory()
+    bind(merchant=live["room"].merchant, customer=buyer, distributor=chain[3])
+    order = services.live_order_place(
+        merchant=live["room"].merchant,
+        room_id=live["room"].pk,
+        customer=buyer,
+        lines=[(live["sku_a"].pk, 2)],
+        recipient=RECIPIENT,
+    )
+    pay(merchant=order.merchant, customer=buyer, order=order)
+    payment = Journal.objects.get(kind=Journal.Kind.PAYMENT, order=order)
+    assert ("provider", Decimal("-160.00")) in payment.entries.values_list("account", "amount")
+    ship(merchant=order.merchant, order=order)
+    assert order_complete(order=order) is True
+    commission_settle_orders(order_id=order.pk)
+    bases = set(CommissionRecord.objects.filter(order=order).values_list("base_amount", flat=True))
+    assert bases == {Decimal("160.00")}
+    assert ledger_breaches() == []

@@ -3,8 +3,7 @@
 One merchant (random platform fee, level percents, cap and freeze days, withdrawal minimum, fee,
 fee-free band, tax and threshold, review required), a chain of four distributors A → B → C → D
 and three buyers: one bound to D (levels D, C, B are paid; A, at level 4, never), one bound to B
-(levels B, A; they order from a live room, at its live-only price for one SKU), one unbound (no
-commission; the split still runs). Orders are placed, paid
+(levels B, A), one unbound (no commission; the split still runs). Orders are placed, paid
 (notifications duplicated and shuffled), cancelled, shipped, completed and settled (0-2 times);
 refunds are requested (whole order, a line, a quantity, an amount; too much is refused), approved
 (the provider's notification 1-3 times, shuffled with others; or refused by the provider),
@@ -32,7 +31,6 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_machine_as_test
@@ -40,8 +38,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_mac
 from apps.commissions.services import commission_plan_update
 from apps.core.money import ZERO
 from apps.distributors.services import distributor_join
-from apps.live.models import LiveRoom, LiveRoomProduct
-from apps.live.services import live_price_set, room_start
 from apps.merchants.services import merchant_create
 from apps.products.services import product_create, sku_create
 from apps.programme.binding import customer_bind
@@ -175,21 +171,6 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
             merchant=self.merchant, customer=self.users[1], invite_code=self.chain[1].invite_code
         )
         self.snapshots = [(d, c, b), (b, a, None), (None, None, None)]
-        # A live room, live, with a live-only price for the first SKU (a cent off): buyer 1
-        # orders from it, so its lines are priced by the pipeline's live step and commission is
-        # based on the live price paid.
-        self.room = LiveRoom.objects.create(
-            merchant=self.merchant,
-            title="Lifecycle live",
-            starts_at=timezone.now(),
-            stream_url="https://streams.example.com/live.m3u8",
-        )
-        LiveRoomProduct.objects.create(merchant=self.merchant, room=self.room, product=product)
-        live_price = max(self.prices[0] - D("0.01"), D("0.01"))
-        live_price_set(room=self.room, sku_id=self.skus[0].pk, price=live_price)
-        room_start(room=self.room, actor=None)
-        self.live_prices = [live_price, self.prices[1]]
-        self.room_buyer = 1
 
 
 @pytest.mark.django_db
