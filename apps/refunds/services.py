@@ -32,7 +32,11 @@ from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap, transition
-from apps.ledger.posting import ledger_post_refund
+from apps.ledger.posting import (
+    SUPPLY_BORNE_BY_MERCHANT,
+    SUPPLY_BORNE_BY_SUPPLIER,
+    ledger_post_refund,
+)
 from apps.marketing.services import pricing_release
 from apps.members.services import member_order_refunded
 from apps.merchants.models import Merchant
@@ -454,11 +458,23 @@ def refund_reject(
 
 
 def refund_approve(
-    *, merchant: Merchant, case_id: int, actor: User | None, reason: str = ""
+    *,
+    merchant: Merchant,
+    case_id: int,
+    actor: User | None,
+    reason: str = "",
+    supply_borne_by: str | None = None,
 ) -> RefundCase:
     """Approve and ask the provider to refund. Of two approvals at once, one wins; the other is
-    refused (409) and asks nothing of the provider."""
+    refused (409) and asks nothing of the provider. ``supply_borne_by`` (a
+    ``RefundCase.SupplyBorneBy``; None keeps the case's) says who bears the refund of supplied
+    lines: the supplier gives back its share, or the store absorbs it."""
     reason = _reason(reason, required=False)
+    borne = {} if supply_borne_by is None else {"supply_borne_by": supply_borne_by}
+    if supply_borne_by is not None and supply_borne_by not in RefundCase.SupplyBorneBy.values:
+        raise DomainError(
+            _("Say whether the supplier or the store bears the refund."), code="invalid_borne_by"
+        )
     case = refund_get_for_merchant(merchant=merchant, case_id=case_id)
     with transaction.atomic():
         case = _locked_case(case)
@@ -471,6 +487,7 @@ def refund_approve(
             reason=reason,
             merchant_reason=reason,
             decided_at=timezone.now(),
+            **borne,
         )
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
@@ -573,6 +590,15 @@ def _refunded_before(payment_id: int, case_id: int) -> Decimal:
     return total or ZERO
 
 
+def _supply_memo(*, case: RefundCase, lines: list[RefundCaseLine]) -> str:
+    """The refund journal says who bore a refund of supplied lines (none: no memo)."""
+    if not any(line.order_line.supplier_id for line in lines):
+        return ""
+    if case.supply_borne_by == RefundCase.SupplyBorneBy.SUPPLIER:
+        return SUPPLY_BORNE_BY_SUPPLIER
+    return SUPPLY_BORNE_BY_MERCHANT
+
+
 def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
     """refunded: fee share, stock (once), commission clawback, ledger, the order's own state.
     Caller holds the transaction and the order and case locks."""
@@ -613,6 +639,7 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
         amount=case.amount,
         fee_share=fee_share,
         reference=case.idempotency_key,
+        memo=_supply_memo(case=case, lines=lines),
     )
     events.publish(
         RefundCompleted(
