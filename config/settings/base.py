@@ -241,6 +241,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,
     },
+    # Unsold flash-sale units go back to their SKUs within a minute of the sale's end.
+    "marketing-flash-sales-close": {
+        "task": "apps.marketing.tasks.flash_sales_close",
+        "schedule": 60.0,
+    },
+    "members-points-expire": {"task": "apps.members.tasks.points_expire", "schedule": 3600.0},
 }
 
 # Live rooms (apps/live): the channel layer carries every room's messages between server processes
@@ -345,6 +351,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+        "CouponKindEnum": "apps.marketing.models.Coupon.Kind",
+        "PromotionKindEnum": "apps.marketing.models.Promotion.Kind",
+        "PointsEntryKindEnum": "apps.members.models.PointsEntry.Kind",
     },
 }
 
