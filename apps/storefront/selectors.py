@@ -2,11 +2,25 @@
 
 from decimal import Decimal
 
-from django.db.models import Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
+from apps.commissions.models import CommissionRecord, CommissionReversal
+from apps.distributors.models import Distributor
 from apps.dropship.models import Shipment
+from apps.ledger.models import Wallet
 from apps.marketing.pricing import LineInput, ShownPrice, shown_prices
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine, OrderStatusChange
@@ -124,3 +138,51 @@ def catalogue_prices_shown(
             lowest[product_id] = price
     for product in products:
         product.shown = lowest.get(product.pk)  # type: ignore[attr-defined]
+
+
+def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:
+    """The distributor's wallet and a fingerprint of everything their earnings page shows from the
+    ledger and the commission records, in one query; None if they have no wallet yet.
+
+    The fingerprint moves with every balance (a record earned, released, reversed, withdrawn), the
+    newest record, and the count and sum of the reversals (which change a record's reversed
+    amount), so a page kept under it is never shown after any of them changed.
+    """
+
+    def per_distributor(model):  # type: ignore[no-untyped-def]
+        return model.objects.filter(
+            merchant_id=distributor.merchant_id, beneficiary_id=OuterRef("distributor_id")
+        ).values("beneficiary_id")
+
+    wallet = (
+        Wallet.objects.filter(merchant_id=distributor.merchant_id, distributor_id=distributor.pk)
+        .annotate(
+            last_record=Subquery(
+                per_distributor(CommissionRecord).annotate(last=Max("id")).values("last"),
+                output_field=IntegerField(),
+            ),
+            reversal_count=Subquery(
+                per_distributor(CommissionReversal).annotate(n=Count("id")).values("n"),
+                output_field=IntegerField(),
+            ),
+            reversed_sum=Subquery(
+                per_distributor(CommissionReversal).annotate(total=Sum("amount")).values("total")
+            ),
+        )
+        .first()
+    )
+    if wallet is None:
+        return None
+    fingerprint = ":".join(
+        str(value)
+        for value in (
+            wallet.frozen,
+            wallet.available,
+            wallet.withdrawing,
+            wallet.withdrawn,
+            wallet.last_record,  # type: ignore[attr-defined]
+            wallet.reversal_count,  # type: ignore[attr-defined]
+            wallet.reversed_sum,  # type: ignore[attr-defined]
+        )
+    )
+    return wallet, fingerprint

@@ -39,19 +39,18 @@
     }
   });
 
-  // A limited-time or flash price counts down to its end (the page shows the end time without JS).
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function tick() {
-    var now = Date.now();
-    document.querySelectorAll("[data-countdown]").forEach(function (element) {
-      var left = Math.max(0, Math.floor((Date.parse(element.getAttribute("data-countdown")) - now) / 1000));
-      var days = Math.floor(left / 86400);
-      var clock = pad(Math.floor(left % 86400 / 3600)) + ":" + pad(Math.floor(left % 3600 / 60)) + ":" + pad(left % 60);
-      element.textContent = element.getAttribute("data-label") + " " + (days ? days + "d " : "") + clock;
-    });
-  }
-  if (document.querySelector("[data-countdown]")) {
-    tick();
-    setInterval(tick, 1000);
+  // Countdowns (a group buy's time left, a limited-time or flash price's end): <span
+  // data-deadline="ISO time">, ticking each second.
+  var deadlines = document.querySelectorAll("[data-deadline]");
+  if (deadlines.length) {
+    var tickDeadlines = function () {
+      deadlines.forEach(function (box) {
+        var left = Math.max(0, Math.floor((Date.parse(box.getAttribute("data-deadline")) - Date.now()) / 1000));
+        var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+        box.textContent = h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+      });
+    };
+    tickDeadlines();
+    setInterval(tickDeadlines, 1000);
   }
 })();

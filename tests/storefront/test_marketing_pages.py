@@ -172,7 +172,7 @@ def test_a_flash_price_shows_with_its_countdown_and_what_is_left(client, merchan
     page = client.get(store_url("product", product_id=tea.product_id)).content.decode()
     assert 'data-test="shown-price">¥59.90<' in page
     assert "Noon flash" in page
-    assert f'data-countdown="{timezone.localtime(sale.ends_at).isoformat()}"' in page
+    assert f'data-deadline="{timezone.localtime(sale.ends_at).isoformat()}"' in page
     assert "5 left at this price · at most 2 each" in page
 
 
@@ -180,7 +180,7 @@ def test_a_limited_time_price_shows_with_its_end(client, merchant, tea, store_ur
     promotion = f.limited_price(merchant, tea, D("80.00"), name="Spring price")
     page = client.get(store_url("product", product_id=tea.product_id)).content.decode()
     assert 'data-test="shown-price">¥80.00<' in page and "Spring price" in page
-    assert f'data-countdown="{timezone.localtime(promotion.ends_at).isoformat()}"' in page
+    assert f'data-deadline="{timezone.localtime(promotion.ends_at).isoformat()}"' in page
 
 
 def test_a_members_price_never_reaches_another_visitor_through_the_page_cache(
@@ -244,9 +244,9 @@ def test_prices_shown_keep_the_product_page_flat(
     client.force_login(customer)
     url = store_url("product", product_id=product.pk)
     client.get(url)
-    # session+user, the store, the product, its SKUs, on offer (with the membership), open flash
-    # sales, limited-time prices (the flash price wins: no promotion end to read)
-    with django_assert_num_queries(7):
+    # session+user, the store, the product, its SKUs, its running group buys, on offer (with the
+    # membership), open flash sales, limited-time prices (the flash price wins: no end to read)
+    with django_assert_num_queries(8):
         response = client.get(url)
     assert response.content.decode().count('data-test="shown-price">¥50.00<') == count
 
