@@ -13,6 +13,7 @@ from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
 from apps.dropship.api import urls as dropship
 from apps.finance.api import urls as finance
+from apps.groupbuy.api import urls as groupbuy
 from apps.live.api import urls as live
 from apps.marketing.api import urls as marketing
 from apps.materials.api import urls as materials
@@ -42,6 +43,7 @@ store_urlpatterns = [
     *live.store_urlpatterns,
     *marketing.store_urlpatterns,
     *members.store_urlpatterns,
+    *groupbuy.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -56,6 +58,7 @@ merchant_urlpatterns = [
     *live.merchant_urlpatterns,
     *dropship.merchant_urlpatterns,
     *marketing.merchant_urlpatterns,
+    *groupbuy.merchant_urlpatterns,
 ]
 supplier_urlpatterns = [
     *suppliers.supplier_urlpatterns,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.merchants.models import MerchantOwned
 
@@ -77,7 +78,7 @@ class GroupBuy(MerchantOwned):
 class Group(MerchantOwned):
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for the opener's payment")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("group buy", "Open")
         FULL = "full", _("Full")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Never opened")

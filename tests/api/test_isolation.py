@@ -39,6 +39,7 @@ from apps.programme.binding import customer_bind
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
+from tests.groupbuy.isolation_cases import GROUPBUY_CASES
 from tests.live.isolation_cases import LIVE_CASES
 from tests.marketing.isolation_cases import MARKETING_CASES
 
@@ -77,7 +78,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 176
+    assert len(ROUTES) == 186
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1263,6 +1264,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
     **LIVE_CASES,
+    **GROUPBUY_CASES,
     **MARKETING_CASES,
 }
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.groupbuy.models import GroupBuy, GroupMember
 from apps.groupbuy.services import group_join, group_open, groupbuy_create
@@ -15,6 +15,14 @@ from tests.refunds.conftest import notify
 from tests.services.flows import RECIPIENT, pay
 
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Labels written into orders (the group price step) are in the language active when the
+    order is placed: English here, whatever an earlier request left active in this thread."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
