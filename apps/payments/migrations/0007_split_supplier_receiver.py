@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('distributors', '0006_programmesettings_refund_rate_days_and_more'),
         ('merchants', '0003_merchant_staff_two_factor_required'),
-        ('payments', '0005_sandboxpayout'),
+        ('payments', '0006_statements_superseded_client_ip'),
         ('suppliers', '0001_initial'),
     ]
 
