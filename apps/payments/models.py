@@ -76,6 +76,7 @@ class PaymentSplit(MerchantOwned):
     class Receiver(models.TextChoices):
         PLATFORM = "platform", _("Platform")
         DISTRIBUTOR = "distributor", _("Distributor")
+        SUPPLIER = "supplier", _("Supplier")
         MERCHANT = "merchant", _("Merchant")
 
     class Status(models.TextChoices):
@@ -93,6 +94,15 @@ class PaymentSplit(MerchantOwned):
         blank=True,
         related_name="+",
         verbose_name=_("distributor"),
+    )
+    # A supplier's share of its goods sold (一件代发): one more receiver within the cap.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supplier"),
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
@@ -116,9 +126,16 @@ class PaymentSplit(MerchantOwned):
                 ),
                 name="split_distributor_iff_distributor_receiver",
             ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(receiver="supplier", supplier__isnull=False)
+                    | (~models.Q(receiver="supplier") & models.Q(supplier__isnull=True))
+                ),
+                name="split_supplier_iff_supplier_receiver",
+            ),
             models.UniqueConstraint(
-                fields=["payment", "receiver", "distributor"],
-                name="split_once_per_receiver",
+                fields=["payment", "receiver", "distributor", "supplier"],
+                name="split_once_per_receiver_and_holder",
                 nulls_distinct=False,
             ),
         ]
