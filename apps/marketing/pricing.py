@@ -11,10 +11,13 @@ Steps, in this fixed order, each recording what it took off each line:
 1. ``member`` — the member level's discount (percent off the unit price, rounded half-up to the
    cent), never below the SKU's floor (``min_resale_price``).
 2. ``promotion`` — the lowest of: a limited-time price (限时折扣) in its window, the flash-sale
-   price (秒杀) while the sale is open and has units, and ``channel_prices`` given by the caller
-   (e.g. a live room's prices while it is live, recorded under ``channel_label``). It replaces the
-   unit price only if lower; never below the SKU's floor (a channel price below the floor is refused
-   with a DomainError, a promotion price is raised to the floor).
+   price (秒杀) while the sale is open and has units, and a selling channel's price given by the
+   caller in ``channel_prices`` — a live room's live-only price (直播价), passed by
+   ``apps.live.services.live_order_place`` only while the room is live, recorded under
+   ``channel_label`` (the order's ``price_channel`` and the breakdown's label, so the order shows
+   the live saving). It replaces the unit price only if lower; never below the SKU's floor in force
+   (a price below it is raised to the floor). This is the one place a live price is applied: the
+   line's base stays the store price.
 3. ``full_reduction`` — stepped full reductions (满减/满折) over the lines they count (the
    promotion's products, or the whole store), flash lines excluded; order-level.
 4. ``coupon`` — one coupon of the customer's: the best usable one unless the caller names one
@@ -145,7 +148,7 @@ class PricedCart:
     points_used: int = 0
     points_balance: int = 0
     points_max: int = 0  # the most points this cart may use (balance and cap)
-    channel_label: str = ""
+    channel_label: str = ""  # the channel whose price some line pays ("" when none did)
 
     @property
     def goods_amount(self) -> Decimal:
@@ -350,8 +353,8 @@ def price_lines(
     ``coupon``: ``BEST_COUPON`` (default) proposes the best usable one, ``None`` uses none, a grant
     id uses that one (NotFound if it is not the customer's in this store; DomainError if it cannot
     be used now). ``points``: how many points to spend (DomainError above the balance or the cap).
-    ``channel_prices``: per SKU id, a price the caller's channel sells at (e.g. a live room while
-    live), applied at the promotion step under ``channel_label``. ``flash_sales``: the open flash
+    ``channel_prices``: per SKU id, a price the caller's channel sells at (a live room while it is
+    live), a candidate at the promotion step under ``channel_label``. ``flash_sales``: the open flash
     sales by SKU id, if the caller has already read them (placement does, to reserve their pools).
     ``offers``: what ``on_offer`` read for these lines at ``now``, if the caller has (placement
     does); otherwise it is read here. Reads only: one query when nothing is on offer, a handful
@@ -370,7 +373,7 @@ def price_lines(
         for line in lines
     ]
     floors = {line.sku_id: line.floor for line in lines}
-    cart = PricedCart(lines=priced, channel_label=channel_label)
+    cart = PricedCart(lines=priced)
     discountable = [line for line in priced if not line.agency]
     if customer is not None and customer.pk is None:
         customer = None
@@ -405,27 +408,25 @@ def price_lines(
     limited = _limited_prices(merchant=merchant, sku_ids=sku_ids, now=now) if offers.limited else {}
     for line in discountable:
         floor = floors[line.sku_id]
-        candidates: list[tuple[Decimal, str, int | None]] = []
+        # (unit price, label, source id, from the channel)
+        candidates: list[tuple[Decimal, str, int | None, bool]] = []
         if line.sku_id in limited:
             price, name, promotion_id = limited[line.sku_id]
-            candidates.append((_not_below_floor(price, floor), name, promotion_id))
+            candidates.append((_not_below_floor(price, floor), name, promotion_id, False))
         sale = flash_sales.get(line.sku_id)
         if sale is not None:
             line.flash_sale_id = sale.pk
-            candidates.append((_not_below_floor(sale.price, floor), sale.name, sale.pk))
+            candidates.append((_not_below_floor(sale.price, floor), sale.name, sale.pk, False))
         if channel_prices and line.sku_id in channel_prices:
             price = channel_prices[line.sku_id]
-            if floor is not None and price < floor:
-                raise DomainError(
-                    _("The %(channel)s price is below the item's price floor.")
-                    % {"channel": channel_label or _("channel")},
-                    code="channel_price_below_floor",
-                )
             if price <= 0 or price != quantize_money(price):
                 raise DomainError(_("Invalid channel price."), code="channel_price_invalid")
-            candidates.append((price, channel_label or _("channel price"), None))
+            channel = channel_label or _("channel price")
+            candidates.append((_not_below_floor(price, floor), channel, None, True))
         if candidates:
-            unit, label, source_id = min(candidates, key=lambda c: c[0])
+            unit, label, source_id, from_channel = min(candidates, key=lambda c: c[0])
+            if from_channel and unit < line.unit_price:
+                cart.channel_label = label
             _unit_step(line, step=Step.PROMOTION, unit=unit, label=label, source_id=source_id)
 
     # 3. full reduction

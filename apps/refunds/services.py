@@ -729,3 +729,17 @@ def payment_refund_unclaimed(
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case
+
+
+def payment_refund_superseded(*, payment_id: int) -> str:
+    """The automatic refund of a superseded payment whose money arrived: the case's status, or
+    "skipped" when the payment needs no refund (any more)."""
+    payment = (
+        Payment.objects.filter(pk=payment_id, status=Payment.Status.REFUND_REQUIRED)
+        .select_related("merchant")
+        .first()
+    )
+    if payment is None:
+        return "skipped"
+    case = payment_refund_unclaimed(merchant=payment.merchant, payment_id=payment.pk, actor=None)
+    return case.status

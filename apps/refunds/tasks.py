@@ -25,3 +25,11 @@ def refund_rate_flags_sweep_task() -> int:
     from .fraud import refund_rate_flags_sweep
 
     return refund_rate_flags_sweep()
+
+
+@shared_task
+def payment_refund_superseded_task(payment_id: int) -> str:
+    """Refund, in full, money that arrived for a superseded checkout (the consumer paid the
+    order through another provider, or may still). Once per payment; an unreachable provider
+    leaves the case approved for ``refunds_retry_approved``."""
+    return services.payment_refund_superseded(payment_id=payment_id)

@@ -113,6 +113,34 @@ def _fresh_entry(request: HttpRequest) -> dict | None:
     return entry if entry["version"] == version else None
 
 
+def cached_private_page(
+    request: HttpRequest, *, key: str, render: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A signed-in visitor's own page (their earnings…) from the cache under ``key``, else
+    ``render()`` and keep it (its CSRF token replaced by the placeholder, as above).
+
+    ``key`` must name everything the page shows: the visitor, the language, the query string and a
+    fingerprint of the data (see ``selectors.earnings_state``); the entry lives
+    ``FENXIAO_PAGE_CACHE_SECONDS`` at most, which bounds what the key leaves out (the store's
+    name). A page with messages waiting is rendered live, and so is anything but GET/HEAD.
+    """
+    if (
+        request.method not in ("GET", "HEAD")
+        or CookieStorage.cookie_name in request.COOKIES
+        or request.session.get("_messages")
+    ):
+        return render()
+    entry = cache.get(key)
+    if isinstance(entry, dict) and "body" in entry:
+        return _respond(request, entry)
+    response = render()
+    fresh = _entry_from(response, merchant_id=0, version=0)
+    if fresh is None:
+        return response
+    cache.set(key, fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
+    return _respond(request, fresh)
+
+
 def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
     """``@cached_store_page(store_view)`` in place of ``@store_view``: the store is resolved by
     ``store_view`` as on every store page, and signed-out GETs come from the cache.

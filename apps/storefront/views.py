@@ -5,6 +5,7 @@ from the URL's slug (unknown or inactive → 404) and every id in the URL is loo
 store, so another merchant's ids behave as absent.
 """
 
+import hashlib
 import io
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,6 +27,7 @@ from apps.commissions.selectors import (
     commission_records_for,
     commission_reversed_total,
 )
+from apps.core.client_ip import request_client_ip
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.dashboard.selectors import distributor_commission_daily
@@ -67,7 +70,7 @@ from .forms import (
     DiscountChoiceForm,
     DistributorJoinForm,
 )
-from .page_cache import cached_store_page
+from .page_cache import cached_private_page, cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
@@ -397,7 +400,11 @@ def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> Ht
         return _render_order(request, merchant, order, status=400)
     try:
         payment = payment_start(
-            merchant=merchant, customer=request.user, order_id=order.pk, provider=provider
+            merchant=merchant,
+            customer=request.user,
+            order_id=order.pk,
+            provider=provider,
+            client_ip=request_client_ip(request),
         )
         return redirect(provider_get(payment.provider).checkout_url(payment))
     except DomainError as error:
@@ -507,21 +514,47 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
 def distributor_earnings(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
-    wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
-    paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    return render_store(
-        request,
-        merchant,
-        "storefront/distributor/earnings.html",
-        {
-            "distributor": distributor,
-            "wallet": wallet,
-            "page": page,
-            "reversed_total": commission_reversed_total(distributor=distributor),
-            "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
-        },
+    state = selectors.earnings_state(distributor=distributor)
+
+    def render_page() -> HttpResponse:
+        if state is None:
+            wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
+            reversed_total = commission_reversed_total(distributor=distributor)
+        else:
+            wallet = state[0]
+            reversed_total = wallet.reversed_sum or Decimal("0.00")  # type: ignore[attr-defined]
+        paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
+        return render_store(
+            request,
+            merchant,
+            "storefront/distributor/earnings.html",
+            {
+                "distributor": distributor,
+                "wallet": wallet,
+                "page": page,
+                "reversed_total": reversed_total,
+                "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
+            },
+        )
+
+    if state is None:
+        return render_page()
+    # The page is the distributor's own and changes only when their ledger or records do (the
+    # fingerprint), or with the day (the 30-day chart): kept per distributor, page and language.
+    key = ":".join(
+        (
+            "earnings-page",
+            str(distributor.pk),
+            distributor.invite_code,
+            getattr(request, "LANGUAGE_CODE", ""),
+            timezone.localdate().isoformat(),
+            hashlib.blake2b(
+                f"{request.META.get('QUERY_STRING', '')}\x00{state[1]}".encode(), digest_size=12
+            ).hexdigest(),
+        )
     )
+    return cached_private_page(request, key=key, render=render_page)
 
 
 @require_GET

@@ -12,7 +12,6 @@ its units come from the sale's pool, which was taken from the SKU's stock when t
 """
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -89,7 +88,8 @@ class Discounts:
 
     ``coupon``: ``BEST_COUPON`` (the best usable one is proposed and used), ``None`` (none), or a
     coupon grant id. ``points``: points to spend. ``channel_prices`` / ``channel_label``: prices a
-    selling channel (e.g. a live room while it is live) passes for SKUs, by SKU id.
+    selling channel (a live room while it is live) passes for SKUs, by SKU id; placement hands
+    them to the pipeline as they are (its promotion step applies them).
     """
 
     coupon: object = BEST_COUPON
@@ -157,15 +157,14 @@ def order_place(
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
     live_room_id: int | None = None,
-    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
 
     ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
     ``live_room_id``: the live room the order is placed from, recorded on the order; the caller
-    (the live app, which checked the room is live) gives the room's live-only prices per SKU id in
-    ``channel_prices``. Each is read against the SKU's floor and ceiling in force under its row
-    lock and moved into them, like a micro-shop's price.
+    (the live app, which checked the room is live) gives the room's live-only prices in
+    ``discounts.channel_prices``, which the pipeline applies (against the floor in force under
+    the SKU's row lock).
     """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
@@ -193,7 +192,6 @@ def order_place(
             expected_total=expected_total,
             discounts=discounts,
             live_room_id=live_room_id,
-            channel_prices=channel_prices or {},
         )
 
 
@@ -265,7 +263,6 @@ def _order_create(
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
     live_room_id: int | None = None,
-    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Reserve stock, price, snapshot the upline, write the order. Caller holds a transaction.
 
@@ -328,7 +325,6 @@ def _order_create(
         buyer_id=customer.pk,
         requests=list(zip(pricing, shops, strict=True)),
     )
-    channel_prices = channel_prices or {}
     cart = price_lines(
         merchant=merchant,
         customer=customer,
@@ -337,11 +333,7 @@ def _order_create(
                 sku_id=sku.pk,
                 product_id=sku.product_id,
                 quantity=quantity,
-                unit_price=quote.unit_price
-                if quote is not None
-                else _channel_price(current, channel_prices[current.sku_id])
-                if current.sku_id in channel_prices
-                else current.price,
+                unit_price=quote.unit_price if quote is not None else current.price,
                 floor=current.floor,
                 agency=quote is not None,
             )
@@ -375,7 +367,7 @@ def _order_create(
         discount_amount=cart.discount_amount,
         shipping_amount=ZERO,
         payable_amount=cart.payable_amount,
-        price_channel=discounts.channel_label[:64] if discounts.channel_prices else "",
+        price_channel=cart.channel_label[:64],
         distributor_id=level1_id,
         level2_distributor_id=level2_id,
         level3_distributor_id=level3_id,
@@ -450,15 +442,6 @@ def _write_breakdown(
     ]
     if rows:
         OrderLineAdjustment.objects.bulk_create(rows)
-
-
-def _channel_price(current: SkuPricing, price: Decimal) -> Decimal:
-    """A channel's price (a live room's) moved into the SKU's floor and ceiling in force."""
-    if current.floor is not None and price < current.floor:
-        return current.floor
-    if current.ceiling is not None and price > current.ceiling:
-        return current.ceiling
-    return price
 
 
 def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:

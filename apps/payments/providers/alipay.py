@@ -208,6 +208,10 @@ def _refusal(error: AlipayError) -> bool:
 
 class AlipayProvider:
     name = "alipay"
+    # The trade bill lists payments and refunds; royalty and transfers are in the account bill
+    # (signcustomer), which Fenxiao does not read yet.
+    statement_kinds = frozenset({"payment", "refund"})
+    statement_is_local = False
 
     def client(self, merchant_id: int) -> AlipayClient:
         return AlipayClient(_account_for(merchant_id))
@@ -259,6 +263,18 @@ class AlipayProvider:
             paid_at=_china_time(data.get("send_pay_date")),
             merchant_id=payment.merchant_id,
         )
+
+    def close(self, payment: "Payment") -> None:
+        """alipay.trade.close. A wap payment's trade exists at Alipay only once the consumer
+        opened its page: no trade is a closed checkout too; a trade already paid stays paid
+        (ACQ.TRADE_STATUS_ERROR: its notification follows)."""
+        try:
+            self.client(payment.merchant_id).call(
+                "alipay.trade.close", {"out_trade_no": payment.out_trade_no}
+            )
+        except AlipayError as error:
+            if error.sub_code not in ("ACQ.TRADE_NOT_EXIST", "ACQ.TRADE_STATUS_ERROR"):
+                raise
 
     # notifications
 
@@ -472,6 +488,9 @@ class AlipayProvider:
         except httpx.HTTPError as error:
             raise AlipayError("UNREACHABLE", "", str(error)) from error
         return parse_bill_zip(content)
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        return reference
 
 
 def _receiver_type(receiver: SplitReceiver) -> str:

@@ -96,6 +96,8 @@ def _parse_amount(raw: object) -> Decimal:
 
 class SandboxProvider:
     name = "sandbox"
+    statement_kinds = frozenset({"payment", "refund", "split", "payout"})
+    statement_is_local = True
 
     def checkout_url(self, payment: "Payment") -> str:
         return reverse("payments:sandbox-pay", kwargs={"out_trade_no": payment.out_trade_no})
@@ -267,6 +269,12 @@ class SandboxProvider:
             )
             for row in rows
         ]
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        return reference
+
+    def close(self, payment: "Payment") -> None:
+        """Nothing to call: the sandbox's pay page only takes a payment still pending."""
 
     def record_payment(self, payment: "Payment", provider_trade_no: str) -> str:
         """The sandbox took the consumer's money (its pay page was confirmed). Returns the trade
