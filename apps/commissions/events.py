@@ -13,3 +13,11 @@ class CommissionReleased(Event):
     of the order is released or cancelled)."""
 
     order_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommissionSettled(Event):
+    """These completed orders' commission records were created (frozen), published in the
+    settling transaction (one event per batch): integrators are told (``apps.webhooks``)."""
+
+    order_ids: tuple[int, ...]

@@ -29,6 +29,7 @@ from apps.ledger.posting import (
     ledger_post_commission_released,
     ledger_post_commissions_earned,
 )
+from apps.merchants.events import MerchantTakeChanged
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.refunds.models import RefundCase, RefundCaseLine
@@ -36,7 +37,7 @@ from apps.refunds.models import RefundCase, RefundCaseLine
 from .calculation import commission_lines_compute
 from .calculation_inputs import commission_inputs_load, plan_rates_for
 from .clawback import commissions_claw_back_lines
-from .events import CommissionReleased
+from .events import CommissionReleased, CommissionSettled
 from .models import CommissionPlan, CommissionRecord
 
 MAX_LEVELS = 3
@@ -150,12 +151,15 @@ def commission_plan_update(*, merchant: Merchant, **fields: Any) -> CommissionPl
             raise CommissionPlanInvalid(
                 _("“Enabled” is yes or no."), code="invalid_is_enabled", field="is_enabled"
             )
+        old_cap = plan.max_total_percent
         merged = {name: fields.get(name, getattr(plan, name)) for name in PLAN_FIELDS}
         cleaned = commission_plan_check(**{k: v for k, v in merged.items() if k != "is_enabled"})
         for name, value in fields.items():
             setattr(plan, name, cleaned.get(name, value))
         if fields:
             plan.save(update_fields=[*fields, "updated_at"])
+        if plan.max_total_percent != old_cap:
+            events.publish(MerchantTakeChanged(merchant_id=merchant.pk))
     plan.refresh_from_db()
     return plan
 
@@ -330,6 +334,9 @@ def _settle_claimed(order_ids: list[int]) -> int:
     line_ids = sorted(set(refunded))
     if line_ids:
         commissions_claw_back_lines(order_line_ids=line_ids)
+    settled = tuple(order.pk for order in orders if records_by_order[order.pk])
+    if settled:
+        events.publish(CommissionSettled(order_ids=settled))
     return len(records)
 
 

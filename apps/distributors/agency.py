@@ -13,6 +13,11 @@ The rules, in one place (pages, API, cart and order placement all call ``agency_
   merchant raised the floor is sold at the floor, one above a lowered ceiling at the ceiling. Nobody
   pays below the floor, whatever was stored before. (The store price itself is kept within the
   floor and ceiling by the catalogue services and by database constraints.)
+- **Supplied goods** (一件代发, a SKU picked from a supplier's catalogue) are never sold in agency
+  mode: the store's own price is bounded below by the supply floor so that commission and the fee
+  can never leave the store paying the supplier more than it received, and a distributor's resale
+  price above the store price would let percent commission grow past what that floor allows. They
+  take no purchase price, and sell in micro-shops as plain lines.
 - Agency mode off, a suspended shop owner, or a distributor buying in their own micro-shop without
   self-purchase commission (自购返佣) → a plain line at the store price, no agency snapshot.
 
@@ -48,10 +53,17 @@ class SkuPricing:
     price: Decimal
     floor: Decimal | None
     ceiling: Decimal | None
+    supplied: bool = False  # picked from a supplier's catalogue: never an agency line
 
     @classmethod
     def of(cls, sku: Sku) -> "SkuPricing":
-        return cls(sku.pk, sku.price, sku.min_resale_price, sku.max_resale_price)
+        return cls(
+            sku.pk,
+            sku.price,
+            sku.min_resale_price,
+            sku.max_resale_price,
+            supplied=sku.supply_sku_id is not None,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,11 @@ def agency_prices(
     prices: list[AgencyPrice | None] = []
     for sku, shop_id in requests:
         shop = shops.get(shop_id) if shop_id else None
-        if shop is None or (shop.user_id == buyer_id and not programme.self_purchase_commission):
+        if (
+            shop is None
+            or sku.supplied
+            or (shop.user_id == buyer_id and not programme.self_purchase_commission)
+        ):
             prices.append(None)
             continue
         cost = cost_for(costs, tier_id=shop.tier_id, sku_id=sku.sku_id)
@@ -207,7 +223,11 @@ def shop_sku_rows(*, distributor: Distributor, skus: Sequence[Sku]) -> list[Shop
     )
     rows = []
     for sku in skus:
-        cost = cost_for(costs, tier_id=distributor.tier_id, sku_id=sku.pk)
+        cost = (
+            None
+            if sku.supply_sku_id is not None
+            else cost_for(costs, tier_id=distributor.tier_id, sku_id=sku.pk)
+        )
         allowed = (
             resale_range(cost=cost, floor=sku.min_resale_price, ceiling=sku.max_resale_price)
             if cost is not None
@@ -327,6 +347,19 @@ def _tier_of(merchant: Merchant, tier_id: int | None) -> Tier | None:
     return tier
 
 
+def _agency_priceable(sku: Sku) -> Sku:
+    if sku.supply_sku_id is not None:
+        raise DomainError(
+            _(
+                "“%(name)s” is supplied goods: it sells at the store's price only, so it takes no "
+                "agency purchase price."
+            )
+            % {"name": sku},
+            code="supplied_not_for_agency",
+        )
+    return sku
+
+
 def _price_taken() -> DomainError:
     return DomainError(
         _("This SKU already has a purchase price for this tier."), code="tier_price_taken"
@@ -339,7 +372,7 @@ def tier_price_create(
     """A purchase price for a tier (or, without a tier, the base price) and one SKU."""
     price = _clean_price(purchase_price, what=_("The purchase price"))
     tier = _tier_of(merchant, tier_id)
-    sku = _agency_sku(merchant_id=merchant.pk, sku_id=sku_id)
+    sku = _agency_priceable(_agency_sku(merchant_id=merchant.pk, sku_id=sku_id))
     try:
         with transaction.atomic():
             return TierSkuPrice.objects.create(
@@ -367,7 +400,7 @@ def tier_price_update(*, merchant: Merchant, tier_price_id: int, **fields: Any) 
     if "tier_id" in fields:
         row.tier = _tier_of(merchant, fields["tier_id"])
     if "sku_id" in fields:
-        row.sku = _agency_sku(merchant_id=merchant.pk, sku_id=fields["sku_id"])
+        row.sku = _agency_priceable(_agency_sku(merchant_id=merchant.pk, sku_id=fields["sku_id"]))
     try:
         with transaction.atomic():
             row.save(update_fields=["purchase_price", "tier", "sku"])

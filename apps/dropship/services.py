@@ -81,17 +81,25 @@ def supply_pick(
     )
 
 
-def picks_recheck(*, supply_sku_ids: tuple[int, ...]) -> dict[str, int]:
-    """Apply the supplier's current terms to every store's picks of these SKUs: a new floor, and
-    off sale (and the merchant emailed) where the price no longer passes or the supplier stopped
-    selling; back on sale where a held pick passes again. Returns counts per outcome."""
-    pools = {sku.pk: sku for sku in SupplySku.objects.filter(pk__in=supply_sku_ids)}
-    sellable = set(supply_skus_on_sale().filter(pk__in=supply_sku_ids).values_list("pk", flat=True))
-    picks = list(
-        Sku.objects.filter(supply_sku_id__in=supply_sku_ids)
-        .select_related("merchant", "product")
-        .order_by("pk")
-    )
+def picks_recheck(
+    *, supply_sku_ids: tuple[int, ...] | None = None, merchant_id: int | None = None
+) -> dict[str, int]:
+    """Apply the current terms to store picks — every store's picks of these supply SKUs (the
+    supplier changed them), or every pick of one merchant (its commission cap or platform fee
+    changed): a new floor, and off sale (and the merchant emailed) where the price no longer
+    passes or the supplier stopped selling; back on sale where a held pick passes again. Returns
+    counts per outcome."""
+    if (supply_sku_ids is None) == (merchant_id is None):
+        raise TypeError("picks_recheck takes supply_sku_ids or merchant_id")
+    picks_query = Sku.objects.filter(supply_sku__isnull=False)
+    if supply_sku_ids is not None:
+        picks_query = picks_query.filter(supply_sku_id__in=supply_sku_ids)
+    elif merchant_id is not None:
+        picks_query = picks_query.filter(merchant_id=merchant_id)
+    picks = list(picks_query.select_related("merchant", "product").order_by("pk"))
+    pool_ids = {sku.supply_sku_id for sku in picks if sku.supply_sku_id is not None}
+    pools = {sku.pk: sku for sku in SupplySku.objects.filter(pk__in=pool_ids)}
+    sellable = set(supply_skus_on_sale().filter(pk__in=pool_ids).values_list("pk", flat=True))
     counts: dict[str, int] = defaultdict(int)
     held: dict[int, list[str]] = defaultdict(list)
     takes: dict[int, tuple[Decimal, Decimal]] = {}

@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import USER_PHONE
+from apps.core import events
 from apps.core.admin import OperatorOnlyAdmin, PhoneSearchMixin, SaveRefused
 from apps.core.errors import DomainError
 
+from .events import MerchantTakeChanged
 from .models import Merchant, MerchantApplication, MerchantStaff
 from .services import (
     merchant_application_approve,
@@ -59,6 +61,8 @@ class MerchantAdmin(OperatorOnlyAdmin):
         fields = [name for name in form.changed_data if name in self.fields and name != "status"]
         if fields:
             obj.save(update_fields=fields)
+        if "platform_fee_percent" in fields:
+            events.publish(MerchantTakeChanged(merchant_id=obj.pk))
         if "status" in form.changed_data:
             try:
                 merchant_set_status(merchant_id=obj.pk, status=form.cleaned_data["status"])

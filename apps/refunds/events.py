@@ -15,3 +15,14 @@ class RefundCompleted(Event):
     refund_case_id: int
     order_id: int
     order_line_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundStatusChanged(Event):
+    """A refund case was opened or moved to ``status`` (requested, approved, rejected, refunding,
+    refunded, failed, cancelled), published in that transaction: integrators are told
+    (``apps.webhooks``)."""
+
+    merchant_id: int
+    refund_case_id: int
+    status: str

@@ -32,7 +32,11 @@ from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap, transition
-from apps.ledger.posting import ledger_post_refund
+from apps.ledger.posting import (
+    SUPPLY_BORNE_BY_MERCHANT,
+    SUPPLY_BORNE_BY_SUPPLIER,
+    ledger_post_refund,
+)
 from apps.marketing.services import pricing_release
 from apps.members.services import member_order_refunded
 from apps.merchants.models import Merchant
@@ -41,14 +45,17 @@ from apps.orders.services import order_get_for_customer, order_transition
 from apps.payments.models import Payment
 from apps.payments.providers import (
     InvalidNotification,
+    PaymentProvider,
+    ProviderError,
     ProviderUnavailable,
+    RefundNotification,
     RefundRefused,
     provider_get,
 )
 from apps.products.services import sku_return_stock
 
 from . import prorata
-from .events import RefundCompleted
+from .events import RefundCompleted, RefundStatusChanged
 from .models import RefundCase, RefundCaseLine, RefundStatusChange
 
 logger = logging.getLogger(__name__)
@@ -153,15 +160,25 @@ def _units(value: object) -> int:
     return value
 
 
-def _history(case: RefundCase, old: str, new: str, actor: User | None, reason: str) -> None:
+def _status_changed(case: RefundCase) -> None:
+    events.publish(
+        RefundStatusChanged(
+            merchant_id=case.merchant_id, refund_case_id=case.pk, status=case.status
+        )
+    )
+
+
+def _opened(case: RefundCase, actor: User | None, reason: str) -> None:
+    """The first history row of a new case, and the news of it."""
     RefundStatusChange.objects.create(
         merchant_id=case.merchant_id,
         case=case,
-        from_status=old,
-        to_status=new,
+        from_status="",
+        to_status=case.status,
         actor=actor,
         reason=reason[:MAX_REASON],
     )
+    _status_changed(case)
 
 
 def refund_transition(
@@ -169,7 +186,7 @@ def refund_transition(
 ) -> bool:
     """Apply one transition as compare-and-swap from ``case.status`` with a history row; True if
     applied. Runs inside a transaction."""
-    return transition(
+    applied = transition(
         case,
         new,
         transitions=REFUND_TRANSITIONS,
@@ -179,6 +196,9 @@ def refund_transition(
         reason=reason[:MAX_REASON],
         **updates,
     )
+    if applied:
+        _status_changed(case)
+    return applied
 
 
 # --- Requesting -------------------------------------------------------------------------------
@@ -282,37 +302,102 @@ def refund_request(
         )
         if not chosen:
             raise Conflict(_("Nothing is left to refund."), code="nothing_refundable")
-        goods = sum((amount for _item, _units, amount in chosen), ZERO)
         shipping = ZERO
         if kind == K.ORDER and order.status == Order.Status.PAID and not _shipping_held(order.pk):
             shipping = order.shipping_amount
-        case = RefundCase.objects.create(
-            merchant=merchant,
+        case = _case_create(
             order=order,
             payment=payment,
-            customer=customer,
             kind=kind,
             reason=reason,
             return_goods=bool(return_goods) and kind != K.AMOUNT,
-            goods_amount=goods,
-            shipping_amount=shipping,
-            amount=goods + shipping,
-            provider=payment.provider,
-            idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
+            chosen=chosen,
+            shipping=shipping,
         )
-        RefundCaseLine.objects.bulk_create(
-            [
-                RefundCaseLine(
-                    merchant=merchant,
-                    case=case,
-                    order_line=item.line,
-                    quantity=0 if kind == K.AMOUNT else units,
-                    amount=amount,
-                )
-                for item, units, amount in chosen
-            ]
+        _opened(case, customer, reason)
+    return case
+
+
+def _case_create(
+    *,
+    order: Order,
+    payment: Payment,
+    kind: str,
+    reason: str,
+    return_goods: bool,
+    chosen: list[tuple[LineRefundable, int, Decimal]],
+    shipping: Decimal,
+    status: str = S.REQUESTED,
+) -> RefundCase:
+    """Write a case and its lines (caller holds the order lock and has bounded ``chosen``)."""
+    goods = sum((amount for _item, _units, amount in chosen), ZERO)
+    case = RefundCase.objects.create(
+        merchant_id=order.merchant_id,
+        order=order,
+        payment=payment,
+        customer_id=order.customer_id,
+        kind=kind,
+        status=status,
+        reason=reason,
+        return_goods=return_goods,
+        goods_amount=goods,
+        shipping_amount=shipping,
+        amount=goods + shipping,
+        provider=payment.provider,
+        idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
+        decided_at=timezone.now() if status == S.APPROVED else None,
+    )
+    RefundCaseLine.objects.bulk_create(
+        [
+            RefundCaseLine(
+                merchant_id=order.merchant_id,
+                case=case,
+                order_line=item.line,
+                quantity=0 if kind == K.AMOUNT else units,
+                amount=amount,
+            )
+            for item, units, amount in chosen
+        ]
+    )
+    return case
+
+
+def refund_open_in_full(
+    *, merchant: Merchant, order_id: int, reason: str, actor: User | None = None
+) -> RefundCase:
+    """The merchant's side gives back everything still refundable on a paid, unshipped order,
+    shipping included, with no request from the consumer (e.g. a group buy that failed to fill).
+
+    The case is approved at once; the caller hands it to the provider with ``refund_execute``
+    once its transaction commits (beat's sweeper asks again for a case left approved). Under the
+    order lock, bounded like any request: a second call finds nothing left (Conflict
+    ``nothing_refundable``), so an order is never refunded twice. On the provider's confirmation
+    the order is cancelled, its stock, coupon and points come back and no commission is due, as
+    for any full refund before shipping."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(merchant=merchant, pk=order_id).first()
+        if order is None:
+            raise NotFound(_("No such order."), code="unknown_order")
+        if order.status != Order.Status.PAID:
+            raise Conflict(
+                _("Only a paid, unshipped order can be refunded so."), code="not_refundable"
+            )
+        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if payment is None:
+            raise Conflict(_("This order has no payment to refund."), code="not_refundable")
+        chosen = _build_lines(kind=K.ORDER, refundable=refundable_lines(order=order), requested=[])
+        case = _case_create(
+            order=order,
+            payment=payment,
+            kind=K.ORDER,
+            reason=reason,
+            return_goods=False,
+            chosen=chosen,
+            shipping=ZERO if _shipping_held(order.pk) else order.shipping_amount,
+            status=S.APPROVED,
         )
-        _history(case, "", S.REQUESTED, customer, reason)
+        _opened(case, actor, reason)
     return case
 
 
@@ -376,11 +461,23 @@ def refund_reject(
 
 
 def refund_approve(
-    *, merchant: Merchant, case_id: int, actor: User | None, reason: str = ""
+    *,
+    merchant: Merchant,
+    case_id: int,
+    actor: User | None,
+    reason: str = "",
+    supply_borne_by: str | None = None,
 ) -> RefundCase:
     """Approve and ask the provider to refund. Of two approvals at once, one wins; the other is
-    refused (409) and asks nothing of the provider."""
+    refused (409) and asks nothing of the provider. ``supply_borne_by`` (a
+    ``RefundCase.SupplyBorneBy``; None keeps the case's) says who bears the refund of supplied
+    lines: the supplier gives back its share, or the store absorbs it."""
     reason = _reason(reason, required=False)
+    borne = {} if supply_borne_by is None else {"supply_borne_by": supply_borne_by}
+    if supply_borne_by is not None and supply_borne_by not in RefundCase.SupplyBorneBy.values:
+        raise DomainError(
+            _("Say whether the supplier or the store bears the refund."), code="invalid_borne_by"
+        )
     case = refund_get_for_merchant(merchant=merchant, case_id=case_id)
     with transaction.atomic():
         case = _locked_case(case)
@@ -393,10 +490,24 @@ def refund_approve(
             reason=reason,
             merchant_reason=reason,
             decided_at=timezone.now(),
+            **borne,
         )
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case
+
+
+def _case_and_provider(
+    case_id: int, *, status: str
+) -> tuple[RefundCase | None, PaymentProvider | None]:
+    """The case while it is in ``status``, and its provider while that is enabled."""
+    case = RefundCase.objects.select_related("payment").get(pk=case_id)
+    if case.status != status:
+        return None, None
+    try:
+        return case, provider_get(case.provider)
+    except ProviderUnavailable:
+        return case, None
 
 
 def refund_execute(*, case_id: int) -> str:
@@ -404,12 +515,8 @@ def refund_execute(*, case_id: int) -> str:
     idempotency key is the same refund). Returns "refunding", "failed" (refused), "pending" (the
     provider could not be reached; the case stays approved and beat's sweeper asks again) or
     "skipped" (not approved any more)."""
-    case = RefundCase.objects.select_related("payment").get(pk=case_id)
-    if case.status != S.APPROVED:
-        return "skipped"
-    try:
-        provider = provider_get(case.provider)
-    except ProviderUnavailable:
+    case, provider = _case_and_provider(case_id, status=S.APPROVED)
+    if case is None or provider is None:
         return "skipped"
     try:
         answer = provider.refund(case.payment, case.amount, case.idempotency_key)
@@ -457,6 +564,11 @@ def refund_handle_notification(*, provider: str, body: bytes, headers) -> str:  
         raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
+    return _refund_apply(provider=provider, notice=notice)
+
+
+def _refund_apply(*, provider: str, notice: RefundNotification) -> str:
+    """A provider's verified word on a refund (its notification, or its answer to a query)."""
     cases = RefundCase.objects.filter(idempotency_key=notice.out_refund_no, provider=provider)
     if notice.merchant_id is not None:
         cases = cases.filter(merchant_id=notice.merchant_id)
@@ -486,6 +598,38 @@ def refund_handle_notification(*, provider: str, body: bytes, headers) -> str:  
         return "refunded"
 
 
+def refunds_stuck_refunding(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Cases the provider accepted whose outcome never arrived (a notification lost, or a
+    provider that does not send one): beat asks the provider about them."""
+    cutoff = timezone.now() - older_than
+    return list(
+        RefundCase.objects.filter(status=S.REFUNDING, decided_at__lte=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def refund_query_outcome(*, case_id: int) -> str:
+    """Ask the provider what became of a refunding case and apply its answer as a notification
+    would: "refunded", "failed", "pending" (no final outcome yet, or the provider could not be
+    asked: beat asks again) or "skipped" (not refunding any more)."""
+    case, provider = _case_and_provider(case_id, status=S.REFUNDING)
+    if case is None or provider is None:
+        return "skipped"
+    try:
+        notice = provider.refund_query(case.payment, case.idempotency_key)
+    except ProviderError:
+        logger.warning("refund %s: the provider could not be asked", case.idempotency_key)
+        return "pending"
+    if notice is None:
+        return "pending"
+    try:
+        return _refund_apply(provider=case.provider, notice=notice)
+    except DomainError:
+        logger.exception("refund %s: the provider's answer was refused", case.idempotency_key)
+        return "pending"
+
+
 def _refunded_before(payment_id: int, case_id: int) -> Decimal:
     total = (
         RefundCase.objects.filter(payment_id=payment_id, status=S.REFUNDED)
@@ -493,6 +637,15 @@ def _refunded_before(payment_id: int, case_id: int) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return total or ZERO
+
+
+def _supply_memo(*, case: RefundCase, lines: list[RefundCaseLine]) -> str:
+    """The refund journal says who bore a refund of supplied lines (none: no memo)."""
+    if not any(line.order_line.supplier_id for line in lines):
+        return ""
+    if case.supply_borne_by == RefundCase.SupplyBorneBy.SUPPLIER:
+        return SUPPLY_BORNE_BY_SUPPLIER
+    return SUPPLY_BORNE_BY_MERCHANT
 
 
 def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
@@ -535,6 +688,7 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
         amount=case.amount,
         fee_share=fee_share,
         reference=case.idempotency_key,
+        memo=_supply_memo(case=case, lines=lines),
     )
     events.publish(
         RefundCompleted(
@@ -620,7 +774,21 @@ def payment_refund_unclaimed(
             idempotency_key=f"RP{payment.out_trade_no}{secrets.token_hex(3).upper()}"[-64:],
             decided_at=timezone.now(),
         )
-        _history(case, "", S.APPROVED, actor, "paid after the order was closed")
+        _opened(case, actor, "paid after the order was closed")
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case
+
+
+def payment_refund_superseded(*, payment_id: int) -> str:
+    """The automatic refund of a superseded payment whose money arrived: the case's status, or
+    "skipped" when the payment needs no refund (any more)."""
+    payment = (
+        Payment.objects.filter(pk=payment_id, status=Payment.Status.REFUND_REQUIRED)
+        .select_related("merchant")
+        .first()
+    )
+    if payment is None:
+        return "skipped"
+    case = payment_refund_unclaimed(merchant=payment.merchant, payment_id=payment.pk, actor=None)
+    return case.status

@@ -7,19 +7,20 @@ needs, never personal data (recipients' names, phones and addresses stay in the 
 
 from typing import Any
 
-from apps.commissions.events import CommissionReleased
+from apps.commissions.events import CommissionReleased, CommissionSettled
 from apps.commissions.models import CommissionRecord
 from apps.core import events
 from apps.distributors.events import DistributorJoined
 from apps.distributors.models import Distributor
 from apps.orders.events import OrderCancelled, OrderCompleted, OrderPaid, OrderShipped
 from apps.orders.models import Order
-from apps.refunds.events import RefundCompleted
+from apps.refunds.events import RefundStatusChanged
 from apps.refunds.models import RefundCase
-from apps.withdrawals.events import WithdrawalApproved
+from apps.withdrawals.events import WithdrawalStatusChanged
 from apps.withdrawals.models import Withdrawal
 
-from .selectors import merchant_has_endpoints
+from .models import EVENT_TYPES
+from .selectors import merchant_has_endpoints, merchants_with_endpoints
 from .services import webhook_event_publish
 from .tasks import webhooks_enqueue_on_commit
 
@@ -87,9 +88,13 @@ def _refund(case_id: int) -> dict[str, Any]:
     }
 
 
-@events.handler(RefundCompleted)
-def refund_completed(event: RefundCompleted) -> None:
-    _publish(event.merchant_id, "refund.refunded", lambda: _refund(event.refund_case_id))
+@events.handler(RefundStatusChanged)
+def refund_status_changed(event: RefundStatusChanged) -> None:
+    """refund.requested, .approved, .rejected, .refunded, .failed, .cancelled (the step handing
+    the refund to the provider, "refunding", is the house's own)."""
+    event_type = f"refund.{event.status}"
+    if event_type in EVENT_TYPES:
+        _publish(event.merchant_id, event_type, lambda: _refund(event.refund_case_id))
 
 
 def _records(order_id: int) -> list[dict[str, Any]]:
@@ -109,16 +114,31 @@ def _records(order_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _commission(event_type: str, order_ids: tuple[int, ...]) -> None:
+    """One event per order; a batch of a settlement or release costs one query when none of its
+    merchants has an endpoint."""
+    for order_id, merchant_id in (
+        Order.objects.filter(pk__in=order_ids, merchant_id__in=merchants_with_endpoints())
+        .order_by("pk")
+        .values_list("pk", "merchant_id")
+    ):
+        webhooks_enqueue_on_commit(
+            webhook_event_publish(
+                merchant_id=merchant_id,
+                event_type=event_type,
+                data={"order_id": order_id, "records": _records(order_id)},
+            )
+        )
+
+
+@events.handler(CommissionSettled)
+def commission_settled(event: CommissionSettled) -> None:
+    _commission("commission.settled", event.order_ids)
+
+
 @events.handler(CommissionReleased)
 def commission_released(event: CommissionReleased) -> None:
-    for order_id, merchant_id in (
-        Order.objects.filter(pk__in=event.order_ids).order_by("pk").values_list("pk", "merchant_id")
-    ):
-        _publish(
-            merchant_id,
-            "commission.released",
-            lambda order_id=order_id: {"order_id": order_id, "records": _records(order_id)},
-        )
+    _commission("commission.released", event.order_ids)
 
 
 def _withdrawal(withdrawal_id: int) -> dict[str, Any]:
@@ -127,6 +147,7 @@ def _withdrawal(withdrawal_id: int) -> dict[str, Any]:
         "withdrawal": {
             "id": withdrawal.pk,
             "distributor_id": withdrawal.distributor_id,
+            "supplier_id": withdrawal.supplier_id,
             "status": withdrawal.status,
             "amount": withdrawal.amount,
             "fee": withdrawal.fee,
@@ -136,9 +157,12 @@ def _withdrawal(withdrawal_id: int) -> dict[str, Any]:
     }
 
 
-@events.handler(WithdrawalApproved)
-def withdrawal_approved(event: WithdrawalApproved) -> None:
-    _publish(event.merchant_id, "withdrawal.approved", lambda: _withdrawal(event.withdrawal_id))
+@events.handler(WithdrawalStatusChanged)
+def withdrawal_status_changed(event: WithdrawalStatusChanged) -> None:
+    """withdrawal.requested, .approved, .rejected, .paid, .failed ("paying" is the house's own)."""
+    event_type = f"withdrawal.{event.status}"
+    if event_type in EVENT_TYPES:
+        _publish(event.merchant_id, event_type, lambda: _withdrawal(event.withdrawal_id))
 
 
 @events.handler(DistributorJoined)

@@ -8,11 +8,14 @@ from django.db import transaction
 
 from apps.core import events
 
-from .events import WithdrawalApproved
+from .events import WithdrawalStatusChanged
+from .models import Withdrawal
 from .tasks import withdrawal_payout_task
 
 
-@events.handler(WithdrawalApproved)
-def pay_out_when_approved(event: WithdrawalApproved) -> None:
+@events.handler(WithdrawalStatusChanged)
+def pay_out_when_approved(event: WithdrawalStatusChanged) -> None:
+    if event.status != Withdrawal.Status.APPROVED:
+        return
     withdrawal_id = event.withdrawal_id
     transaction.on_commit(lambda: withdrawal_payout_task.delay(withdrawal_id))

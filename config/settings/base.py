@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.refunds",
     "apps.commissions",
+    "apps.groupbuy",
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
@@ -215,9 +216,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_release_due",
         "schedule": 300.0,
     },
+    "dropship-supply-release-due": {
+        "task": "apps.dropship.tasks.supply_release_due_task",
+        "schedule": 300.0,
+    },
     "refunds-retry-approved": {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
+    },
+    "refunds-query-refunding": {
+        "task": "apps.refunds.tasks.refunds_query_refunding",
+        "schedule": 600.0,
     },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
@@ -237,10 +246,25 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
+    # Providers' bills of yesterday (reconciliation): each kept once per merchant, provider, day.
+    "payments-statements-download": {
+        "task": "apps.payments.tasks.statements_download",
+        "schedule": 3600.0,
+    },
+    "groupbuy-close-expired": {
+        "task": "apps.groupbuy.tasks.groups_close_expired",
+        "schedule": 60.0,
+    },
     "refunds-refund-rate-flags": {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,
     },
+    # Unsold flash-sale units go back to their SKUs within a minute of the sale's end.
+    "marketing-flash-sales-close": {
+        "task": "apps.marketing.tasks.flash_sales_close",
+        "schedule": 60.0,
+    },
+    "members-points-expire": {"task": "apps.members.tasks.points_expire", "schedule": 3600.0},
 }
 
 # Live rooms (apps/live): the channel layer carries every room's messages between server processes
@@ -315,6 +339,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth-token": rate("FENXIAO_RATE_API_TOKEN", "10/min"),
         "merchant-applications": rate("FENXIAO_RATE_API_MERCHANT_APPLICATIONS", "5/hour"),
+        "supplier-applications": rate("FENXIAO_RATE_API_SUPPLIER_APPLICATIONS", "5/hour"),
     },
     # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
     # the whole X-Forwarded-For header, which a client can change on every request.
@@ -344,6 +369,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+        "CouponKindEnum": "apps.marketing.models.Coupon.Kind",
+        "PromotionKindEnum": "apps.marketing.models.Promotion.Kind",
+        "PointsEntryKindEnum": "apps.members.models.PointsEntry.Kind",
     },
 }
 
@@ -384,6 +412,10 @@ FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 # Seconds the merchant dashboard's figures stay cached, per merchant and range.
 FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)
+# The consumer's address a payment order sends (WeChat Pay's H5 payer_client_ip) is REMOTE_ADDR,
+# unless this says the site stands behind a proxy that writes X-Forwarded-For: then its first
+# hop. Off by default, because anybody can send that header.
+FENXIAO_TRUST_X_FORWARDED_FOR = env.bool("FENXIAO_TRUST_X_FORWARDED_FOR", default=False)
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 # Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
 # (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).

@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from apps.tenancy.scope import owner_connection
 from apps.commissions.models import CommissionPlan, CommissionRecord
 from apps.commissions.services import (
     CommissionPlanInvalid,
@@ -18,6 +17,7 @@ from apps.core.errors import NotFound
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.orders.models import Order
+from apps.tenancy.scope import owner_connection
 from tests.factories import MerchantFactory, SkuFactory, UserFactory
 from tests.support.ledger import ledger_balances
 

@@ -5,16 +5,20 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from apps.commissions.services import commission_plan_update
 from apps.core.errors import Conflict, DomainError, NotFound
+from apps.distributors.agency import distributor_price_set, tier_price_create
+from apps.distributors.models import DistributorPrice, ProgrammeSettings, TierSkuPrice
+from apps.distributors.services import distributor_join
 from apps.dropship.floors import money_floor
-from apps.orders.models import Order
-from apps.orders.services import order_cancel
+from apps.orders.models import Order, OrderLine
+from apps.orders.services import cart_add_item, order_cancel, order_place_from_cart
 from apps.products.models import Sku
 from apps.products.services import sku_adjust_stock, sku_update
 from apps.suppliers.models import SupplyProduct, SupplySku
 from apps.suppliers.services import supply_product_remove, supply_sku_save
 from tests.factories import MerchantFactory, SkuFactory, UserFactory
-from tests.services.flows import place
+from tests.services.flows import RECIPIENT, place
 
 from .conftest import make_supplier, make_supply_product, pick
 
@@ -198,3 +202,100 @@ def test_another_suppliers_skus_are_unknown_to_a_pick(merchant, pool):
         from apps.dropship.services import supply_pick
 
         supply_pick(merchant=merchant, supply_product_id=pool.product_id, prices={other.pk: "99"})
+
+
+def test_raising_the_commission_cap_hides_picks_the_new_take_makes_unsafe_and_lowering_it_back_restores_them(  # noqa: E501
+    pool, django_capture_on_commit_callbacks
+):
+    merchant = MerchantFactory(contact_email="boss@store.example")
+    sku = pick(merchant, pool, price="99.00")  # floor 86.96 under a 30 % cap + 1 % fee
+
+    with django_capture_on_commit_callbacks(execute=True):
+        commission_plan_update(merchant=merchant, max_total_percent="40.00")
+
+    sku.refresh_from_db()
+    # 60.00 / (1 − 0.41) = 101.69… → 101.70: the store's 99.00 could now pay out more than it keeps
+    assert (sku.is_active, sku.supply_hold, sku.supply_floor) == (False, True, Decimal("101.70"))
+    assert [message.to for message in mail.outbox] == [["boss@store.example"]]
+    assert "101.70" in mail.outbox[0].body
+    with pytest.raises(DomainError):
+        place(merchant=merchant, customer=UserFactory(), lines=[(sku, 1)])
+
+    commission_plan_update(merchant=merchant, max_total_percent="30.00")
+
+    sku.refresh_from_db()
+    assert (sku.is_active, sku.supply_hold, sku.supply_floor) == (True, False, Decimal("86.96"))
+
+
+def test_a_cap_change_rechecks_only_that_merchants_picks(merchant, pool):
+    other = MerchantFactory()
+    mine, theirs = pick(merchant, pool), pick(other, pool)
+
+    commission_plan_update(merchant=merchant, max_total_percent="40.00")
+
+    assert Sku.objects.get(pk=mine.pk).supply_hold is True
+    assert Sku.objects.get(pk=theirs.pk).supply_hold is False
+    # changing something else of the plan changes no floor
+    commission_plan_update(merchant=other, freeze_days=3)
+    assert Sku.objects.get(pk=theirs.pk).supply_floor == Decimal("86.96")
+
+
+def test_the_operator_raising_the_platform_fee_rechecks_the_merchants_picks(
+    merchant, pool, admin_client
+):
+    sku = pick(merchant, pool, price="99.00")
+    data = {
+        "name": merchant.name,
+        "status": merchant.status,
+        "platform_fee_percent": "12.00",  # 30 % + 12 % leave 58 %: 60 / 0.58 = 103.45
+        "contact_email": "",
+        "description": "",
+    }
+
+    response = admin_client.post(f"/admin/merchants/merchant/{merchant.pk}/change/", data)
+
+    assert response.status_code == 302, response.content[:500]
+    sku.refresh_from_db()
+    assert (sku.is_active, sku.supply_hold, sku.supply_floor) == (False, True, Decimal("103.45"))
+
+
+def test_supplied_goods_take_no_agency_purchase_price(merchant, pool):
+    ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
+    sku = pick(merchant, pool, price="99.00")
+
+    with pytest.raises(DomainError) as refused:
+        tier_price_create(merchant=merchant, tier_id=None, sku_id=sku.pk, purchase_price="90.00")
+
+    assert refused.value.code == "supplied_not_for_agency"
+    assert not TierSkuPrice.objects.filter(sku=sku).exists()
+
+
+def test_a_crafted_purchase_price_on_supplied_goods_never_makes_an_agency_line(merchant, pool):
+    # a row written behind the services' back (or left from before the rule): a distributor's
+    # resale price above the store price would let percent commission grow past the supply floor
+    ProgrammeSettings.objects.update_or_create(merchant=merchant, defaults={"agency_enabled": True})
+    sku = pick(merchant, pool, price="99.00")
+    TierSkuPrice.objects.create(merchant=merchant, sku=sku, purchase_price=Decimal("90.00"))
+    seller = distributor_join(merchant=merchant, user=UserFactory())
+    DistributorPrice.objects.create(
+        merchant=merchant, distributor=seller, sku=sku, price=Decimal("300.00")
+    )
+    customer = UserFactory()
+    cart_add_item(
+        merchant=merchant,
+        customer=customer,
+        sku_id=sku.pk,
+        quantity=1,
+        shop_code=seller.invite_code,
+    )
+
+    order = order_place_from_cart(merchant=merchant, customer=customer, recipient=RECIPIENT)
+
+    line = OrderLine.objects.get(order=order)
+    assert (line.unit_price, line.agency_distributor_id, line.agency_unit_cost) == (
+        Decimal("99.00"),
+        None,
+        None,
+    )
+    with pytest.raises(DomainError):
+        distributor_price_set(distributor=seller, sku_id=sku.pk, price="120.00")
