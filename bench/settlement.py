@@ -438,23 +438,27 @@ def steady(order_ids: list[int], worker: Worker, rate: float) -> dict:
     done = threading.Event()
 
     def poll() -> None:
-        progress = time.monotonic()
         try:
-            while len(seen) < len(order_ids):
-                now, before = datetime.now(UTC), len(seen)
-                for pk in Order.objects.filter(
-                    pk__gte=order_ids[0],
-                    pk__lte=order_ids[-1],
-                    commission_status=Order.CommissionStatus.SETTLED,
-                ).values_list("pk", flat=True):
-                    seen.setdefault(pk, now)
-                if len(seen) > before:
-                    progress = time.monotonic()
-                elif done.is_set() and time.monotonic() - progress > STALL_SECONDS:
-                    return  # the worker settles nothing any more: reported below
-                time.sleep(POLL_INTERVAL)
+            with store_scope():  # a thread of its own: scopes are per thread
+                poll_settled()
         finally:
             connections.close_all()
+
+    def poll_settled() -> None:
+        progress = time.monotonic()
+        while len(seen) < len(order_ids):
+            now, before = datetime.now(UTC), len(seen)
+            for pk in Order.objects.filter(
+                pk__gte=order_ids[0],
+                pk__lte=order_ids[-1],
+                commission_status=Order.CommissionStatus.SETTLED,
+            ).values_list("pk", flat=True):
+                seen.setdefault(pk, now)
+            if len(seen) > before:
+                progress = time.monotonic()
+            elif done.is_set() and time.monotonic() - progress > STALL_SECONDS:
+                return  # the worker settles nothing any more: reported below
+            time.sleep(POLL_INTERVAL)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
