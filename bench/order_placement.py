@@ -56,8 +56,8 @@ import environ  # noqa: E402
 import psycopg2  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
-TARGET_RATIO = 1 / 3
-TARGET_STATEMENTS = 15
+TARGET_RATIO = 1 / 2
+TARGET_STATEMENTS = 12
 CART = ((0, 2), (1, 1))  # (index of the SKU, quantity): two lines
 CHAIN_DEPTH = 5
 COUNTED_ORDERS = 20
@@ -252,27 +252,21 @@ WHERE sku.id = %s AND pool.id = sku.supply_sku_id AND pool.stock >= %s
   AND sku.price >= pool.min_retail_price
 RETURNING sku.price, pool.supply_price, pool.supplier_id
 """
-SELECT_UPLINE = """
-SELECT b.distributor_id, d1.parent_id, d2.parent_id
-FROM distributors_customerbinding b
-JOIN distributors_distributor d1 ON d1.id = b.distributor_id
-LEFT JOIN distributors_distributor d2 ON d2.id = d1.parent_id
-WHERE b.merchant_id = %s AND b.customer_id = %s
-"""
 INSERT_ORDER = """
 INSERT INTO orders_order (
     merchant_id, number, customer_id, status, goods_amount, discount_amount, shipping_amount,
     payable_amount, distributor_id, level2_distributor_id, level3_distributor_id,
-    commission_status, recipient_name, recipient_phone, shipping_address, note, shipping_carrier,
-    tracking_number, created_at, expires_at
+    commission_status, recipient_name, recipient_phone, recipient_phone_index, shipping_address,
+    note, shipping_carrier, tracking_number, price_channel, created_at, expires_at
 ) VALUES (
-    %s, %s, %s, 'pending_payment', %s, 0, 0, %s, %s, %s, %s, 'none', %s, %s, %s, %s, '', '', %s, %s
+    %s, %s, %s, 'pending_payment', %s, 0, 0, %s, %s, %s, %s, 'none', %s, %s, %s, %s, %s, '', '', '',
+    %s, %s
 ) RETURNING id
 """
 INSERT_LINES = """
 INSERT INTO orders_orderline (
     merchant_id, order_id, sku_id, product_id, product_name, sku_name, unit_price, quantity,
-    paid_amount, supplier_id, supply_unit_price
+    discount_amount, paid_amount, supplier_id, supply_unit_price
 ) VALUES {}
 """
 INSERT_HISTORY = """
@@ -300,6 +294,28 @@ class FloorSide:
         self.statements: Counter[str] | None = None
         # Mirrors the Django path: set when order_place_from_cart locks the cart row first.
         self.lock_cart = False
+        # The two reads the Django path sends as hand-written SQL already: what is on offer
+        # (apps.marketing.pricing.on_offer) and the upline with the programme's self-purchase
+        # flag (placement's _upline_snapshot). The same statements, sent by hand here.
+        from apps.distributors.models import Distributor
+        from apps.marketing.models import CouponGrant, Promotion
+        from apps.marketing.pricing import _on_offer_sql
+        from apps.orders.services.placement import _upline_sql
+
+        self.offer_sql = _on_offer_sql()
+        self.offer_params = {
+            "merchant": self.merchant_id,
+            "customer": self.customer_id,
+            "limited": Promotion.Kind.LIMITED_PRICE.value,
+            "full_reduction": Promotion.Kind.FULL_REDUCTION.value,
+            "available": CouponGrant.Status.AVAILABLE.value,
+        }
+        self.upline_sql = _upline_sql()
+        self.upline_params = {
+            "merchant": self.merchant_id,
+            "customer": self.customer_id,
+            "active": Distributor.Status.ACTIVE.value,
+        }
 
     def _execute(self, statement: str, params: tuple | list | None = None) -> None:
         if self.statements is not None:
@@ -308,6 +324,10 @@ class FloorSide:
         self.cursor.execute(statement, params)
 
     def place(self) -> int:
+        from apps.core.crypto import encrypt
+        from apps.core.personal import phone_index
+        from apps.orders.models import RECIPIENT_PHONE
+
         execute, cursor = self._execute, self.cursor
         execute("BEGIN")
         try:
@@ -332,6 +352,14 @@ class FloorSide:
             ) in items:
                 if not (sku_active and product_active) or not 1 <= quantity <= 999:
                     raise RuntimeError("not on sale")
+            now = datetime.now(UTC)
+            # what is on offer for these SKUs and this customer, as the pricing pipeline reads it
+            execute(
+                self.offer_sql, {**self.offer_params, "skus": [row[2] for row in items], "now": now}
+            )
+            offers = cursor.fetchone()
+            if any(offers[0:4]) or offers[4] is not None:
+                raise RuntimeError("the floor's store has nothing on offer")
             supplies: dict[int, tuple] = {}
             # own SKUs first, then the pools: the Django path's lock order
             for _item, quantity, sku_id, *_rest, pool_id in sorted(
@@ -345,12 +373,27 @@ class FloorSide:
                     supplies[sku_id] = (row[2], row[1]) if row else (None, None)
                 if cursor.rowcount != 1:
                     raise RuntimeError("out of stock")
-            execute(SELECT_UPLINE, (self.merchant_id, self.customer_id))
-            level1, level2, level3 = cursor.fetchone() or (None, None, None)
-            now = datetime.now(UTC)
+            execute(self.upline_sql, {**self.upline_params, "now": now})
+            row = cursor.fetchone()
+            if row[0] and row[1] is not None:  # self-purchase commission, the buyer a distributor
+                level1, level2, level3 = row[1:4]
+            else:
+                chain: list = []
+                for distributor_id, user_id in zip(row[4:10:2], row[5:10:2], strict=True):
+                    if distributor_id is None or user_id == self.customer_id:
+                        break
+                    chain.append(distributor_id)
+                level1, level2, level3 = (chain + [None, None, None])[:3]
             goods = sum((row[4] * row[1] for row in items), Decimal("0")).quantize(CENT)
             number = now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
-            name, phone, address = self.recipient.name, self.recipient.phone, self.recipient.address
+            # Personal data is encrypted at rest and the phone gets its blind index, as on the
+            # Django side (the same functions: their CPU is part of the work).
+            name, phone, address = (
+                encrypt(self.recipient.name),
+                encrypt(self.recipient.phone),
+                encrypt(self.recipient.address),
+            )
+            phone_key = phone_index(self.recipient.phone, purpose=RECIPIENT_PHONE)
             execute(
                 INSERT_ORDER,
                 (
@@ -364,6 +407,7 @@ class FloorSide:
                     level3,
                     name,
                     phone,
+                    phone_key,
                     address,
                     "",
                     now,
@@ -394,11 +438,12 @@ class FloorSide:
                     sku_name,
                     price,
                     quantity,
+                    0,
                     (price * quantity).quantize(CENT),
                     supplier_id,
                     supply_price,
                 ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+            values = ", ".join(["(" + ", ".join(["%s"] * 12) + ")"] * len(items))
             execute(INSERT_LINES.format(values), params)
             execute(INSERT_HISTORY, (self.merchant_id, order_id, self.customer_id, now))
             execute(DELETE_CART_ITEMS, ([row[0] for row in items],))

@@ -13,8 +13,11 @@ from apps.commissions.api import urls as commissions
 from apps.distributors.api import urls as distributors
 from apps.dropship.api import urls as dropship
 from apps.finance.api import urls as finance
+from apps.groupbuy.api import urls as groupbuy
 from apps.live.api import urls as live
+from apps.marketing.api import urls as marketing
 from apps.materials.api import urls as materials
+from apps.members.api import urls as members
 from apps.merchants.api import urls as merchants
 from apps.orders.api import urls as orders
 from apps.payments.api import urls as payments
@@ -38,6 +41,9 @@ store_urlpatterns = [
     *programme.store_urlpatterns,
     *finance.store_urlpatterns,
     *live.store_urlpatterns,
+    *marketing.store_urlpatterns,
+    *members.store_urlpatterns,
+    *groupbuy.store_urlpatterns,
 ]
 merchant_urlpatterns = [
     *products.merchant_urlpatterns,
@@ -51,6 +57,8 @@ merchant_urlpatterns = [
     *finance.merchant_urlpatterns,
     *live.merchant_urlpatterns,
     *dropship.merchant_urlpatterns,
+    *marketing.merchant_urlpatterns,
+    *groupbuy.merchant_urlpatterns,
 ]
 supplier_urlpatterns = [
     *suppliers.supplier_urlpatterns,
@@ -60,6 +68,7 @@ supplier_urlpatterns = [
 urlpatterns = [
     *accounts.public_urlpatterns,
     *merchants.public_urlpatterns,
+    *suppliers.public_urlpatterns,
     path("stores/<slug:store>/", include(store_urlpatterns)),
     path("merchant/", include(merchant_urlpatterns)),
     path("supplier/", include(supplier_urlpatterns)),

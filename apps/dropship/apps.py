@@ -8,4 +8,7 @@ class DropshipConfig(AppConfig):
     verbose_name = _("Drop-shipping")
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401 (subscribes to the events of the apps below)
+        from . import (  # noqa: F401 (subscribes to the events below; registers ledger checks)
+            handlers,
+            ledger_checks,
+        )

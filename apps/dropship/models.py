@@ -94,3 +94,87 @@ class SupplierShipment(Shipment):
         proxy = True
         verbose_name = _("shipment to send")
         verbose_name_plural = _("shipments to send")
+
+
+class SupplyShare(MerchantOwned):
+    """What the supplier is owed for one supplied order line: its supply price × quantity, owed
+    from the payment on (``apps.dropship.supply_money``). Frozen until the after-sale window after
+    completion closes with no refund case open on the line, then released to the supplier's
+    available balance; a refund the supplier bears takes back its pro-rata part
+    (``reversed_amount``), from the frozen balance or the available one. The ledger holds the
+    money (supplier_* accounts); this row holds the state."""
+
+    class Status(models.TextChoices):
+        FROZEN = "frozen", _("Frozen")
+        RELEASED = "released", _("Released")
+        CANCELLED = "cancelled", _("Cancelled (refunded in full)")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="supply_shares", verbose_name=_("order")
+    )
+    order_line = models.OneToOneField(
+        OrderLine,
+        on_delete=models.PROTECT,
+        related_name="supply_share",
+        verbose_name=_("order line"),
+    )
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="shares", verbose_name=_("supplier")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    reversed_amount = models.DecimalField(
+        _("taken back"), max_digits=12, decimal_places=2, default=0
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.FROZEN)
+    # Set when the order completes: the end of its after-sale window.
+    release_at = models.DateTimeField(_("releases at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("owed since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("supplier's share")
+        verbose_name_plural = _("supplier's shares")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, reversed_amount__gte=0)
+                & models.Q(reversed_amount__lte=models.F("amount")),
+                name="supply_share_amounts",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "release_at"], name="supply_share_release_due"),
+            models.Index(fields=["supplier", "-id"], name="supply_share_by_supplier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_id}: ¥{self.amount}"
+
+    @property
+    def kept(self):  # type: ignore[no-untyped-def]
+        return self.amount - self.reversed_amount
+
+
+class SupplyShareReversal(MerchantOwned):
+    """The part of a supplier's share one refund case took back (the supplier bore the refund)."""
+
+    share = models.ForeignKey(SupplyShare, on_delete=models.PROTECT, related_name="reversals")
+    refund_case = models.ForeignKey(
+        "refunds.RefundCase", on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    from_status = models.CharField(_("taken from"), max_length=16)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("supplier's share taken back")
+        verbose_name_plural = _("supplier's shares taken back")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["share", "refund_case"], name="supply_reversal_once_per_refund"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="supply_reversal_positive"
+            ),
+        ]

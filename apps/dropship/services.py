@@ -93,10 +93,10 @@ def picks_recheck(
     picks_query = Sku.objects.filter(supply_sku__isnull=False)
     if supply_sku_ids is not None:
         picks_query = picks_query.filter(supply_sku_id__in=supply_sku_ids)
-    else:
+    elif merchant_id is not None:
         picks_query = picks_query.filter(merchant_id=merchant_id)
     picks = list(picks_query.select_related("merchant", "product").order_by("pk"))
-    pool_ids = {sku.supply_sku_id for sku in picks}
+    pool_ids = {sku.supply_sku_id for sku in picks if sku.supply_sku_id is not None}
     pools = {sku.pk: sku for sku in SupplySku.objects.filter(pk__in=pool_ids)}
     sellable = set(supply_skus_on_sale().filter(pk__in=pool_ids).values_list("pk", flat=True))
     counts: dict[str, int] = defaultdict(int)

@@ -7,7 +7,7 @@ first. A check takes the merchant to check (None: all) and yields one readable l
 
 The ledger's own checks: every journal has at least two entries, they sum to zero, and they
 belong to its merchant; every wallet balance equals the sum of its account's entries, and no
-distributor has entries without a wallet.
+distributor has entries without a wallet; the same for each supplier's wallet with a merchant.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -18,8 +18,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from apps.core.money import ZERO
 
-from .models import Journal, LedgerEntry, Wallet
-from .posting import DISTRIBUTOR_ACCOUNTS
+from .models import Journal, LedgerEntry, SupplierWallet, Wallet
+from .posting import DISTRIBUTOR_ACCOUNTS, SUPPLIER_COLUMNS
 
 Check = Callable[[int | None], Iterable[str]]
 
@@ -114,6 +114,38 @@ def _wallets_match(merchant_id: int | None) -> Iterator[str]:
                 )
 
 
+@ledger_check
+def _supplier_wallets_match(merchant_id: int | None) -> Iterator[str]:
+    sums: dict[tuple[int, int, str], Decimal] = {
+        (merchant, supplier_id, account): total
+        for merchant, supplier_id, account, total in LedgerEntry.objects.filter(
+            merchant_scope(merchant_id), supplier__isnull=False
+        )
+        .values("merchant_id", "supplier_id", "account")
+        .annotate(total=Sum("amount"))
+        .values_list("merchant_id", "supplier_id", "account", "total")
+    }
+    wallets = {
+        (wallet.merchant_id, wallet.supplier_id): wallet
+        for wallet in SupplierWallet.objects.filter(merchant_scope(merchant_id))
+    }
+    for merchant, supplier_id in sorted({(m, s) for m, s, _account in sums}):
+        if (merchant, supplier_id) not in wallets:
+            yield f"supplier {supplier_id} has ledger entries with merchant {merchant} but no wallet"
+    for (merchant, supplier_id), wallet in sorted(wallets.items()):
+        for account, column in SUPPLIER_COLUMNS.items():
+            expected = sums.get((merchant, supplier_id, account), ZERO)
+            if getattr(wallet, column) != expected:
+                yield (
+                    f"wallet of supplier {supplier_id} with merchant {merchant}: {column} is "
+                    f"{getattr(wallet, column)}, its entries sum to {expected}"
+                )
+
+
 ledger_count("journals", lambda merchant_id: Journal.objects.filter(merchant_scope(merchant_id)))
 ledger_count("entries", lambda merchant_id: LedgerEntry.objects.filter(merchant_scope(merchant_id)))
 ledger_count("wallets", lambda merchant_id: Wallet.objects.filter(merchant_scope(merchant_id)))
+ledger_count(
+    "supplier wallets",
+    lambda merchant_id: SupplierWallet.objects.filter(merchant_scope(merchant_id)),
+)

@@ -1,4 +1,5 @@
-"""The books: journals of balanced entries, and each distributor's wallet (their cache).
+"""The books: journals of balanced entries, and each distributor's and supplier's wallet (their
+caches).
 
 The tables keep the names they had when the ledger lived in ``apps.commissions``
 (``commissions_journal``, ``commissions_ledgerentry``, ``commissions_wallet``): the models moved,
@@ -40,6 +41,37 @@ class Wallet(MerchantOwned):
         return self.frozen + self.available + self.withdrawing + self.withdrawn
 
 
+class SupplierWallet(MerchantOwned):
+    """What one merchant owes one supplier (供应商) for supplied goods sold in its store: a cache of
+    the supplier's four ledger accounts with that merchant, written only by ``ledger_post`` like
+    ``Wallet``. ``available`` goes negative when a refund the supplier bears comes after release
+    (the debt is settled by later sales before anything can be withdrawn)."""
+
+    # A string reference to the app above: the ledger stores the supplier's id, never imports it.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.PROTECT, related_name="wallets"
+    )
+    frozen = models.DecimalField(_("frozen"), max_digits=14, decimal_places=2, default=0)
+    available = models.DecimalField(_("available"), max_digits=14, decimal_places=2, default=0)
+    withdrawing = models.DecimalField(
+        _("being withdrawn"), max_digits=14, decimal_places=2, default=0
+    )
+    withdrawn = models.DecimalField(_("withdrawn"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("supplier wallet")
+        verbose_name_plural = _("supplier wallets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "supplier"], name="supplier_wallet_once_per_store"
+            ),
+        ]
+
+    @property
+    def total_earned(self) -> Decimal:
+        return self.frozen + self.available + self.withdrawing + self.withdrawn
+
+
 class Journal(MerchantOwned):
     """One movement of money: a balanced set of ledger entries (they sum to zero), recorded once
     per (merchant, key). Immutable, like its entries (database triggers refuse UPDATE and DELETE,
@@ -54,6 +86,9 @@ class Journal(MerchantOwned):
         WITHDRAWAL_REQUESTED = "withdrawal_requested", _("Withdrawal requested")
         WITHDRAWAL_RETURNED = "withdrawal_returned", _("Withdrawal returned")
         WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid")
+        SUPPLY_OWED = "supply_owed", _("Owed to the supplier (frozen)")
+        SUPPLY_RELEASED = "supply_released", _("Supplier's share released")
+        SUPPLY_REVERSED = "supply_reversed", _("Supplier's share taken back")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind)
@@ -95,11 +130,22 @@ class LedgerEntry(MerchantOwned):
         AVAILABLE = "available", _("Available")
         WITHDRAWING = "withdrawing", _("Being withdrawn")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        SUPPLIER_FROZEN = "supplier_frozen", _("Supplier: frozen")
+        SUPPLIER_AVAILABLE = "supplier_available", _("Supplier: available")
+        SUPPLIER_WITHDRAWING = "supplier_withdrawing", _("Supplier: being withdrawn")
+        SUPPLIER_WITHDRAWN = "supplier_withdrawn", _("Supplier: withdrawn")
 
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
     account = models.CharField(_("account"), max_length=24, choices=Account)
     distributor = models.ForeignKey(
         "distributors.Distributor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -126,15 +172,32 @@ class LedgerEntry(MerchantOwned):
                 condition=models.Q(
                     account__in=["frozen", "available", "withdrawing", "withdrawn"],
                     distributor__isnull=False,
+                    supplier__isnull=True,
+                )
+                | models.Q(
+                    account__in=[
+                        "supplier_frozen",
+                        "supplier_available",
+                        "supplier_withdrawing",
+                        "supplier_withdrawn",
+                    ],
+                    distributor__isnull=True,
+                    supplier__isnull=False,
                 )
                 | models.Q(
                     account__in=["provider", "merchant_payable", "platform_fee", "tax_withheld"],
                     distributor__isnull=True,
+                    supplier__isnull=True,
                 ),
-                name="ledger_entry_distributor_iff_distributor_account",
+                name="ledger_entry_holder_iff_holders_account",
             ),
         ]
         indexes = [
             models.Index(fields=["distributor", "account"], name="ledger_by_distributor"),
             models.Index(fields=["merchant", "account"], name="ledger_by_merchant_account"),
+            models.Index(
+                fields=["supplier", "account"],
+                name="ledger_by_supplier",
+                condition=models.Q(supplier__isnull=False),
+            ),
         ]

@@ -14,10 +14,15 @@ clawback x             frozen(d) or available(d) −x · merchant_payable +x
 withdrawal requested   available(d) −W · withdrawing(d) +W   (returned: the reverse)
 withdrawal paid        withdrawing(d) −W · merchant_payable +fee · tax_withheld +tax ·
                        withdrawn(d) +net
+supply owed S          merchant_payable −S · supplier_frozen(s) +S   (at payment)
+supply released        supplier_frozen(s) −S · supplier_available(s) +S
+supply taken back y    supplier_frozen(s) or supplier_available(s) −y · merchant_payable +y
+supplier withdrawal    the withdrawal movements on the supplier_* accounts
 =====================  ==================================================================
 
 Each journal has a key, unique per merchant, so a retried task or a repeated notification posts
-nothing the second time. Distributor legs update the ``Wallet`` cache in the same transaction.
+nothing the second time. Distributor legs update the ``Wallet`` cache in the same transaction, supplier
+legs the ``SupplierWallet`` of (merchant, supplier).
 The database backs this up: entries and journals cannot be updated or deleted, and a deferred
 constraint trigger refuses to commit a journal whose legs do not sum to zero.
 """
@@ -34,12 +39,20 @@ from django.utils import timezone
 
 from apps.core.money import ZERO, quantize_money
 
-from .models import Journal, LedgerEntry, Wallet
-from .wallets import wallets_open
+from .models import Journal, LedgerEntry, SupplierWallet, Wallet
+from .wallets import supplier_wallets_open, wallets_open
 
 Account = LedgerEntry.Account
 DISTRIBUTOR_ACCOUNTS = frozenset(
     {Account.FROZEN, Account.AVAILABLE, Account.WITHDRAWING, Account.WITHDRAWN}
+)
+SUPPLIER_ACCOUNTS = frozenset(
+    {
+        Account.SUPPLIER_FROZEN,
+        Account.SUPPLIER_AVAILABLE,
+        Account.SUPPLIER_WITHDRAWING,
+        Account.SUPPLIER_WITHDRAWN,
+    }
 )
 MERCHANT_ACCOUNTS = frozenset(
     {Account.PROVIDER, Account.MERCHANT_PAYABLE, Account.PLATFORM_FEE, Account.TAX_WITHHELD}
@@ -52,6 +65,7 @@ class Leg:
     amount: Decimal
     distributor_id: int | None = None
     commission_id: int | None = None
+    supplier_id: int | None = None
 
 
 class UnbalancedJournal(ValueError):
@@ -65,10 +79,13 @@ def _check_legs(legs: Sequence[Leg]) -> None:
         if leg.amount != quantize_money(leg.amount):
             raise UnbalancedJournal(f"{leg.amount} is not a whole number of cents.")
         if leg.account in DISTRIBUTOR_ACCOUNTS:
-            if leg.distributor_id is None:
+            if leg.distributor_id is None or leg.supplier_id is not None:
                 raise UnbalancedJournal(f"The {leg.account} account belongs to a distributor.")
+        elif leg.account in SUPPLIER_ACCOUNTS:
+            if leg.supplier_id is None or leg.distributor_id is not None:
+                raise UnbalancedJournal(f"The {leg.account} account belongs to a supplier.")
         elif leg.account in MERCHANT_ACCOUNTS:
-            if leg.distributor_id is not None:
+            if leg.distributor_id is not None or leg.supplier_id is not None:
                 raise UnbalancedJournal(f"The {leg.account} account is the merchant's.")
         else:
             raise UnbalancedJournal(f"Unknown account {leg.account!r}.")
@@ -178,6 +195,7 @@ def ledger_post_many(postings: Sequence[Posting]) -> list[Journal | None]:
     journals: list[Journal | None] = []
     entries: list[LedgerEntry] = []
     wallet_legs: list[tuple[int, Leg]] = []
+    supplier_legs: list[tuple[int, Leg]] = []
     for posting, legs, at in cleaned:
         pk = posted.get((posting.merchant_id, posting.key))
         if pk is None:
@@ -204,14 +222,18 @@ def ledger_post_many(postings: Sequence[Posting]) -> list[Journal | None]:
                     account=leg.account,
                     distributor_id=leg.distributor_id,
                     commission_id=leg.commission_id,
+                    supplier_id=leg.supplier_id,
                     amount=leg.amount,
                     created_at=at,
                 )
             )
             if leg.distributor_id is not None:
                 wallet_legs.append((posting.merchant_id, leg))
+            elif leg.supplier_id is not None:
+                supplier_legs.append((posting.merchant_id, leg))
     LedgerEntry.objects.bulk_create(entries)
     _apply_to_wallets_at_once(wallet_legs)
+    _apply_to_supplier_wallets(supplier_legs)
     return journals
 
 
@@ -260,6 +282,49 @@ def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
         )
 
 
+SUPPLIER_COLUMNS = {
+    Account.SUPPLIER_FROZEN: "frozen",
+    Account.SUPPLIER_AVAILABLE: "available",
+    Account.SUPPLIER_WITHDRAWING: "withdrawing",
+    Account.SUPPLIER_WITHDRAWN: "withdrawn",
+}
+
+
+def _apply_to_supplier_wallets(supplier_legs: Sequence[tuple[int, Leg]]) -> None:
+    """Add the legs to the (merchant, supplier) wallets: missing ones opened, the rows locked in
+    (merchant, supplier) order, then one update per wallet (a sale has a supplier or two)."""
+    deltas: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(
+        lambda: defaultdict(lambda: ZERO)
+    )
+    for merchant_id, leg in supplier_legs:
+        assert leg.supplier_id is not None
+        deltas[(merchant_id, leg.supplier_id)][SUPPLIER_COLUMNS[leg.account]] += leg.amount
+    if not deltas:
+        return
+    keys = sorted(deltas)
+    by_merchant: dict[int, list[int]] = defaultdict(list)
+    for merchant_id, supplier_id in keys:
+        by_merchant[merchant_id].append(supplier_id)
+    for merchant_id, supplier_ids in sorted(by_merchant.items()):
+        supplier_wallets_open(merchant_id=merchant_id, supplier_ids=supplier_ids)
+    table = SupplierWallet._meta.db_table
+    with connection.cursor() as cursor:
+        for merchant_id, supplier_id in keys:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE merchant_id = %s AND supplier_id = %s FOR UPDATE",
+                [merchant_id, supplier_id],
+            )
+        for merchant_id, supplier_id in keys:
+            delta = deltas[(merchant_id, supplier_id)]
+            if all(value == ZERO for value in delta.values()):
+                continue
+            assignments = ", ".join(f"{column} = {column} + %s" for column in WALLET_COLUMNS)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE merchant_id = %s AND supplier_id = %s",
+                [*(delta[column] for column in WALLET_COLUMNS), merchant_id, supplier_id],
+            )
+
+
 # --- One named posting per kind of movement ---------------------------------------------------
 # The services call these, never ``ledger_post`` with hand-built legs: the legs of each movement
 # (the table at the top of this module) are written here once.
@@ -304,9 +369,11 @@ def ledger_post_refund(
     amount: Decimal,
     fee_share: Decimal,
     reference: str,
+    memo: str = "",
 ) -> Journal | None:
     """A refund of ``amount`` left the provider; the platform gives back ``fee_share`` of its fee.
-    Key ``refund:<case>``: one journal per case, however often its notification arrives."""
+    Key ``refund:<case>``: one journal per case, however often its notification arrives. ``memo``
+    says who bears a refund of supplied goods (``SUPPLY_BORNE_BY_*``)."""
     return ledger_post(
         merchant_id=merchant_id,
         kind=Journal.Kind.REFUND,
@@ -314,6 +381,7 @@ def ledger_post_refund(
         order_id=order_id,
         payment_id=payment_id,
         reference=reference,
+        memo=memo,
         legs=[
             Leg(Account.PROVIDER, amount),
             Leg(Account.MERCHANT_PAYABLE, -(amount - fee_share)),
@@ -507,5 +575,96 @@ def ledger_post_split_payout(
         legs=[
             Leg(Account.AVAILABLE, -amount, distributor_id),
             Leg(Account.WITHDRAWN, amount, distributor_id),
+        ],
+    )
+
+
+# --- The supplier's share (供应商货款) ---------------------------------------------------------
+# A supplied line's supply price × quantity is owed to its supplier from the payment on: frozen
+# until the after-sale window closes, like commission. ``supply_share_id`` names the drop-shipping
+# row a release or a reversal is for (its key); the legs carry the supplier.
+
+SUPPLY_BORNE_BY_SUPPLIER = "borne by the supplier"
+SUPPLY_BORNE_BY_MERCHANT = "borne by the merchant"
+
+
+@dataclass(frozen=True)
+class SupplyOwed:
+    """What one supplier is owed for the supplied lines of one order."""
+
+    supplier_id: int
+    amount: Decimal
+
+
+def ledger_post_supply_owed(
+    *, merchant_id: int, order_id: int, payment_id: int | None, owed: Sequence[SupplyOwed]
+) -> Journal | None:
+    """At payment: the merchant owes each supplier its share, frozen. Key
+    ``order:<id>:supply``: once per order, however often the payment is notified."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.SUPPLY_OWED,
+        key=f"order:{order_id}:supply",
+        order_id=order_id,
+        payment_id=payment_id,
+        legs=[
+            Leg(Account.MERCHANT_PAYABLE, -sum((item.amount for item in owed), ZERO)),
+            *(
+                Leg(Account.SUPPLIER_FROZEN, item.amount, supplier_id=item.supplier_id)
+                for item in owed
+            ),
+        ],
+    )
+
+
+def ledger_post_supply_released(
+    *,
+    merchant_id: int,
+    supply_share_id: int,
+    supplier_id: int,
+    order_id: int,
+    amount: Decimal,
+    at: datetime | None = None,
+) -> Journal | None:
+    """A supplied line's frozen ``amount`` becomes the supplier's available balance (once)."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.SUPPLY_RELEASED,
+        key=f"supply:{supply_share_id}:released",
+        order_id=order_id,
+        at=at,
+        legs=[
+            Leg(Account.SUPPLIER_FROZEN, -amount, supplier_id=supplier_id),
+            Leg(Account.SUPPLIER_AVAILABLE, amount, supplier_id=supplier_id),
+        ],
+    )
+
+
+def ledger_post_supply_reversed(
+    *,
+    merchant_id: int,
+    supply_share_id: int,
+    supplier_id: int,
+    order_id: int,
+    refund_case_id: int,
+    amount: Decimal,
+    from_frozen: bool,
+) -> Journal | None:
+    """A refund the supplier bears takes ``amount`` of its share of a line back, from its frozen
+    balance or its available one (even below zero). Key ``supply:<share>:refund:<case>``."""
+    return ledger_post(
+        merchant_id=merchant_id,
+        kind=Journal.Kind.SUPPLY_REVERSED,
+        key=f"supply:{supply_share_id}:refund:{refund_case_id}",
+        order_id=order_id,
+        reference=f"refund:{refund_case_id}",
+        memo=SUPPLY_BORNE_BY_SUPPLIER,
+        legs=[
+            Leg(
+                Account.SUPPLIER_FROZEN if from_frozen else Account.SUPPLIER_AVAILABLE,
+                -amount,
+                supplier_id=supplier_id,
+            ),
+            Leg(Account.MERCHANT_PAYABLE, amount),
         ],
     )

@@ -3,8 +3,13 @@
 The protocol (every frame is a JSON object with a ``type``) is documented in the README ("Live
 rooms"). A frame that is not such an object, has an unknown type or wrong fields closes the
 socket with 4400; a frame longer than ``FENXIAO_LIVE_MAX_FRAME_BYTES`` with 4413; an unknown room
-(or another store's) with 4404. A refused action (not signed in, muted, too fast, not the host…)
-answers ``{"type": "error", "code": …, "message": …}`` and the socket stays open.
+(or another store's) with 4404; each close carries a one-line reason in the viewer's language. A
+refused action (not signed in, muted, too fast, not the host…) answers
+``{"type": "error", "code": …, "message": …}`` and the socket stays open.
+
+Text a socket sends (errors, close reasons) is in the language of the page that opened it: the
+language cookie, else the browser's Accept-Language, else the site's default — as Django's
+LocaleMiddleware picks it for the page.
 """
 
 import asyncio
@@ -18,7 +23,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
@@ -31,6 +38,12 @@ CLOSE_MALFORMED = 4400
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_TOO_LARGE = 4413
+CLOSE_REASONS = {
+    CLOSE_MALFORMED: gettext_lazy("The page sent a message the room does not understand."),
+    CLOSE_UNKNOWN_ROOM: gettext_lazy("This live room does not exist."),
+    CLOSE_TOO_LARGE: gettext_lazy("The message is too long."),
+}
+MAX_CLOSE_REASON_BYTES = 123  # the WebSocket protocol's limit (RFC 6455, 5.5)
 MAX_LIKES_PER_FRAME = 100
 STATS_INTERVAL_SECONDS = 1.0
 PRESENCE_REFRESH_SECONDS = 15.0
@@ -74,6 +87,41 @@ class _StatsThrottle:
 stats_throttle = _StatsThrottle()
 
 
+def close_reason(code: int) -> str:
+    """The close code's reason in the active language, cut to the protocol's 123 bytes."""
+    reason = str(CLOSE_REASONS.get(code, ""))
+    encoded = reason.encode("utf-8")
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return reason
+    return encoded[:MAX_CLOSE_REASON_BYTES].decode("utf-8", errors="ignore")
+
+
+def handshake_language(scope: dict) -> str:
+    """The language of the page that opens the socket: its language cookie, else the browser's
+    Accept-Language, else the site's default (LocaleMiddleware's choice, without the path)."""
+    cookie_name = settings.LANGUAGE_COOKIE_NAME.encode("latin-1")
+    accept = ""
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.split(b";"):
+                key, _sep, val = part.strip().partition(b"=")
+                if key == cookie_name:
+                    try:
+                        return translation.get_supported_language_variant(val.decode("latin-1"))
+                    except LookupError:
+                        pass
+        elif name == b"accept-language":
+            accept = value.decode("latin-1")
+    for code, _quality in translation.trans_real.parse_accept_lang_header(accept):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
 def _load_room(slug: str, room_id: int) -> LiveRoom | None:
     merchant = merchant_get_active_by_slug(slug=slug)
     if merchant is None:
@@ -85,12 +133,20 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
     room: LiveRoom | None = None
     joined = False
 
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        # The socket's whole life (and the threads it calls) in its page's language.
+        with translation.override(handshake_language(scope)):
+            await super().__call__(scope, receive, send)
+
+    async def close_with(self, code: int) -> None:
+        await self.close(code=code, reason=close_reason(code))
+
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
         self.room = await database_sync_to_async(_load_room)(kwargs["slug"], kwargs["room_id"])
         await self.accept()
         if self.room is None:
-            await self.close(code=CLOSE_UNKNOWN_ROOM)
+            await self.close_with(CLOSE_UNKNOWN_ROOM)
             return
         self.user = self.scope.get("user")
         self.signed_in = bool(self.user and self.user.is_authenticated)
@@ -160,10 +216,10 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if not self.joined:
             return
         if text_data is None:
-            await self.close(code=CLOSE_MALFORMED)
+            await self.close_with(CLOSE_MALFORMED)
             return
         if len(text_data.encode("utf-8")) > settings.FENXIAO_LIVE_MAX_FRAME_BYTES:
-            await self.close(code=CLOSE_TOO_LARGE)
+            await self.close_with(CLOSE_TOO_LARGE)
             return
         try:
             frame = json.loads(text_data)
@@ -175,7 +231,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self._seen()
             await handle(frame)
         except (ValueError, Malformed):
-            await self.close(code=CLOSE_MALFORMED)
+            await self.close_with(CLOSE_MALFORMED)
         except DomainError as error:
             await self.send_json({"type": "error", "code": error.code, "message": error.message})
 

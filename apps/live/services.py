@@ -16,7 +16,7 @@ from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.state import transition
 from apps.merchants.models import Merchant
 from apps.orders.models import Order
-from apps.orders.services import Recipient, order_place
+from apps.orders.services import Discounts, Recipient, order_place
 from apps.products.models import Product, Sku
 
 from . import presence, selectors
@@ -284,8 +284,9 @@ def live_order_place(
     with transaction.atomic():
         status = _room_status_shared(room.pk)
         prices = selectors.live_prices(room=room) if status == LiveRoom.Status.LIVE else {}
-        # Live prices go through placement's price snapshot (read under each SKU's lock and
-        # kept within its floor and ceiling), the one way an order's prices are set.
+        # The live prices are an input of the one pricing pipeline (its promotion step, against
+        # the floor read under each SKU's lock): the line keeps the store price as its base and
+        # the order's breakdown shows what the live price took off.
         return order_place(
             merchant=merchant,
             customer=customer,
@@ -294,8 +295,16 @@ def live_order_place(
             note=note,
             expected_total=expected_total,
             live_room_id=room.pk,
-            channel_prices={sku_id: prices[sku_id] for sku_id, _q in lines if sku_id in prices},
+            discounts=Discounts(
+                channel_prices={sku_id: prices[sku_id] for sku_id, _q in lines if sku_id in prices},
+                channel_label=live_price_label(room),
+            ),
         )
+
+
+def live_price_label(room: LiveRoom) -> str:
+    """What an order's breakdown calls a room's live price (and its ``price_channel``)."""
+    return (_("Live price · %(title)s") % {"title": room.title})[:64]
 
 
 def purchase_announce(*, order_id: int) -> None:

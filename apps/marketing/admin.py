@@ -21,7 +21,12 @@ from apps.members.models import Member, MemberLevel, MemberTag
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import Coupon, CouponGrant, FlashSale, Promotion, PromotionPrice, PromotionStep
-from .services import coupon_issue, flash_sale_create
+from .services import (
+    coupon_issue,
+    flash_sale_check,
+    flash_sale_create,
+    promotion_price_check,
+)
 
 
 @admin.register(Coupon)
@@ -38,7 +43,7 @@ class CouponAdmin(MerchantScopedAdmin):
         "valid_until",
         "is_active",
     )
-    list_filter = ("kind", "is_active", "claimable")
+    list_filter = ("kind", "is_active", "claimable", "distributor_shareable")
     search_fields = ("name",)
     fields = (
         "name",
@@ -57,6 +62,7 @@ class CouponAdmin(MerchantScopedAdmin):
         "products",
         "stackable",
         "claimable",
+        "distributor_shareable",
         "is_active",
     )
     readonly_fields = ("issued_count",)
@@ -167,8 +173,25 @@ class CouponGrantAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         )
 
 
+class PromotionPriceForm(forms.ModelForm):
+    class Meta:
+        model = PromotionPrice
+        fields = ("sku", "price")
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        sku, price = cleaned.get("sku"), cleaned.get("price")
+        if sku is not None and price is not None:
+            try:
+                promotion_price_check(sku=sku, price=price)
+            except DomainError as error:
+                self.add_error("price", error.message)
+        return cleaned
+
+
 class PromotionPriceInline(MerchantScopedTabularInline):
     model = PromotionPrice
+    form = PromotionPriceForm
     fields = ("sku", "price")
     extra = 1
     verbose_name_plural = gettext_lazy("limited-time prices")
@@ -195,6 +218,29 @@ class FlashSaleForm(forms.ModelForm):
     class Meta:
         model = FlashSale
         fields = ("name", "sku", "price", "starts_at", "ends_at", "pool", "per_person_limit")
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.instance.pk is not None:  # after creation only the name and price change
+            return cleaned
+        values = [cleaned.get(name) for name in self.Meta.fields[1:]]
+        if any(value is None for value in values):
+            return cleaned
+        sku, price, starts_at, ends_at, pool, limit = values
+        try:
+            flash_sale_check(
+                merchant=sku.merchant,
+                sku=sku,
+                price=price,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                pool=pool,
+                per_person_limit=limit,
+            )
+        except DomainError as error:
+            field = {"supplied_sku": "sku", "below_floor": "price", "invalid_pool": "pool"}
+            self.add_error(field.get(error.code), error.message)
+        return cleaned
 
 
 @admin.register(FlashSale)

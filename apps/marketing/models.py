@@ -81,6 +81,14 @@ class Coupon(MerchantOwned):
         default=True,
         help_text=_("If off, only staff and distributors hand it out."),
     )
+    distributor_shareable = models.BooleanField(
+        _("distributors may share it"),
+        default=False,
+        help_text=_(
+            "Distributors get a coupon link carrying their code; claiming through it binds the "
+            "consumer to them under the binding rules."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

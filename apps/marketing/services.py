@@ -26,9 +26,19 @@ from apps.distributors.services import distributor_get_by_code
 from apps.members import services as members
 from apps.members.models import Member, MemberLevel, MemberTag
 from apps.merchants.models import Merchant
-from apps.products.models import Sku
+from apps.products.models import Product, Sku
+from apps.products.versions import catalogue_changed
 
-from .models import Coupon, CouponClaimCount, CouponGrant, FlashPurchase, FlashSale
+from .models import (
+    Coupon,
+    CouponClaimCount,
+    CouponGrant,
+    FlashPurchase,
+    FlashSale,
+    Promotion,
+    PromotionPrice,
+    PromotionStep,
+)
 from .pricing import PricedCart
 
 # --- coupons ---------------------------------------------------------------------------------
@@ -101,13 +111,16 @@ def coupon_get_for_merchant(*, merchant: Merchant, coupon_id: int) -> Coupon:
 def coupon_claim(
     *, merchant: Merchant, customer: User, coupon_id: int, distributor_code: str | None = None
 ) -> CouponGrant:
-    """The consumer claims a coupon in the coupon centre, or from a distributor's coupon link
-    (``distributor_code``: the grant records the distributor). Binding the consumer under the
+    """The consumer claims a coupon in the coupon centre (one ``claimable``), or from a
+    distributor's coupon link (``distributor_code``, a coupon the merchant lets distributors share:
+    the grant records the distributor). Binding the consumer under the
     store's binding rules is the binding service's (``apps.programme.binding.customer_bind``, which
     stands above marketing): the page or API that serves the link calls both."""
     coupon = coupon_get_for_merchant(merchant=merchant, coupon_id=coupon_id)
     distributor = None
     if distributor_code:
+        if not coupon.distributor_shareable:
+            raise NotFound(_("No such coupon."), code="unknown_coupon")
         distributor = distributor_get_by_code(merchant=merchant, code=distributor_code)
     elif not coupon.claimable:
         raise NotFound(_("No such coupon."), code="unknown_coupon")
@@ -148,7 +161,140 @@ def coupon_issue(
     return issued, skipped
 
 
-# --- flash sales -----------------------------------------------------------------------------
+# --- promotions and flash sales ---------------------------------------------------------------
+
+
+def sku_price_floor(sku: Sku) -> Decimal | None:
+    """The lowest price the SKU may sell at: its resale floor, and for a supplied SKU the
+    supplier's floor (their minimum retail price or the money floor), whichever is higher."""
+    floors = [floor for floor in (sku.min_resale_price, sku.supply_floor) if floor is not None]
+    return max(floors) if floors else None
+
+
+def promotion_price_check(*, sku: Sku, price: Decimal) -> None:
+    """A limited-time price must not go below the SKU's floor (DomainError ``below_floor``)."""
+    floor = sku_price_floor(sku)
+    if floor is not None and price < floor:
+        raise DomainError(
+            _("The price is below the item's lowest allowed price (¥%(floor)s).")
+            % {"floor": floor},
+            code="below_floor",
+        )
+
+
+def flash_sale_check(
+    *,
+    merchant: Merchant,
+    sku: Sku,
+    price: Decimal,
+    starts_at: datetime,
+    ends_at: datetime,
+    pool: int,
+    per_person_limit: int,
+) -> None:
+    """Every rule a new flash sale must meet before its pool is taken (DomainError otherwise);
+    the admin form runs it to show the error on the form."""
+    if sku.merchant_id != merchant.pk:
+        raise NotFound(_("This item does not exist."), code="unknown_sku")
+    if sku.supply_sku_id is not None:
+        # A supplied SKU sells its supplier's shared stock: no pool can be set aside from it.
+        raise DomainError(
+            _("A supplied item cannot have a flash sale: its stock is the supplier's."),
+            code="supplied_sku",
+        )
+    if ends_at <= starts_at:
+        raise DomainError(_("The end must be after the start."), code="invalid_window")
+    if pool < 1 or per_person_limit < 1:
+        raise DomainError(_("The pool and the limit must be at least 1."), code="invalid_pool")
+    floor = sku_price_floor(sku)
+    if floor is not None and price < floor:
+        raise DomainError(_("The flash price is below the item's price floor."), code="below_floor")
+    if FlashSale.objects.filter(
+        merchant=merchant, sku=sku, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exists():
+        raise DomainError(
+            _("This item already has a flash sale in that window."), code="flash_overlap"
+        )
+
+
+def promotion_save(
+    *,
+    merchant: Merchant,
+    promotion: Promotion | None,
+    fields: dict,
+    products: list[Product] | None = None,
+    prices: list[tuple[Sku, Decimal]] | None = None,
+    steps: list[dict] | None = None,
+) -> Promotion:
+    """Create or change a promotion; ``prices`` (limited-time prices per SKU) and ``steps`` (the
+    full reduction's steps), when given, replace the promotion's whole list. Refused (nothing
+    written): another store's SKU or product, a price below the SKU's floor, two prices for one
+    SKU, two steps at one threshold, a window that ends before it starts."""
+    if promotion is not None and promotion.merchant_id != merchant.pk:
+        raise NotFound(_("No such promotion."), code="unknown_promotion")
+    for sku, price in prices or []:
+        if sku.merchant_id != merchant.pk:
+            raise NotFound(_("This item does not exist."), code="unknown_sku")
+        promotion_price_check(sku=sku, price=price)
+    if prices is not None and len({sku.pk for sku, _price in prices}) != len(prices):
+        raise DomainError(_("Give each SKU one price."), code="duplicate_price")
+    if steps is not None and len({step["threshold"] for step in steps}) != len(steps):
+        raise DomainError(_("Give each threshold one step."), code="duplicate_step")
+    if any(product.merchant_id != merchant.pk for product in products or []):
+        raise NotFound(_("No such product."), code="unknown_product")
+    target = promotion or Promotion(merchant=merchant)
+    for name, value in fields.items():
+        setattr(target, name, value)
+    if target.ends_at <= target.starts_at:
+        raise DomainError(_("The end must be after the start."), code="invalid_window")
+    with transaction.atomic():
+        target.save()
+        if products is not None:
+            target.products.set(products)
+        if prices is not None:
+            PromotionPrice.objects.filter(promotion=target).delete()
+            PromotionPrice.objects.bulk_create(
+                PromotionPrice(merchant=merchant, promotion=target, sku=sku, price=price)
+                for sku, price in sorted(prices, key=lambda row: row[0].pk)
+            )
+        if steps is not None:
+            PromotionStep.objects.filter(promotion=target).delete()
+            PromotionStep.objects.bulk_create(
+                PromotionStep(merchant=merchant, promotion=target, **step)
+                for step in sorted(steps, key=lambda step: step["threshold"])
+            )
+        catalogue_changed(merchant_id=merchant.pk)
+    return target
+
+
+def coupon_delete(*, coupon: Coupon) -> None:
+    """Delete a coupon batch nobody holds yet (Conflict once any was issued: deactivate it)."""
+    with transaction.atomic():
+        if not Coupon.objects.filter(pk=coupon.pk, issued_count=0).exists():
+            raise Conflict(
+                _("Some of this coupon have been issued: deactivate it instead."),
+                code="coupon_issued",
+            )
+        coupon.delete()
+
+
+def flash_sale_update(
+    *, sale: FlashSale, name: str | None = None, price: Decimal | None = None
+) -> FlashSale:
+    """Rename a flash sale or change its flash price (within the SKU's floor); nothing else moves
+    once its pool has left the SKU's stock."""
+    if price is not None:
+        floor = sku_price_floor(Sku.objects.get(pk=sale.sku_id))
+        if floor is not None and price < floor:
+            raise DomainError(
+                _("The flash price is below the item's price floor."), code="below_floor"
+            )
+        sale.price = price
+    if name is not None:
+        sale.name = name
+    sale.save(update_fields=["name", "price"])
+    catalogue_changed(merchant_id=sale.merchant_id)
+    return sale
 
 
 def flash_sale_create(
@@ -162,24 +308,21 @@ def flash_sale_create(
     pool: int,
     per_person_limit: int = 1,
 ) -> FlashSale:
-    """Open a flash sale: its pool is taken from the SKU's stock at once (Conflict if short)."""
-    if sku.merchant_id != merchant.pk:
-        raise NotFound(_("This item does not exist."), code="unknown_sku")
-    if ends_at <= starts_at:
-        raise DomainError(_("The end must be after the start."), code="invalid_window")
-    if pool < 1 or per_person_limit < 1:
-        raise DomainError(_("The pool and the limit must be at least 1."), code="invalid_pool")
-    if sku.min_resale_price is not None and price < sku.min_resale_price:
-        raise DomainError(_("The flash price is below the item's price floor."), code="below_floor")
-    if FlashSale.objects.filter(
-        merchant=merchant, sku=sku, starts_at__lt=ends_at, ends_at__gt=starts_at
-    ).exists():
-        raise DomainError(
-            _("This item already has a flash sale in that window."), code="flash_overlap"
-        )
+    """Open a flash sale: its pool is taken from the SKU's stock at once (Conflict if short).
+    Refused (nothing written) as ``flash_sale_check`` says, e.g. on a supplied SKU."""
+    flash_sale_check(
+        merchant=merchant,
+        sku=sku,
+        price=price,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        pool=pool,
+        per_person_limit=per_person_limit,
+    )
     with transaction.atomic():
         if not Sku.objects.filter(pk=sku.pk, stock__gte=pool).update(stock=F("stock") - pool):
             raise Conflict(_("Not enough stock for the pool."), code="out_of_stock")
+        catalogue_changed(merchant_id=merchant.pk)
         return FlashSale.objects.create(
             merchant=merchant,
             sku=sku,
@@ -210,6 +353,7 @@ def flash_sales_close(*, now: datetime | None = None) -> int:
                 continue
             Sku.objects.filter(pk=sale.sku_id).update(stock=F("stock") + sale.remaining)
             FlashSale.objects.filter(pk=sale.pk).update(remaining=0, returned_at=now)
+            catalogue_changed(merchant_id=sale.merchant_id)
             closed += 1
     return closed
 

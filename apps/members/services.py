@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError
-from apps.core.money import ZERO, quantize_money
+from apps.core.money import ZERO
 from apps.merchants.models import Merchant
 
 from .models import Member, MemberLevel, PointsEntry, SpendEntry
-from .selectors import member_settings_for
+from .selectors import member_period_spend, member_settings_for
 
 K = PointsEntry.Kind
 
@@ -254,11 +254,7 @@ def points_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
 def member_spend(*, member: Member, now: datetime | None = None) -> Decimal:
     """What the member paid for completed orders in the rolling period, net of refunds."""
     settings = member_settings_for(merchant_id=member.merchant_id)
-    since = (now or timezone.now()) - timedelta(days=settings.level_period_days)
-    total = SpendEntry.objects.filter(member=member, created_at__gte=since).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return max(quantize_money(total or ZERO), ZERO)
+    return member_period_spend(member=member, settings=settings, now=now)
 
 
 def _spend_post(*, member: Member, amount: Decimal, key: str, order_id: int) -> None:

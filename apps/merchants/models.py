@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.applications import Application
+
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$",
     _("Use 3–50 lower-case letters, digits and hyphens, not starting or ending with a hyphen."),
@@ -97,13 +99,9 @@ class MerchantStaff(models.Model):
         return f"{self.user} @ {self.merchant}"
 
 
-class MerchantApplication(models.Model):
-    """商家入驻: a would-be merchant applies publicly; the platform operator reviews it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending review")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
+class MerchantApplication(Application):
+    """商家入驻: a would-be merchant applies publicly; the platform operator reviews it (contacts,
+    status and review: ``apps.accounts.applications.Application``)."""
 
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,21 +111,7 @@ class MerchantApplication(models.Model):
     )
     store_name = models.CharField(_("store name"), max_length=100)
     slug = models.SlugField(_("store address"), max_length=50, validators=[slug_validator])
-    contact_name = models.CharField(_("contact name"), max_length=64)
-    contact_phone = models.CharField(_("contact phone"), max_length=32)
-    contact_email = models.EmailField(_("contact email"))
     description = models.TextField(_("what you sell"), blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
-    reject_reason = models.CharField(_("reject reason"), max_length=255, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     merchant = models.OneToOneField(
         Merchant,
         on_delete=models.SET_NULL,
@@ -136,7 +120,6 @@ class MerchantApplication(models.Model):
         related_name="application",
         verbose_name=_("merchant"),
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("merchant application")

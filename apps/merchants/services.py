@@ -1,11 +1,14 @@
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.applications import (
+    applicant_account_create,
+    application_lock_pending,
+    application_mark_approved,
+    application_reject,
+)
 from apps.accounts.models import User
 from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
@@ -123,12 +126,6 @@ def merchant_application_submit(
     The store address is reserved while the application is pending (a partial unique constraint
     settles two applicants racing for it).
     """
-    try:
-        User.username_validator(username)
-    except ValidationError as error:
-        raise DomainError(error.messages[0], code="invalid_username") from error
-    if User.objects.filter(username__iexact=username).exists():
-        raise DomainError(_("That username is taken."), code="username_taken")
     slug_claimed = MerchantApplication.objects.filter(
         slug=slug, status=MerchantApplication.Status.PENDING
     ).exists()
@@ -137,13 +134,7 @@ def merchant_application_submit(
             _("The store address “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken"
         )
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = User.objects.create(
-                    username=username, password=make_password(password), email=contact_email
-                )
-        except IntegrityError as error:
-            raise DomainError(_("That username is taken."), code="username_taken") from error
+        user = applicant_account_create(username=username, password=password, email=contact_email)
         try:
             with transaction.atomic():
                 return MerchantApplication.objects.create(
@@ -163,33 +154,20 @@ def merchant_application_submit(
 
 def merchant_application_approve(*, application_id: int, reviewer: User) -> Merchant:
     with transaction.atomic():
-        application = MerchantApplication.objects.select_for_update().get(pk=application_id)
-        if application.status != MerchantApplication.Status.PENDING:
-            raise Conflict(_("This application has already been reviewed."))
+        application = application_lock_pending(MerchantApplication, application_id)
+        if application is None:
+            raise NotFound(_("No such application."), code="unknown_application")
         merchant = merchant_create(
             name=application.store_name, slug=application.slug, owner=application.applicant
         )
         merchant.contact_email = application.contact_email
         merchant.description = application.description
         merchant.save(update_fields=["contact_email", "description"])
-        application.status = MerchantApplication.Status.APPROVED
-        application.reviewed_by = reviewer
-        application.reviewed_at = timezone.now()
-        application.merchant = merchant
-        application.save(update_fields=["status", "reviewed_by", "reviewed_at", "merchant"])
+        application_mark_approved(application, reviewer=reviewer, merchant=merchant)
     return merchant
 
 
 def merchant_application_reject(*, application_id: int, reviewer: User, reason: str) -> None:
-    if not reason.strip():
-        raise DomainError(_("Give the applicant a reason."), code="reason_required")
-    updated = MerchantApplication.objects.filter(
-        pk=application_id, status=MerchantApplication.Status.PENDING
-    ).update(
-        status=MerchantApplication.Status.REJECTED,
-        reject_reason=reason.strip(),
-        reviewed_by=reviewer,
-        reviewed_at=timezone.now(),
+    application_reject(
+        MerchantApplication, application_id=application_id, reviewer=reviewer, reason=reason
     )
-    if not updated:
-        raise Conflict(_("This application has already been reviewed."))

@@ -3,7 +3,6 @@ import io
 from typing import cast
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,12 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.qr import write_qrcode_image
 
-from apps.accounts import ratelimit
+from apps.accounts.applications import application_apply_view
 from apps.accounts.models import User
 from apps.accounts.views import safe_next
-from apps.core.errors import DomainError
 
-from .forms import MerchantApplicationForm, application_error_field
+from .forms import MerchantApplicationForm
 from .models import MerchantApplication
 from .services import merchant_application_submit
 from .two_factor import two_factor_confirm, two_factor_device, two_factor_setup_device
@@ -26,43 +24,23 @@ from .two_factor import two_factor_confirm, two_factor_device, two_factor_setup_
 @sensitive_post_parameters("password1", "password2")
 def apply(request: HttpRequest) -> HttpResponse:
     """Public 商家入驻 form: creates the applicant's account and the application, then signs in."""
-    status = 200
-    if request.method == "POST":
-        wait = ratelimit.attempts(("merchant-apply", ratelimit.client_ip(request)))
-        if wait is not None:
-            initial = ratelimit.submitted(request, "password1", "password2")
-            context = {"form": MerchantApplicationForm(initial=initial)}
-            return ratelimit.refused(request, "merchants/apply.html", context, wait=wait)
-        form = MerchantApplicationForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                application = merchant_application_submit(
-                    username=data["username"],
-                    password=data["password1"],
-                    store_name=data["store_name"],
-                    slug=data["slug"],
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    contact_email=data["contact_email"],
-                    description=data["description"],
-                )
-            except DomainError as error:
-                form.add_error(application_error_field(error.code), error.message)
-                status = error.status
-            else:
-                login(
-                    request,
-                    application.applicant,
-                    backend="django.contrib.auth.backends.ModelBackend",
-                )
-                messages.success(request, _("Your application has been received."))
-                return redirect("merchants:apply-status")
-        else:
-            status = 400
-    else:
-        form = MerchantApplicationForm()
-    return render(request, "merchants/apply.html", {"form": form}, status=status)
+    return application_apply_view(
+        request,
+        form_class=MerchantApplicationForm,
+        submit=lambda data: merchant_application_submit(
+            username=data["username"],
+            password=data["password1"],
+            store_name=data["store_name"],
+            slug=data["slug"],
+            contact_name=data["contact_name"],
+            contact_phone=data["contact_phone"],
+            contact_email=data["contact_email"],
+            description=data["description"],
+        ),
+        template="merchants/apply.html",
+        rate_scope="merchant-apply",
+        status_url="merchants:apply-status",
+    )
 
 
 @login_required

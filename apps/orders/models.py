@@ -302,3 +302,29 @@ class OrderStatusChange(MerchantOwned):
         verbose_name = _("order status change")
         verbose_name_plural = _("order status changes")
         ordering = ["id"]
+
+
+class OrderHold(MerchantOwned):
+    """A paid order that must not ship yet, and why (e.g. its group buy has not filled).
+
+    A row of its own, not a column on the order: whoever lifts the holds of many orders at once
+    (a group filling) locks these rows only, never the orders that payments and refunds lock.
+    Placed in the transaction that places the order; ``order_transition`` refuses paid → shipped
+    while one exists."""
+
+    class Reason(models.TextChoices):
+        GROUP_BUY = "group_buy", _("Waiting for the group to fill")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason)
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipping hold")
+        verbose_name_plural = _("shipping holds")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "reason"], name="order_hold_once_per_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.reason}"

@@ -4,10 +4,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
+
 from apps.accounts.models import User
 from apps.core.money import ZERO, quantize_money
 from apps.distributors.agency import SkuPricing, agency_prices
-from apps.marketing.pricing import BEST_COUPON, LineInput, PricedCart, open_flash_sales, price_lines
+from apps.marketing.pricing import (
+    BEST_COUPON,
+    LineInput,
+    PricedCart,
+    on_offer,
+    open_flash_sales,
+    price_lines,
+)
 from apps.merchants.models import Merchant
 
 from .models import CartItem
@@ -63,9 +72,18 @@ def cart_summary(
     quotes = cart_items_price(merchant=merchant, customer=customer, items=items)
     priced = None
     if items:
-        flash = open_flash_sales(
-            merchant=merchant,
-            sku_ids=[item.sku_id for item in items if not item.agency_distributor_id],
+        now = timezone.now()
+        offers = on_offer(
+            merchant=merchant, customer=customer, sku_ids=[item.sku_id for item in items], now=now
+        )
+        flash = (
+            open_flash_sales(
+                merchant=merchant,
+                sku_ids=[item.sku_id for item in items if not item.agency_distributor_id],
+                now=now,
+            )
+            if offers.flash
+            else {}
         )
         priced = price_lines(
             merchant=merchant,
@@ -84,6 +102,8 @@ def cart_summary(
             coupon=coupon,  # type: ignore[arg-type]
             points=points,
             flash_sales=flash,
+            now=now,
+            offers=offers,
         )
         for item, line in zip(items, priced.lines, strict=True):
             item.priced = line  # type: ignore[attr-defined]

@@ -49,6 +49,16 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"), max_length=MAX_REASON, required=False, widget=forms.Textarea
     )
+    supply_borne_by = forms.ChoiceField(
+        label=gettext_lazy("Refund of supplied goods borne by"),
+        choices=RefundCase.SupplyBorneBy.choices,
+        initial=RefundCase.SupplyBorneBy.SUPPLIER,
+        required=False,
+        help_text=gettext_lazy(
+            "For items shipped by a supplier: the supplier for a defective or wrong item (its "
+            "share is taken back), or the store (the supplier keeps its share)."
+        ),
+    )
 
 
 @admin.register(RefundCase)
@@ -76,6 +86,7 @@ class RefundCaseAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         "status",
         "reason",
         "return_goods",
+        "supply_borne_by",
         "goods_amount",
         "shipping_amount",
         "amount",
@@ -118,12 +129,15 @@ class RefundCaseAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
 
     def _decide(self, request, cases, decision, action):  # type: ignore[no-untyped-def]
         form = DecisionForm(request.POST if "post" in request.POST else None)
+        if decision != "approve":
+            del form.fields["supply_borne_by"]
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             if decision == "reject" and not reason.strip():
                 form.add_error("reason", _("Please give a reason."))
             else:
-                self._apply(request, cases, decision, reason)
+                borne_by = form.cleaned_data.get("supply_borne_by") or None
+                self._apply(request, cases, decision, reason, borne_by)
                 if action is None:
                     return redirect(reverse("admin:refunds_refundcase_change", args=[cases[0].pk]))
                 return None
@@ -139,7 +153,7 @@ class RefundCaseAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         }
         return TemplateResponse(request, "admin/refunds/refundcase/decide.html", context)
 
-    def _apply(self, request, cases, decision, reason):  # type: ignore[no-untyped-def]
+    def _apply(self, request, cases, decision, reason, borne_by=None):  # type: ignore[no-untyped-def]
         """Each case on its own: a refusal is reported and does not undo the others."""
         done = 0
         for case in cases:
@@ -147,7 +161,11 @@ class RefundCaseAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
             try:
                 if decision == "approve":
                     refund_approve(
-                        merchant=merchant, case_id=case.pk, actor=request.user, reason=reason
+                        merchant=merchant,
+                        case_id=case.pk,
+                        actor=request.user,
+                        reason=reason,
+                        supply_borne_by=borne_by,
                     )
                 else:
                     refund_reject(

@@ -30,6 +30,12 @@ class RefundCase(MerchantOwned):
         # Money that arrived for an order already cancelled (Payment.Status.REFUND_REQUIRED).
         UNCLAIMED_PAYMENT = "unclaimed_payment", _("Payment for a closed order")
 
+    class SupplyBorneBy(models.TextChoices):
+        # A defective or wrong item: the supplier gives back its share of the refunded lines.
+        SUPPLIER = "supplier", _("The supplier (its share is taken back)")
+        # The merchant's own decision (goodwill, its pricing): the supplier keeps its share.
+        MERCHANT = "merchant", _("The store (the supplier keeps its share)")
+
     OPEN_STATUSES = (Status.REQUESTED, Status.APPROVED, Status.REFUNDING)
     # Cases whose amounts count against what is still refundable.
     HOLDING_STATUSES = (Status.REQUESTED, Status.APPROVED, Status.REFUNDING, Status.REFUNDED)
@@ -57,6 +63,13 @@ class RefundCase(MerchantOwned):
     reason = models.CharField(_("reason"), max_length=255)
     merchant_reason = models.CharField(_("merchant's reason"), max_length=255, blank=True)
     return_goods = models.BooleanField(_("goods returned"), default=False)
+    # Who bears the refund of supplied lines (一件代发); the merchant decides when approving.
+    supply_borne_by = models.CharField(
+        _("supplied goods' refund borne by"),
+        max_length=16,
+        choices=SupplyBorneBy,
+        default=SupplyBorneBy.SUPPLIER,
+    )
     goods_amount = models.DecimalField(_("goods amount"), max_digits=12, decimal_places=2)
     shipping_amount = models.DecimalField(
         _("shipping refunded"), max_digits=12, decimal_places=2, default=0

@@ -32,7 +32,11 @@ from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import compare_and_swap, transition
-from apps.ledger.posting import ledger_post_refund
+from apps.ledger.posting import (
+    SUPPLY_BORNE_BY_MERCHANT,
+    SUPPLY_BORNE_BY_SUPPLIER,
+    ledger_post_refund,
+)
 from apps.marketing.services import pricing_release
 from apps.members.services import member_order_refunded
 from apps.merchants.models import Merchant
@@ -295,37 +299,102 @@ def refund_request(
         )
         if not chosen:
             raise Conflict(_("Nothing is left to refund."), code="nothing_refundable")
-        goods = sum((amount for _item, _units, amount in chosen), ZERO)
         shipping = ZERO
         if kind == K.ORDER and order.status == Order.Status.PAID and not _shipping_held(order.pk):
             shipping = order.shipping_amount
-        case = RefundCase.objects.create(
-            merchant=merchant,
+        case = _case_create(
             order=order,
             payment=payment,
-            customer=customer,
             kind=kind,
             reason=reason,
             return_goods=bool(return_goods) and kind != K.AMOUNT,
-            goods_amount=goods,
-            shipping_amount=shipping,
-            amount=goods + shipping,
-            provider=payment.provider,
-            idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
-        )
-        RefundCaseLine.objects.bulk_create(
-            [
-                RefundCaseLine(
-                    merchant=merchant,
-                    case=case,
-                    order_line=item.line,
-                    quantity=0 if kind == K.AMOUNT else units,
-                    amount=amount,
-                )
-                for item, units, amount in chosen
-            ]
+            chosen=chosen,
+            shipping=shipping,
         )
         _opened(case, customer, reason)
+    return case
+
+
+def _case_create(
+    *,
+    order: Order,
+    payment: Payment,
+    kind: str,
+    reason: str,
+    return_goods: bool,
+    chosen: list[tuple[LineRefundable, int, Decimal]],
+    shipping: Decimal,
+    status: str = S.REQUESTED,
+) -> RefundCase:
+    """Write a case and its lines (caller holds the order lock and has bounded ``chosen``)."""
+    goods = sum((amount for _item, _units, amount in chosen), ZERO)
+    case = RefundCase.objects.create(
+        merchant_id=order.merchant_id,
+        order=order,
+        payment=payment,
+        customer_id=order.customer_id,
+        kind=kind,
+        status=status,
+        reason=reason,
+        return_goods=return_goods,
+        goods_amount=goods,
+        shipping_amount=shipping,
+        amount=goods + shipping,
+        provider=payment.provider,
+        idempotency_key=f"RF{order.number}{secrets.token_hex(3).upper()}",
+        decided_at=timezone.now() if status == S.APPROVED else None,
+    )
+    RefundCaseLine.objects.bulk_create(
+        [
+            RefundCaseLine(
+                merchant_id=order.merchant_id,
+                case=case,
+                order_line=item.line,
+                quantity=0 if kind == K.AMOUNT else units,
+                amount=amount,
+            )
+            for item, units, amount in chosen
+        ]
+    )
+    return case
+
+
+def refund_open_in_full(
+    *, merchant: Merchant, order_id: int, reason: str, actor: User | None = None
+) -> RefundCase:
+    """The merchant's side gives back everything still refundable on a paid, unshipped order,
+    shipping included, with no request from the consumer (e.g. a group buy that failed to fill).
+
+    The case is approved at once; the caller hands it to the provider with ``refund_execute``
+    once its transaction commits (beat's sweeper asks again for a case left approved). Under the
+    order lock, bounded like any request: a second call finds nothing left (Conflict
+    ``nothing_refundable``), so an order is never refunded twice. On the provider's confirmation
+    the order is cancelled, its stock, coupon and points come back and no commission is due, as
+    for any full refund before shipping."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(merchant=merchant, pk=order_id).first()
+        if order is None:
+            raise NotFound(_("No such order."), code="unknown_order")
+        if order.status != Order.Status.PAID:
+            raise Conflict(
+                _("Only a paid, unshipped order can be refunded so."), code="not_refundable"
+            )
+        payment = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if payment is None:
+            raise Conflict(_("This order has no payment to refund."), code="not_refundable")
+        chosen = _build_lines(kind=K.ORDER, refundable=refundable_lines(order=order), requested=[])
+        case = _case_create(
+            order=order,
+            payment=payment,
+            kind=K.ORDER,
+            reason=reason,
+            return_goods=False,
+            chosen=chosen,
+            shipping=ZERO if _shipping_held(order.pk) else order.shipping_amount,
+            status=S.APPROVED,
+        )
+        _opened(case, actor, reason)
     return case
 
 
@@ -389,11 +458,23 @@ def refund_reject(
 
 
 def refund_approve(
-    *, merchant: Merchant, case_id: int, actor: User | None, reason: str = ""
+    *,
+    merchant: Merchant,
+    case_id: int,
+    actor: User | None,
+    reason: str = "",
+    supply_borne_by: str | None = None,
 ) -> RefundCase:
     """Approve and ask the provider to refund. Of two approvals at once, one wins; the other is
-    refused (409) and asks nothing of the provider."""
+    refused (409) and asks nothing of the provider. ``supply_borne_by`` (a
+    ``RefundCase.SupplyBorneBy``; None keeps the case's) says who bears the refund of supplied
+    lines: the supplier gives back its share, or the store absorbs it."""
     reason = _reason(reason, required=False)
+    borne = {} if supply_borne_by is None else {"supply_borne_by": supply_borne_by}
+    if supply_borne_by is not None and supply_borne_by not in RefundCase.SupplyBorneBy.values:
+        raise DomainError(
+            _("Say whether the supplier or the store bears the refund."), code="invalid_borne_by"
+        )
     case = refund_get_for_merchant(merchant=merchant, case_id=case_id)
     with transaction.atomic():
         case = _locked_case(case)
@@ -406,6 +487,7 @@ def refund_approve(
             reason=reason,
             merchant_reason=reason,
             decided_at=timezone.now(),
+            **borne,
         )
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
@@ -508,6 +590,15 @@ def _refunded_before(payment_id: int, case_id: int) -> Decimal:
     return total or ZERO
 
 
+def _supply_memo(*, case: RefundCase, lines: list[RefundCaseLine]) -> str:
+    """The refund journal says who bore a refund of supplied lines (none: no memo)."""
+    if not any(line.order_line.supplier_id for line in lines):
+        return ""
+    if case.supply_borne_by == RefundCase.SupplyBorneBy.SUPPLIER:
+        return SUPPLY_BORNE_BY_SUPPLIER
+    return SUPPLY_BORNE_BY_MERCHANT
+
+
 def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
     """refunded: fee share, stock (once), commission clawback, ledger, the order's own state.
     Caller holds the transaction and the order and case locks."""
@@ -548,6 +639,7 @@ def _refund_succeeded(*, case: RefundCase, provider_refund_no: str) -> None:
         amount=case.amount,
         fee_share=fee_share,
         reference=case.idempotency_key,
+        memo=_supply_memo(case=case, lines=lines),
     )
     events.publish(
         RefundCompleted(

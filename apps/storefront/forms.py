@@ -53,6 +53,14 @@ class LiveBuyForm(CheckoutForm):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999, initial=1)
 
 
+class GroupBuyForm(CheckoutForm):
+    """Opening or joining a group: a quantity and the recipient (the group buy's one SKU)."""
+
+    quantity = forms.IntegerField(
+        label=_("Quantity"), min_value=1, max_value=MAX_LINE_QUANTITY, initial=1
+    )
+
+
 class DistributorJoinForm(forms.Form):
     invite_code = forms.CharField(
         label=_("Invite code"),

@@ -38,6 +38,7 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
+from apps.groupbuy.selectors import group_buys_for_product
 from apps.ledger.selectors import wallet_or_empty
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
@@ -181,8 +182,13 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
         form = AddToCartForm(initial={"sku": first, "quantity": 1})
     else:
         return HttpResponse(status=405)
+    group_buys = group_buys_for_product(merchant=merchant, product_id=product.pk)
     return render_store(
-        request, merchant, "storefront/product.html", {"product": product, "form": form}, status
+        request,
+        merchant,
+        "storefront/product.html",
+        {"product": product, "form": form, "group_buys": group_buys},
+        status,
     )
 
 

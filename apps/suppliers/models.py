@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.applications import Application
 from apps.merchants.models import slug_validator
 
 
@@ -79,13 +80,9 @@ class SupplierStaff(models.Model):
         return f"{self.user} @ {self.supplier}"
 
 
-class SupplierApplication(models.Model):
-    """供应商入驻: a company applies publicly with its business licence; the operator reviews it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending review")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
+class SupplierApplication(Application):
+    """供应商入驻: a company applies publicly with its business licence; the operator reviews it
+    (contacts, status and review: ``apps.accounts.applications.Application``)."""
 
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -96,22 +93,8 @@ class SupplierApplication(models.Model):
     company_name = models.CharField(_("company name"), max_length=100)
     slug = models.SlugField(_("code"), max_length=50, validators=[slug_validator])
     categories = models.CharField(_("categories"), max_length=255)
-    contact_name = models.CharField(_("contact name"), max_length=64)
-    contact_phone = models.CharField(_("contact phone"), max_length=32)
-    contact_email = models.EmailField(_("contact email"))
     licence = models.FileField(_("business licence"), upload_to="supplier-licences/")
     licence_content_type = models.CharField(_("licence type"), max_length=32)
-    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
-    reject_reason = models.CharField(_("reject reason"), max_length=255, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
-    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     supplier = models.OneToOneField(
         Supplier,
         on_delete=models.SET_NULL,
@@ -120,7 +103,6 @@ class SupplierApplication(models.Model):
         related_name="application",
         verbose_name=_("supplier"),
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("supplier application")

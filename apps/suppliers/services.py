@@ -3,14 +3,17 @@
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.applications import (
+    applicant_account_create,
+    application_lock_pending,
+    application_mark_approved,
+    application_reject,
+)
 from apps.accounts.models import User
 from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
@@ -37,25 +40,13 @@ def supplier_application_submit(
     The licence is checked before anything is written; a bad one writes nothing.
     """
     content_type = licence_check(licence)
-    try:
-        User.username_validator(username)
-    except ValidationError as error:
-        raise DomainError(error.messages[0], code="username_taken") from error
-    if User.objects.filter(username__iexact=username).exists():
-        raise DomainError(_("That username is taken."), code="username_taken")
     slug_claimed = SupplierApplication.objects.filter(
         slug=slug, status=SupplierApplication.Status.PENDING
     ).exists()
     if slug_claimed or Supplier.objects.filter(slug=slug).exists():
         raise DomainError(_("The code “%(slug)s” is taken.") % {"slug": slug}, code="slug_taken")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = User.objects.create(
-                    username=username, password=make_password(password), email=contact_email
-                )
-        except IntegrityError as error:
-            raise DomainError(_("That username is taken."), code="username_taken") from error
+        user = applicant_account_create(username=username, password=password, email=contact_email)
         try:
             with transaction.atomic():
                 return SupplierApplication.objects.create(
@@ -85,13 +76,9 @@ def _tell_applicant(application: SupplierApplication, subject: str, body: str) -
 def supplier_application_approve(*, application_id: int, reviewer: User) -> Supplier:
     """Open the supplier, make the applicant its owner (back-office login) and tell them."""
     with transaction.atomic():
-        application = (
-            SupplierApplication.objects.select_for_update().filter(pk=application_id).first()
-        )
+        application = application_lock_pending(SupplierApplication, application_id)
         if application is None:
             raise NotFound(_("No such application."), code="unknown_application")
-        if application.status != SupplierApplication.Status.PENDING:
-            raise Conflict(_("This application has already been reviewed."))
         try:
             with transaction.atomic():
                 supplier = Supplier.objects.create(
@@ -109,11 +96,7 @@ def supplier_application_approve(*, application_id: int, reviewer: User) -> Supp
         supplier_staff_add(
             supplier=supplier, user=application.applicant, role=SupplierStaff.Role.OWNER
         )
-        application.status = SupplierApplication.Status.APPROVED
-        application.reviewed_by = reviewer
-        application.reviewed_at = timezone.now()
-        application.supplier = supplier
-        application.save(update_fields=["status", "reviewed_by", "reviewed_at", "supplier"])
+        application_mark_approved(application, reviewer=reviewer, supplier=supplier)
         _tell_applicant(
             application,
             _("Your supplier application is approved"),
@@ -127,26 +110,15 @@ def supplier_application_approve(*, application_id: int, reviewer: User) -> Supp
 
 
 def supplier_application_reject(*, application_id: int, reviewer: User, reason: str) -> None:
-    reason = reason.strip()
-    if not reason:
-        raise DomainError(_("Give the applicant a reason."), code="reason_required")
     with transaction.atomic():
-        updated = SupplierApplication.objects.filter(
-            pk=application_id, status=SupplierApplication.Status.PENDING
-        ).update(
-            status=SupplierApplication.Status.REJECTED,
-            reject_reason=reason[:255],
-            reviewed_by=reviewer,
-            reviewed_at=timezone.now(),
+        application = application_reject(
+            SupplierApplication, application_id=application_id, reviewer=reviewer, reason=reason
         )
-        if not updated:
-            raise Conflict(_("This application has already been reviewed."))
-        application = SupplierApplication.objects.get(pk=application_id)
         _tell_applicant(
             application,
             _("Your supplier application was not approved"),
             _("The platform did not approve %(company)s as a supplier. Reason: %(reason)s")
-            % {"company": application.company_name, "reason": reason},
+            % {"company": application.company_name, "reason": application.reject_reason},
         )
 
 

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.payments",
     "apps.refunds",
+    "apps.groupbuy",
     "apps.commissions",
     "apps.dropship",
     "apps.withdrawals",
@@ -206,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commissions.tasks.commissions_release_due",
         "schedule": 300.0,
     },
+    "dropship-supply-release-due": {
+        "task": "apps.dropship.tasks.supply_release_due_task",
+        "schedule": 300.0,
+    },
     "refunds-retry-approved": {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
@@ -228,10 +233,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
+    "groupbuy-close-expired": {
+        "task": "apps.groupbuy.tasks.groups_close_expired",
+        "schedule": 60.0,
+    },
     "refunds-refund-rate-flags": {
         "task": "apps.refunds.tasks.refund_rate_flags_sweep_task",
         "schedule": 3600.0,
     },
+    # Unsold flash-sale units go back to their SKUs within a minute of the sale's end.
+    "marketing-flash-sales-close": {
+        "task": "apps.marketing.tasks.flash_sales_close",
+        "schedule": 60.0,
+    },
+    "members-points-expire": {"task": "apps.members.tasks.points_expire", "schedule": 3600.0},
 }
 
 # Live rooms (apps/live): the channel layer carries every room's messages between server processes
@@ -306,6 +321,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth-token": rate("FENXIAO_RATE_API_TOKEN", "10/min"),
         "merchant-applications": rate("FENXIAO_RATE_API_MERCHANT_APPLICATIONS", "5/hour"),
+        "supplier-applications": rate("FENXIAO_RATE_API_SUPPLIER_APPLICATIONS", "5/hour"),
     },
     # 0: throttles key on REMOTE_ADDR, like the form limits. DRF's default (None) would key on
     # the whole X-Forwarded-For header, which a client can change on every request.
@@ -339,6 +355,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
+        "CouponKindEnum": "apps.marketing.models.Coupon.Kind",
+        "PromotionKindEnum": "apps.marketing.models.Promotion.Kind",
+        "PointsEntryKindEnum": "apps.members.models.PointsEntry.Kind",
     },
 }
 

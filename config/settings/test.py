@@ -53,7 +53,11 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 # tests/storefront/test_throttling.py lower them.
 REST_FRAMEWORK = {  # noqa: F405
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"auth-token": "10000/min", "merchant-applications": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth-token": "10000/min",
+        "merchant-applications": "10000/min",
+        "supplier-applications": "10000/min",
+    },
 }
 FENXIAO_RATE_LIMITS = {scope: "10000/min" for scope in FENXIAO_RATE_LIMITS}  # noqa: F405
 # Tests settle one order per task unless a test asks for batches (tests/concurrency and

@@ -37,4 +37,18 @@
       field.value = Math.min(Math.max(next, 1), max);
     }
   });
+
+  // Countdowns (a group buy's time left): <span data-deadline="ISO time">, ticking each second.
+  var deadlines = document.querySelectorAll("[data-deadline]");
+  if (deadlines.length) {
+    var tickDeadlines = function () {
+      deadlines.forEach(function (box) {
+        var left = Math.max(0, Math.floor((Date.parse(box.getAttribute("data-deadline")) - Date.now()) / 1000));
+        var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+        box.textContent = h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+      });
+    };
+    tickDeadlines();
+    setInterval(tickDeadlines, 1000);
+  }
 })();

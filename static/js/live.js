@@ -24,8 +24,9 @@
       };
       socket.onclose = function (event) {
         clearInterval(heartbeat);
-        onState("closed", event.code);
-        if (event.code === 4404 || event.code === 4400 || event.code === 4413 || closedForGood) return;
+        var final = event.code === 4404 || event.code === 4400 || event.code === 4413;
+        onState(final ? "refused" : "closed", event.code, event.reason);
+        if (final || closedForGood) return;
         retry = Math.min(retry + 1, 6);
         setTimeout(open, 500 * Math.pow(2, retry - 1));
       };
@@ -100,8 +101,10 @@
     var notice = $(root, "[data-notice]");
     var you = {};
     var likeTaps = 0;
-    var live = connect(root.dataset.socket, onMessage, function (state) {
+    var live = connect(root.dataset.socket, onMessage, function (state, code, reason) {
       root.dataset.socketState = state;
+      // Refused for good (unknown room, a frame the room does not understand): say why.
+      if (state === "refused" && reason) showNotice(reason);
     });
 
     function addChat(message) {

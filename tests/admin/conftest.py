@@ -24,6 +24,8 @@ from apps.distributors.models import (
 from apps.distributors.recruitment import application_submit, programme_settings_update
 from apps.distributors.services import distributor_join
 from apps.dropship.models import Shipment, ShipmentLine
+from apps.groupbuy.models import Group
+from apps.groupbuy.services import groupbuy_create
 from apps.live.models import LiveRoom, LiveRoomProduct
 from apps.marketing.models import Coupon, Promotion
 from apps.marketing.services import coupon_grant, flash_sale_create
@@ -177,6 +179,11 @@ def _marketing_rows(*, merchant: Merchant, customer, sku) -> None:  # type: igno
         merchant=merchant, sku=sku, name=f"Flash {n}", price=sku.price, pool=1,
         starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
     )  # fmt: skip
+    campaign = groupbuy_create(
+        merchant=merchant, sku=sku, name=f"Group buy {n}", group_price=sku.price, group_size=2,
+        time_limit_hours=24, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2),
+    )  # fmt: skip
+    Group.objects.create(merchant=merchant, campaign=campaign, leader=customer, size=2)
 
 
 def _programme_rows(*, merchant: Merchant, child: Distributor) -> None:

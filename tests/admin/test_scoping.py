@@ -30,6 +30,8 @@ from apps.distributors.models import (
 )
 from apps.dropship.admin import CatalogueAdmin
 from apps.dropship.models import CatalogueProduct, Shipment, SupplierShipment
+from apps.groupbuy.models import Group as BuyerGroup
+from apps.groupbuy.models import GroupBuy
 from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.live.models import LiveRoom
 from apps.marketing.models import Coupon, CouponGrant, FlashSale, Promotion
@@ -95,6 +97,8 @@ ROWS_PER_STORE = {
     Member: 1,  # the customer, a member since their completed order
     LiveRoom: 1,
     ProviderAccount: 1,
+    GroupBuy: 1,
+    BuyerGroup: 1,
 }
 # Rows added by hand in the back office: catalogue only (a merchant's one commission plan exists).
 # (A merchant's programme settings exist, so staff cannot add a second one.)
@@ -112,6 +116,7 @@ ADDABLE_BY_STAFF = {
     LiveRoom,
     WebhookEndpoint,
     ProviderAccount,
+    GroupBuy,
 }
 ADDABLE_BY_OPERATOR = {
     Product,
@@ -131,6 +136,7 @@ ADDABLE_BY_OPERATOR = {
     WebhookEndpoint,
     LiveRoom,
     ProviderAccount,
+    GroupBuy,
 }
 OPERATOR_ONLY = {
     Merchant,
@@ -383,6 +389,8 @@ def test_staff_index_lists_exactly_their_modules(store_a, staff_client):
         ("members", "Member"),
         ("live", "LiveRoom"),
         ("credentials", "ProviderAccount"),
+        ("groupbuy", "GroupBuy"),
+        ("groupbuy", "Group"),
     }
     assert staff_client.get(reverse("admin:app_list", args=["merchants"])).status_code == 404
     assert staff_client.get(reverse("admin:app_list", args=["accounts"])).status_code == 404

@@ -39,7 +39,9 @@ from apps.programme.binding import customer_bind
 from apps.withdrawals.models import WithdrawalSettings
 from config import api_urls
 from tests.factories import UserFactory
+from tests.groupbuy.isolation_cases import GROUPBUY_CASES
 from tests.live.isolation_cases import LIVE_CASES
+from tests.marketing.isolation_cases import MARKETING_CASES
 
 from .conftest import World, api_url, client_for
 from .supply_cases import CASES as SUPPLY_CASES
@@ -76,7 +78,7 @@ def test_every_route_has_a_case() -> None:
 
 
 def test_route_enumeration_sees_the_whole_api() -> None:
-    assert len(ROUTES) == 151
+    assert len(ROUTES) == 186
     assert ("merchant-order-ship", "post") in ROUTES
     assert ("store-cart-item-detail", "delete") in ROUTES
 
@@ -1262,6 +1264,8 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("merchant-finance-payable", "get"): merchant_finance_payable,
     ("merchant-finance-reconciliation", "get"): merchant_finance_reconciliation,
     **LIVE_CASES,
+    **GROUPBUY_CASES,
+    **MARKETING_CASES,
 }
 
 

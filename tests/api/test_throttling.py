@@ -48,6 +48,7 @@ def test_the_default_rates_come_from_settings():
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {
         "auth-token": "10000/min",  # config/settings/test.py; production defaults in base.py
         "merchant-applications": "10000/min",
+        "supplier-applications": "10000/min",
     }
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
 

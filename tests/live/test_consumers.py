@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from apps.live import presence, services
+from apps.live.consumers import CLOSE_REASONS, close_reason, handshake_language
 from apps.live.models import LiveChatMessage, LiveMute, LiveRoom
 from apps.live.routing import websocket_urlpatterns
 from apps.orders.services import order_mark_paid, order_place
@@ -373,7 +374,7 @@ def test_a_bad_frame_closes_that_socket_only(live_room, frame, code):
             output = await bad.receive_output(timeout=TIMEOUT)
             if output["type"] == "websocket.close":
                 break
-        assert output == {"type": "websocket.close", "code": code}
+        assert output == {"type": "websocket.close", "code": code, "reason": close_reason(code)}
         await good.send_json_to({"type": "chat", "text": "still here"})
         assert (await next_of(good, "chat"))["text"] == "still here"
         await good.disconnect()
@@ -404,7 +405,11 @@ def test_an_unknown_room_or_another_stores_room_closes_with_4404(live_room, othe
         for path in paths:
             socket = await open_socket(path)
             output = await socket.receive_output(timeout=TIMEOUT)
-            assert output == {"type": "websocket.close", "code": 4404}
+            assert output == {
+                "type": "websocket.close",
+                "code": 4404,
+                "reason": "This live room does not exist.",
+            }
 
     asyncio.run(scenario())
 
@@ -469,3 +474,52 @@ def test_orders_not_from_a_room_announce_nothing(live_room, recipient):
         await viewer.disconnect()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("headers", "language"),
+    [
+        ([(b"cookie", b"a=b; django_language=en")], "en"),
+        ([(b"cookie", b"django_language=zh-hans"), (b"accept-language", b"en")], "zh-hans"),
+        ([(b"accept-language", b"zh-CN,zh;q=0.9,en;q=0.8")], "zh-hans"),
+        ([(b"accept-language", b"fr, en;q=0.5")], "en"),
+        ([(b"cookie", b"django_language=xx"), (b"accept-language", b"zh")], "zh-hans"),
+        ([], "en"),  # the test settings' default
+    ],
+)
+def test_a_socket_speaks_its_pages_language(headers, language):
+    assert handshake_language({"headers": headers}) == language
+
+
+def test_errors_and_close_reasons_come_in_the_pages_language(live_room):
+    path = path_of(live_room["room"])
+
+    async def scenario():
+        communicator = WebsocketCommunicator(
+            APP, path, headers=[(b"cookie", b"django_language=zh-hans")]
+        )
+        communicator.scope["user"] = AnonymousUser()
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "welcome"
+        await communicator.send_json_to({"type": "chat", "text": "hi"})
+        error = await next_of(communicator, "error")
+        assert (error["code"], error["message"]) == ("sign_in_required", "登录后才能聊天。")
+        await communicator.send_to(text_data="not json")
+        while True:
+            output = await communicator.receive_output(timeout=TIMEOUT)
+            if output["type"] == "websocket.close":
+                break
+        assert (output["code"], output["reason"]) == (4400, "页面发送了直播间无法识别的消息。")
+
+    asyncio.run(scenario())
+
+
+def test_close_reasons_fit_the_protocols_123_bytes_in_every_language():
+    from django.conf import settings
+    from django.utils import translation
+
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code in CLOSE_REASONS:
+                reason = close_reason(code)
+                assert reason and len(reason.encode("utf-8")) <= 123, (language, code)

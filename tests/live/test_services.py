@@ -64,9 +64,17 @@ def test_an_order_from_a_live_room_pays_the_live_price_and_records_the_room(live
     )
     assert order.live_room_id == live["room"].pk
     assert order.payable_amount == Decimal("340.00")
-    assert [(line.sku_id, line.unit_price) for line in order.lines.order_by("sku_id")] == [
-        (live["sku_a"].pk, Decimal("80.00")),
-        (live["sku_b"].pk, Decimal("180.00")),
+    assert order.price_channel == services.live_price_label(live["room"])
+    # The base is the store price; the live price is the pipeline's promotion step, shown in
+    # the order's breakdown as the live saving.
+    assert [
+        (line.sku_id, line.unit_price, line.paid_amount) for line in order.lines.order_by("sku_id")
+    ] == [
+        (live["sku_a"].pk, Decimal("100.00"), Decimal("160.00")),
+        (live["sku_b"].pk, Decimal("180.00"), Decimal("180.00")),
+    ]
+    assert list(order.adjustments.values_list("line__sku_id", "step", "label", "amount")) == [
+        (live["sku_a"].pk, "promotion", services.live_price_label(live["room"]), Decimal("40.00"))
     ]
 
 
@@ -208,3 +216,34 @@ def test_sockets_that_stop_sending_drop_out_of_the_count(room_world, settings):
     settings.FENXIAO_LIVE_PRESENCE_SECONDS = -1  # already expired when written
     presence.viewer_join(room_id=room.pk, socket="gone", viewer="u1")
     assert presence.room_stats(room.pk).viewers == 0
+
+
+def test_a_live_order_pays_commission_on_the_live_price_and_keeps_the_ledger(live, chain):
+    """The money path of a room's order: paid at the live price, settled on what was paid (the
+    live price, not the store price), every journal balanced."""
+    from apps.commissions.models import CommissionRecord
+    from apps.commissions.services import commission_settle_orders
+    from apps.ledger.checks import ledger_breaches
+    from apps.ledger.models import Journal
+    from apps.orders.services import order_complete
+
+    from ..services.flows import RECIPIENT, bind, pay, ship
+
+    buyer = UserFactory()
+    bind(merchant=live["room"].merchant, customer=buyer, distributor=chain[3])
+    order = services.live_order_place(
+        merchant=live["room"].merchant,
+        room_id=live["room"].pk,
+        customer=buyer,
+        lines=[(live["sku_a"].pk, 2)],
+        recipient=RECIPIENT,
+    )
+    pay(merchant=order.merchant, customer=buyer, order=order)
+    payment = Journal.objects.get(kind=Journal.Kind.PAYMENT, order=order)
+    assert ("provider", Decimal("-160.00")) in payment.entries.values_list("account", "amount")
+    ship(merchant=order.merchant, order=order)
+    assert order_complete(order=order) is True
+    commission_settle_orders(order_id=order.pk)
+    bases = set(CommissionRecord.objects.filter(order=order).values_list("base_amount", flat=True))
+    assert bases == {Decimal("160.00")}
+    assert ledger_breaches() == []

@@ -112,7 +112,7 @@ def test_member_then_promotion_then_full_reduction_then_coupon_then_points(
     ]
 
 
-def test_prices_never_go_below_the_floor_and_a_channel_below_it_is_refused(merchant, customer):
+def test_prices_never_go_below_the_floor_a_channel_price_included(merchant, customer):
     sku = SkuFactory(product__merchant=merchant, price=D("50.00"), min_resale_price=D("45.00"))
     f.member(merchant, customer, discount="20")
     f.limited_price(merchant, sku, D("40.00"))
@@ -120,15 +120,23 @@ def test_prices_never_go_below_the_floor_and_a_channel_below_it_is_refused(merch
     cart = price_lines(merchant=merchant, customer=customer, lines=[line(sku)])
     assert cart.lines[0].unit_price == D("45.00")
 
+    cart = price_lines(
+        merchant=merchant,
+        customer=customer,
+        lines=[line(sku)],
+        channel_prices={sku.pk: D("44.99")},
+        channel_label="直播间",
+    )
+    assert cart.lines[0].unit_price == D("45.00")
     with pytest.raises(DomainError) as refused:
         price_lines(
             merchant=merchant,
             customer=customer,
             lines=[line(sku)],
-            channel_prices={sku.pk: D("44.99")},
+            channel_prices={sku.pk: D("-1")},
             channel_label="直播间",
         )
-    assert refused.value.code == "channel_price_below_floor"
+    assert refused.value.code == "channel_price_invalid"
 
 
 def test_a_channel_price_applies_at_the_promotion_step_under_its_label(merchant, customer, tea):
@@ -141,7 +149,20 @@ def test_a_channel_price_applies_at_the_promotion_step_under_its_label(merchant,
     )
     assert cart.lines[0].adjustments[0].step == Step.PROMOTION
     assert cart.lines[0].adjustments[0].label == "直播间 #7"
-    assert cart.payable_amount == D("88.00")
+    assert (cart.lines[0].list_unit_price, cart.payable_amount) == (D("100.00"), D("88.00"))
+    assert cart.channel_label == "直播间 #7"
+
+
+def test_a_channel_price_above_a_lower_price_is_not_used(merchant, customer, tea):
+    f.limited_price(merchant, tea, D("70.00"))
+    cart = price_lines(
+        merchant=merchant,
+        customer=customer,
+        lines=[line(tea)],
+        channel_prices={tea.pk: D("88.00")},
+        channel_label="直播间 #7",
+    )
+    assert (cart.payable_amount, cart.channel_label) == (D("70.00"), "")
 
 
 def test_agency_lines_take_no_discount(merchant, customer, tea, cup):

@@ -131,7 +131,8 @@ def test_ledger_check_passes_on_a_sound_ledger(settled, capsys):
     call_command("ledger_check")
 
     assert capsys.readouterr().out == (
-        "ledger ok: 2 journals, 7 entries, 4 wallets, 3 commission records checked\n"
+        "ledger ok: 2 journals, 7 entries, 4 wallets, 0 supplier wallets, 3 commission records, "
+        "0 supplier's shares checked\n"
     )
 
 
@@ -179,7 +180,9 @@ def test_ledger_check_reports_a_payment_without_its_journal(merchant, sku, custo
     Payment.objects.filter(pk=payment.pk).update(amount=D("99.00"))
 
     assert ledger_breaches() == [
-        f"payment {payment.pk} (succeeded, 99.00): provider legs [Decimal('-100.00')]"
+        f"payment {payment.pk} (succeeded, 99.00): provider legs [Decimal('-100.00')]",
+        f"order {order.pk}: the consumer paid 99.00, the merchant, suppliers, distributors and "
+        "platform keep 100.00 and 0.00 was refunded",
     ]
 
 

@@ -479,3 +479,27 @@ def test_ship_without_tracking_is_refused(merchant, customer, cheap_sku):
 
     assert caught.value.code == "tracking_required"
     assert Order.objects.get(pk=order.pk).status == S.PAID
+
+
+def test_placing_a_cart_with_nothing_on_offer_sends_ten_statements(
+    merchant, customer, chain, cheap_sku, other_sku, recipient, django_assert_num_queries
+):
+    # given a bound customer with two lines in the cart, in a store with nothing on offer
+    bind(merchant=merchant, customer=customer, distributor=chain[3])
+    cart_add_item(merchant=merchant, customer=customer, sku_id=cheap_sku.pk, quantity=1)
+    cart_add_item(merchant=merchant, customer=customer, sku_id=other_sku.pk, quantity=3)
+
+    # when the order is placed: the cart lock, its items, what is on offer (one statement for
+    # every pricing step and the membership), a stock update per line, the upline with the
+    # programme's self-purchase flag, the order, its lines, its history, the cart emptied; plus
+    # the test transaction's savepoint and its release
+    with django_assert_num_queries(12):
+        order = order_place_from_cart(merchant=merchant, customer=customer, recipient=recipient)
+
+    # then it is written in full, the upline snapshotted
+    assert order.lines.count() == 2
+    assert (order.distributor_id, order.level2_distributor_id, order.level3_distributor_id) == (
+        chain[3].pk,
+        chain[2].pk,
+        chain[1].pk,
+    )

@@ -11,7 +11,7 @@ from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 
 CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
-PRODUCT_QUERIES = 3  # the store, the product, its SKUs
+PRODUCT_QUERIES = 4  # the store, the product, its SKUs, its running group buys
 EARNINGS_QUERIES = (
     8  # user (the session is cached), store, distributor, wallet, reversed total, record count,
     # records, the last 30 days of commission (the chart)

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.core.errors import Conflict, DomainError
@@ -201,3 +202,100 @@ def test_the_application_page_speaks_chinese(client):
     text = response.content.decode()
     assert "成为供应商" in text
     assert "营业执照" in text
+
+
+# --- the same application through the API -----------------------------------------------------
+
+
+def api_data(**overrides):
+    data = form_data()
+    data["password"] = data.pop("password1")
+    data.pop("password2")
+    return {**data, **overrides}
+
+
+def test_the_api_takes_an_application_with_its_licence_as_multipart():
+    response = APIClient().post(
+        "/api/v1/supplier-applications/",
+        {**api_data(), "licence": licence_png()},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    application = SupplierApplication.objects.get()
+    assert response.json() == {
+        "id": application.pk,
+        "company_name": "Tea Farm Co.",
+        "slug": "tea-farm",
+        "status": "pending",
+        "created_at": response.json()["created_at"],
+    }
+    assert application.licence.read() == png_bytes()
+    assert application.applicant.check_password("a-long-pass-123")
+
+
+@pytest.mark.parametrize(
+    ("licence", "message"),
+    [
+        (None, "No file was submitted."),
+        (
+            SimpleUploadedFile("licence.png", b"", content_type="image/png"),
+            "The licence file is empty.",
+        ),
+        (
+            SimpleUploadedFile(
+                "licence.exe", b"MZ\x90\x00", content_type="application/x-msdownload"
+            ),
+            "The licence must be a PDF, JPEG or PNG file.",
+        ),
+    ],
+    ids=["missing", "empty", "wrong-type"],
+)
+def test_the_api_refuses_a_bad_licence_with_a_400_and_writes_nothing(licence, message):
+    data = api_data()
+    if licence is not None:
+        data["licence"] = licence
+
+    response = APIClient().post("/api/v1/supplier-applications/", data, format="multipart")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert message in str(body), body
+    assert not SupplierApplication.objects.exists()
+    assert not User.objects.filter(username="teafarm").exists()
+
+
+def test_the_api_refuses_a_licence_over_the_size_limit(settings):
+    settings.FENXIAO_SUPPLIER_LICENCE_MAX_BYTES = 1024
+    big = SimpleUploadedFile("licence.pdf", b"%PDF-" + b"x" * 2048, content_type="application/pdf")
+
+    response = APIClient().post(
+        "/api/v1/supplier-applications/", {**api_data(), "licence": big}, format="multipart"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The licence file is too big (3 KB; at most 1 KB).",
+        "code": "licence",
+    }
+    assert not User.objects.filter(username="teafarm").exists()
+
+
+def test_the_api_refuses_a_taken_code_and_a_weak_password():
+    submit(licence_png())
+
+    taken = APIClient().post(
+        "/api/v1/supplier-applications/",
+        {**api_data(username="other"), "licence": licence_png()},
+        format="multipart",
+    )
+    weak = APIClient().post(
+        "/api/v1/supplier-applications/",
+        {**api_data(username="third", slug="third", password="123"), "licence": licence_png()},
+        format="multipart",
+    )
+
+    assert (taken.status_code, taken.json()["code"]) == (400, "slug_taken")
+    assert weak.status_code == 400 and "password" in weak.json()
+    assert SupplierApplication.objects.count() == 1
+    assert not User.objects.filter(username__in=["other", "third"]).exists()

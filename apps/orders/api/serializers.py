@@ -97,10 +97,12 @@ class CartSerializer(serializers.Serializer):
     def get_savings(self, summary) -> list[dict]:  # type: ignore[no-untyped-def]
         if summary.priced is None:
             return []
-        return [
+        rows = [
             {"step": step.value, "label": label, "amount": amount}
             for step, label, amount in summary.priced.savings()
         ]
+        # Through the serializer, so amounts are strings like every other amount (not floats).
+        return cast("list[dict]", SavingSerializer(rows, many=True).data)
 
     @extend_schema_field(CouponOptionSerializer(many=True))
     def get_coupon_options(self, summary) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -236,7 +238,32 @@ class OrderLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
-class OrderCreateSerializer(serializers.Serializer):
+class DiscountChoiceSerializer(serializers.Serializer):
+    """The coupon and points a customer chooses for a cart or an order."""
+
+    coupon = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=20,
+        help_text='A coupon grant id of the caller\'s; "none" for no coupon; empty: the best usable.',
+    )
+    points = serializers.IntegerField(
+        required=False, default=0, min_value=0, help_text="Points to spend as money off."
+    )
+
+    def validate_coupon(self, value: str) -> object:
+        value = value.strip()
+        if value == "":
+            return BEST_COUPON
+        if value == "none":
+            return None
+        if not value.isdigit():
+            raise serializers.ValidationError('A coupon id, "none", or empty.')
+        return int(value)
+
+
+class OrderCreateSerializer(DiscountChoiceSerializer):
     """Without ``lines`` the order is placed from the cart (which is emptied)."""
 
     recipient_name = serializers.CharField(max_length=64)
@@ -260,26 +287,6 @@ class OrderCreateSerializer(serializers.Serializer):
         help_text="The amount payable the customer was shown; if it changed since, 409 "
         "prices_changed and nothing is placed.",
     )
-    coupon = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        max_length=20,
-        help_text='A coupon grant id of the caller\'s; "none" for no coupon; empty: the best usable.',
-    )
-    points = serializers.IntegerField(
-        required=False, default=0, min_value=0, help_text="Points to spend as money off."
-    )
-
-    def validate_coupon(self, value: str) -> object:
-        value = value.strip()
-        if value == "":
-            return BEST_COUPON
-        if value == "none":
-            return None
-        if not value.isdigit():
-            raise serializers.ValidationError('A coupon id, "none", or empty.')
-        return int(value)
 
 
 class CustomerSerializer(serializers.Serializer):

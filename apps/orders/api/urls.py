@@ -12,6 +12,7 @@ merchant_router.register("orders", views.MerchantOrderViewSet, basename="merchan
 
 store_urlpatterns = [
     path("cart/", views.CartViewSet.as_view({"get": "current"}), name="store-cart"),
+    path("cart/quote/", views.CartViewSet.as_view({"post": "quote"}), name="store-cart-quote"),
     *store_router.urls,
 ]
 merchant_urlpatterns = merchant_router.urls

@@ -31,6 +31,7 @@ from .serializers import (
     CartItemQuantitySerializer,
     CartItemSerializer,
     CartSerializer,
+    DiscountChoiceSerializer,
     MerchantOrderSerializer,
     OrderCreateSerializer,
     OrderShipSerializer,
@@ -62,6 +63,25 @@ class CartViewSet(StoreViewSet):
     @extend_schema(operation_id="v1_stores_cart_retrieve", responses=CartSerializer)
     def current(self, request: Request, store: str) -> Response:
         summary = cart_summary(merchant=self.merchant, customer=cast(User, request.user))
+        return Response(self.get_serializer(summary).data)
+
+    @extend_schema(
+        operation_id="v1_stores_cart_quote",
+        request=DiscountChoiceSerializer,
+        responses=CartSerializer,
+    )
+    def quote(self, request: Request, store: str) -> Response:
+        """The cart priced as checkout would charge it with the chosen coupon (empty: the best
+        usable, "none": none) and points; writes nothing. A coupon or points that cannot be used
+        are refused as placing the order would refuse them (4xx with a code)."""
+        choice = DiscountChoiceSerializer(data=request.data)
+        choice.is_valid(raise_exception=True)
+        summary = cart_summary(
+            merchant=self.merchant,
+            customer=cast(User, request.user),
+            coupon=choice.validated_data["coupon"],
+            points=choice.validated_data["points"],
+        )
         return Response(self.get_serializer(summary).data)
 
 

@@ -12,9 +12,8 @@ its units come from the sale's pool, which was taken from the SKU's stock when t
 """
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,11 +30,16 @@ from apps.distributors.models import (
     CustomerBinding,
     Distributor,
     ProgrammeSettings,
-    binding_in_force,
 )
-from apps.distributors.selectors import programme_settings_for
 from apps.marketing.models import FlashSale
-from apps.marketing.pricing import BEST_COUPON, LineInput, PricedCart, open_flash_sales, price_lines
+from apps.marketing.pricing import (
+    BEST_COUPON,
+    LineInput,
+    PricedCart,
+    on_offer,
+    open_flash_sales,
+    price_lines,
+)
 from apps.marketing.services import pricing_commit
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
@@ -84,7 +88,8 @@ class Discounts:
 
     ``coupon``: ``BEST_COUPON`` (the best usable one is proposed and used), ``None`` (none), or a
     coupon grant id. ``points``: points to spend. ``channel_prices`` / ``channel_label``: prices a
-    selling channel (e.g. a live room while it is live) passes for SKUs, by SKU id.
+    selling channel (a live room while it is live) passes for SKUs, by SKU id; placement hands
+    them to the pipeline as they are (its promotion step applies them).
     """
 
     coupon: object = BEST_COUPON
@@ -152,15 +157,14 @@ def order_place(
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
     live_room_id: int | None = None,
-    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Place an order for explicit (sku id, quantity) lines ("buy now", and the API).
 
     ``shop_code``: bought in that distributor's micro-shop (priced as ``order_place_from_cart``).
     ``live_room_id``: the live room the order is placed from, recorded on the order; the caller
-    (the live app, which checked the room is live) gives the room's live-only prices per SKU id in
-    ``channel_prices``. Each is read against the SKU's floor and ceiling in force under its row
-    lock and moved into them, like a micro-shop's price.
+    (the live app, which checked the room is live) gives the room's live-only prices in
+    ``discounts.channel_prices``, which the pipeline applies (against the floor in force under
+    the SKU's row lock).
     """
     if not lines:
         raise DomainError(_("An order needs at least one item."), code="empty_order")
@@ -188,48 +192,60 @@ def order_place(
             expected_total=expected_total,
             discounts=discounts,
             live_room_id=live_room_id,
-            channel_prices=channel_prices or {},
         )
 
 
+def _upline_sql() -> str:
+    distributor = Distributor._meta.db_table
+    # Table names are ours; every value is a parameter.
+    return f"""
+SELECT s.self_purchase_commission, own.id, own.parent_id, own_parent.parent_id,
+       b.distributor_id, d1.user_id, d1.parent_id, d2.user_id, d2.parent_id, d3.user_id
+FROM (SELECT 1) AS one
+LEFT JOIN {ProgrammeSettings._meta.db_table} s ON s.merchant_id = %(merchant)s
+LEFT JOIN {distributor} own ON s.self_purchase_commission AND own.merchant_id = %(merchant)s
+     AND own.user_id = %(customer)s AND own.status = %(active)s
+LEFT JOIN {distributor} own_parent ON own_parent.id = own.parent_id
+LEFT JOIN {CustomerBinding._meta.db_table} b ON b.merchant_id = %(merchant)s
+     AND b.customer_id = %(customer)s AND (b.expires_at IS NULL OR b.expires_at > %(now)s)
+LEFT JOIN {distributor} d1 ON d1.id = b.distributor_id
+LEFT JOIN {distributor} d2 ON d2.id = d1.parent_id
+LEFT JOIN {distributor} d3 ON d3.id = d2.parent_id
+"""  # noqa: S608
+
+
+_UPLINE_SQL: list[str] = []
+
+
 def _upline_snapshot(
-    *, merchant: Merchant, customer: User, programme: ProgrammeSettings
+    *, merchant: Merchant, customer: User, now: datetime
 ) -> tuple[int | None, ...]:
     """(level 1, level 2, level 3) distributor ids for the customer's order, None where absent.
 
     With self-purchase commission (自购返佣) on and the buyer an active distributor of the store,
-    the buyer's own profile is level 1 and their inviter and its inviter levels 2 and 3 (one query).
-    Otherwise: one joined query over the binding and two parents, and the chain stops below the
-    buyer — nobody earns on their own purchase, even if the tree was rearranged after the binding.
+    the buyer's own profile is level 1 and their inviter and its inviter levels 2 and 3.
+    Otherwise: the binding in force (an expired one, N days, pays no one) and two parents, and the
+    chain stops below the buyer — nobody earns on their own purchase, even if the tree was
+    rearranged after the binding. One statement for both (it reads the programme's flag too).
     """
-    if programme.self_purchase_commission:
-        own = next(
-            iter(
-                Distributor.objects.filter(
-                    merchant=merchant, user=customer, status=Distributor.Status.ACTIVE
-                ).values_list("id", "parent_id", "parent__parent_id")
-            ),
-            None,
+    if not _UPLINE_SQL:
+        _UPLINE_SQL.append(_upline_sql())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPLINE_SQL[0],
+            {
+                "merchant": merchant.pk,
+                "customer": customer.pk,
+                "active": Distributor.Status.ACTIVE.value,
+                "now": now,
+            },
         )
-        if own is not None:
-            return own
-    row = next(
-        iter(
-            CustomerBinding.objects.filter(merchant=merchant, customer=customer)
-            .filter(binding_in_force(timezone.now()))  # an expired binding (N days) pays no one
-            .values_list(
-                "distributor_id",
-                "distributor__user_id",
-                "distributor__parent_id",
-                "distributor__parent__user_id",
-                "distributor__parent__parent_id",
-                "distributor__parent__parent__user_id",
-            )
-        ),
-        (None,) * 6,
-    )
+        row = cursor.fetchone()
+    self_purchase, own_id, own_parent_id, own_grandparent_id = row[0:4]
+    if self_purchase and own_id is not None:
+        return (own_id, own_parent_id, own_grandparent_id)
     chain: list[int | None] = []
-    for distributor_id, user_id in zip(row[0::2], row[1::2], strict=True):
+    for distributor_id, user_id in zip(row[4:10:2], row[5:10:2], strict=True):
         if distributor_id is None or user_id == customer.pk:
             break
         chain.append(distributor_id)
@@ -247,7 +263,6 @@ def _order_create(
     expected_total: Decimal | None = None,
     discounts: Discounts = NO_DISCOUNTS,
     live_room_id: int | None = None,
-    channel_prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Reserve stock, price, snapshot the upline, write the order. Caller holds a transaction.
 
@@ -263,16 +278,25 @@ def _order_create(
         check_quantity(quantity)
         check_on_sale(sku)
     now = timezone.now()
+    # What the store has on offer for these SKUs and this customer (one statement): the pricing
+    # steps with nothing to find are skipped without a query.
+    offers = on_offer(
+        merchant=merchant, customer=customer, sku_ids=[sku.pk for sku, _q in lines], now=now
+    )
     # A flash-sale line (a store's own SKU in an open sale, bought outside a micro-shop) takes its
     # units from the sale's pool at the end of the transaction, not from the SKU here.
-    flash: dict[int, FlashSale] = open_flash_sales(
-        merchant=merchant,
-        sku_ids=[
-            sku.pk
-            for (sku, _quantity), shop in zip(lines, shops, strict=True)
-            if not shop and not sku.supply_sku_id
-        ],
-        now=now,
+    flash: dict[int, FlashSale] = (
+        open_flash_sales(
+            merchant=merchant,
+            sku_ids=[
+                sku.pk
+                for (sku, _quantity), shop in zip(lines, shops, strict=True)
+                if not shop and not sku.supply_sku_id
+            ],
+            now=now,
+        )
+        if offers.flash
+        else {}
     )
     # Locks in one global order, so no two placements wait on each other in a circle: the store's
     # own SKUs by id, then the suppliers' pools (shared by every store) by pool id.
@@ -294,14 +318,13 @@ def _order_create(
             reserved[index] = (_reserve_stock(sku=sku, quantity=quantity), None)
     pricing = [reserved[index][0] for index in range(len(lines))]
     supplies = [reserved[index][1] for index in range(len(lines))]
-    programme = programme_settings_for(merchant=merchant)
+    # The programme settings are read only when a line is bought in a micro-shop (agency
+    # prices); the upline snapshot reads the one flag it needs itself.
     agency = agency_prices(
         merchant=merchant,
         buyer_id=customer.pk,
         requests=list(zip(pricing, shops, strict=True)),
-        programme=programme,
     )
-    channel_prices = channel_prices or {}
     cart = price_lines(
         merchant=merchant,
         customer=customer,
@@ -310,11 +333,7 @@ def _order_create(
                 sku_id=sku.pk,
                 product_id=sku.product_id,
                 quantity=quantity,
-                unit_price=quote.unit_price
-                if quote is not None
-                else _channel_price(current, channel_prices[current.sku_id])
-                if current.sku_id in channel_prices
-                else current.price,
+                unit_price=quote.unit_price if quote is not None else current.price,
                 floor=current.floor,
                 agency=quote is not None,
             )
@@ -326,9 +345,10 @@ def _order_create(
         channel_label=discounts.channel_label,
         flash_sales=flash,
         now=now,
+        offers=offers,
     )
     level1_id, level2_id, level3_id = _upline_snapshot(
-        merchant=merchant, customer=customer, programme=programme
+        merchant=merchant, customer=customer, now=now
     )
     if expected_total is not None and expected_total != cart.payable_amount:
         raise Conflict(
@@ -347,7 +367,7 @@ def _order_create(
         discount_amount=cart.discount_amount,
         shipping_amount=ZERO,
         payable_amount=cart.payable_amount,
-        price_channel=discounts.channel_label[:64] if discounts.channel_prices else "",
+        price_channel=cart.channel_label[:64],
         distributor_id=level1_id,
         level2_distributor_id=level2_id,
         level3_distributor_id=level3_id,
@@ -422,15 +442,6 @@ def _write_breakdown(
     ]
     if rows:
         OrderLineAdjustment.objects.bulk_create(rows)
-
-
-def _channel_price(current: SkuPricing, price: Decimal) -> Decimal:
-    """A channel's price (a live room's) moved into the SKU's floor and ceiling in force."""
-    if current.floor is not None and price < current.floor:
-        return current.floor
-    if current.ceiling is not None and price > current.ceiling:
-        return current.ceiling
-    return price
 
 
 def _reserve_stock(*, sku: Sku, quantity: int) -> SkuPricing:

@@ -24,7 +24,7 @@ from apps.merchants.models import Merchant
 from apps.products.services import sku_return_stock
 
 from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid, OrderShipped
-from ..models import Order, OrderLine, OrderStatusChange
+from ..models import Order, OrderHold, OrderLine, OrderStatusChange
 
 S = Order.Status
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -42,8 +42,11 @@ def order_transition(
 ) -> bool:
     """Apply one transition as compare-and-swap from ``order.status``; record it; True if applied.
 
-    Must run inside a transaction so the history row commits with the change.
+    Must run inside a transaction so the history row commits with the change. An order under a
+    shipping hold (``OrderHold``) cannot ship: Conflict ``order_on_hold``.
     """
+    if new == S.SHIPPED:
+        order_check_not_held(order_id=order.pk)
     return transition(
         order,
         new,
@@ -54,6 +57,27 @@ def order_transition(
         reason=reason,
         **updates,
     )
+
+
+def order_check_not_held(*, order_id: int) -> None:
+    """Conflict ``order_on_hold`` while the order has a shipping hold (e.g. its group is filling)."""
+    hold = OrderHold.objects.filter(order_id=order_id).order_by("id").first()
+    if hold is not None:
+        raise Conflict(
+            _("This order cannot ship yet: %(reason)s.") % {"reason": hold.get_reason_display()},
+            code="order_on_hold",
+        )
+
+
+def order_hold_place(*, order: Order, reason: str) -> OrderHold:
+    """Hold ``order`` back from shipping for ``reason`` (in the transaction that places it)."""
+    return OrderHold.objects.create(merchant_id=order.merchant_id, order=order, reason=reason)
+
+
+def order_holds_release(*, order_ids: list[int], reason: str) -> int:
+    """Lift the ``reason`` holds of these orders; how many were lifted."""
+    deleted, _by_model = OrderHold.objects.filter(order_id__in=order_ids, reason=reason).delete()
+    return deleted
 
 
 def order_get_for_customer(*, merchant: Merchant, customer: User, order_id: int) -> Order:
@@ -137,6 +161,7 @@ def order_ship(
     order = order_get_for_merchant(merchant=merchant, order_id=order_id)
     if order.status != S.PAID:
         raise Conflict(_("Only a paid order can be shipped."), code="invalid_transition")
+    order_check_not_held(order_id=order.pk)
     if OrderLine.objects.filter(order=order, supplier__isnull=False).exists():
         raise Conflict(
             _(

@@ -80,6 +80,7 @@ class MerchantRefundSerializer(StoreRefundSerializer):
             *REFUND_FIELDS,
             "customer",
             "platform_fee_share",
+            "supply_borne_by",
             "provider",
             "provider_refund_no",
             "stock_returned",
@@ -110,6 +111,8 @@ class RefundCreateSerializer(serializers.Serializer):
 
 class RefundDecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=MAX_REASON, required=False, allow_blank=True)
+    # Who bears the refund of lines a supplier shipped (left out: the case's, the supplier).
+    supply_borne_by = serializers.ChoiceField(RefundCase.SupplyBorneBy.choices, required=False)
 
 
 class RefundRejectSerializer(serializers.Serializer):

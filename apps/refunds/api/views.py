@@ -122,6 +122,7 @@ class MerchantRefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Me
             case_id=case.pk,
             actor=cast(User, request.user),
             reason=serializer.validated_data.get("reason", ""),
+            supply_borne_by=serializer.validated_data.get("supply_borne_by"),
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)
 

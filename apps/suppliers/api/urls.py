@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -7,3 +8,11 @@ supplier_router.register("products", views.SupplierProductViewSet, basename="sup
 supplier_router.register("skus", views.SupplierSkuViewSet, basename="supplier-sku")
 
 supplier_urlpatterns = supplier_router.urls
+
+public_urlpatterns = [
+    path(
+        "supplier-applications/",
+        views.SupplierApplicationViewSet.as_view({"post": "create"}),
+        name="supplier-application-create",
+    ),
+]

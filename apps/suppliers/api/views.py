@@ -1,13 +1,50 @@
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from ..models import SupplyProduct, SupplySku
 from ..scoping import SupplierStaffViewSet
-from ..services import supply_sku_save
-from .serializers import SupplyProductSerializer, SupplySkuSerializer
+from ..services import supplier_application_submit, supply_sku_save
+from .serializers import (
+    SupplierApplicationCreateSerializer,
+    SupplierApplicationSerializer,
+    SupplyProductSerializer,
+    SupplySkuSerializer,
+)
+
+
+@extend_schema(tags=["public"])
+class SupplierApplicationViewSet(viewsets.GenericViewSet):
+    """A public supplier application with its business licence; the platform operator reviews it
+    in the admin and the applicant is emailed the outcome.
+
+    Belongs to no supplier yet, and nothing can be read back through it. A bad licence (missing,
+    empty, too large, not a PDF/JPEG/PNG, an unreadable image) is a 400 with ``code`` ``licence``
+    and writes nothing, not even the applicant's account.
+    """
+
+    permission_classes = [permissions.AllowAny]
+    serializer_class = SupplierApplicationCreateSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    # It creates a user account and stores an upload: throttled per client IP.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "supplier-applications"
+
+    @extend_schema(
+        request={"multipart/form-data": SupplierApplicationCreateSerializer},
+        responses={201: SupplierApplicationSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = supplier_application_submit(**serializer.validated_data)
+        return Response(
+            SupplierApplicationSerializer(application).data, status=status.HTTP_201_CREATED
+        )
 
 
 @extend_schema(tags=["supplier"])
