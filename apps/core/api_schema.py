@@ -7,6 +7,7 @@ collision warning; a ``NamedChoiceField`` names its enum component explicitly in
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from rest_framework import serializers
@@ -112,3 +113,16 @@ class QueryChoiceField(serializers.ChoiceField):
         if hasattr(dictionary, "getlist") and dictionary.get(self.field_name) == "":
             return ""
         return super().get_value(dictionary)
+
+
+class EraDateTimeField(serializers.DateTimeField):
+    """A date-time of this era (2000–2999). Older ones would come back with a local-mean-time
+    offset (Asia/Shanghai before 1901: ``+08:05:43``) that is no RFC 3339 date-time and that no
+    client parses. The API's model serializers use it for every ``DateTimeField``
+    (``CoreConfig.ready``)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if not 2000 <= parsed.year <= 2999:
+            raise serializers.ValidationError(_("Choose a time from the year 2000 on."))
+        return parsed

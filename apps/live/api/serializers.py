@@ -1,4 +1,3 @@
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from apps.orders.api.serializers import OrderLineInputSerializer
@@ -51,13 +50,6 @@ class LiveRoomSerializer(serializers.ModelSerializer):
             "prices",
         ]
         read_only_fields = ["status", "started_at", "ended_at"]
-
-    def validate_starts_at(self, value):  # type: ignore[no-untyped-def]
-        """A broadcast time of this era (the year 1356 would also print with a local-mean-time
-        offset that no client parses)."""
-        if not 2000 <= value.year <= 2999:
-            raise serializers.ValidationError(_("Choose a start time from the year 2000 on."))
-        return value
 
 
 class StoreLiveRoomSerializer(serializers.ModelSerializer):
