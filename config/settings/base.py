@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
     },
+    "refunds-query-refunding": {
+        "task": "apps.refunds.tasks.refunds_query_refunding",
+        "schedule": 600.0,
+    },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
