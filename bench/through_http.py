@@ -172,8 +172,11 @@ class Servers:
             FENXIAO_PAYMENT_PROVIDERS="sandbox",
             FENXIAO_SITE_URL=f"http://127.0.0.1:{port}",
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            # Plain HTTP on the loopback: cookies without the Secure flag.
+            # Plain HTTP on the loopback: cookies without the Secure flag, no redirect to HTTPS
+            # (in production the TLS proxy in front answers plain HTTP itself).
             DJANGO_SECURE_COOKIES="false",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DJANGO_SECURE_HSTS_SECONDS="0",
             FENXIAO_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
@@ -573,6 +576,42 @@ def in_process_pages(fixture: Fixture, seconds: float) -> dict:
     return result
 
 
+def profile_pages(fixture: Fixture, requests: int) -> dict[str, str]:
+    """cProfile of ``requests`` in-process requests of each page kind (after the timed ones, so
+    caches are warm): the 45 most expensive functions by cumulative time and the 20 by own
+    time, per kind."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.test import Client
+
+    visitor = Client()
+    distributor = Client()
+    distributor.cookies["sessionid"] = fixture.distributor_sessions[0]
+    api = Client(headers={"Authorization": f"Token {fixture.distributor_tokens[0]}"})
+    paths = {
+        "catalogue": (visitor, f"/s/{STORE}/"),
+        "product": (visitor, f"/s/{STORE}/p/{fixture.product_ids[0]}/"),
+        "earnings": (distributor, f"/s/{STORE}/d/"),
+        "api": (api, f"/api/v1/stores/{STORE}/distributor/earnings/"),
+    }
+    profiles = {}
+    for kind, (client, path) in paths.items():
+        client.get(path)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            client.get(path)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(20)
+        profiles[kind] = out.getvalue()
+    return profiles
+
+
 def in_process_checkouts(fixture: Fixture, count: int) -> dict:
     """The checkout journey's services, one after another: what the views and the worker call."""
     from django.utils import timezone
@@ -679,9 +718,11 @@ def run(args: argparse.Namespace, bench_url: str) -> dict:
         if "checkout" in args.only
         else None
     )
+    profiles = profile_pages(fixture, args.profile) if args.profile else None
     load["after"] = os.getloadavg()[0]
     return {
         "benchmark": "through_http",
+        "profiles": profiles,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "gunicorn": gunicorn_settings(),
         "worker_processes": args.worker_processes,
@@ -801,6 +842,13 @@ def main() -> int:
         help=f"comma-separated phases to run (default all: {','.join(PHASES)}); targets of "
         "phases not run are not judged",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also cProfile N in-process requests of each page kind and print the top functions",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -837,6 +885,8 @@ def main() -> int:
             drop_database(url, bench_name)
     text, errors_ok, targets_ok = report(result)
     print(text)
+    for kind, profile in (result.get("profiles") or {}).items():
+        print(f"\n--- profile: {kind} ---\n{profile}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -11,11 +11,15 @@ cookie, as rendering would have). A browser that already holds the page gets a 3
 What keys a page and when it is built again:
 - the request's language (``LocaleMiddleware``) and the path (which names the store); a query
   string (a share link's ``?ref=``, pagination) is rendered live, as is anything for a signed-in
-  visitor (a session cookie) or one with messages waiting (the messages cookie);
+  visitor (a session cookie) or one with messages waiting (the messages cookie). Prices on a
+  cached page are the signed-out visitor's (limited-time and flash prices, never a member's): a
+  page rendered for a signed-in visitor is never kept, whatever cookies they sent;
 - the merchant's catalogue version (``apps.products.versions``): a product or SKU edit shows at once;
+- the merchant's promotions and flash sales move the same version when they are written;
 - at most ``FENXIAO_PAGE_CACHE_SECONDS`` old otherwise: stock reserved by orders (checkout and the
-  cart always read the live stock), the store's own name and description, a store closed by the
-  operator.
+  cart always read the live stock), a flash sale's units left and a promotion window opening or
+  closing (countdowns run in the browser from the end time), the store's own name and description,
+  a store closed by the operator.
 
 The ETag is a digest of the cached page and the visitor's CSRF secret (their cookie): the page a
 browser holds carries a token made from that secret, so a new cookie (or none) never gets a 304.
@@ -113,6 +117,34 @@ def _fresh_entry(request: HttpRequest) -> dict | None:
     return entry if entry["version"] == version else None
 
 
+def cached_private_page(
+    request: HttpRequest, *, key: str, render: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A signed-in visitor's own page (their earnings…) from the cache under ``key``, else
+    ``render()`` and keep it (its CSRF token replaced by the placeholder, as above).
+
+    ``key`` must name everything the page shows: the visitor, the language, the query string and a
+    fingerprint of the data (see ``selectors.earnings_state``); the entry lives
+    ``FENXIAO_PAGE_CACHE_SECONDS`` at most, which bounds what the key leaves out (the store's
+    name). A page with messages waiting is rendered live, and so is anything but GET/HEAD.
+    """
+    if (
+        request.method not in ("GET", "HEAD")
+        or CookieStorage.cookie_name in request.COOKIES
+        or request.session.get("_messages")
+    ):
+        return render()
+    entry = cache.get(key)
+    if isinstance(entry, dict) and "body" in entry:
+        return _respond(request, entry)
+    response = render()
+    fresh = _entry_from(response, merchant_id=0, version=0)
+    if fresh is None:
+        return response
+    cache.set(key, fresh, timeout=settings.FENXIAO_PAGE_CACHE_SECONDS)
+    return _respond(request, fresh)
+
+
 def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
     """``@cached_store_page(store_view)`` in place of ``@store_view``: the store is resolved by
     ``store_view`` as on every store page, and signed-out GETs come from the cache.
@@ -136,6 +168,9 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
                 # Read before rendering: an edit made meanwhile moves the version past this page's.
                 version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
                 response = view(request, merchant, *args, **kwargs)
+                if request.user.is_authenticated:
+                    # Priced for this visitor (a member price): never kept for anyone else.
+                    return response
                 fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
                 if fresh is None:
                     return response

@@ -5,6 +5,7 @@ from the URL's slug (unknown or inactive → 404) and every id in the URL is loo
 store, so another merchant's ids behave as absent.
 """
 
+import hashlib
 import io
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,11 +27,20 @@ from apps.commissions.selectors import (
     commission_records_for,
     commission_reversed_total,
 )
+from apps.core.client_ip import request_client_ip
 from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.dashboard.selectors import distributor_commission_daily
 from apps.dashboard.services import share_visit_record
-from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
+from apps.distributors.links import (
+    coupon_path,
+    coupon_share_url,
+    join_path,
+    join_url,
+    micro_shop_url,
+    qr_target_url,
+    share_links,
+)
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.recruitment import distributor_signup
@@ -40,6 +51,7 @@ from apps.distributors.selectors import (
 from apps.distributors.services import distributor_get_by_code
 from apps.groupbuy.selectors import group_buys_for_product
 from apps.ledger.selectors import wallet_or_empty
+from apps.marketing.selectors import coupons_on_offer
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
@@ -67,7 +79,7 @@ from .forms import (
     DiscountChoiceForm,
     DistributorJoinForm,
 )
-from .page_cache import cached_store_page
+from .page_cache import cached_private_page, cached_store_page
 from .referrals import referral_cookie_name, referral_land, referral_remember
 
 RECORDS_PER_PAGE = 20
@@ -142,10 +154,19 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Catalogue --------------------------------------------------------------------------------
 
 
+def _customer_or_none(request: HttpRequest) -> User | None:
+    """The signed-in visitor (their member price), or None: signed-out pages are shared through
+    the page cache, which keeps only pages rendered for nobody in particular."""
+    return cast(User, request.user) if request.user.is_authenticated else None
+
+
 @require_GET
 @cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
+    selectors.catalogue_prices_shown(
+        merchant=merchant, customer=_customer_or_none(request), products=products
+    )
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
@@ -154,6 +175,9 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
         raise Http404(_("No such product."))
+    selectors.product_prices_shown(
+        merchant=merchant, customer=_customer_or_none(request), product=product
+    )
     status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -397,7 +421,11 @@ def order_pay(request: SignedInRequest, merchant: Merchant, order_id: int) -> Ht
         return _render_order(request, merchant, order, status=400)
     try:
         payment = payment_start(
-            merchant=merchant, customer=request.user, order_id=order.pk, provider=provider
+            merchant=merchant,
+            customer=request.user,
+            order_id=order.pk,
+            provider=provider,
+            client_ip=request_client_ip(request),
         )
         return redirect(provider_get(payment.provider).checkout_url(payment))
     except DomainError as error:
@@ -507,21 +535,47 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
 def distributor_earnings(
     request: SignedInRequest, merchant: Merchant, distributor: Distributor
 ) -> HttpResponse:
-    wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
-    paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    return render_store(
-        request,
-        merchant,
-        "storefront/distributor/earnings.html",
-        {
-            "distributor": distributor,
-            "wallet": wallet,
-            "page": page,
-            "reversed_total": commission_reversed_total(distributor=distributor),
-            "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
-        },
+    state = selectors.earnings_state(distributor=distributor)
+
+    def render_page() -> HttpResponse:
+        if state is None:
+            wallet = wallet_or_empty(merchant_id=merchant.pk, distributor_id=distributor.pk)
+            reversed_total = commission_reversed_total(distributor=distributor)
+        else:
+            wallet = state[0]
+            reversed_total = wallet.reversed_sum or Decimal("0.00")  # type: ignore[attr-defined]
+        paginator = Paginator(commission_records_for(distributor=distributor), RECORDS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
+        return render_store(
+            request,
+            merchant,
+            "storefront/distributor/earnings.html",
+            {
+                "distributor": distributor,
+                "wallet": wallet,
+                "page": page,
+                "reversed_total": reversed_total,
+                "commission_days": distributor_commission_daily(distributor_id=distributor.pk),
+            },
+        )
+
+    if state is None:
+        return render_page()
+    # The page is the distributor's own and changes only when their ledger or records do (the
+    # fingerprint), or with the day (the 30-day chart): kept per distributor, page and language.
+    key = ":".join(
+        (
+            "earnings-page",
+            str(distributor.pk),
+            distributor.invite_code,
+            getattr(request, "LANGUAGE_CODE", ""),
+            timezone.localdate().isoformat(),
+            hashlib.blake2b(
+                f"{request.META.get('QUERY_STRING', '')}\x00{state[1]}".encode(), digest_size=12
+            ).hexdigest(),
+        )
     )
+    return cached_private_page(request, key=key, render=render_page)
 
 
 @require_GET
@@ -556,6 +610,16 @@ def distributor_share(
             "micro_shop_url": micro_shop_url(
                 merchant=merchant, invite_code=distributor.invite_code
             ),
+            "coupon_links": [
+                {
+                    "coupon": coupon,
+                    "path": coupon_path(merchant=merchant, coupon_id=coupon.pk),
+                    "url": coupon_share_url(
+                        merchant=merchant, coupon_id=coupon.pk, invite_code=distributor.invite_code
+                    ),
+                }
+                for coupon in coupons_on_offer(merchant=merchant, shareable=True)
+            ],
         },
     )
 

@@ -13,12 +13,21 @@ Fixtures:
 - ``celery_worker_site_url``: the worker posts its sandbox payment notifications to the live
   server; ``site_url`` makes the test process's own ``SITE_URL`` (share links, QR codes) point
   there too.
+- ``asgi_live_server``: for pages that open WebSockets (the live rooms), which pytest-django's
+  WSGI ``live_server`` cannot serve: a real daphne process on ``config.asgi`` (plus the static
+  files, ``tests/support/asgi_static.py``) against the test database and the test Redis, so the
+  test must commit (it uses ``transactional_db``). ``.url`` is its address; its log is printed
+  when the test fails.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -158,3 +167,78 @@ def site_url(live_server: Any, settings: Any) -> str:
     """This process's SITE_URL (share links, QR codes) points at the live server as well."""
     settings.SITE_URL = live_server.url
     return live_server.url
+
+
+class AsgiLiveServer:
+    """A daphne process serving the project (HTTP, WebSockets, static files) on a free port."""
+
+    def __init__(self, *, log_path: Path) -> None:
+        from django.conf import settings
+
+        from tests.support.celery_worker import worker_database_url
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": worker_database_url(),  # the test database, where the test commits
+            "REDIS_URL": settings.REDIS_URL,
+            "FENXIAO_CHANNEL_REDIS_URL": settings.CHANNEL_REDIS_URL,
+            "FENXIAO_SITE_URL": self.url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            + ["tests.support.asgi_static:application"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_listening(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"daphne exited at start:\n{self.log()}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.2)
+        pytest.fail(f"daphne did not listen on {self.port} within {seconds:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")[-20_000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def asgi_live_server(
+    transactional_db: None, request: pytest.FixtureRequest, tmp_path: Path, settings: Any
+) -> Iterator[AsgiLiveServer]:
+    """daphne on the test database: HTTP and WebSockets from one address (see the module doc).
+    This process's ``SITE_URL`` points there too (share links)."""
+    server = AsgiLiveServer(log_path=tmp_path / "daphne.log")
+    try:
+        server.wait_listening()
+        settings.SITE_URL = server.url
+        yield server
+    finally:
+        server.stop()
+        if _failed(request):
+            print(f"daphne log:\n{server.log()}")
