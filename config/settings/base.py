@@ -62,8 +62,8 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.payments",
     "apps.refunds",
-    "apps.groupbuy",
     "apps.commissions",
+    "apps.groupbuy",
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
@@ -214,6 +214,10 @@ CELERY_BEAT_SCHEDULE = {
     "refunds-retry-approved": {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
+    },
+    "refunds-query-refunding": {
+        "task": "apps.refunds.tasks.refunds_query_refunding",
+        "schedule": 600.0,
     },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from apps.core.api_schema import NamedChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer, UplineMemberSerializer
 from apps.distributors.models import Combinator, CustomerBinding, Tier, TierCondition
+from apps.marketing.api.serializers import StoreCouponSerializer
 
 from ..leaderboards import Board, Period
 
@@ -121,3 +122,15 @@ class CustomerBindingSerializer(serializers.ModelSerializer):
         model = CustomerBinding
         fields = ["distributor", "source", "bound_at", "expires_at"]
         read_only_fields = fields
+
+
+class CouponLinkClaimSerializer(serializers.Serializer):
+    coupon = serializers.IntegerField(min_value=1, help_text="The coupon the link shares.")
+    invite_code = serializers.CharField(
+        max_length=32, help_text="The code the distributor's coupon link carries (``?ref=``)."
+    )
+
+
+class CouponLinkSerializer(serializers.Serializer):
+    coupon = StoreCouponSerializer()
+    url = serializers.URLField(help_text="The coupon link with the caller's code.")
