@@ -2,11 +2,13 @@
 
 Commission is final when the order is completed, its settlement has run, every one of its
 commission records is released or cancelled (a frozen record, or one in any other state, holds the
-split back: the check fails closed), no refund case of the order is open (requested, approved or
-refunding: what the payment keeps and what its records pay are about to change) and the after-sale
-window (the plan's freeze days after completion) has closed. Then ``payment_split_order`` has
-payments plan the split once, under the payment's row lock, and send it
-(``apps.payments.split_payouts``). This lives in commissions because it reads commission records
+split back: the check fails closed), nothing of the order is still frozen for a supplier (its
+supplier_frozen legs sum to zero: every share released or cancelled), no refund case of the order
+is open (requested, approved or refunding: what the payment keeps and what its records pay are
+about to change) and the after-sale window (the plan's freeze days after completion) has closed.
+Then ``payment_split_order`` has payments plan the split once, under the payment's row lock, and
+send it (``apps.payments.split_payouts``); each supplier receives what it was finally owed, within
+the same cap. This lives in commissions because it reads commission records
 and refund cases, which stand above payments; payments is only told the amounts.
 """
 
@@ -15,12 +17,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value
+from django.db.models import (
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.money import ZERO
-from apps.ledger.models import LedgerEntry
+from apps.ledger.models import Journal, LedgerEntry
 from apps.orders.models import Order
 from apps.payments.models import Payment, PaymentSplit
 from apps.payments.split_payouts import (
@@ -29,7 +42,7 @@ from apps.payments.split_payouts import (
     payment_split_planned,
     payment_split_send_pending,
 )
-from apps.payments.split_shares import CommissionDue
+from apps.payments.split_shares import CommissionDue, SupplierDue
 from apps.refunds.selectors import orders_with_open_refund_case, refund_case_open_on_order
 
 from .models import CommissionPlan, CommissionRecord
@@ -50,6 +63,13 @@ def _commission_is_final(*, order: Order, now: datetime) -> bool:
     ):
         return False
     if refund_case_open_on_order(order_id=order.pk):
+        return False
+    if (
+        LedgerEntry.objects.filter(
+            journal__order_id=order.pk, account=LedgerEntry.Account.SUPPLIER_FROZEN
+        ).aggregate(total=Sum("amount", default=ZERO))["total"]
+        != ZERO
+    ):
         return False
     freeze_days = (
         CommissionPlan.objects.filter(merchant_id=order.merchant_id)
@@ -92,6 +112,23 @@ def order_commission_due(*, order_id: int) -> list[CommissionDue]:
     ]
 
 
+def order_suppliers_due(*, order_id: int) -> list[SupplierDue]:
+    """Per supplier, what it was finally owed on the order: the supplier_available legs of the
+    order's supply journals (released shares less what refunds took back after release)."""
+    owed = (
+        LedgerEntry.objects.filter(
+            journal__order_id=order_id,
+            journal__kind__in=[Journal.Kind.SUPPLY_RELEASED, Journal.Kind.SUPPLY_REVERSED],
+            account=LedgerEntry.Account.SUPPLIER_AVAILABLE,
+        )
+        .values("supplier_id")
+        .annotate(total=Sum("amount"))
+        .values_list("supplier_id", "total")
+        .order_by("supplier_id")
+    )
+    return [SupplierDue(supplier_id=pk, amount=total) for pk, total in owed if total > ZERO]
+
+
 def payment_split_order(*, order_id: int, now: datetime | None = None) -> int:
     """Plan the order's split once its commission is final, then send what is not done yet.
 
@@ -110,6 +147,7 @@ def payment_split_order(*, order_id: int, now: datetime | None = None) -> int:
                 payment=payment,
                 order_id=order_id,
                 per_level=order_commission_due(order_id=order_id),
+                suppliers=order_suppliers_due(order_id=order_id),
             )
     return payment_split_send_pending(payment_id=payment.pk)
 
@@ -131,6 +169,15 @@ def payment_split_due_order_ids(*, now: datetime | None = None, limit: int = 500
         * timedelta(days=1),
         output_field=DurationField(),
     )
+    supplier_frozen = (
+        LedgerEntry.objects.filter(
+            journal__order_id=OuterRef("pk"), account=LedgerEntry.Account.SUPPLIER_FROZEN
+        )
+        .order_by()
+        .values("journal__order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     planned = Order.objects.filter(Exists(unfinished))
     unplanned = (
         Order.objects.filter(
@@ -141,8 +188,16 @@ def payment_split_due_order_ids(*, now: datetime | None = None, limit: int = 500
         .exclude(Exists(any_split))
         .exclude(Exists(not_final))
         .exclude(orders_with_open_refund_case())
-        .alias(window_end=window_end)
-        .filter(Q(window_end__lte=now))
+        .alias(
+            window_end=window_end,
+            supplier_frozen=Coalesce(
+                Subquery(
+                    supplier_frozen, output_field=DecimalField(max_digits=14, decimal_places=2)
+                ),
+                Value(ZERO),
+            ),
+        )
+        .filter(Q(window_end__lte=now), supplier_frozen=ZERO)
     )
     ids = set(planned.values_list("pk", flat=True)[:limit])
     ids |= set(unplanned.order_by("id").values_list("pk", flat=True)[:limit])

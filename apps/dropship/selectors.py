@@ -9,9 +9,11 @@ from django.db.models.functions import Coalesce
 from apps.commissions.models import CommissionRecord
 from apps.core.money import ZERO
 from apps.merchants.models import Merchant
-from apps.orders.models import Order, OrderLine
+from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.refunds.models import RefundCase
+
+from .models import SupplyShare
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -21,7 +23,7 @@ class OrderMargin:
     order_id: int
     number: str
     revenue: Decimal  # what the consumer paid, less refunds
-    supply_cost: Decimal  # supply price × quantity of the supplied lines
+    supply_cost: Decimal  # what the suppliers keep: supply price × quantity less refunds they bore
     commission: Decimal  # commission records net of what refunds took back
     platform_fee: Decimal
     margin: Decimal
@@ -45,8 +47,8 @@ def order_margins(*, merchant: Merchant, limit: int = 100) -> list[OrderMargin]:
         Order.objects.filter(merchant=merchant, paid_at__isnull=False)
         .annotate(
             supply_cost=_summed(
-                OrderLine.objects.filter(order_id=OuterRef("pk"), supplier__isnull=False).annotate(
-                    cost=F("supply_unit_price") * F("quantity")
+                SupplyShare.objects.filter(order_id=OuterRef("pk")).annotate(
+                    cost=F("amount") - F("reversed_amount")
                 ),
                 "cost",
             ),

@@ -21,7 +21,11 @@ from apps.distributors.models import Distributor
 from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.ledger.posting import SPLIT_MEMO
 from apps.merchants.models import Merchant
-from apps.payments.models import PaymentNotificationLog, PaymentSplit, SandboxTransaction
+from apps.payments.models import PaymentNotificationLog, PaymentSplit, ProviderStatementLine
+from apps.payments.providers import PROVIDERS
+from apps.payments.providers.sandbox import SHANGHAI
+from apps.payments.statements import statement_providers, statements_for_period
+from apps.withdrawals.models import Withdrawal
 
 Account = LedgerEntry.Account
 Kind = Journal.Kind
@@ -48,8 +52,11 @@ class Period:
         return Q(**{f"{field}__gte": self.since, f"{field}__lt": self.until})
 
 
-def _leg_sum(account: str, *, sign: int = 1, kinds: tuple[str, ...] = ()) -> Coalesce:
-    condition = Q(entries__account=account)
+def _leg_sum(
+    account: str | tuple[str, ...], *, sign: int = 1, kinds: tuple[str, ...] = ()
+) -> Coalesce:
+    accounts = (account,) if isinstance(account, str) else account
+    condition = Q(entries__account__in=accounts)
     if kinds:
         condition &= Q(kind__in=kinds)
     return Coalesce(
@@ -205,6 +212,7 @@ OUTCOME_LABELS = {
 }
 RECONCILIATION_COLUMNS = [
     ("outcome", _("Outcome")),
+    ("provider", _("Provider")),
     ("kind", _("Kind")),
     ("reference", _("Reference")),
     ("provider_amount", _("Provider amount")),
@@ -212,19 +220,35 @@ RECONCILIATION_COLUMNS = [
     ("at", _("At")),
     ("detail", _("Detail")),
 ]
-# What the provider's amount is, in the ledger: (journal kind, account, sign).
+# The kinds of a provider's statement line (providers.base.StatementLine.kind).
+STATEMENT_KIND_LABELS = {
+    "payment": _("Payment"),
+    "refund": _("Refund"),
+    "split": _("Split"),
+    "payout": _("Payout"),
+}
+# What the provider's amount is, in the ledger: (journal kind, account(s), sign).
 LEDGER_SIDE = {
-    SandboxTransaction.Kind.PAYMENT: (Kind.PAYMENT, Account.PROVIDER, -1),
-    SandboxTransaction.Kind.REFUND: (Kind.REFUND, Account.PROVIDER, 1),
-    SandboxTransaction.Kind.PAYOUT: (Kind.WITHDRAWAL_PAID, Account.WITHDRAWN, 1),
-    SandboxTransaction.Kind.SPLIT: (Kind.ADJUSTMENT, Account.WITHDRAWN, 1),
+    "payment": (Kind.PAYMENT, Account.PROVIDER, -1),
+    "refund": (Kind.REFUND, Account.PROVIDER, 1),
+    # A distributor's or a supplier's (each leg is one or the other).
+    "payout": (Kind.WITHDRAWAL_PAID, (Account.WITHDRAWN, Account.SUPPLIER_WITHDRAWN), 1),
+    "split": (Kind.ADJUSTMENT, (Account.WITHDRAWN, Account.SUPPLIER_WITHDRAWN), 1),
 }
 
 
-def _ledger_amounts(*, merchant: Merchant, q: Q) -> dict[tuple[str, str], tuple[Decimal, Any]]:
-    """(provider kind, reference) → (amount, at) of the ledger's journals matching ``q``."""
+@dataclass(frozen=True)
+class LedgerMovement:
+    amount: Decimal
+    at: datetime
+    provider: str
+
+
+def _ledger_amounts(*, merchant: Merchant, q: Q) -> dict[tuple[str, str], LedgerMovement]:
+    """(statement kind, reference) → the ledger's movement of the journals matching ``q``, with
+    the provider it went through (the payment's, or the withdrawal's payout method)."""
     by_kind = {journal_kind: kind for kind, (journal_kind, _a, _s) in LEDGER_SIDE.items()}
-    rows = (
+    rows = list(
         Journal.objects.filter(q, merchant=merchant)
         .filter(Q(kind__in=[k for k in by_kind if k != Kind.ADJUSTMENT]) | Q(memo=SPLIT_MEMO))
         .exclude(reference="")
@@ -234,86 +258,158 @@ def _ledger_amounts(*, merchant: Merchant, q: Q) -> dict[tuple[str, str], tuple[
                 for kind, (journal_kind, account, sign) in LEDGER_SIDE.items()
             }
         )
-        .values_list("kind", "reference", "created_at", *[f"amount_{k}" for k in LEDGER_SIDE])
+        .values_list(
+            "kind",
+            "reference",
+            "created_at",
+            "payment__provider",
+            *[f"amount_{k}" for k in LEDGER_SIDE],
+        )
     )
-    found: dict[tuple[str, str], tuple[Decimal, Any]] = {}
-    for kind, reference, at, *amounts in rows:
-        provider_kind = by_kind[kind]
-        amount = dict(zip(LEDGER_SIDE, amounts, strict=True))[provider_kind]
-        previous = found.get((provider_kind, reference))
-        found[(provider_kind, reference)] = ((previous[0] if previous else ZERO) + amount, at)
+    payouts = dict(
+        Withdrawal.objects.filter(
+            merchant=merchant,
+            idempotency_key__in=[row[1] for row in rows if row[0] == Kind.WITHDRAWAL_PAID],
+        ).values_list("idempotency_key", "payout_provider")
+    )
+    found: dict[tuple[str, str], LedgerMovement] = {}
+    for kind, reference, at, provider, *amounts in rows:
+        statement_kind = by_kind[kind]
+        amount = dict(zip(LEDGER_SIDE, amounts, strict=True))[statement_kind]
+        previous = found.get((statement_kind, reference))
+        found[(statement_kind, reference)] = LedgerMovement(
+            amount=(previous.amount if previous else ZERO) + amount,
+            at=at,
+            provider=provider or payouts.get(reference, ""),
+        )
     return found
 
 
-def reconciliation_rows(*, merchant: Merchant, period: Period) -> list[dict[str, Any]]:
-    """The sandbox provider's books of the period against the ledger, by reference and amount.
+@dataclass(frozen=True)
+class Reconciliation:
+    rows: list[dict[str, Any]]
+    # provider → the days of the period whose statement is not downloaded yet (nothing of
+    # theirs is reported missing at that provider).
+    statements_missing: dict[str, list[date]]
 
-    A provider record is looked up in the whole ledger and a journal of the period in the whole of
-    the provider's books, so a movement near a period's edge is not reported missing. A split to
-    the platform or the merchant moves no ledger balance (the ledger already owes it to them):
-    it is matched against the split rows instead. Refused notifications are listed too.
+
+def _row(outcome: str, provider: str, kind: str, reference: str, **values: Any) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "provider": provider,
+        "kind": str(STATEMENT_KIND_LABELS.get(kind, kind)),
+        "reference": reference,
+        "provider_amount": values.get("provider_amount"),
+        "ledger_amount": values.get("ledger_amount"),
+        "at": values["at"],
+        "detail": values.get("detail", ""),
+    }
+
+
+def reconciliation(*, merchant: Merchant, period: Period) -> Reconciliation:
+    """Each provider's statements (``statement()``, as payments downloaded and kept them) of the
+    period against the ledger, by reference and amount.
+
+    A statement line is looked up in the whole ledger and a journal of the period in the
+    statements of a day more on each side, so a movement near a period's edge is not reported
+    missing. A split to the platform or the merchant moves no ledger balance (the ledger already
+    owes it to them): it is matched against the split rows instead. Refused notifications are
+    listed too.
     """
-    records = list(
-        SandboxTransaction.objects.filter(period.q(), merchant=merchant).values_list(
-            "kind", "reference", "amount", "created_at", "receiver"
-        )
-    )
     journals = _ledger_amounts(merchant=merchant, q=period.q())
-    references = {reference for _kind, reference, *_rest in records}
-    known = _ledger_amounts(merchant=merchant, q=Q(reference__in=references))
+    providers = statement_providers(merchant_id=merchant.pk)
+    providers += sorted(
+        ({movement.provider for movement in journals.values()} & set(PROVIDERS)) - set(providers)
+    )
+    statements = statements_for_period(
+        merchant_id=merchant.pk,
+        start=period.start - timedelta(days=1),
+        end=period.end + timedelta(days=1),
+        providers=providers,
+    )
+    lines = [(statement.provider, line) for statement in statements for line in statement.lines]
+    window = Q(created_at__gte=period.since - timedelta(days=1)) & Q(
+        created_at__lt=period.until + timedelta(days=1)
+    )
+    known = _ledger_amounts(
+        merchant=merchant, q=window | Q(reference__in={line.reference for _p, line in lines})
+    )
+    # How each provider's statement lists the ledger's references (WeChat Pay keeps only the
+    # letters and digits of a payout's key).
+    listed = {
+        (movement.provider, kind, PROVIDERS[movement.provider].statement_reference(
+            kind=kind, reference=reference
+        )): (reference, movement)
+        for (kind, reference), movement in known.items()
+        if movement.provider in PROVIDERS
+    }  # fmt: skip
     splits = dict(
-        PaymentSplit.objects.filter(merchant=merchant, idempotency_key__in=references)
+        PaymentSplit.objects.filter(
+            merchant=merchant,
+            idempotency_key__in={line.reference for _p, line in lines if line.kind == "split"},
+        )
         .exclude(receiver=PaymentSplit.Receiver.DISTRIBUTOR)
         .values_list("idempotency_key", "amount")
     )
-    kinds = dict(SandboxTransaction.Kind.choices)
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
-    for kind, reference, amount, at, receiver in records:
-        seen.add((kind, reference))
-        if kind == SandboxTransaction.Kind.SPLIT and not receiver.startswith("distributor:"):
-            ledger = (splits[reference], at) if reference in splits else None
+    for provider, line in lines:
+        match = listed.get((provider, line.kind, line.reference))
+        if match is not None:
+            seen.add((line.kind, match[0]))
+        if not (period.since <= line.occurred_at < period.until):
+            continue  # a day either side, read only to see the journals near the edges
+        if line.kind == "split" and line.reference in splits:
+            ledger: Decimal | None = splits[line.reference]
         else:
-            ledger = known.get((kind, reference))
+            ledger = match[1].amount if match is not None else None
         if ledger is None:
             outcome = Outcome.MISSING_IN_LEDGER
-        elif ledger[0] != amount:
+        elif ledger != line.amount:
             outcome = Outcome.AMOUNT_MISMATCH
         else:
             outcome = Outcome.MATCHED
         rows.append(
-            {
-                "outcome": outcome,
-                "kind": kinds.get(kind, kind),
-                "reference": reference,
-                "provider_amount": amount,
-                "ledger_amount": ledger[0] if ledger else None,
-                "at": at,
-                "detail": receiver,
-            }
+            _row(
+                outcome,
+                provider,
+                line.kind,
+                line.reference,
+                provider_amount=line.amount,
+                ledger_amount=ledger,
+                at=line.occurred_at,
+                detail=line.receiver or line.provider_reference,
+            )
         )
-    missing = [key for key in journals if key not in seen]
-    at_provider = set(
-        SandboxTransaction.objects.filter(
-            merchant=merchant, reference__in=[reference for _kind, reference in missing]
+    by_provider = {statement.provider: statement for statement in statements}
+    unseen = [key for key in journals if key not in seen]
+    listed_elsewhere = set(
+        ProviderStatementLine.objects.filter(
+            merchant=merchant, reference__in={reference for _kind, reference in unseen}
         ).values_list("kind", "reference")
     )
-    for key in missing:
-        if key in at_provider:
-            continue  # recorded by the provider in another period
-        amount, at = journals[key]
+    for kind, reference in unseen:
+        movement = journals[(kind, reference)]
+        statement = by_provider.get(movement.provider)
+        if (
+            statement is None
+            or kind not in statement.kinds
+            or timezone.localdate(movement.at, SHANGHAI) in statement.missing_days
+            or (kind, reference) in listed_elsewhere
+        ):
+            continue  # the statement that would list it is not known (yet), or lists it
         rows.append(
-            {
-                "outcome": Outcome.MISSING_AT_PROVIDER,
-                "kind": kinds.get(key[0], key[0]),
-                "reference": key[1],
-                "provider_amount": None,
-                "ledger_amount": amount,
-                "at": at,
-                "detail": "",
-            }
+            _row(
+                Outcome.MISSING_AT_PROVIDER,
+                movement.provider,
+                kind,
+                reference,
+                ledger_amount=movement.amount,
+                at=movement.at,
+            )
         )
     for (
+        provider,
         trade_no,
         out_trade_no,
         notified,
@@ -323,6 +419,7 @@ def reconciliation_rows(*, merchant: Merchant, period: Period) -> list[dict[str,
     ) in PaymentNotificationLog.objects.filter(
         period.q("first_received_at"), merchant=merchant
     ).values_list(
+        "provider",
         "provider_trade_no",
         "payment__out_trade_no",
         "notified_amount",
@@ -331,18 +428,29 @@ def reconciliation_rows(*, merchant: Merchant, period: Period) -> list[dict[str,
         "first_received_at",
     ):
         rows.append(
-            {
-                "outcome": Outcome.REFUSED_NOTIFICATION,
-                "kind": kinds[SandboxTransaction.Kind.PAYMENT],
-                "reference": out_trade_no,
-                "provider_amount": notified,
-                "ledger_amount": expected,
-                "at": at,
-                "detail": f"{trade_no} ×{times}",
-            }
+            _row(
+                Outcome.REFUSED_NOTIFICATION,
+                provider,
+                "payment",
+                out_trade_no,
+                provider_amount=notified,
+                ledger_amount=expected,
+                at=at,
+                detail=f"{trade_no} ×{times}",
+            )
         )
     rows.sort(key=lambda row: (row["outcome"] == Outcome.MATCHED, row["at"], row["reference"]))
-    return rows
+    missing = {
+        statement.provider: [
+            day for day in statement.missing_days if period.start <= day <= period.end
+        ]
+        for statement in statements
+    }
+    return Reconciliation(rows=rows, statements_missing={k: v for k, v in missing.items() if v})
+
+
+def reconciliation_rows(*, merchant: Merchant, period: Period) -> list[dict[str, Any]]:
+    return reconciliation(merchant=merchant, period=period).rows
 
 
 # --- the distributor's statement ---------------------------------------------------------------

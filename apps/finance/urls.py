@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import views
+from . import supplier_views, views
 
 app_name = "finance"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("payable/", admin.site.admin_view(views.payable), name="payable"),
     path("withdrawals/", admin.site.admin_view(views.withdrawals), name="withdrawals"),
     path("reconciliation/", admin.site.admin_view(views.reconciliation), name="reconciliation"),
+    path(
+        "supplier/",
+        admin.site.admin_view(supplier_views.supplier_money),
+        name="supplier-money",
+    ),
 ]

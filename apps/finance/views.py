@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.credentials.models import PayeeAccount
 from apps.merchants.models import Merchant
 from apps.tenancy.admin import request_merchant
 
@@ -132,20 +133,41 @@ def _payable(merchant: Merchant, period: Period | None) -> Report:
 
 def _reconciliation(merchant: Merchant, period: Period | None) -> Report:
     assert period is not None
-    rows = selectors.reconciliation_rows(merchant=merchant, period=period)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    found = selectors.reconciliation(merchant=merchant, period=period)
+    names = dict(PayeeAccount.Provider.choices)
+    counts: dict[tuple[str, str], int] = {}
+    for row in found.rows:
+        row["provider"] = str(names.get(row["provider"], row["provider"]))
+        key = (row["provider"], row["outcome"])
+        counts[key] = counts.get(key, 0) + 1
         row["outcome"] = str(selectors.OUTCOME_LABELS[row["outcome"]])
+    notes = [
+        f"{selectors.OUTCOME_LABELS[outcome]}: {sum(n for (_p, o), n in counts.items() if o == outcome)}"
+        for outcome in selectors.OUTCOME_LABELS
+    ]
+    for provider in sorted({provider for provider, _outcome in counts}):
+        notes.append(
+            f"{provider}: "
+            + ", ".join(
+                f"{selectors.OUTCOME_LABELS[outcome]} {counts[(provider, outcome)]}"
+                for outcome in selectors.OUTCOME_LABELS
+                if (provider, outcome) in counts
+            )
+        )
+    for provider, days in found.statements_missing.items():
+        notes.append(
+            _("%(provider)s: no statement downloaded yet for %(days)s")
+            % {
+                "provider": names.get(provider, provider),
+                "days": ", ".join(str(day) for day in days),
+            }
+        )
     return Report(
         name=f"reconciliation-{merchant.slug}-{period.start}-{period.end}",
-        title=_("Reconciliation with the payment provider"),
+        title=_("Reconciliation with the payment providers"),
         columns=selectors.RECONCILIATION_COLUMNS,
-        rows=rows,
-        notes=[
-            f"{selectors.OUTCOME_LABELS[outcome]}: {counts.get(outcome, 0)}"
-            for outcome in selectors.OUTCOME_LABELS
-        ],
+        rows=found.rows,
+        notes=notes,
     )
 
 

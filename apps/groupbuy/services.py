@@ -388,6 +388,7 @@ def group_member_cancelled(*, order_id: int, now: datetime | None = None) -> Non
     ):
         return
     _give_back_quota(member)
+    order_holds_release(order_ids=[order_id], reason=OrderHold.Reason.GROUP_BUY)
     if group.status == G.PENDING and member.is_leader:
         compare_and_swap(
             Group.objects,

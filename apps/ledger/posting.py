@@ -490,17 +490,44 @@ def ledger_post_commission_reversed(
     )
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Whose balance a withdrawal moves: a distributor's or a supplier's (exactly one)."""
+
+    distributor_id: int | None = None
+    supplier_id: int | None = None
+
+    def leg(self, account: str, amount: Decimal) -> Leg:
+        """A leg on this holder's ``account`` (named as the distributor's: ``available``…)."""
+        if self.supplier_id is not None:
+            return Leg(f"supplier_{account}", amount, supplier_id=self.supplier_id)
+        return Leg(account, amount, distributor_id=self.distributor_id)
+
+
+def _holder(distributor_id: int | None, supplier_id: int | None) -> Holder:
+    if (distributor_id is None) == (supplier_id is None):
+        raise UnbalancedJournal("A withdrawal moves a distributor's or a supplier's balance.")
+    return Holder(distributor_id=distributor_id, supplier_id=supplier_id)
+
+
 def ledger_post_withdrawal_requested(
-    *, merchant_id: int, withdrawal_id: int, distributor_id: int, amount: Decimal, reference: str
+    *,
+    merchant_id: int,
+    withdrawal_id: int,
+    distributor_id: int | None,
+    amount: Decimal,
+    reference: str,
+    supplier_id: int | None = None,
 ) -> Journal | None:
     """``amount`` leaves the available balance for the withdrawal (under the wallet's lock)."""
+    holder = _holder(distributor_id, supplier_id)
     return ledger_post(
         merchant_id=merchant_id,
         kind=Journal.Kind.WITHDRAWAL_REQUESTED,
         key=f"withdrawal:{withdrawal_id}:requested",
         legs=[
-            Leg(Account.AVAILABLE, -amount, distributor_id),
-            Leg(Account.WITHDRAWING, amount, distributor_id),
+            holder.leg(Account.AVAILABLE, -amount),
+            holder.leg(Account.WITHDRAWING, amount),
         ],
         reference=reference,
         memo=f"withdrawal {withdrawal_id} requested",
@@ -508,16 +535,23 @@ def ledger_post_withdrawal_requested(
 
 
 def ledger_post_withdrawal_returned(
-    *, merchant_id: int, withdrawal_id: int, distributor_id: int, amount: Decimal, reference: str
+    *,
+    merchant_id: int,
+    withdrawal_id: int,
+    distributor_id: int | None,
+    amount: Decimal,
+    reference: str,
+    supplier_id: int | None = None,
 ) -> Journal | None:
     """A rejected or failed withdrawal gives its ``amount`` back to the available balance."""
+    holder = _holder(distributor_id, supplier_id)
     return ledger_post(
         merchant_id=merchant_id,
         kind=Journal.Kind.WITHDRAWAL_RETURNED,
         key=f"withdrawal:{withdrawal_id}:returned",
         legs=[
-            Leg(Account.WITHDRAWING, -amount, distributor_id),
-            Leg(Account.AVAILABLE, amount, distributor_id),
+            holder.leg(Account.WITHDRAWING, -amount),
+            holder.leg(Account.AVAILABLE, amount),
         ],
         reference=reference,
         memo=f"withdrawal {withdrawal_id} returned",
@@ -528,24 +562,26 @@ def ledger_post_withdrawal_paid(
     *,
     merchant_id: int,
     withdrawal_id: int,
-    distributor_id: int,
+    distributor_id: int | None,
     amount: Decimal,
     fee: Decimal,
     tax: Decimal,
     net: Decimal,
     reference: str,
+    supplier_id: int | None = None,
 ) -> Journal | None:
     """The provider paid ``net`` out; the merchant keeps the ``fee``, ``tax`` is withheld.
     ``reference`` is the payout's idempotency key (the provider lists it so: reconciliation)."""
+    holder = _holder(distributor_id, supplier_id)
     return ledger_post(
         merchant_id=merchant_id,
         kind=Journal.Kind.WITHDRAWAL_PAID,
         key=f"withdrawal:{withdrawal_id}:paid",
         legs=[
-            Leg(Account.WITHDRAWING, -amount, distributor_id),
+            holder.leg(Account.WITHDRAWING, -amount),
             Leg(Account.MERCHANT_PAYABLE, fee),
             Leg(Account.TAX_WITHHELD, tax),
-            Leg(Account.WITHDRAWN, net, distributor_id),
+            holder.leg(Account.WITHDRAWN, net),
         ],
         reference=reference,
         memo=f"withdrawal {withdrawal_id} paid",
@@ -558,12 +594,14 @@ def ledger_post_split_payout(
     split_key: str,
     order_id: int,
     payment_id: int,
-    distributor_id: int,
+    distributor_id: int | None,
     amount: Decimal,
+    supplier_id: int | None = None,
 ) -> Journal | None:
-    """A distributor's share of a payment split (分账) leaves their available balance: paid out
-    through the split, like a withdrawal without fee. No commission is named on the legs (the
-    records keep their own). Key ``split:<split key>``."""
+    """A distributor's (or a supplier's) share of a payment split (分账) leaves their available
+    balance: paid out through the split, like a withdrawal without fee. No commission is named on
+    the legs (the records keep their own). Key ``split:<split key>``."""
+    holder = _holder(distributor_id, supplier_id)
     return ledger_post(
         merchant_id=merchant_id,
         kind=Journal.Kind.ADJUSTMENT,
@@ -573,8 +611,8 @@ def ledger_post_split_payout(
         reference=split_key,
         memo=SPLIT_MEMO,
         legs=[
-            Leg(Account.AVAILABLE, -amount, distributor_id),
-            Leg(Account.WITHDRAWN, amount, distributor_id),
+            holder.leg(Account.AVAILABLE, -amount),
+            holder.leg(Account.WITHDRAWN, amount),
         ],
     )
 

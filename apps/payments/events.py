@@ -29,3 +29,23 @@ class RefundNotificationReceived(Event):
     provider: str
     body: bytes
     headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentSuperseded(Event):
+    """A pending payment was replaced by one through another provider (payment_start); its
+    checkout is closed at its provider once the transaction commits
+    (``handlers.close_superseded_checkout``)."""
+
+    merchant_id: int
+    payment_id: int
+    provider: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupersededPaymentArrived(Event):
+    """Money arrived for a superseded payment (now ``refund_required``). Refunds, above
+    payments, gives it back automatically (``apps.refunds.handlers``)."""
+
+    merchant_id: int
+    payment_id: int

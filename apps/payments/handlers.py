@@ -14,9 +14,9 @@ from django.db import transaction
 from apps.core import events
 from apps.orders.events import OrderCancelled, OrderCancelling
 
-from .events import SandboxRefundAccepted
+from .events import PaymentSuperseded, SandboxRefundAccepted
 from .services import payment_close_pending, payments_lock_pending
-from .tasks import sandbox_deliver_refund_notification
+from .tasks import payment_close_at_provider_task, sandbox_deliver_refund_notification
 
 
 @events.handler(OrderCancelling)
@@ -33,3 +33,9 @@ def close_pending_payments(event: OrderCancelled) -> None:
 def deliver_sandbox_refund_notification(event: SandboxRefundAccepted) -> None:
     key, refund_no, amount = event.idempotency_key, event.refund_no, str(event.amount)
     transaction.on_commit(lambda: sandbox_deliver_refund_notification.delay(key, refund_no, amount))
+
+
+@events.handler(PaymentSuperseded)
+def close_superseded_checkout(event: PaymentSuperseded) -> None:
+    payment_id = event.payment_id
+    transaction.on_commit(lambda: payment_close_at_provider_task.delay(payment_id))

@@ -5,8 +5,9 @@
 - a payment's split rows: only on a payment that took money, adding up to at least what it kept
   (paid less refunded; more only when a refund came after the split) and never more than it took,
   the shares sent to others (platform, distributors) within ``FENXIAO_SPLIT_MAX_PERCENT`` of the
-  split's total, and each distributor's share moved once from available to withdrawn in its own
-  journal (``split:<key>``), by exactly its amount; no such journal without its row.
+  split's total, and each distributor's (or supplier's) share moved once from available to
+  withdrawn in its own journal (``split:<key>``), by exactly its amount; no such journal without
+  its row.
 """
 
 from collections.abc import Iterator
@@ -90,29 +91,29 @@ def _splits_within_payment(merchant_id: int | None) -> Iterator[str]:
 @ledger_check
 def _split_shares_posted(merchant_id: int | None) -> Iterator[str]:
     posted: dict[str, dict[tuple[str, int | None], Decimal]] = {}
-    for key, account, distributor_id, total in (
+    for key, account, distributor_id, supplier_id, total in (
         LedgerEntry.objects.filter(
             merchant_scope(merchant_id), journal__key__startswith=SPLIT_KEY_PREFIX
         )
-        .values("journal__key", "account", "distributor_id")
+        .values("journal__key", "account", "distributor_id", "supplier_id")
         .annotate(total=Sum("amount"))
-        .values_list("journal__key", "account", "distributor_id", "total")
+        .values_list("journal__key", "account", "distributor_id", "supplier_id", "total")
     ):
         legs = posted.setdefault(key.removeprefix(SPLIT_KEY_PREFIX), {})
-        legs[(account, distributor_id)] = total
-    for pk, key, distributor_id, amount in PaymentSplit.objects.filter(
-        merchant_scope(merchant_id), receiver=PaymentSplit.Receiver.DISTRIBUTOR
-    ).values_list("pk", "idempotency_key", "distributor_id", "amount"):
+        legs[(account, distributor_id or supplier_id)] = total
+    receivers = PaymentSplit.Receiver
+    for pk, key, receiver, distributor_id, supplier_id, amount in PaymentSplit.objects.filter(
+        merchant_scope(merchant_id), receiver__in=[receivers.DISTRIBUTOR, receivers.SUPPLIER]
+    ).values_list("pk", "idempotency_key", "receiver", "distributor_id", "supplier_id", "amount"):
         legs = posted.pop(key, {})
+        holder = distributor_id or supplier_id
+        prefix = "supplier_" if receiver == receivers.SUPPLIER else ""
         expected = {
-            (Account.AVAILABLE, distributor_id): -amount,
-            (Account.WITHDRAWN, distributor_id): amount,
+            (f"{prefix}{Account.AVAILABLE}", holder): -amount,
+            (f"{prefix}{Account.WITHDRAWN}", holder): amount,
         }
         if legs != expected:
-            yield (
-                f"split {pk} ({key}, {amount} to distributor {distributor_id}): "
-                f"legs {_legs_text(legs)}"
-            )
+            yield (f"split {pk} ({key}, {amount} to {receiver} {holder}): legs {_legs_text(legs)}")
     for key, legs in sorted(posted.items()):
         yield f"split journal {SPLIT_KEY_PREFIX}{key} has no split row: legs {_legs_text(legs)}"
 

@@ -21,6 +21,9 @@ class Payment(MerchantOwned):
         REFUND_REQUIRED = "refund_required", _("Refund required")
         # That money was given back through the provider (apps.refunds).
         REFUNDED = "refunded", _("Refunded")
+        # The consumer chose another payment method for the same order: this checkout was closed
+        # (at its provider too); money that still arrives for it is refunded automatically.
+        SUPERSEDED = "superseded", _("Superseded")
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(_("provider"), max_length=32)
@@ -36,6 +39,8 @@ class Payment(MerchantOwned):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     succeeded_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # The consumer's address as the checkout request came (WeChat Pay's H5 order asks for it).
+    payer_client_ip = models.GenericIPAddressField(_("payer's IP address"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment")
@@ -71,6 +76,7 @@ class PaymentSplit(MerchantOwned):
     class Receiver(models.TextChoices):
         PLATFORM = "platform", _("Platform")
         DISTRIBUTOR = "distributor", _("Distributor")
+        SUPPLIER = "supplier", _("Supplier")
         MERCHANT = "merchant", _("Merchant")
 
     class Status(models.TextChoices):
@@ -88,6 +94,15 @@ class PaymentSplit(MerchantOwned):
         blank=True,
         related_name="+",
         verbose_name=_("distributor"),
+    )
+    # A supplier's share of its goods sold (一件代发): one more receiver within the cap.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supplier"),
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
@@ -111,9 +126,16 @@ class PaymentSplit(MerchantOwned):
                 ),
                 name="split_distributor_iff_distributor_receiver",
             ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(receiver="supplier", supplier__isnull=False)
+                    | (~models.Q(receiver="supplier") & models.Q(supplier__isnull=True))
+                ),
+                name="split_supplier_iff_supplier_receiver",
+            ),
             models.UniqueConstraint(
-                fields=["payment", "receiver", "distributor"],
-                name="split_once_per_receiver",
+                fields=["payment", "receiver", "distributor", "supplier"],
+                name="split_once_per_receiver_and_holder",
                 nulls_distinct=False,
             ),
         ]
@@ -205,3 +227,47 @@ class SandboxPayout(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class ProviderStatement(MerchantOwned):
+    """One day's statement (对账单) of one provider for one merchant, as its ``statement()``
+    gave it: downloaded once per (merchant, provider, day) by beat; reconciliation reads its lines
+    against the ledger."""
+
+    provider = models.CharField(_("provider"), max_length=32)
+    day = models.DateField(_("day"))
+    line_count = models.PositiveIntegerField(_("lines"))
+    downloaded_at = models.DateTimeField(_("downloaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("provider statement")
+        verbose_name_plural = _("provider statements")
+        ordering = ["-day", "provider"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "provider", "day"], name="provider_statement_once_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day}"
+
+
+class ProviderStatementLine(MerchantOwned):
+    """One line of a stored statement (``providers.base.StatementLine``)."""
+
+    statement = models.ForeignKey(ProviderStatement, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(_("kind"), max_length=16)
+    reference = models.CharField(_("reference"), max_length=96)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2, default=0)
+    occurred_at = models.DateTimeField(_("at"))
+    provider_reference = models.CharField(_("provider reference"), max_length=64, blank=True)
+    out_trade_no = models.CharField(_("merchant trade number"), max_length=64, blank=True)
+    receiver = models.CharField(_("receiver"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("provider statement line")
+        verbose_name_plural = _("provider statement lines")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["merchant", "reference"], name="statement_line_reference")]

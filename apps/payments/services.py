@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
+from apps.core import events
 from apps.core.errors import Conflict, DomainError, NotFound
 from apps.core.money import ZERO, percent_of
 from apps.core.state import compare_and_swap
@@ -16,6 +17,7 @@ from apps.merchants.models import Merchant
 from apps.orders.models import Order
 from apps.orders.services import order_get_for_customer, order_mark_paid
 
+from .events import PaymentSuperseded, SupersededPaymentArrived
 from .models import Payment, PaymentNotificationLog
 from .providers import (
     InvalidNotification,
@@ -27,12 +29,24 @@ from .providers.base import PaymentNotification
 
 
 def payment_start(
-    *, merchant: Merchant, customer: User, order_id: int, provider: str = "sandbox"
+    *,
+    merchant: Merchant,
+    customer: User,
+    order_id: int,
+    provider: str = "sandbox",
+    client_ip: str | None = None,
 ) -> Payment:
     """The pending payment for an unpaid order (one is created the first time).
 
-    The order row is locked while its status is checked and the payment written, so a cancel
-    cannot slip in between and leave an open checkout on a cancelled order.
+    ``client_ip`` is the consumer's address as the request came (``apps.core.client_ip``);
+    WeChat Pay's H5 order sends it. A pending payment through another provider (the consumer
+    picked Alipay after starting WeChat Pay) is superseded: closed here, then at its provider
+    once this commits (``payment_close_at_provider``); money that still arrives for it is
+    refunded automatically, never paid twice.
+
+    The pending payments and then the order row are locked (the order a notification takes
+    them in) while the order's status is checked and the payment written, so a cancel cannot
+    slip in between and leave an open checkout on a cancelled order.
     """
     order = order_get_for_customer(merchant=merchant, customer=customer, order_id=order_id)
     try:
@@ -42,6 +56,7 @@ def payment_start(
             _("This payment method is not available."), code="provider_unavailable"
         ) from error
     with transaction.atomic():
+        payments_lock_pending(order_id=order.pk)
         status, expires_at = (
             Order.objects.select_for_update()
             .filter(pk=order.pk)
@@ -53,8 +68,24 @@ def payment_start(
         if expires_at <= timezone.now():
             raise Conflict(_("This order has expired; place it again."), code="order_expired")
         existing = Payment.objects.filter(order=order, status=Payment.Status.PENDING).first()
-        if existing is not None:
+        if existing is not None and existing.provider == provider:
+            if client_ip and existing.payer_client_ip != client_ip:
+                existing.payer_client_ip = client_ip
+                existing.save(update_fields=["payer_client_ip"])
             return existing
+        if existing is not None:
+            compare_and_swap(
+                Payment.objects,
+                pk=existing.pk,
+                field="status",
+                old=Payment.Status.PENDING,
+                new=Payment.Status.SUPERSEDED,
+            )
+            events.publish(
+                PaymentSuperseded(
+                    merchant_id=merchant.pk, payment_id=existing.pk, provider=existing.provider
+                )
+            )
         # One pending payment per order (a partial unique constraint); the order lock above
         # already serialises two starts for the same order.
         return Payment.objects.create(
@@ -63,7 +94,23 @@ def payment_start(
             provider=provider,
             out_trade_no=f"FX{order.number}{secrets.token_hex(3).upper()}",
             amount=order.payable_amount,
+            payer_client_ip=client_ip or None,
         )
+
+
+def payment_close_at_provider(*, payment_id: int) -> str:
+    """Close a superseded payment's checkout at its provider: "closed", or "skipped" when the
+    payment is no longer superseded (its money arrived meanwhile). Raises ProviderError when
+    the provider could not be asked (the task asks again)."""
+    payment = Payment.objects.filter(pk=payment_id, status=Payment.Status.SUPERSEDED).first()
+    if payment is None:
+        return "skipped"
+    try:
+        provider = provider_get(payment.provider)
+    except ProviderUnavailable:
+        return "skipped"
+    provider.close(payment)
+    return "closed"
 
 
 def payment_get_for_customer(*, customer: User, out_trade_no: str) -> Payment:
@@ -141,11 +188,19 @@ def payment_handle_notification(*, provider: str, body: bytes, headers: Mapping[
         if payment is None:
             raise NotFound(_("No such payment."), code="unknown_payment")
         if notification.amount == payment.amount:
-            if payment.status == Payment.Status.CLOSED:
+            if payment.status in (Payment.Status.CLOSED, Payment.Status.SUPERSEDED):
                 # Money arrived for a checkout we had closed: record it for refund, never keep it.
+                superseded = payment.status == Payment.Status.SUPERSEDED
                 _payment_refund_required(
                     payment=payment, notification=notification, old=payment.status
                 )
+                if superseded:
+                    # The order is paid (or payable) through the payment that replaced it.
+                    events.publish(
+                        SupersededPaymentArrived(
+                            merchant_id=payment.merchant_id, payment_id=payment.pk
+                        )
+                    )
                 return "refund_required"
             if payment.status != Payment.Status.PENDING:
                 return "duplicate"

@@ -24,18 +24,20 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.money import ZERO
-from apps.ledger.models import Journal, LedgerEntry, Wallet
+from apps.ledger.models import Journal, LedgerEntry, SupplierWallet, Wallet
 from apps.ledger.posting import ledger_post_split_payout
 
 from .models import Payment, PaymentSplit
 from .providers import ProviderUnavailable, SplitFailed, SplitReceiver, provider_get
-from .split_shares import CommissionDue, Share, split_compute
+from .split_shares import CommissionDue, Share, SupplierDue, split_compute
 
 
 def split_receiver_account(*, split: PaymentSplit) -> str:
     """The provider's account of a receiver (WeChat: an openid or a merchant number)."""
     if split.receiver == PaymentSplit.Receiver.DISTRIBUTOR:
         return f"distributor:{split.distributor_id}"
+    if split.receiver == PaymentSplit.Receiver.SUPPLIER:
+        return f"supplier:{split.supplier_id}"
     if split.receiver == PaymentSplit.Receiver.MERCHANT:
         return f"merchant:{split.merchant_id}"
     return "platform"
@@ -77,11 +79,15 @@ def payment_split_planned(*, payment: Payment) -> bool:
 
 
 def payment_split_plan(
-    *, payment: Payment, order_id: int, per_level: Sequence[CommissionDue]
+    *,
+    payment: Payment,
+    order_id: int,
+    per_level: Sequence[CommissionDue],
+    suppliers: Sequence[SupplierDue] = (),
 ) -> list[PaymentSplit]:
     """Write the split rows of ``payment`` (locked by ``payment_split_lock``) for what each
-    distributor finally earned per level, and pay the distributors' shares out of their
-    available balances in the ledger."""
+    distributor finally earned per level and each supplier was finally owed, and pay their
+    shares out of their available balances in the ledger (never more than a balance holds)."""
     wallets = {
         wallet.distributor_id: wallet
         for wallet in Wallet.objects.select_for_update()
@@ -110,6 +116,22 @@ def payment_split_plan(
         )
         for distributor_id, amount in sorted(earned.items())
     ]
+    supplier_wallets = {
+        wallet.supplier_id: wallet.available
+        for wallet in SupplierWallet.objects.select_for_update()
+        .filter(
+            merchant_id=payment.merchant_id,
+            supplier_id__in=sorted({owed.supplier_id for owed in suppliers}),
+        )
+        .order_by("supplier_id")
+    }
+    owed_now = [
+        SupplierDue(
+            supplier_id=owed.supplier_id,
+            amount=max(ZERO, min(owed.amount, supplier_wallets.get(owed.supplier_id, ZERO))),
+        )
+        for owed in suppliers
+    ]
     refunded = payment_refunded_amount(payment=payment)
     # The platform keeps its fee less what the refunds gave back of it (as the ledger says).
     fee = max(ZERO, (payment.platform_fee or ZERO) - payment_fee_refunded(payment=payment))
@@ -119,31 +141,39 @@ def payment_split_plan(
         platform_fee=min(fee, payment.amount - refunded),
         commissions=dues,
         max_percent=settings.FENXIAO_SPLIT_MAX_PERCENT,
+        suppliers=owed_now,
     )
     splits = PaymentSplit.objects.bulk_create(
         [_split_row(payment=payment, share=share) for share in shares]
     )
     for split in splits:
-        if split.receiver == PaymentSplit.Receiver.DISTRIBUTOR:
-            assert split.distributor_id is not None
+        if split.receiver in (PaymentSplit.Receiver.DISTRIBUTOR, PaymentSplit.Receiver.SUPPLIER):
             ledger_post_split_payout(
                 merchant_id=split.merchant_id,
                 split_key=split.idempotency_key,
                 order_id=order_id,
                 payment_id=payment.pk,
                 distributor_id=split.distributor_id,
+                supplier_id=split.supplier_id,
                 amount=split.amount,
             )
     return splits
 
 
 def _split_row(*, payment: Payment, share: Share) -> PaymentSplit:
-    suffix = share.receiver if share.distributor_id is None else f"d{share.distributor_id}"
+    suffix = (
+        f"d{share.distributor_id}"
+        if share.distributor_id is not None
+        else f"s{share.supplier_id}"
+        if share.supplier_id is not None
+        else share.receiver
+    )
     return PaymentSplit(
         merchant_id=payment.merchant_id,
         payment=payment,
         receiver=share.receiver,
         distributor_id=share.distributor_id,
+        supplier_id=share.supplier_id,
         amount=share.amount,
         idempotency_key=f"SPL-{payment.out_trade_no}-{suffix}",
     )

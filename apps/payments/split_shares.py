@@ -8,8 +8,9 @@ refunded — rounded down to the cent, so a rounding can never push the shares p
 
 Within the cap the platform's fee comes first (it is the platform's contract with the merchant),
 then the distributors by level (the nearest first), each getting as much of its commission as the
-cap still allows. Commission above the cap is not split: it stays in the distributor's wallet and
-is paid from the merchant's share through a withdrawal.
+cap still allows, then the suppliers of the order's goods (by supplier id) with what they were
+finally owed. Commission or a supplier's share above the cap is not split: it stays in its
+holder's wallet and is paid from the merchant's share through a withdrawal.
 """
 
 from collections.abc import Sequence
@@ -29,10 +30,19 @@ class CommissionDue:
 
 
 @dataclass(frozen=True)
+class SupplierDue:
+    """What one supplier was finally owed on the order (its released shares, after refunds)."""
+
+    supplier_id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Share:
     receiver: str  # PaymentSplit.Receiver value
     amount: Decimal
     distributor_id: int | None = None
+    supplier_id: int | None = None
 
 
 def split_compute(
@@ -42,6 +52,7 @@ def split_compute(
     platform_fee: Decimal,
     commissions: Sequence[CommissionDue],
     max_percent: Decimal,
+    suppliers: Sequence[SupplierDue] = (),
 ) -> list[Share]:
     """The shares of a payment: platform, distributors (nearest level first), merchant last.
 
@@ -50,7 +61,11 @@ def split_compute(
     """
     if paid < ZERO or refunded < ZERO or refunded > paid:
         raise ValueError("refunded must be between zero and the paid amount")
-    if platform_fee < ZERO or any(due.amount < ZERO for due in commissions):
+    if (
+        platform_fee < ZERO
+        or any(due.amount < ZERO for due in commissions)
+        or any(due.amount < ZERO for due in suppliers)
+    ):
         raise ValueError("shares cannot be negative")
     kept = paid - refunded
     remaining = percent_of(kept, max_percent)
@@ -63,6 +78,11 @@ def split_compute(
         amount = min(due.amount, remaining)
         if amount > ZERO:
             shares.append(Share("distributor", amount, due.distributor_id))
+            remaining -= amount
+    for owed in sorted(suppliers, key=lambda owed: owed.supplier_id):
+        amount = min(owed.amount, remaining)
+        if amount > ZERO:
+            shares.append(Share("supplier", amount, supplier_id=owed.supplier_id))
             remaining -= amount
     merchant = kept - sum((share.amount for share in shares), ZERO)
     if merchant > ZERO:

@@ -67,3 +67,34 @@ def sandbox_deliver_refund_notification(
     except urllib.error.URLError as error:
         logger.warning("sandbox refund notification for %s failed: %s", out_refund_no, error)
     raise self.retry(countdown=min(2**self.request.retries, 60))
+
+
+@shared_task(bind=True, max_retries=6, default_retry_delay=30)
+def payment_close_at_provider_task(self, payment_id: int) -> str:
+    """Close a superseded payment's checkout at its provider, asking again while the provider
+    cannot be reached (money that arrives meanwhile is refunded, so giving up is safe)."""
+    from .providers import ProviderError
+    from .services import payment_close_at_provider
+
+    try:
+        return payment_close_at_provider(payment_id=payment_id)
+    except ProviderError as error:
+        logger.warning("closing payment %s at its provider failed: %s", payment_id, error)
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 1800)) from error
+
+
+@shared_task
+def statements_download() -> dict[str, int]:
+    """Beat, hourly: every merchant's statement of every provider for yesterday (and the two days
+    before, for a provider that could not give it then), each downloaded once and kept; a bill a
+    provider has not made yet is asked for again next hour."""
+    from datetime import timedelta
+
+    from .statements import statement_day_yesterday, statements_download_day
+
+    yesterday = statement_day_yesterday()
+    totals = {"stored": 0, "failed": 0}
+    for back in range(3):
+        for key, count in statements_download_day(day=yesterday - timedelta(days=back)).items():
+            totals[key] += count
+    return totals

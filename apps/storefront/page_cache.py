@@ -11,11 +11,15 @@ cookie, as rendering would have). A browser that already holds the page gets a 3
 What keys a page and when it is built again:
 - the request's language (``LocaleMiddleware``) and the path (which names the store); a query
   string (a share link's ``?ref=``, pagination) is rendered live, as is anything for a signed-in
-  visitor (a session cookie) or one with messages waiting (the messages cookie);
+  visitor (a session cookie) or one with messages waiting (the messages cookie). Prices on a
+  cached page are the signed-out visitor's (limited-time and flash prices, never a member's): a
+  page rendered for a signed-in visitor is never kept, whatever cookies they sent;
 - the merchant's catalogue version (``apps.products.versions``): a product or SKU edit shows at once;
+- the merchant's promotions and flash sales move the same version when they are written;
 - at most ``FENXIAO_PAGE_CACHE_SECONDS`` old otherwise: stock reserved by orders (checkout and the
-  cart always read the live stock), the store's own name and description, a store closed by the
-  operator.
+  cart always read the live stock), a flash sale's units left and a promotion window opening or
+  closing (countdowns run in the browser from the end time), the store's own name and description,
+  a store closed by the operator.
 
 The ETag is a digest of the cached page and the visitor's CSRF secret (their cookie): the page a
 browser holds carries a token made from that secret, so a new cookie (or none) never gets a 304.
@@ -187,6 +191,9 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
                 # Read before rendering: an edit made meanwhile moves the version past this page's.
                 version = catalogue_version_of(cache.get(catalogue_version_key(merchant.pk)))
                 response = view(request, merchant, *args, **kwargs)
+                if request.user.is_authenticated:
+                    # Priced for this visitor (a member price): never kept for anyone else.
+                    return response
                 fresh = _entry_from(response, merchant_id=merchant.pk, version=version)
                 if fresh is None:
                     return response

@@ -147,6 +147,7 @@ def _withdrawal(withdrawal_id: int) -> dict[str, Any]:
         "withdrawal": {
             "id": withdrawal.pk,
             "distributor_id": withdrawal.distributor_id,
+            "supplier_id": withdrawal.supplier_id,
             "status": withdrawal.status,
             "amount": withdrawal.amount,
             "fee": withdrawal.fee,

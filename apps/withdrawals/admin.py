@@ -92,6 +92,7 @@ class WithdrawalAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         "id",
         "created_at",
         "distributor",
+        "supplier",
         "amount",
         "fee",
         "tax",
@@ -103,10 +104,11 @@ class WithdrawalAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
     )
     list_filter = ("status", "created_at")
     search_fields = ("distributor__invite_code", "distributor__user__username", "payout_account")
-    list_select_related = ("distributor__user", "reviewer")
+    list_select_related = ("distributor__user", "supplier", "reviewer")
     date_hierarchy = "created_at"
     fields = (
         "distributor",
+        "supplier",
         "status",
         "reason",
         "amount",

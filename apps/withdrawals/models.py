@@ -1,4 +1,4 @@
-"""提现: a distributor takes money out of their available balance.
+"""提现: a distributor (or a supplier) takes money out of their available balance.
 
 A withdrawal moves through ``WITHDRAWAL_TRANSITIONS`` (apps/withdrawals/services.py):
 requested → approved / rejected; approved → paying; paying → paid / failed. The balance is debited
@@ -130,11 +130,23 @@ class Withdrawal(MerchantOwned):
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Payout failed")
 
+    # Who withdraws: one of the store's distributors, or a supplier (供应商) taking out what the
+    # store owes it for supplied goods. Exactly one of the two.
     distributor = models.ForeignKey(
         "distributors.Distributor",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="withdrawals",
         verbose_name=_("distributor"),
+    )
+    supplier = models.ForeignKey(
+        "suppliers.Supplier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="withdrawals",
+        verbose_name=_("supplier"),
     )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
@@ -182,10 +194,25 @@ class Withdrawal(MerchantOwned):
                 condition=~models.Q(request_token=""),
                 name="withdrawal_once_per_request_token",
             ),
+            models.UniqueConstraint(
+                fields=["merchant", "supplier", "request_token"],
+                condition=~models.Q(request_token="") & models.Q(supplier__isnull=False),
+                name="supplier_withdrawal_once_per_request_token",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(distributor__isnull=False, supplier__isnull=True)
+                | models.Q(distributor__isnull=True, supplier__isnull=False),
+                name="withdrawal_by_a_distributor_or_a_supplier",
+            ),
         ]
         indexes = [
             models.Index(fields=["merchant", "status", "-id"], name="withdrawal_queue"),
             models.Index(fields=["distributor", "-id"], name="withdrawal_by_distributor"),
+            models.Index(
+                fields=["supplier", "-id"],
+                name="withdrawal_by_supplier",
+                condition=models.Q(supplier__isnull=False),
+            ),
             models.Index(fields=["status", "paying_since"], name="withdrawal_stuck"),
         ]
 

@@ -1,4 +1,6 @@
-"""Withdrawals (提现): request, review, payout.
+"""Withdrawals (提现): request, review, payout — of a distributor's balance, or of a supplier's
+(``supplier_withdrawal_request``: what one store owes it for supplied goods; the same rules and
+movements on the supplier_* accounts).
 
 Money moves through the double-entry ledger (``ledger_post``), once per movement key:
 
@@ -33,7 +35,7 @@ from apps.core.money import HUNDRED, ZERO, NotTwoPlaces, parse_two_places
 from apps.core.state import transition
 from apps.credentials.selectors import payee_account_for, provider_account_for_merchant
 from apps.distributors.models import Distributor
-from apps.ledger.models import Wallet
+from apps.ledger.models import SupplierWallet, Wallet
 from apps.ledger.posting import (
     ledger_post_withdrawal_paid,
     ledger_post_withdrawal_requested,
@@ -46,6 +48,7 @@ from apps.payments.providers import (
     ProviderUnavailable,
     provider_get,
 )
+from apps.suppliers.models import Supplier
 
 from .events import WithdrawalStatusChanged
 from .models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
@@ -315,6 +318,56 @@ def withdrawal_request(
         account = saved.account if saved is not None else ""
     if not account:
         raise DomainError(_("Enter the account to pay into."), code="account_required")
+    return _withdrawal_open(
+        merchant=merchant,
+        holder={"distributor": distributor},
+        wallets=Wallet.objects.filter(merchant=merchant, distributor=distributor),
+        amount=amount,
+        account=account,
+        request_token=request_token,
+        actor=distributor.user,
+    )
+
+
+def supplier_withdrawal_request(
+    *,
+    merchant: Merchant,
+    supplier: Supplier,
+    amount: Any,
+    account: str,
+    actor: User | None,
+    request_token: str = "",
+) -> Withdrawal:
+    """A supplier asks to withdraw ``amount`` of what ``merchant`` owes it (its available balance
+    with that store) to ``account``: the same rules, review, payout and ledger movements as a
+    distributor's withdrawal, on the supplier's accounts. A store that never sold the supplier's
+    goods has nothing to withdraw."""
+    account = (account or "").strip()
+    if not account:
+        raise DomainError(_("Enter the account to pay into."), code="account_required")
+    return _withdrawal_open(
+        merchant=merchant,
+        holder={"supplier": supplier},
+        wallets=SupplierWallet.objects.filter(merchant=merchant, supplier=supplier),
+        amount=amount,
+        account=account,
+        request_token=request_token,
+        actor=actor,
+    )
+
+
+def _withdrawal_open(
+    *,
+    merchant: Merchant,
+    holder: dict[str, Any],
+    wallets: Any,
+    amount: Any,
+    account: str,
+    request_token: str,
+    actor: User | None,
+) -> Withdrawal:
+    """The request itself, for either kind of holder: the holder's wallet row locked, the amount
+    checked against its available balance under that lock and debited in the same transaction."""
     if len(account) > MAX_ACCOUNT_LENGTH:
         raise DomainError(
             _("The account has at most %(max)d characters.") % {"max": MAX_ACCOUNT_LENGTH},
@@ -326,26 +379,18 @@ def withdrawal_request(
     settings = withdrawal_settings_for(merchant=merchant)
     quote = withdrawal_quote_for(merchant=merchant, amount=amount)
     with transaction.atomic():
-        wallet = (
-            Wallet.objects.select_for_update()
-            .filter(merchant=merchant, distributor=distributor)
-            .first()
-        )
+        wallet = wallets.select_for_update().first()
         if request_token:
             repeated = Withdrawal.objects.filter(
-                merchant=merchant, distributor=distributor, request_token=request_token
+                merchant=merchant, request_token=request_token, **holder
             ).first()
             if repeated is not None:
                 return repeated
         available = wallet.available if wallet is not None else ZERO
         if quote.amount > available:
-            raise DomainError(
-                _("You can withdraw at most ¥%(available)s.") % {"available": max(available, ZERO)},
-                code="insufficient_balance",
-            )
+            raise _insufficient(available)
         withdrawal = Withdrawal.objects.create(
             merchant=merchant,
-            distributor=distributor,
             amount=quote.amount,
             fee=quote.fee,
             tax=quote.tax,
@@ -354,15 +399,17 @@ def withdrawal_request(
             payout_account=account,
             idempotency_key=f"wd_{uuid.uuid4().hex}",
             request_token=request_token,
+            **holder,
         )
         WithdrawalStatusChange.objects.create(
-            merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=distributor.user
+            merchant=merchant, withdrawal=withdrawal, to_status=S.REQUESTED, actor=actor
         )
         _status_changed(withdrawal)
         ledger_post_withdrawal_requested(
             merchant_id=merchant.pk,
             withdrawal_id=withdrawal.pk,
-            distributor_id=distributor.pk,
+            distributor_id=withdrawal.distributor_id,
+            supplier_id=withdrawal.supplier_id,
             amount=quote.amount,
             reference=withdrawal.idempotency_key,
         )
@@ -444,6 +491,7 @@ def _return_funds(withdrawal: Withdrawal) -> None:
         merchant_id=withdrawal.merchant_id,
         withdrawal_id=withdrawal.pk,
         distributor_id=withdrawal.distributor_id,
+        supplier_id=withdrawal.supplier_id,
         amount=withdrawal.amount,
         reference=withdrawal.idempotency_key,
     )
@@ -509,6 +557,7 @@ def withdrawal_record_payout(*, withdrawal_id: int, result: PayoutResult) -> str
                     merchant_id=withdrawal.merchant_id,
                     withdrawal_id=withdrawal.pk,
                     distributor_id=withdrawal.distributor_id,
+                    supplier_id=withdrawal.supplier_id,
                     amount=withdrawal.amount,
                     fee=withdrawal.fee,
                     tax=withdrawal.tax,

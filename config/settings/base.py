@@ -62,8 +62,8 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.payments",
     "apps.refunds",
-    "apps.groupbuy",
     "apps.commissions",
+    "apps.groupbuy",
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
     },
+    "refunds-query-refunding": {
+        "task": "apps.refunds.tasks.refunds_query_refunding",
+        "schedule": 600.0,
+    },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
@@ -233,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
     "webhooks-sweep": {"task": "apps.webhooks.tasks.webhooks_sweep", "schedule": 60.0},
+    # Providers' bills of yesterday (reconciliation): each kept once per merchant, provider, day.
+    "payments-statements-download": {
+        "task": "apps.payments.tasks.statements_download",
+        "schedule": 3600.0,
+    },
     "groupbuy-close-expired": {
         "task": "apps.groupbuy.tasks.groups_close_expired",
         "schedule": 60.0,
@@ -348,6 +357,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api_schema.error_responses_postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
@@ -394,6 +407,10 @@ FENXIAO_PAGE_CACHE_SECONDS = env.int("FENXIAO_PAGE_CACHE_SECONDS", default=10)
 # Seconds a leaderboard stays cached (Django cache) before it is counted again.
 # Seconds the merchant dashboard's figures stay cached, per merchant and range.
 FENXIAO_DASHBOARD_CACHE_SECONDS = env.int("FENXIAO_DASHBOARD_CACHE_SECONDS", default=60)
+# The consumer's address a payment order sends (WeChat Pay's H5 payer_client_ip) is REMOTE_ADDR,
+# unless this says the site stands behind a proxy that writes X-Forwarded-For: then its first
+# hop. Off by default, because anybody can send that header.
+FENXIAO_TRUST_X_FORWARDED_FOR = env.bool("FENXIAO_TRUST_X_FORWARDED_FOR", default=False)
 FENXIAO_LEADERBOARD_CACHE_SECONDS = env.int("FENXIAO_LEADERBOARD_CACHE_SECONDS", default=60)
 # Refund-rate fraud flag: a distributor is only judged once their customers paid at least this much
 # (yuan) in the merchant's refund-rate period (the threshold and period are per merchant).

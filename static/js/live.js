@@ -103,8 +103,9 @@
     var likeTaps = 0;
     var live = connect(root.dataset.socket, onMessage, function (state, code, reason) {
       root.dataset.socketState = state;
-      // Refused for good (unknown room, a frame the room does not understand): say why.
-      if (state === "refused" && reason) showNotice(reason);
+      // Refused for good (unknown room, a frame the room does not understand): say why. The
+      // server's close reason when the server passes it on (daphne sends only the code).
+      if (state === "refused") showNotice(reason || labels["closed_" + code] || "");
     });
 
     function addChat(message) {

@@ -8,11 +8,18 @@ other supplier's ids; merchant routes see the public catalogue and their own par
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apps.accounts.models import User
 from apps.dropship.models import Shipment
 from apps.products.models import Sku
-from apps.suppliers.models import Supplier, SupplySku
+from apps.suppliers.models import Supplier, SupplierApplication, SupplySku
 from tests.services.flows import pay, place
-from tests.suppliers.conftest import make_supplier, make_supplier_staff, make_supply_product, pick
+from tests.suppliers.conftest import (
+    licence_png,
+    make_supplier,
+    make_supplier_staff,
+    make_supply_product,
+    pick,
+)
 
 from .conftest import World, api_url, client_for
 
@@ -218,7 +225,32 @@ def merchant_shipment_ship(world: World) -> None:
     )
 
 
+def public_supplier_application(world: World) -> None:
+    """Applying under an existing supplier's code is refused, and writes nothing."""
+    supply = supply_world(world)
+    before = (SupplierApplication.objects.count(), User.objects.count())
+    response = client_for(None).post(
+        api_url("supplier-application-create"),
+        {
+            "username": "copycat",
+            "password": "a-long-enough-pass-42",
+            "company_name": "Copycat Co.",
+            "slug": supply.fruit.slug,
+            "categories": "tea",
+            "contact_name": "Wang",
+            "contact_phone": "139",
+            "contact_email": "wang@example.com",
+            "licence": licence_png(),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "slug_taken"
+    assert (SupplierApplication.objects.count(), User.objects.count()) == before
+
+
 CASES = {
+    ("supplier-application-create", "post"): public_supplier_application,
     ("supplier-product-list", "get"): supplier_list(
         "supplier-product-list", lambda s, w: [s.tea_pool.product_id]
     ),

@@ -1,7 +1,8 @@
 """The supply chain in a real Chromium: a company applies with its licence, the operator approves
 it, the supplier lists honey, a store picks it at its own price, a consumer bound to a distributor
 buys it, the supplier ships its parcel, the consumer confirms, and the distributors see their
-frozen commission — with a real Celery worker delivering the payment and settling.
+frozen commission and the supplier its frozen share (supply price × quantity) in its back office —
+with a real Celery worker delivering the payment and settling.
 """
 
 import re
@@ -180,3 +181,19 @@ def test_apply_list_pick_buy_ship_and_everyone_sees_their_share(
         expect(distributor_page.locator('[data-test="wallet-frozen"]')).to_have_text(f"¥{frozen}")
         distributor_page.locator('[data-test="logout"]').click()
         distributor_page.wait_for_url(f"{site_url}/")
+
+    # 9. The supplier sees its frozen share of the sale in its back office: 2 × ¥42.00, owed by
+    # this store since the payment, with the movement on its statement.
+    supplier.goto(f"{site_url}/admin/")
+    supplier.get_by_role("link", name="Supplier: money and statement").click()
+    supplier.wait_for_url(f"{site_url}/admin/finance/supplier/")
+    balance = supplier.locator('[data-test="supplier-balance"]')
+    expect(balance).to_have_count(1)
+    expect(balance).to_contain_text(merchant.name)
+    expect(balance.locator('[data-test="frozen"]')).to_have_text("¥84.00")
+    expect(balance.locator('[data-test="available"]')).to_have_text("¥0.00")
+    statement = supplier.locator('[data-test="statement-row"]')
+    expect(statement).to_have_count(1)
+    expect(statement).to_contain_text(order.number)
+    expect(statement).to_contain_text("¥84.00")
+    screenshot(supplier, "supplier-money")

@@ -43,11 +43,13 @@ def period_of(order) -> dict[str, str]:
         # merchant, whether the user is a supplier's staff, the admin's sidebar (whether each
         # one-per-merchant settings row exists: programme, members, commission plan, withdrawal
         # settings; whether the user is the owner); then totals + rows for the statement and
-        # payable; provider records, ledger (period, known), splits, other periods and refused
-        # notices for the reconciliation
+        # payable; for the reconciliation: the ledger of the period, the merchant's provider
+        # accounts, the stored statements (lines, days), the sandbox's books of each day not
+        # stored (the day before the period and its first, up to today), the ledger known to
+        # the statements, the statement lines elsewhere and the refused notices
         ("finance:statement", 11),
         ("finance:payable", 11),
-        ("finance:reconciliation", 14),
+        ("finance:reconciliation", 17),
     ],
 )
 def test_a_report_page_takes_the_same_queries_for_one_or_many_rows(
@@ -163,10 +165,13 @@ def test_the_reconciliation_xlsx_has_its_header_and_rows(staff_client, final, me
     table = xlsx(staff_client, "finance:reconciliation", period_of(final))
 
     assert table[0] == [
-        "Outcome", "Kind", "Reference", "Provider amount", "Ledger amount", "At", "Detail"
+        "Outcome", "Provider", "Kind", "Reference", "Provider amount", "Ledger amount", "At",
+        "Detail",
     ]  # fmt: skip
-    assert [row[:3] for row in table[1:]] == [["Amount mismatch", "Payment", payment.out_trade_no]]
-    assert money(table[1][3:5]) == [D("60.00"), D("63.36")]
+    assert [row[:4] for row in table[1:]] == [
+        ["Amount mismatch", "Sandbox (no money moves)", "Payment", payment.out_trade_no]
+    ]
+    assert money(table[1][4:6]) == [D("60.00"), D("63.36")]
 
 
 # --- finding the reports, and the split on the payment -----------------------------------------

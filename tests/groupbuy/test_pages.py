@@ -170,8 +170,8 @@ def test_the_product_page_query_count_does_not_grow_with_groups(
         open_paid(merchant=merchant, campaign=campaign)
     url = page(merchant, "product", product_id=group_sku.product_id)
 
-    # the store, the product, its SKUs, its running group buys, their groups to join
-    with django_assert_num_queries(5):
+    # the store, the product, its SKUs, what is on offer, its running group buys, their groups
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert len(response.context["group_buys"][0].joinable) == groups
 

@@ -523,3 +523,41 @@ def test_close_reasons_fit_the_protocols_123_bytes_in_every_language():
             for code in CLOSE_REASONS:
                 reason = close_reason(code)
                 assert reason and len(reason.encode("utf-8")) <= 123, (language, code)
+
+
+def test_room_events_reach_the_socket_without_a_hop_to_the_sync_thread(live_room, monkeypatch):
+    """Fan-out: a room event is relayed straight to the socket. Channels' dispatch would first
+    close stale database connections through sync_to_async (one hop to the process's single sync
+    thread per event and socket), which at thousands of viewers was nearly all the latency."""
+    import channels.consumer
+    from channels.layers import get_channel_layer
+
+    from apps.live.broadcast import room_group
+
+    hops = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted():
+        hops.append(1)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    path = path_of(live_room["room"])
+
+    async def scenario():
+        socket, _ = await joined(path)
+        before = len(hops)
+        for number in range(5):
+            await get_channel_layer().group_send(
+                room_group(live_room["room"].pk),
+                {"type": "room.event", "text": json.dumps({"type": "unpinned", "n": number})},
+            )
+        for number in range(5):
+            assert (await next_of(socket, "unpinned"))["n"] == number
+        assert len(hops) == before
+        await socket.send_json_to({"type": "ping"})  # a viewer's frame still goes through it
+        await next_of(socket, "pong")
+        assert len(hops) == before + 1
+        await socket.disconnect()
+
+    asyncio.run(scenario())

@@ -42,7 +42,11 @@ def order(merchant, customer, sku):
 @pytest.fixture
 def payment(merchant, customer, order, wechat_account):
     return payment_start(
-        merchant=merchant, customer=customer, order_id=order.pk, provider="wechatpay"
+        merchant=merchant,
+        customer=customer,
+        order_id=order.pk,
+        provider="wechatpay",
+        client_ip="203.0.113.7",
     )
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.errors import DomainError
@@ -379,3 +380,41 @@ def test_another_merchants_staff_cannot_decide_the_case(merchant, paid, lines):
         )
     case.refresh_from_db()
     assert (case.status, case.supply_borne_by) == ("requested", "supplier")
+
+
+# --- the README's worked example --------------------------------------------------------------
+
+
+def test_the_readmes_worked_example_to_the_cent(
+    merchant, tea_farm, lines, django_capture_on_commit_callbacks
+):
+    from apps.commissions.services import commission_settle_orders
+    from apps.distributors.services import distributor_join
+    from apps.programme.binding import customer_bind
+
+    distributor = distributor_join(merchant=merchant, user=UserFactory())
+    customer = UserFactory()
+    customer_bind(merchant=merchant, customer=customer, invite_code=distributor.invite_code)
+    order = place(merchant=merchant, customer=customer, lines=[(lines[1], 2)])
+    pay(merchant=merchant, customer=customer, order=order)
+    complete(merchant, order)
+    commission_settle_orders(order_id=order.pk)
+
+    def shares():
+        legs = {
+            account: total
+            for account, total in LedgerEntry.objects.filter(journal__order=order)
+            .values("account")
+            .annotate(total=Sum("amount"))
+            .values_list("account", "total")
+        }
+        return (
+            legs.get(A.MERCHANT_PAYABLE),
+            legs.get(A.SUPPLIER_FROZEN, D("0")) + legs.get(A.SUPPLIER_AVAILABLE, D("0")),
+            legs.get(A.FROZEN, D("0")) + legs.get(A.AVAILABLE, D("0")),
+            legs.get(A.PLATFORM_FEE),
+        )
+
+    assert shares() == (D("56.22"), D("120.00"), D("19.80"), D("1.98"))
+    refund(order, order.lines.get(), D("99.00"), capture=django_capture_on_commit_callbacks)
+    assert shares() == (D("28.11"), D("60.00"), D("9.90"), D("0.99"))

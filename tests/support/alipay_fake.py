@@ -45,6 +45,10 @@ class State:
     transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    # Bill tampering, as a test asks: the amount (yuan) the bill shows for a trade or refund
+    # request number, and trades it lists that Fenxiao never made (out_trade_no, yuan, time).
+    bill_amounts: dict[str, str] = field(default_factory=dict)
+    bill_unknown_trades: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class FakeAlipay:
@@ -254,6 +258,14 @@ class FakeAlipay:
                             "send_pay_date": trade.get("gmt_payment", ""),
                         },
                     )
+                if method == "alipay.trade.close":
+                    trade = state.trades.get(biz["out_trade_no"])
+                    if trade is None:
+                        return self._refuse(method, "ACQ.TRADE_NOT_EXIST", "交易不存在")
+                    if trade.get("trade_status") != "WAIT_BUYER_PAY":
+                        return self._refuse(method, "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+                    trade["trade_status"] = "TRADE_CLOSED"
+                    return self._ok(method, {"out_trade_no": trade["out_trade_no"], "trade_no": ""})
                 if method == "alipay.trade.refund":
                     trade = state.trades.get(biz["out_trade_no"])
                     if trade is None or trade.get("trade_status") != "TRADE_SUCCESS":
@@ -415,6 +427,11 @@ class FakeAlipay:
                 )
                 if trade is None:
                     return self._write(404, b"", "text/plain")
+                if trade.get("trade_status") == "TRADE_CLOSED":
+                    page = (
+                        "<!doctype html><meta charset='utf-8'><p id='result'>交易已关闭 closed</p>"
+                    )
+                    return self._write(400, page.encode(), "text/html; charset=utf-8")
                 with fake.lock:
                     body = fake.pay(trade["out_trade_no"])
                 status = fake.deliver(trade["notify_url"], body)
@@ -432,7 +449,20 @@ class FakeAlipay:
             "退款批次号/请求号,服务费（元）,分润（元）,备注"
         )
         rows = []
-        for trade in self.state.trades.values():
+        trades = [
+            {**trade, "total_amount": self.state.bill_amounts.get(no, trade["total_amount"])}
+            for no, trade in self.state.trades.items()
+        ] + [
+            {
+                "out_trade_no": no,
+                "trade_no": "2024" + secrets.token_hex(8),
+                "total_amount": amount,
+                "gmt_payment": when,
+                "trade_status": "TRADE_SUCCESS",
+            }
+            for no, amount, when in self.state.bill_unknown_trades
+        ]
+        for trade in trades:
             if trade.get("trade_status") != "TRADE_SUCCESS" or not trade["gmt_payment"].startswith(
                 day
             ):
@@ -484,8 +514,8 @@ class FakeAlipay:
                     "",
                     "",
                     "buyer@example.com",
-                    f"-{refund['refund_amount']}",
-                    f"-{refund['refund_amount']}",
+                    f"-{self.state.bill_amounts.get(request_no, refund['refund_amount'])}",
+                    f"-{self.state.bill_amounts.get(request_no, refund['refund_amount'])}",
                     "0.00",
                     "0.00",
                     "0.00",

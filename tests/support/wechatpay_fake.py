@@ -72,6 +72,10 @@ class FakeState:
     failures: list[str] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     delivered: list[tuple[str, int]] = field(default_factory=list)
+    # Bill tampering, as a test asks: the amount (fen) a bill shows for a reference, and trades
+    # the bill lists that Fenxiao never made (out_trade_no, fen, "yyyy-MM-ddTHH:mm:ss+08:00").
+    bill_amounts: dict[str, int] = field(default_factory=dict)
+    bill_unknown_trades: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 class FakeWeChatPay:
@@ -331,6 +335,7 @@ class FakeWeChatPay:
                                 trade_type
                             ],
                             "trade_state": "NOTPAY",
+                            "scene_info": data.get("scene_info"),
                         }
                     elif order["amount"] != data["amount"]:
                         return self._error(400, "INVALID_REQUEST", "201 商户订单号重复")
@@ -355,7 +360,7 @@ class FakeWeChatPay:
                     if order["trade_state"] == "SUCCESS":
                         return self._error(400, "ORDERPAID", "订单已支付")
                     order["trade_state"] = "CLOSED"
-                    return self._send(204, signed=False)
+                    return self._send(204)
                 if method == "POST" and path == "/v3/refund/domestic/refunds":
                     order = state.orders.get(data.get("out_trade_no", ""))
                     if order is None or order["trade_state"] != "SUCCESS":
@@ -395,6 +400,26 @@ class FakeWeChatPay:
                                 "refund": refund["refund"],
                                 "payer_total": refund["total"],
                                 "payer_refund": refund["refund"],
+                                "currency": "CNY",
+                            },
+                        },
+                    )
+                if method == "GET" and path.startswith("/v3/refund/domestic/refunds/"):
+                    out_refund_no = path.rsplit("/", 1)[1]
+                    refund = state.refunds.get(out_refund_no)
+                    if refund is None:
+                        return self._error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
+                    return self._send(
+                        200,
+                        {
+                            "refund_id": refund["refund_id"],
+                            "out_refund_no": out_refund_no,
+                            "transaction_id": refund["transaction_id"],
+                            "out_trade_no": refund["out_trade_no"],
+                            "status": refund["status"],
+                            "amount": {
+                                "total": refund["total"],
+                                "refund": refund["refund"],
                                 "currency": "CNY",
                             },
                         },
@@ -442,6 +467,7 @@ class FakeWeChatPay:
                         ],
                     }
                     state.profit_orders[data["out_order_no"]] = {
+                        "time": datetime.now(CHINA).isoformat(timespec="seconds"),
                         "transaction_id": data["transaction_id"],
                         "receivers": data["receivers"],
                         "answer": answer,
@@ -503,8 +529,24 @@ class FakeWeChatPay:
                             "download_url": f"{fake.url}/v3/billdownload/file?token={day}",
                         },
                     )
+                if method == "GET" and path == "/v3/bill/fundflowbill":
+                    day = query["bill_date"][0]
+                    content = fake.fund_bill(day).encode("utf-8")
+                    return self._send(
+                        200,
+                        {
+                            "hash_type": "SHA1",
+                            "hash_value": hashlib.sha1(content).hexdigest(),
+                            "download_url": f"{fake.url}/v3/billdownload/file?token=fund-{day}",
+                        },
+                    )
                 if method == "GET" and path == "/v3/billdownload/file":
-                    content = fake.trade_bill(query["token"][0]).encode("utf-8")
+                    token = query["token"][0]
+                    content = (
+                        fake.fund_bill(token.removeprefix("fund-"))
+                        if token.startswith("fund-")
+                        else fake.trade_bill(token)
+                    ).encode("utf-8")
                     self.send_response(200)
                     self.send_header("Content-Type", "text/plain; charset=utf-8")
                     self.send_header("Content-Length", str(len(content)))
@@ -555,12 +597,24 @@ class FakeWeChatPay:
         )
         rows = []
         paid = [o for o in self.state.orders.values() if o.get("trade_state") == "SUCCESS"]
+        paid += [
+            {
+                "out_trade_no": out_trade_no,
+                "amount": {"total": fen},
+                "success_time": when,
+                # The bill is made again for its download: the same text both times.
+                "transaction_id": "4200000" + hashlib.sha1(out_trade_no.encode()).hexdigest()[:16],
+                "trade_type": "MWEB",
+            }
+            for out_trade_no, fen, when in self.state.bill_unknown_trades
+        ]
         for order in paid:
             when = order["success_time"]
             if not when.startswith(day):
                 continue
-            yuan = f"{Decimal(order['amount']['total']) / 100:.2f}"
-            fee = f"{(Decimal(order['amount']['total']) * Decimal('0.006') / 100).quantize(Decimal('0.01'))}"
+            total = self.state.bill_amounts.get(order["out_trade_no"], order["amount"]["total"])
+            yuan = f"{Decimal(total) / 100:.2f}"
+            fee = f"{(Decimal(total) * Decimal('0.006') / 100).quantize(Decimal('0.01'))}"
             rows.append(
                 [
                     when[:19].replace("T", " "),
@@ -596,7 +650,8 @@ class FakeWeChatPay:
             if refund["status"] != "SUCCESS" or not refund["success_time"].startswith(day):
                 continue
             order = self.state.orders[refund["out_trade_no"]]
-            yuan = f"{Decimal(refund['refund']) / 100:.2f}"
+            fen = self.state.bill_amounts.get(out_refund_no, refund["refund"])
+            yuan = f"{Decimal(fen) / 100:.2f}"
             rows.append(
                 [
                     refund["success_time"][:19].replace("T", " "),
@@ -633,4 +688,51 @@ class FakeWeChatPay:
             "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
         )
         lines.append(f"`{len(rows)},`0.00,`0.00,`0.00,`0.00,`0.00,`0.00")
+        return "\n".join(lines) + "\n"
+
+    def fund_bill(self, day: str) -> str:
+        """The day's 资金账单 (basic account) in the documented layout: one backtick-quoted row per
+        movement of funds (here: profit-sharing orders and transfers, both 支出), then the
+        summary block."""
+        header = (
+            "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,"
+            "账户结余（元）,资金变更提交申请人,备注,业务凭证号"
+        )
+        movements = [
+            (
+                order["time"],
+                order["answer"]["order_id"],
+                "分账",
+                sum(r["amount"] for r in order["receivers"]),
+                out_order_no,
+            )
+            for out_order_no, order in self.state.profit_orders.items()
+        ] + [
+            (bill["create_time"], bill["transfer_bill_no"], "商家转账", bill["transfer_amount"], no)
+            for no, bill in self.state.transfers.items()
+            if bill["state"] == "SUCCESS"
+        ]
+        rows = []
+        for when, business_no, kind, fen, voucher in movements:
+            if not when.startswith(day):
+                continue
+            fen = self.state.bill_amounts.get(voucher, fen)
+            rows.append(
+                [
+                    when[:19].replace("T", " "),
+                    business_no,
+                    hashlib.sha1(voucher.encode()).hexdigest()[:20],
+                    kind,
+                    kind,
+                    "支出",
+                    f"{Decimal(fen) / 100:.2f}",
+                    "0.00",
+                    "system",
+                    "",
+                    voucher,
+                ]
+            )
+        lines = [header] + [",".join("`" + cell for cell in row) for row in rows]
+        lines.append("资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额")
+        lines.append(f"`{len(rows)},`0,`0.00,`{len(rows)},`0.00")
         return "\n".join(lines) + "\n"

@@ -200,6 +200,7 @@ def withdrawal_data(withdrawal, status: str) -> dict:
         "withdrawal": {
             "id": withdrawal.pk,
             "distributor_id": withdrawal.distributor_id,
+            "supplier_id": None,
             "status": status,
             "amount": str(withdrawal.amount),
             "fee": str(withdrawal.fee),

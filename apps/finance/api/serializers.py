@@ -125,6 +125,7 @@ class PayablePageSerializer(serializers.Serializer):
 class ReconciliationRowSerializer(serializers.Serializer):
     outcome = serializers.CharField()
     outcome_label = serializers.CharField()
+    provider = serializers.CharField()
     kind = serializers.CharField()
     reference = serializers.CharField()
     provider_amount = _money(allow_null=True)
@@ -136,4 +137,7 @@ class ReconciliationRowSerializer(serializers.Serializer):
 class ReconciliationSerializer(serializers.Serializer):
     period = PeriodSerializer()
     counts = serializers.DictField(child=serializers.IntegerField())
+    statements_missing = serializers.DictField(
+        child=serializers.ListField(child=serializers.DateField())
+    )
     results = ReconciliationRowSerializer(many=True)

@@ -167,14 +167,20 @@ class MerchantFinanceViewSet(MerchantStaffViewSet):
         responses=ReconciliationSerializer,
     )
     def reconciliation(self, request: Request) -> Response:
-        """The payment provider's records of the period against the ledger, discrepancies
-        first, and refused notifications."""
+        """Each payment provider's statements of the period against the ledger, discrepancies
+        first, and refused notifications; ``statements_missing`` names the days whose statement
+        a provider has not given yet (nothing is reported missing there)."""
         period = _period(request)
-        rows = selectors.reconciliation_rows(merchant=self.merchant, period=period)
+        found = selectors.reconciliation(merchant=self.merchant, period=period)
         counts = dict.fromkeys(selectors.OUTCOME_LABELS, 0)
-        for row in rows:
+        for row in found.rows:
             counts[row["outcome"]] += 1
             row["outcome_label"] = str(selectors.OUTCOME_LABELS[row["outcome"]])
             row["detail"] = row["detail"] or ""
-        data = {"period": _period_data(period), "counts": counts, "results": rows}
+        data = {
+            "period": _period_data(period),
+            "counts": counts,
+            "statements_missing": found.statements_missing,
+            "results": found.rows,
+        }
         return Response(ReconciliationSerializer(data).data)

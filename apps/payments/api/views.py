@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
+from apps.core.client_ip import request_client_ip
 from apps.core.errors import DomainError
 from apps.orders.models import Order
 from apps.tenancy.api import StoreViewSet
@@ -46,6 +47,7 @@ class StoreOrderPaymentViewSet(StoreViewSet):
             customer=cast(User, request.user),
             order_id=order.pk,
             provider=provider,
+            client_ip=request_client_ip(request),
         )
         try:
             checkout_url = request.build_absolute_uri(

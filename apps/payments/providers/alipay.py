@@ -208,6 +208,10 @@ def _refusal(error: AlipayError) -> bool:
 
 class AlipayProvider:
     name = "alipay"
+    # The trade bill lists payments and refunds; royalty and transfers are in the account bill
+    # (signcustomer), which Fenxiao does not read yet.
+    statement_kinds = frozenset({"payment", "refund"})
+    statement_is_local = False
 
     def client(self, merchant_id: int) -> AlipayClient:
         return AlipayClient(_account_for(merchant_id))
@@ -259,6 +263,18 @@ class AlipayProvider:
             paid_at=_china_time(data.get("send_pay_date")),
             merchant_id=payment.merchant_id,
         )
+
+    def close(self, payment: "Payment") -> None:
+        """alipay.trade.close. A wap payment's trade exists at Alipay only once the consumer
+        opened its page: no trade is a closed checkout too; a trade already paid stays paid
+        (ACQ.TRADE_STATUS_ERROR: its notification follows)."""
+        try:
+            self.client(payment.merchant_id).call(
+                "alipay.trade.close", {"out_trade_no": payment.out_trade_no}
+            )
+        except AlipayError as error:
+            if error.sub_code not in ("ACQ.TRADE_NOT_EXIST", "ACQ.TRADE_STATUS_ERROR"):
+                raise
 
     # notifications
 
@@ -335,14 +351,7 @@ class AlipayProvider:
         if not out_request_no:
             raise InvalidNotification("not a refund's notification")
         try:
-            data = AlipayClient(account).call(
-                "alipay.trade.fastpay.refund.query",
-                {
-                    "out_trade_no": params["out_trade_no"],
-                    "out_request_no": out_request_no,
-                    "query_options": ["gmt_refund_pay"],
-                },
-            )
+            data = self._refund_query(AlipayClient(account), params["out_trade_no"], out_request_no)
         except (AlipayError, KeyError) as error:
             raise InvalidNotification(f"the refund could not be confirmed: {error}") from error
         succeeded = data.get("refund_status") == "REFUND_SUCCESS"
@@ -353,6 +362,37 @@ class AlipayProvider:
             succeeded=succeeded,
             failure_reason="" if succeeded else "Alipay has not refunded it",
             merchant_id=account.merchant_id,
+        )
+
+    def _refund_query(
+        self, client: AlipayClient, out_trade_no: str, out_request_no: str
+    ) -> dict[str, Any]:
+        return client.call(
+            "alipay.trade.fastpay.refund.query",
+            {
+                "out_trade_no": out_trade_no,
+                "out_request_no": out_request_no,
+                "query_options": ["gmt_refund_pay"],
+            },
+        )
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """alipay.trade.fastpay.refund.query: REFUND_SUCCESS is refunded; no status yet means
+        Alipay has not refunded it (so far), which the documentation says to ask again about."""
+        try:
+            data = self._refund_query(
+                self.client(payment.merchant_id), payment.out_trade_no, idempotency_key
+            )
+        except InvalidNotification as error:
+            raise AlipayError("UNTRUSTED", "", str(error)) from error
+        if data.get("refund_status") != "REFUND_SUCCESS":
+            return None
+        return RefundNotification(
+            out_refund_no=idempotency_key,
+            provider_refund_no=f"{payment.provider_trade_no}:{idempotency_key}",
+            amount=parse_yuan(data.get("refund_amount", "0")),
+            succeeded=True,
+            merchant_id=payment.merchant_id,
         )
 
     # royalty (分账)
@@ -472,6 +512,9 @@ class AlipayProvider:
         except httpx.HTTPError as error:
             raise AlipayError("UNREACHABLE", "", str(error)) from error
         return parse_bill_zip(content)
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        return reference
 
 
 def _receiver_type(receiver: SplitReceiver) -> str:

@@ -117,6 +117,11 @@ class PaymentProvider(Protocol):
     """What Fenxiao needs from a payment provider (WeChat Pay, Alipay, the built-in sandbox)."""
 
     name: str
+    # The kinds of StatementLine its statement lists (reconciliation expects no others there).
+    statement_kinds: frozenset[str]
+    # Its statement is read from books in Fenxiao's own database (the sandbox): cheap to read for
+    # a day whose statement beat has not downloaded yet.
+    statement_is_local: bool
 
     def checkout_url(self, payment: "Payment") -> str:
         """Where to send the consumer to pay."""
@@ -128,6 +133,12 @@ class PaymentProvider(Protocol):
 
     def acknowledgement(self) -> tuple[str, str]:
         """(content type, body) the provider expects back so that it stops retrying."""
+        ...
+
+    def close(self, payment: "Payment") -> None:
+        """Close the payment's checkout at the provider, so that it can no longer be paid
+        (an order paid meanwhile stays paid: its notification follows). Raises ProviderError
+        when the provider could not be asked."""
         ...
 
     def split(
@@ -148,6 +159,12 @@ class PaymentProvider(Protocol):
         self, *, body: bytes, headers: Mapping[str, str]
     ) -> RefundNotification:
         """Verify and decode a refund notification; raise InvalidNotification if untrusted."""
+        ...
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """The outcome of the refund asked for under ``idempotency_key``, as the provider knows it
+        now (the sweeper asks when its notification never came); None while it has no final
+        outcome. Raises ProviderError when the provider could not be asked."""
         ...
 
     def payout(
@@ -176,4 +193,9 @@ class PaymentProvider(Protocol):
     def statement(self, *, merchant_id: int, day: date) -> "list[StatementLine]":
         """What the provider booked for the merchant on ``day`` (Asia/Shanghai): its bill, the
         other side of reconciliation."""
+        ...
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        """How the statement lists Fenxiao's key ``reference`` of a movement of ``kind`` (a
+        provider may only take some characters of it)."""
         ...

@@ -96,6 +96,8 @@ def _parse_amount(raw: object) -> Decimal:
 
 class SandboxProvider:
     name = "sandbox"
+    statement_kinds = frozenset({"payment", "refund", "split", "payout"})
+    statement_is_local = True
 
     def checkout_url(self, payment: "Payment") -> str:
         return reverse("payments:sandbox-pay", kwargs={"out_trade_no": payment.out_trade_no})
@@ -169,6 +171,23 @@ class SandboxProvider:
             )
         except (ValueError, KeyError, TypeError, InvalidOperation) as error:
             raise InvalidNotification(f"malformed notification: {error}") from error
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """A refund the sandbox accepted is done (its books have it)."""
+        from apps.payments.models import SandboxTransaction
+
+        row = SandboxTransaction.objects.filter(
+            merchant_id=payment.merchant_id, kind="refund", reference=idempotency_key
+        ).first()
+        if row is None:
+            return None
+        return RefundNotification(
+            out_refund_no=idempotency_key,
+            provider_refund_no=row.provider_reference,
+            amount=row.amount,
+            succeeded=True,
+            merchant_id=payment.merchant_id,
+        )
 
     def split(
         self, payment: "Payment", receivers: Sequence[SplitReceiver], idempotency_key: str
@@ -267,6 +286,12 @@ class SandboxProvider:
             )
             for row in rows
         ]
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        return reference
+
+    def close(self, payment: "Payment") -> None:
+        """Nothing to call: the sandbox's pay page only takes a payment still pending."""
 
     def record_payment(self, payment: "Payment", provider_trade_no: str) -> str:
         """The sandbox took the consumer's money (its pay page was confirmed). Returns the trade

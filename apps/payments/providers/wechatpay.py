@@ -270,6 +270,8 @@ class WeChatPayProvider:
     the HTTP to a fake; production uses the network."""
 
     name = "wechatpay"
+    statement_kinds = frozenset({"payment", "refund", "split", "payout"})
+    statement_is_local = False
 
     def __init__(self, transport: httpx.BaseTransport | None = None):
         self.transport = transport
@@ -298,14 +300,21 @@ class WeChatPayProvider:
 
     def checkout_url(self, payment: "Payment") -> str:
         """An H5 payment order (mobile browsers; WeChat's page then opens the app). The same
-        out_trade_no asked again returns the same order (WeChat Pay answers with its h5_url)."""
+        out_trade_no asked again returns the same order (WeChat Pay answers with its h5_url).
+        WeChat Pay wants the consumer's own address (``payer_client_ip``, which payment_start
+        took from the request)."""
         client = self.client(payment.merchant_id)
+        if not payment.payer_client_ip:
+            raise WeChatPayError(0, "NO_CLIENT_IP", "an H5 order needs the payer's IP address")
         answer = client.request(
             "POST",
             "/v3/pay/transactions/h5",
             body={
                 **self._order_body(client, payment),
-                "scene_info": {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}},
+                "scene_info": {
+                    "payer_client_ip": payment.payer_client_ip,
+                    "h5_info": {"type": "Wap"},
+                },
             },
         )
         return str(answer["h5_url"])
@@ -359,12 +368,18 @@ class WeChatPayProvider:
         return self._transaction(data, client.account)
 
     def close(self, payment: "Payment") -> None:
+        """Closes the order (关闭订单). One already paid stays paid (ORDERPAID: its notification
+        follows), one never created needs no closing."""
         client = self.client(payment.merchant_id)
-        client.request(
-            "POST",
-            f"/v3/pay/transactions/out-trade-no/{quote(payment.out_trade_no)}/close",
-            body={"mchid": client.account.merchant_number},
-        )
+        try:
+            client.request(
+                "POST",
+                f"/v3/pay/transactions/out-trade-no/{quote(payment.out_trade_no)}/close",
+                body={"mchid": client.account.merchant_number},
+            )
+        except WeChatPayError as error:
+            if error.code not in ("ORDERPAID", "ORDER_NOT_EXIST"):
+                raise
 
     # notifications
 
@@ -456,17 +471,28 @@ class WeChatPayProvider:
     ) -> RefundNotification:
         data, account = self._notification(body=body, headers=headers, expected_type="refund")
         try:
-            status = data["refund_status"]
-            return RefundNotification(
-                out_refund_no=str(data["out_refund_no"]),
-                provider_refund_no=str(data["refund_id"]),
-                amount=from_fen(data["amount"]["refund"]),
-                succeeded=status == "SUCCESS",
-                failure_reason="" if status == "SUCCESS" else f"WeChat Pay: {status}",
-                merchant_id=account.merchant_id,
-            )
+            return _refund(data, status=data["refund_status"], merchant_id=account.merchant_id)
         except (KeyError, TypeError) as error:
             raise InvalidNotification(f"malformed refund: {error}") from error
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """查询单笔退款: SUCCESS refunded, CLOSED or ABNORMAL failed, PROCESSING not yet."""
+        client = self.client(payment.merchant_id)
+        try:
+            data = client.request("GET", f"/v3/refund/domestic/refunds/{quote(idempotency_key)}")
+        except WeChatPayError as error:
+            if error.code == "RESOURCE_NOT_EXISTS":
+                return None
+            raise
+        except InvalidNotification as error:
+            raise WeChatPayError(0, "UNTRUSTED", str(error)) from error
+        status = data.get("status")
+        if status not in ("SUCCESS", "CLOSED", "ABNORMAL"):
+            return None
+        try:
+            return _refund(data, status=status, merchant_id=payment.merchant_id)
+        except (KeyError, TypeError, InvalidNotification) as error:
+            raise WeChatPayError(0, "MALFORMED", f"malformed refund: {error}") from error
 
     # 分账 (profit sharing)
 
@@ -611,19 +637,46 @@ class WeChatPayProvider:
     # bills (对账单)
 
     def statement(self, *, merchant_id: int, day: date) -> list[StatementLine]:
-        """The day's trade bill (交易账单, ALL): payments and refunds as WeChat Pay booked them."""
+        """The day's trade bill (交易账单, ALL: payments and refunds) and fund bill (资金账单 of
+        the basic account: splits and transfers), as WeChat Pay booked them."""
         client = self.client(merchant_id)
-        pointer = client.request(
-            "GET",
-            "/v3/bill/tradebill?" + urlencode({"bill_date": day.isoformat(), "bill_type": "ALL"}),
-        )
-        content = client.request("GET", pointer["download_url"], raw=True)
+        query = urlencode({"bill_date": day.isoformat(), "bill_type": "ALL"})
+        trades = self._bill(client, f"/v3/bill/tradebill?{query}")
+        query = urlencode({"bill_date": day.isoformat(), "account_type": "BASIC"})
+        funds = self._bill(client, f"/v3/bill/fundflowbill?{query}")
+        return parse_trade_bill(trades) + parse_fund_bill(funds)
 
+    def _bill(self, client: WeChatPayClient, path: str) -> str:
+        """One bill's text: its address asked for, then downloaded and checked by its hash. A day
+        without any movement has no bill (NO_STATEMENT_EXIST): an empty one."""
+        try:
+            pointer = client.request("GET", path)
+        except WeChatPayError as error:
+            if error.code == "NO_STATEMENT_EXIST":
+                return ""
+            raise
+        content = client.request("GET", pointer["download_url"], raw=True)
         if pointer.get("hash_type") == "SHA1" and hashlib.sha1(content).hexdigest() != pointer.get(
             "hash_value"
         ):
             raise WeChatPayError(0, "BILL_HASH", "the downloaded bill does not match its hash")
-        return parse_trade_bill(content.decode("utf-8-sig"))
+        return content.decode("utf-8-sig")
+
+    def statement_reference(self, *, kind: str, reference: str) -> str:
+        return _bill_no(reference) if kind == "payout" else reference
+
+
+def _refund(data: Mapping[str, Any], *, status: str, merchant_id: int) -> RefundNotification:
+    """A refund as WeChat Pay describes it (notification or query): SUCCESS refunded, any other
+    final status failed."""
+    return RefundNotification(
+        out_refund_no=str(data["out_refund_no"]),
+        provider_refund_no=str(data["refund_id"]),
+        amount=from_fen(data["amount"]["refund"]),
+        succeeded=status == "SUCCESS",
+        failure_reason="" if status == "SUCCESS" else f"WeChat Pay: {status}",
+        merchant_id=merchant_id,
+    )
 
 
 def _bill_no(idempotency_key: str) -> str:
@@ -650,20 +703,59 @@ BILL_COLUMNS = {
 }
 
 
-def parse_trade_bill(text: str) -> list[StatementLine]:
+def _bill_rows(text: str, columns: Mapping[str, str]) -> list[dict[str, str]]:
+    """The rows of a bill (a header, backtick-prefixed values, then the summary block), each as
+    ``columns``' keys to values."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return []
     header = [cell.strip() for cell in rows[0]]
     try:
-        at = {key: header.index(name) for key, name in BILL_COLUMNS.items()}
+        at = {key: header.index(name) for key, name in columns.items()}
     except ValueError as error:
         raise WeChatPayError(0, "BILL_FORMAT", f"unexpected bill header: {error}") from error
-    lines = []
+    found = []
     for row in rows[1:]:
         if not row or not row[0].startswith("`"):
-            break  # the summary block follows the trades
-        cell = {key: row[index].lstrip("`").strip() for key, index in at.items()}
+            break  # the summary block follows the movements
+        found.append({key: row[index].lstrip("`").strip() for key, index in at.items()})
+    return found
+
+
+# Fund-bill columns (资金账单) this reads, and the business types that are Fenxiao's splits and
+# payouts (payments and refunds come from the trade bill).
+FUND_BILL_COLUMNS = {
+    "time": "记账时间",
+    "business_no": "微信支付业务单号",
+    "business_type": "业务类型",
+    "direction": "收支类型",
+    "amount": "收支金额（元）",
+    "voucher": "业务凭证号",
+}
+FUND_BILL_KINDS = {"分账": "split", "商家转账": "payout", "企业付款": "payout"}
+
+
+def parse_fund_bill(text: str) -> list[StatementLine]:
+    lines = []
+    for cell in _bill_rows(text, FUND_BILL_COLUMNS):
+        kind = FUND_BILL_KINDS.get(cell["business_type"])
+        if kind is None or cell["direction"] != "支出":
+            continue
+        lines.append(
+            StatementLine(
+                kind=kind,
+                reference=cell["voucher"],
+                provider_reference=cell["business_no"],
+                amount=quantize_money(cell["amount"]),
+                occurred_at=datetime.fromisoformat(cell["time"]).replace(tzinfo=SHANGHAI),
+            )
+        )
+    return lines
+
+
+def parse_trade_bill(text: str) -> list[StatementLine]:
+    lines = []
+    for cell in _bill_rows(text, BILL_COLUMNS):
         occurred = datetime.fromisoformat(cell["time"]).replace(tzinfo=SHANGHAI)
         if cell["state"] == "REFUND":
             lines.append(
