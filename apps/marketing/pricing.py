@@ -9,7 +9,8 @@ step (``apps.orders.models.OrderLineAdjustment``), so what was paid, what commis
 Steps, in this fixed order, each recording what it took off each line:
 
 1. ``member`` — the member level's discount (percent off the unit price, rounded half-up to the
-   cent), never below the SKU's floor (``min_resale_price``).
+   cent), never below the SKU's floor (``Sku.price_floor``: its resale floor, or a supplied
+   SKU's supplier floor if higher).
 2. ``promotion`` — the lowest of: a limited-time price (限时折扣) in its window, the flash-sale
    price (秒杀) while the sale is open and has units, and a selling channel's price given by the
    caller in ``channel_prices`` — a live room's live-only price (直播价), passed by

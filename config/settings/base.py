@@ -357,6 +357,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api_schema.error_responses_postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",

@@ -316,9 +316,9 @@ def test_the_finance_report_shows_each_providers_mismatches(
     ).context["report"]
 
     assert [(row["outcome"], row["provider"], row["reference"]) for row in report.rows] == [
-        ("Amount mismatch", "wechatpay", payment.out_trade_no)
+        ("Amount mismatch", "WeChat Pay", payment.out_trade_no)
     ]
-    assert "wechatpay: Amount mismatch 1" in report.notes
+    assert "WeChat Pay: Amount mismatch 1" in report.notes
 
 
 def test_another_merchants_statements_are_not_in_the_report(

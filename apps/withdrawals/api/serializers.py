@@ -128,6 +128,8 @@ class WithdrawalSettingsSerializer(serializers.ModelSerializer):
     payout_provider = NamedChoiceField(
         WithdrawalSettings.PayoutProvider.choices, enum_name="PayoutProviderEnum"
     )
+    # null until the merchant first saves them (the defaults are shown)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = WithdrawalSettings
