@@ -59,7 +59,7 @@ mv "$$seed_stamp.tmp" "$$seed_stamp"
 endef
 
 .PHONY: help install run test test-fast bench lint fmt migrate seed services stop-services clean-data venv \
-	browser fonts backup restore
+	browser fonts backup restore schemathesis
 
 help: ## Show this list
 	echo "Fenxiao — make targets (DATABASE_URL / REDIS_URL: used if set, else embedded servers):"
@@ -121,6 +121,10 @@ test: install ## Run the tests (settings: test); pass options with PYTEST_ARGS="
 test-fast: install ## The quick loop: the suite without tests marked slow (browser, concurrency, workers)
 	$(SERVICES_ENV)
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+schemathesis: install ## Schemathesis over the OpenAPI schema as staff, distributor and consumer; EXAMPLES=50 per operation and mode
+	$(SERVICES_ENV)
+	SCHEMATHESIS_EXAMPLES=$(or $(EXAMPLES),50) DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest tests/api/test_schemathesis.py -q $(PYTEST_ARGS)
 
 bench: install ## Run every bench/*.py script (not _*.py) with settings test; fails if one fails
 	$(SERVICES_ENV)

@@ -46,6 +46,17 @@ def qr_url(*, merchant: Merchant, path: str) -> str:
     return _absolute_url(qr_path, [("target", path)])
 
 
+def coupon_path(*, merchant: Merchant, coupon_id: int) -> str:
+    return reverse("storefront:coupon", kwargs={"slug": merchant.slug, "coupon_id": coupon_id})
+
+
+def coupon_share_url(*, merchant: Merchant, coupon_id: int, invite_code: str) -> str:
+    """A distributor's coupon link: claiming through it binds the consumer to them."""
+    return share_url(
+        path=coupon_path(merchant=merchant, coupon_id=coupon_id), invite_code=invite_code
+    )
+
+
 def join_path(*, merchant: Merchant) -> str:
     return reverse("storefront:distributor-join", kwargs={"slug": merchant.slug})
 

@@ -8,4 +8,7 @@ class GroupBuyConfig(AppConfig):
     verbose_name = _("Group buying")
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401 (subscribes to the events of the apps below)
+        from . import (
+            handlers,  # noqa: F401 (subscribes to the events of the apps below)
+            ledger_checks,  # noqa: F401 (its rows' part of manage.py ledger_check)
+        )

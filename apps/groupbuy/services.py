@@ -199,7 +199,9 @@ def group_join(
     if group is None:
         raise NotFound(_("No such group."), code="unknown_group")
     _check_joinable(group, now=now)
-    if GroupMember.objects.filter(group=group, customer=customer, status__in=GroupMember.SEATED):
+    if GroupMember.objects.filter(
+        group=group, customer=customer, status__in=GroupMember.SEATED
+    ).exists():
         raise Conflict(_("You are already in this group."), code="already_in_group")
     _check_quantity(group.campaign, quantity)
     with transaction.atomic():
@@ -388,6 +390,7 @@ def group_member_cancelled(*, order_id: int, now: datetime | None = None) -> Non
     ):
         return
     _give_back_quota(member)
+    order_holds_release(order_ids=[order_id], reason=OrderHold.Reason.GROUP_BUY)
     if group.status == G.PENDING and member.is_leader:
         compare_and_swap(
             Group.objects,

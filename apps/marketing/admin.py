@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
 from apps.members.models import Member, MemberLevel, MemberTag
+from apps.products.versions import catalogue_changed
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
 from .models import Coupon, CouponGrant, FlashSale, Promotion, PromotionPrice, PromotionStep
@@ -213,6 +214,10 @@ class PromotionAdmin(MerchantScopedAdmin):
     filter_horizontal = ("products",)
     inlines = [PromotionPriceInline, PromotionStepInline]
 
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        catalogue_changed(merchant_id=form.instance.merchant_id)  # prices on the store pages
+
 
 class FlashSaleForm(forms.ModelForm):
     class Meta:
@@ -280,6 +285,7 @@ class FlashSaleAdmin(MerchantScopedAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if change:
+            catalogue_changed(merchant_id=obj.merchant_id)
             return super().save_model(request, obj, form, change)
         merchant = obj.merchant if request.user.is_superuser else request_merchant(request)
         try:

@@ -9,7 +9,8 @@ step (``apps.orders.models.OrderLineAdjustment``), so what was paid, what commis
 Steps, in this fixed order, each recording what it took off each line:
 
 1. ``member`` — the member level's discount (percent off the unit price, rounded half-up to the
-   cent), never below the SKU's floor (``min_resale_price``).
+   cent), never below the SKU's floor (``Sku.price_floor``: its resale floor, or a supplied
+   SKU's supplier floor if higher).
 2. ``promotion`` — the lowest of: a limited-time price (限时折扣) in its window, the flash-sale
    price (秒杀) while the sale is open and has units, and a selling channel's price given by the
    caller in ``channel_prices`` — a live room's live-only price (直播价), passed by
@@ -37,7 +38,7 @@ the points and the flash units for an order in the placing transaction.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -674,3 +675,100 @@ def _coupon_step(
     option, covered, off = next(row for row in options if row[0].grant_id == chosen_id)
     cart.coupon_grant_id = chosen_id
     _order_step(covered, step=Step.COUPON, total=off, label=option.name, source_id=chosen_id)
+
+
+@dataclass(frozen=True)
+class ShownPrice:
+    """The unit price a consumer will pay for one SKU before the cart: after the member level and
+    the promotion step (limited-time, flash), as checkout would price it. Order-level steps (full
+    reduction, coupon, points) depend on the whole cart and show in the cart."""
+
+    sku_id: int
+    list_price: Decimal
+    price: Decimal
+    label: str = ""  # what lowered it last: "金卡 member price", the promotion's or sale's name
+    step: Step | None = None
+    ends_at: datetime | None = None  # when a limited-time or flash price ends (the countdown)
+    flash_sale: FlashSale | None = None  # the open flash sale it is sold through, if any
+
+    @property
+    def discounted(self) -> bool:
+        return self.price < self.list_price
+
+
+def shown_prices(
+    *,
+    merchant: Merchant,
+    customer: User | None,
+    lines: Sequence[LineInput],
+    now: datetime | None = None,
+) -> dict[int, ShownPrice]:
+    """Per SKU (``lines`` at quantity 1), the price ``customer`` (None: signed out) would pay now,
+    through the pipeline's own unit-price steps. One query when nothing is on offer; one more per
+    kind on offer (flash sales, limited-time prices and their windows), however many SKUs."""
+    now = now or timezone.now()
+    if customer is not None and customer.pk is None:
+        customer = None
+    offers = on_offer(
+        merchant=merchant, customer=customer, sku_ids=[line.sku_id for line in lines], now=now
+    )
+    # Only the unit-price steps: no full reduction or coupon for a single unit on a page.
+    offers = replace(offers, full_reduction=False, coupons=False)
+    flash = (
+        open_flash_sales(
+            merchant=merchant, sku_ids=[line.sku_id for line in lines if not line.agency], now=now
+        )
+        if offers.flash
+        else {}
+    )
+    cart = price_lines(
+        merchant=merchant,
+        customer=customer,
+        lines=lines,
+        coupon=None,
+        flash_sales=flash,
+        now=now,
+        offers=offers,
+    )
+
+    def by_flash(line: PricedLine, adjustment: Adjustment) -> bool:
+        # A promotion's and a flash sale's ids may coincide: the name tells them apart too.
+        sale = flash.get(line.sku_id)
+        return sale is not None and (adjustment.source_id, adjustment.label) == (sale.pk, sale.name)
+
+    promotion_ids = {
+        adjustment.source_id
+        for line in cart.lines
+        for adjustment in line.adjustments
+        if adjustment.step == Step.PROMOTION
+        and adjustment.source_id is not None
+        and not by_flash(line, adjustment)
+    }
+    promotion_ends: dict[int, datetime] = (
+        dict(Promotion.objects.filter(pk__in=promotion_ids).values_list("id", "ends_at"))
+        if promotion_ids
+        else {}
+    )
+    shown: dict[int, ShownPrice] = {}
+    for line in cart.lines:
+        last = next(
+            (a for a in reversed(line.adjustments) if a.step in (Step.MEMBER, Step.PROMOTION)),
+            None,
+        )
+        sale = flash.get(line.sku_id)
+        ends_at = None
+        if last is not None and last.step == Step.PROMOTION:
+            if by_flash(line, last) and sale is not None:
+                ends_at = sale.ends_at
+            elif last.source_id is not None:
+                ends_at = promotion_ends.get(last.source_id)
+        shown[line.sku_id] = ShownPrice(
+            sku_id=line.sku_id,
+            list_price=line.list_unit_price,
+            price=line.unit_price,
+            label=last.label if last is not None else "",
+            step=last.step if last is not None else None,
+            ends_at=ends_at,
+            flash_sale=sale,
+        )
+    return shown

@@ -191,10 +191,10 @@ def statements_for_period(
                 fee=line.fee,
             )
         )
-    for provider, day in ProviderStatement.objects.filter(
+    for stored_provider, day in ProviderStatement.objects.filter(
         merchant_id=merchant_id, provider__in=providers, day__gte=start, day__lte=end
     ).values_list("provider", "day"):
-        stored_days[provider].add(day)
+        stored_days[stored_provider].add(day)
     today = timezone.now().astimezone(SHANGHAI).date()
     for name in providers:
         provider = PROVIDERS[name]

@@ -45,7 +45,10 @@ from apps.orders.services import order_get_for_customer, order_transition
 from apps.payments.models import Payment
 from apps.payments.providers import (
     InvalidNotification,
+    PaymentProvider,
+    ProviderError,
     ProviderUnavailable,
+    RefundNotification,
     RefundRefused,
     provider_get,
 )
@@ -494,17 +497,26 @@ def refund_approve(
     return case
 
 
+def _case_and_provider(
+    case_id: int, *, status: str
+) -> tuple[RefundCase | None, PaymentProvider | None]:
+    """The case while it is in ``status``, and its provider while that is enabled."""
+    case = RefundCase.objects.select_related("payment").get(pk=case_id)
+    if case.status != status:
+        return None, None
+    try:
+        return case, provider_get(case.provider)
+    except ProviderUnavailable:
+        return case, None
+
+
 def refund_execute(*, case_id: int) -> str:
     """Ask the provider to refund an approved case (again, after a failure to reach it: the same
     idempotency key is the same refund). Returns "refunding", "failed" (refused), "pending" (the
     provider could not be reached; the case stays approved and beat's sweeper asks again) or
     "skipped" (not approved any more)."""
-    case = RefundCase.objects.select_related("payment").get(pk=case_id)
-    if case.status != S.APPROVED:
-        return "skipped"
-    try:
-        provider = provider_get(case.provider)
-    except ProviderUnavailable:
+    case, provider = _case_and_provider(case_id, status=S.APPROVED)
+    if case is None or provider is None:
         return "skipped"
     try:
         answer = provider.refund(case.payment, case.amount, case.idempotency_key)
@@ -552,6 +564,11 @@ def refund_handle_notification(*, provider: str, body: bytes, headers) -> str:  
         raise NotFound(_("Unknown payment provider."), code="unknown_provider") from error
     except InvalidNotification as error:
         raise DomainError(str(error), code="invalid_notification") from error
+    return _refund_apply(provider=provider, notice=notice)
+
+
+def _refund_apply(*, provider: str, notice: RefundNotification) -> str:
+    """A provider's verified word on a refund (its notification, or its answer to a query)."""
     cases = RefundCase.objects.filter(idempotency_key=notice.out_refund_no, provider=provider)
     if notice.merchant_id is not None:
         cases = cases.filter(merchant_id=notice.merchant_id)
@@ -579,6 +596,38 @@ def refund_handle_notification(*, provider: str, body: bytes, headers) -> str:  
             return "failed"
         _refund_succeeded(case=case, provider_refund_no=notice.provider_refund_no)
         return "refunded"
+
+
+def refunds_stuck_refunding(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Cases the provider accepted whose outcome never arrived (a notification lost, or a
+    provider that does not send one): beat asks the provider about them."""
+    cutoff = timezone.now() - older_than
+    return list(
+        RefundCase.objects.filter(status=S.REFUNDING, decided_at__lte=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def refund_query_outcome(*, case_id: int) -> str:
+    """Ask the provider what became of a refunding case and apply its answer as a notification
+    would: "refunded", "failed", "pending" (no final outcome yet, or the provider could not be
+    asked: beat asks again) or "skipped" (not refunding any more)."""
+    case, provider = _case_and_provider(case_id, status=S.REFUNDING)
+    if case is None or provider is None:
+        return "skipped"
+    try:
+        notice = provider.refund_query(case.payment, case.idempotency_key)
+    except ProviderError:
+        logger.warning("refund %s: the provider could not be asked", case.idempotency_key)
+        return "pending"
+    if notice is None:
+        return "pending"
+    try:
+        return _refund_apply(provider=case.provider, notice=notice)
+    except DomainError:
+        logger.exception("refund %s: the provider's answer was refused", case.idempotency_key)
+        return "pending"
 
 
 def _refunded_before(payment_id: int, case_id: int) -> Decimal:

@@ -19,6 +19,22 @@ def refunds_retry_approved() -> int:
 
 
 @shared_task
+def refund_query_outcome_task(case_id: int) -> str:
+    return services.refund_query_outcome(case_id=case_id)
+
+
+@shared_task
+def refunds_query_refunding() -> int:
+    """Beat's safety net for refunds the provider accepted: a case whose outcome never arrived
+    (a lost notification) is asked about, and the provider's answer applied as the notification
+    would have been."""
+    case_ids = services.refunds_stuck_refunding()
+    for case_id in case_ids:
+        refund_query_outcome_task.delay(case_id)
+    return len(case_ids)
+
+
+@shared_task
 def refund_rate_flags_sweep_task() -> int:
     """Beat: raise the refund-rate fraud flags of every merchant (harmless twice: one open flag
     per distributor)."""

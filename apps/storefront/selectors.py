@@ -1,5 +1,7 @@
 """Reads for the storefront pages, each shaped so a page costs the same queries for 1 row or 100."""
 
+from decimal import Decimal
+
 from django.db.models import (
     Count,
     IntegerField,
@@ -19,6 +21,7 @@ from apps.commissions.models import CommissionRecord, CommissionReversal
 from apps.distributors.models import Distributor
 from apps.dropship.models import Shipment
 from apps.ledger.models import Wallet
+from apps.marketing.pricing import LineInput, ShownPrice, shown_prices
 from apps.merchants.models import Merchant
 from apps.orders.models import Order, OrderLine, OrderStatusChange
 from apps.payments.models import Payment
@@ -87,6 +90,54 @@ def order_details(*, order: Order) -> dict:
             .order_by("id")
         ),
     }
+
+
+def _line(sku_id: int, product_id: int, price: Decimal, floor: Decimal | None) -> LineInput:
+    return LineInput(
+        sku_id=sku_id, product_id=product_id, quantity=1, unit_price=price, floor=floor
+    )
+
+
+def product_prices_shown(*, merchant: Merchant, customer: User | None, product: Product) -> None:
+    """Set ``shown`` (``ShownPrice``) on each of ``product.skus_on_sale``: the price this visitor
+    pays (member, limited-time, flash). One query when nothing is on offer."""
+    skus: list[Sku] = getattr(product, "skus_on_sale", [])
+    if not skus:
+        return
+    shown = shown_prices(
+        merchant=merchant,
+        customer=customer,
+        lines=[_line(sku.pk, product.pk, sku.price, sku.price_floor) for sku in skus],
+    )
+    for sku in skus:
+        sku.shown = shown[sku.pk]  # type: ignore[attr-defined]
+
+
+def catalogue_prices_shown(
+    *, merchant: Merchant, customer: User | None, products: list[Product]
+) -> None:
+    """Set ``shown`` on each product: the lowest price this visitor pays among its SKUs on sale
+    (``ShownPrice`` of that SKU). Two queries when nothing is on offer, however many products."""
+    if not products:
+        return
+    rows = list(
+        Sku.objects.filter(
+            merchant=merchant, is_active=True, product_id__in=[p.pk for p in products]
+        ).only("id", "product_id", "price", "min_resale_price", "supply_floor")
+    )
+    shown = shown_prices(
+        merchant=merchant,
+        customer=customer,
+        lines=[_line(sku.pk, sku.product_id, sku.price, sku.price_floor) for sku in rows],
+    )
+    lowest: dict[int, ShownPrice] = {}
+    for sku_id, product_id in ((sku.pk, sku.product_id) for sku in rows):
+        price = shown[sku_id]
+        held = lowest.get(product_id)
+        if held is None or (price.price, not price.discounted) < (held.price, not held.discounted):
+            lowest[product_id] = price
+    for product in products:
+        product.shown = lowest.get(product.pk)  # type: ignore[attr-defined]
 
 
 def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:

@@ -32,7 +32,15 @@ from apps.core.errors import DomainError, NotFound
 from apps.core.money import NotTwoPlaces, parse_two_places
 from apps.dashboard.selectors import distributor_commission_daily
 from apps.dashboard.services import share_visit_record
-from apps.distributors.links import join_path, join_url, micro_shop_url, qr_target_url, share_links
+from apps.distributors.links import (
+    coupon_path,
+    coupon_share_url,
+    join_path,
+    join_url,
+    micro_shop_url,
+    qr_target_url,
+    share_links,
+)
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import Distributor
 from apps.distributors.recruitment import distributor_signup
@@ -41,8 +49,9 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
-from apps.groupbuy.selectors import group_buys_for_product
+from apps.groupbuy.selectors import group_buys_for_product, seat_of_order
 from apps.ledger.selectors import wallet_or_empty
+from apps.marketing.selectors import coupons_on_offer
 from apps.merchants.models import Merchant
 from apps.merchants.selectors import merchant_get_active_by_slug, merchants_active
 from apps.orders.models import Order
@@ -145,10 +154,19 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Catalogue --------------------------------------------------------------------------------
 
 
+def _customer_or_none(request: HttpRequest) -> User | None:
+    """The signed-in visitor (their member price), or None: signed-out pages are shared through
+    the page cache, which keeps only pages rendered for nobody in particular."""
+    return cast(User, request.user) if request.user.is_authenticated else None
+
+
 @require_GET
 @cached_store_page(store_view)
 def catalogue(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     products = list(selectors.storefront_products(merchant=merchant))
+    selectors.catalogue_prices_shown(
+        merchant=merchant, customer=_customer_or_none(request), products=products
+    )
     return render_store(request, merchant, "storefront/catalogue.html", {"products": products})
 
 
@@ -157,6 +175,9 @@ def product_detail(request: HttpRequest, merchant: Merchant, product_id: int) ->
     product = selectors.storefront_product(merchant=merchant, product_id=product_id)
     if product is None:
         raise Http404(_("No such product."))
+    selectors.product_prices_shown(
+        merchant=merchant, customer=_customer_or_none(request), product=product
+    )
     status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -375,6 +396,7 @@ def _render_order(
             "confirming": confirming,
             "Status": Order.Status,
             "payment_methods": providers_for_merchant(merchant_id=merchant.pk),
+            "group_seat": seat_of_order(merchant=merchant, order_id=order.pk),
             **details,
         },
         status,
@@ -589,6 +611,16 @@ def distributor_share(
             "micro_shop_url": micro_shop_url(
                 merchant=merchant, invite_code=distributor.invite_code
             ),
+            "coupon_links": [
+                {
+                    "coupon": coupon,
+                    "path": coupon_path(merchant=merchant, coupon_id=coupon.pk),
+                    "url": coupon_share_url(
+                        merchant=merchant, coupon_id=coupon.pk, invite_code=distributor.invite_code
+                    ),
+                }
+                for coupon in coupons_on_offer(merchant=merchant, shareable=True)
+            ],
         },
     )
 

@@ -62,8 +62,8 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.payments",
     "apps.refunds",
-    "apps.groupbuy",
     "apps.commissions",
+    "apps.groupbuy",
     "apps.dropship",
     "apps.withdrawals",
     "apps.finance",
@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.refunds.tasks.refunds_retry_approved",
         "schedule": 120.0,
     },
+    "refunds-query-refunding": {
+        "task": "apps.refunds.tasks.refunds_query_refunding",
+        "schedule": 600.0,
+    },
     "commissions-sweep-unsettled": {
         "task": "apps.commissions.tasks.commissions_sweep_unsettled",
         "schedule": 120.0,
@@ -353,6 +357,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api_schema.error_responses_postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",

@@ -1,4 +1,5 @@
-/* Small progressive enhancements: copy buttons and quantity steppers. Pages work without it. */
+/* Small progressive enhancements: copy buttons, quantity steppers and price countdowns. Pages
+   work without it. */
 (function () {
   "use strict";
 
@@ -38,7 +39,8 @@
     }
   });
 
-  // Countdowns (a group buy's time left): <span data-deadline="ISO time">, ticking each second.
+  // Countdowns (a group buy's time left, a limited-time or flash price's end): <span
+  // data-deadline="ISO time">, ticking each second.
   var deadlines = document.querySelectorAll("[data-deadline]");
   if (deadlines.length) {
     var tickDeadlines = function () {

@@ -88,10 +88,12 @@ API_PATHS = [
     "/api/v1/stores/{store}/cart/items/",
     "/api/v1/stores/{store}/cart/items/{id}/",
     "/api/v1/stores/{store}/cart/quote/",
+    "/api/v1/stores/{store}/coupon-links/",
     "/api/v1/stores/{store}/coupons/",
     "/api/v1/stores/{store}/coupons/{id}/claim/",
     "/api/v1/stores/{store}/distributor/application/",
     "/api/v1/stores/{store}/distributor/commissions/",
+    "/api/v1/stores/{store}/distributor/coupon-links/",
     "/api/v1/stores/{store}/distributor/customers/",
     "/api/v1/stores/{store}/distributor/earnings/",
     "/api/v1/stores/{store}/distributor/join/",
@@ -135,6 +137,7 @@ API_PATHS = [
     "/api/v1/stores/{store}/refunds/{id}/cancel/",
     "/api/v1/stores/{store}/shops/{code}/products/",
     "/api/v1/supplier-applications/",
+    "/api/v1/supplier/balances/",
     "/api/v1/supplier/products/",
     "/api/v1/supplier/products/{id}/",
     "/api/v1/supplier/shipments/",
@@ -142,6 +145,8 @@ API_PATHS = [
     "/api/v1/supplier/shipments/{id}/ship/",
     "/api/v1/supplier/skus/",
     "/api/v1/supplier/skus/{id}/",
+    "/api/v1/supplier/withdrawals/",
+    "/api/v1/supplier/withdrawals/{id}/",
 ]
 
 

@@ -104,6 +104,7 @@ def test_the_last_paid_seat_fills_the_group_and_its_orders_ship_and_earn_commiss
     assert sorted(
         CommissionRecord.objects.filter(order_id=leader.order_id).values_list("amount", flat=True)
     ) == [D("1.20"), D("3.00"), D("6.00")]
+    assert ledger_breaches() == []
 
 
 def test_joining_a_full_group_is_refused_and_writes_nothing(merchant, campaign, group_sku):
@@ -145,6 +146,7 @@ def test_an_unpaid_join_that_expires_frees_its_seat(merchant, campaign, group_sk
     assert (group.seats_taken, group.paid_count, unpaid.status) == (1, 1, M.CANCELLED)
     assert Sku.objects.get(pk=group_sku.pk).stock == 19
     assert GroupBuyPurchase.objects.get(customer=unpaid.customer).quantity == 0
+    assert not OrderHold.objects.filter(order_id=unpaid.order_id).exists()
     # The seat is free again: the same customer (or another) can take it.
     again = join(merchant=merchant, group=leader.group, customer=unpaid.customer)
     assert again.status == M.PAID

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.distributors.models import CustomerBinding
 from apps.marketing.models import (
     Coupon,
     CouponClaimCount,
@@ -148,6 +149,56 @@ def store_membership_points(world: World) -> None:
     )
     assert _ids(response) == list(
         PointsEntry.objects.filter(member=mine).values_list("id", flat=True)
+    )
+
+
+def store_coupon_link_claim(world: World) -> None:
+    a_coupon = f.coupon(world.a.merchant, name="A", claimable=False, distributor_shareable=True)
+    b_coupon = f.coupon(world.b.merchant, name="B", claimable=False, distributor_shareable=True)
+    a_code, b_code = world.a.distributors[1].invite_code, world.b.distributors[1].invite_code
+    customer = client_for(world.stranger)
+    url = api_url("store-coupon-link-list", store=world.a.slug)
+    for body in (
+        {"coupon": b_coupon.pk, "invite_code": a_code},
+        {"coupon": a_coupon.pk, "invite_code": b_code},
+    ):
+        _refused(world, lambda body=body: customer.post(url, body, format="json"))
+    before = CustomerBinding.objects.count()
+    response = customer.post(url, {"coupon": a_coupon.pk, "invite_code": a_code}, format="json")
+    assert response.status_code == 201, response.content
+    grant = CouponGrant.objects.get(pk=response.json()["id"])
+    assert (grant.merchant_id, grant.distributor_id) == (
+        world.a.merchant.pk,
+        world.a.distributors[1].pk,
+    )
+    assert CustomerBinding.objects.count() == before + 1
+    assert (
+        CustomerBinding.objects.get(customer=world.stranger).distributor_id == grant.distributor_id
+    )
+
+
+def store_distributor_coupon_links(world: World) -> None:
+    a_coupon = f.coupon(world.a.merchant, name="A", distributor_shareable=True)
+    f.coupon(world.b.merchant, name="B", distributor_shareable=True)
+    f.coupon(world.a.merchant, name="not shared")
+    distributor = world.a.distributors[1]
+    response = client_for(distributor.user).get(
+        api_url("store-distributor-coupon-links", store=world.a.slug)
+    )
+    assert response.status_code == 200
+    assert [
+        (
+            row["coupon"]["id"],
+            row["url"].endswith(f"/coupons/{a_coupon.pk}/?ref={distributor.invite_code}"),
+        )
+        for row in response.json()
+    ] == [(a_coupon.pk, True)]
+    # a customer of the store who is no distributor of it
+    _refused(
+        world,
+        lambda: client_for(world.stranger).get(
+            api_url("store-distributor-coupon-links", store=world.a.slug)
+        ),
     )
 
 
@@ -300,6 +351,8 @@ MARKETING_CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("store-my-coupon-list", "get"): store_my_coupons,
     ("store-my-coupon-detail", "get"): store_my_coupon,
     ("store-cart-quote", "post"): store_cart_quote,
+    ("store-coupon-link-list", "post"): store_coupon_link_claim,
+    ("store-distributor-coupon-links", "get"): store_distributor_coupon_links,
     ("store-membership", "get"): store_membership,
     ("store-membership-points", "get"): store_membership_points,
     ("merchant-coupon-list", "get"): merchant_coupons,

@@ -2,6 +2,7 @@
 when the provider times out or answers 5xx (nothing moves twice when asked again), a refund's
 notification with a bad signature, and a notification signed by another merchant's account."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -147,3 +148,95 @@ def test_a_notification_signed_by_another_merchants_account_pays_nothing_here(
     assert answer.status_code == 404
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
+
+
+def lose_refund_notification(name, fake, case):
+    """The provider refunded, and its notification never reached us."""
+    if name == "wechatpay":
+        fake.refund_notification(case.idempotency_key)
+
+
+def test_a_refund_whose_notification_was_lost_is_refunded_by_the_sweepers_query(
+    merchant, customer, paid, name, fake, monkeypatch
+):
+    from apps.refunds import tasks as refund_tasks
+
+    case = refund_request(
+        merchant=merchant, customer=customer, order_id=paid.order_id, kind="order", reason="x"
+    )
+    case = refund_approve(merchant=merchant, case_id=case.pk, actor=None)
+    lose_refund_notification(name, fake, case)
+    RefundCase.objects.filter(pk=case.pk).update(decided_at=case.decided_at - timedelta(hours=1))
+    asked = []
+    monkeypatch.setattr(refund_tasks.refund_query_outcome_task, "delay", asked.append)
+
+    assert refund_tasks.refunds_query_refunding() == 1
+    assert asked == [case.pk]
+    assert refund_tasks.refund_query_outcome_task(case.pk) == "refunded"
+    case.refresh_from_db()
+    assert case.status == RefundCase.Status.REFUNDED
+    assert refund_tasks.refund_query_outcome_task(case.pk) == "skipped"
+    assert refund_tasks.refunds_query_refunding() == 0
+
+
+def test_a_refund_the_provider_has_not_finished_or_cannot_say_stays_refunding(
+    merchant, customer, paid, name, fake
+):
+    from apps.refunds.services import refund_query_outcome
+
+    case = refund_request(
+        merchant=merchant, customer=customer, order_id=paid.order_id, kind="order", reason="x"
+    )
+    case = refund_approve(merchant=merchant, case_id=case.pk, actor=None)
+    fake.fail_next("5xx")
+
+    assert refund_query_outcome(case_id=case.pk) == "pending"
+    if name == "wechatpay":  # still PROCESSING at WeChat Pay until it notifies
+        assert refund_query_outcome(case_id=case.pk) == "pending"
+    case.refresh_from_db()
+    assert case.status == RefundCase.Status.REFUNDING
+
+
+def test_wechat_pays_refund_that_closed_fails_the_case_when_asked(
+    merchant, customer, sku, wechat_account, wechat_fake, client
+):
+    from apps.refunds.services import refund_query_outcome
+
+    order = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    payment = payment_start(
+        merchant=merchant, customer=customer, order_id=order.pk, provider="wechatpay",
+        client_ip="203.0.113.7",
+    )  # fmt: skip
+    provider_get("wechatpay").checkout_url(payment)
+    assert notify(client, "wechatpay", wechat_fake.pay(payment.out_trade_no)).status_code == 200
+    case = refund_request(
+        merchant=merchant, customer=customer, order_id=order.pk, kind="order", reason="x"
+    )
+    case = refund_approve(merchant=merchant, case_id=case.pk, actor=None)
+    wechat_fake.state.refunds[case.idempotency_key]["status"] = "CLOSED"
+
+    assert refund_query_outcome(case_id=case.pk) == "failed"
+    case.refresh_from_db()
+    assert case.status == RefundCase.Status.FAILED
+
+
+def test_a_sandbox_refund_whose_notification_was_lost_is_refunded_by_the_query(
+    merchant, customer, sku, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.payments import tasks as payment_tasks
+    from apps.refunds.services import refund_query_outcome
+    from tests.services.flows import pay
+
+    monkeypatch.setattr(payment_tasks.sandbox_deliver_refund_notification, "delay", lambda *a: None)
+    order = place(merchant=merchant, customer=customer, lines=[(sku, 1)])
+    pay(merchant=merchant, customer=customer, order=order)
+    case = refund_request(
+        merchant=merchant, customer=customer, order_id=order.pk, kind="order", reason="x"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        case = refund_approve(merchant=merchant, case_id=case.pk, actor=None)
+    assert case.status == RefundCase.Status.REFUNDING
+
+    assert refund_query_outcome(case_id=case.pk) == "refunded"
+    case.refresh_from_db()
+    assert case.status == RefundCase.Status.REFUNDED

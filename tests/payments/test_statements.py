@@ -316,9 +316,9 @@ def test_the_finance_report_shows_each_providers_mismatches(
     ).context["report"]
 
     assert [(row["outcome"], row["provider"], row["reference"]) for row in report.rows] == [
-        ("Amount mismatch", "wechatpay", payment.out_trade_no)
+        ("Amount mismatch", "WeChat Pay", payment.out_trade_no)
     ]
-    assert "wechatpay: Amount mismatch 1" in report.notes
+    assert "WeChat Pay: Amount mismatch 1" in report.notes
 
 
 def test_another_merchants_statements_are_not_in_the_report(
@@ -336,3 +336,32 @@ def test_another_merchants_statements_are_not_in_the_report(
 
 def outcomes_rows(merchant):
     return reconciliation(merchant=merchant, period=today()).rows
+
+
+def test_a_split_on_the_wechat_fund_bill_is_matched_with_its_split_row(
+    client, merchant, customer, sku, wechat_account, wechat_fake
+):
+    from apps.payments.models import PaymentSplit
+    from apps.payments.providers import SplitReceiver, provider_get
+
+    payment = wechat_paid(client, merchant, customer, sku, wechat_fake)
+    fee = PaymentSplit.objects.create(
+        merchant=merchant,
+        payment=payment,
+        receiver=PaymentSplit.Receiver.PLATFORM,
+        amount=D("0.30"),
+        idempotency_key=f"SPL-{payment.out_trade_no}-platform",
+    )
+    provider_get("wechatpay").split(
+        payment,
+        [SplitReceiver(receiver="platform", account="1900000001", amount=fee.amount)],
+        fee.idempotency_key,
+    )
+    wechat_fake.state.bill_amounts[fee.idempotency_key] = 31  # the bill says 0.31
+
+    statement_download(merchant_id=merchant.pk, provider="wechatpay", day=china_today())
+
+    assert outcomes(merchant, "wechatpay") == [
+        (Outcome.AMOUNT_MISMATCH, "Split", fee.idempotency_key, D("0.31"), D("0.30")),
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+    ]

@@ -12,8 +12,10 @@ from apps.orders.services import order_place
 from apps.programme.binding import customer_bind
 from tests.factories import ProductFactory, SkuFactory, UserFactory
 
-CATALOGUE_QUERIES = 2  # the store, the products with their lowest price and stock
-PRODUCT_QUERIES = 4  # the store, the product, its SKUs, its running group buys
+# the store, the products with their lowest price and stock; their SKUs on sale and what is on
+# offer for them (the prices this visitor pays: one statement while nothing is)
+CATALOGUE_QUERIES = 4
+PRODUCT_QUERIES = 5  # the store, the product, its SKUs, its running group buys, what is on offer
 EARNINGS_QUERIES = (
     7  # user (the session is cached), store, distributor, wallet with the fingerprint of the
     # records and reversals (and the reversed total), record count, records, the last 30 days of

@@ -404,6 +404,26 @@ class FakeWeChatPay:
                             },
                         },
                     )
+                if method == "GET" and path.startswith("/v3/refund/domestic/refunds/"):
+                    out_refund_no = path.rsplit("/", 1)[1]
+                    refund = state.refunds.get(out_refund_no)
+                    if refund is None:
+                        return self._error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
+                    return self._send(
+                        200,
+                        {
+                            "refund_id": refund["refund_id"],
+                            "out_refund_no": out_refund_no,
+                            "transaction_id": refund["transaction_id"],
+                            "out_trade_no": refund["out_trade_no"],
+                            "status": refund["status"],
+                            "amount": {
+                                "total": refund["total"],
+                                "refund": refund["refund"],
+                                "currency": "CNY",
+                            },
+                        },
+                    )
                 if method == "POST" and path == "/v3/profitsharing/receivers/add":
                     state.receivers.add((data["type"], data["account"]))
                     return self._send(200, {"type": data["type"], "account": data["account"]})

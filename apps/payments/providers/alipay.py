@@ -351,14 +351,7 @@ class AlipayProvider:
         if not out_request_no:
             raise InvalidNotification("not a refund's notification")
         try:
-            data = AlipayClient(account).call(
-                "alipay.trade.fastpay.refund.query",
-                {
-                    "out_trade_no": params["out_trade_no"],
-                    "out_request_no": out_request_no,
-                    "query_options": ["gmt_refund_pay"],
-                },
-            )
+            data = self._refund_query(AlipayClient(account), params["out_trade_no"], out_request_no)
         except (AlipayError, KeyError) as error:
             raise InvalidNotification(f"the refund could not be confirmed: {error}") from error
         succeeded = data.get("refund_status") == "REFUND_SUCCESS"
@@ -369,6 +362,37 @@ class AlipayProvider:
             succeeded=succeeded,
             failure_reason="" if succeeded else "Alipay has not refunded it",
             merchant_id=account.merchant_id,
+        )
+
+    def _refund_query(
+        self, client: AlipayClient, out_trade_no: str, out_request_no: str
+    ) -> dict[str, Any]:
+        return client.call(
+            "alipay.trade.fastpay.refund.query",
+            {
+                "out_trade_no": out_trade_no,
+                "out_request_no": out_request_no,
+                "query_options": ["gmt_refund_pay"],
+            },
+        )
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """alipay.trade.fastpay.refund.query: REFUND_SUCCESS is refunded; no status yet means
+        Alipay has not refunded it (so far), which the documentation says to ask again about."""
+        try:
+            data = self._refund_query(
+                self.client(payment.merchant_id), payment.out_trade_no, idempotency_key
+            )
+        except InvalidNotification as error:
+            raise AlipayError("UNTRUSTED", "", str(error)) from error
+        if data.get("refund_status") != "REFUND_SUCCESS":
+            return None
+        return RefundNotification(
+            out_refund_no=idempotency_key,
+            provider_refund_no=f"{payment.provider_trade_no}:{idempotency_key}",
+            amount=parse_yuan(data.get("refund_amount", "0")),
+            succeeded=True,
+            merchant_id=payment.merchant_id,
         )
 
     # royalty (分账)

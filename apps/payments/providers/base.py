@@ -161,6 +161,12 @@ class PaymentProvider(Protocol):
         """Verify and decode a refund notification; raise InvalidNotification if untrusted."""
         ...
 
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """The outcome of the refund asked for under ``idempotency_key``, as the provider knows it
+        now (the sweeper asks when its notification never came); None while it has no final
+        outcome. Raises ProviderError when the provider could not be asked."""
+        ...
+
     def payout(
         self,
         *,

@@ -172,6 +172,23 @@ class SandboxProvider:
         except (ValueError, KeyError, TypeError, InvalidOperation) as error:
             raise InvalidNotification(f"malformed notification: {error}") from error
 
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """A refund the sandbox accepted is done (its books have it)."""
+        from apps.payments.models import SandboxTransaction
+
+        row = SandboxTransaction.objects.filter(
+            merchant_id=payment.merchant_id, kind="refund", reference=idempotency_key
+        ).first()
+        if row is None:
+            return None
+        return RefundNotification(
+            out_refund_no=idempotency_key,
+            provider_refund_no=row.provider_reference,
+            amount=row.amount,
+            succeeded=True,
+            merchant_id=payment.merchant_id,
+        )
+
     def split(
         self, payment: "Payment", receivers: Sequence[SplitReceiver], idempotency_key: str
     ) -> SplitResult:

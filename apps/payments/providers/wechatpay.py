@@ -471,17 +471,28 @@ class WeChatPayProvider:
     ) -> RefundNotification:
         data, account = self._notification(body=body, headers=headers, expected_type="refund")
         try:
-            status = data["refund_status"]
-            return RefundNotification(
-                out_refund_no=str(data["out_refund_no"]),
-                provider_refund_no=str(data["refund_id"]),
-                amount=from_fen(data["amount"]["refund"]),
-                succeeded=status == "SUCCESS",
-                failure_reason="" if status == "SUCCESS" else f"WeChat Pay: {status}",
-                merchant_id=account.merchant_id,
-            )
+            return _refund(data, status=data["refund_status"], merchant_id=account.merchant_id)
         except (KeyError, TypeError) as error:
             raise InvalidNotification(f"malformed refund: {error}") from error
+
+    def refund_query(self, payment: "Payment", idempotency_key: str) -> RefundNotification | None:
+        """查询单笔退款: SUCCESS refunded, CLOSED or ABNORMAL failed, PROCESSING not yet."""
+        client = self.client(payment.merchant_id)
+        try:
+            data = client.request("GET", f"/v3/refund/domestic/refunds/{quote(idempotency_key)}")
+        except WeChatPayError as error:
+            if error.code == "RESOURCE_NOT_EXISTS":
+                return None
+            raise
+        except InvalidNotification as error:
+            raise WeChatPayError(0, "UNTRUSTED", str(error)) from error
+        status = data.get("status")
+        if status not in ("SUCCESS", "CLOSED", "ABNORMAL"):
+            return None
+        try:
+            return _refund(data, status=status, merchant_id=payment.merchant_id)
+        except (KeyError, TypeError, InvalidNotification) as error:
+            raise WeChatPayError(0, "MALFORMED", f"malformed refund: {error}") from error
 
     # 分账 (profit sharing)
 
@@ -653,6 +664,19 @@ class WeChatPayProvider:
 
     def statement_reference(self, *, kind: str, reference: str) -> str:
         return _bill_no(reference) if kind == "payout" else reference
+
+
+def _refund(data: Mapping[str, Any], *, status: str, merchant_id: int) -> RefundNotification:
+    """A refund as WeChat Pay describes it (notification or query): SUCCESS refunded, any other
+    final status failed."""
+    return RefundNotification(
+        out_refund_no=str(data["out_refund_no"]),
+        provider_refund_no=str(data["refund_id"]),
+        amount=from_fen(data["amount"]["refund"]),
+        succeeded=status == "SUCCESS",
+        failure_reason="" if status == "SUCCESS" else f"WeChat Pay: {status}",
+        merchant_id=merchant_id,
+    )
 
 
 def _bill_no(idempotency_key: str) -> str:

@@ -1,10 +1,12 @@
 """Serializers of the programme's figures: team, leaderboards, tier progress."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from apps.core.api_schema import NamedChoiceField
+from apps.core.api_schema import NamedChoiceField, QueryChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer, UplineMemberSerializer
 from apps.distributors.models import Combinator, CustomerBinding, Tier, TierCondition
+from apps.marketing.api.serializers import StoreCouponSerializer
 
 from ..leaderboards import Board, Period
 
@@ -56,8 +58,8 @@ class TeamQuerySerializer(serializers.Serializer):
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
-    board = serializers.ChoiceField(choices=BOARD_CHOICES, default=Board.DEFAULT)
-    period = serializers.ChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
+    board = QueryChoiceField(choices=BOARD_CHOICES, default=Board.DEFAULT)
+    period = QueryChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):
@@ -67,6 +69,7 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     is_me = serializers.BooleanField(source="is_viewer")
 
 
+@extend_schema_serializer(many=False)  # one board (an object), also from the merchant's list route
 class LeaderboardSerializer(serializers.Serializer):
     board = serializers.CharField()
     period = serializers.CharField()
@@ -121,3 +124,15 @@ class CustomerBindingSerializer(serializers.ModelSerializer):
         model = CustomerBinding
         fields = ["distributor", "source", "bound_at", "expires_at"]
         read_only_fields = fields
+
+
+class CouponLinkClaimSerializer(serializers.Serializer):
+    coupon = serializers.IntegerField(min_value=1, help_text="The coupon the link shares.")
+    invite_code = serializers.CharField(
+        max_length=32, help_text="The code the distributor's coupon link carries (``?ref=``)."
+    )
+
+
+class CouponLinkSerializer(serializers.Serializer):
+    coupon = StoreCouponSerializer()
+    url = serializers.URLField(help_text="The coupon link with the caller's code.")

@@ -4,6 +4,7 @@ from . import views
 
 store_router = SimpleRouter()
 store_router.register("binding", views.CustomerBindingViewSet, basename="store-binding")
+store_router.register("coupon-links", views.CouponLinkViewSet, basename="store-coupon-link")
 store_router.register("distributor", views.DistributorFiguresViewSet, basename="store-distributor")
 
 merchant_router = SimpleRouter()

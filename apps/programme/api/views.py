@@ -3,8 +3,10 @@ through the API is bound as one arriving on a page is), a distributor's team, ti
 leaderboards (under ``stores/<store>/distributor/``, beside the distributors app's own actions),
 and the merchant's leaderboards."""
 
+import contextlib
 from typing import cast
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -14,10 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.errors import NotFound
+from apps.core.errors import DomainError, NotFound
+from apps.distributors.links import coupon_share_url
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.selectors import binding_for_customer, distributor_upline
+from apps.marketing.api.serializers import CouponGrantSerializer
+from apps.marketing.selectors import coupons_on_offer
+from apps.marketing.services import coupon_claim
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .. import team
@@ -26,6 +32,8 @@ from ..leaderboards import leaderboard_get, period_start
 from ..tiers import tier_progress
 from .serializers import (
     BindingRequestSerializer,
+    CouponLinkClaimSerializer,
+    CouponLinkSerializer,
     CustomerBindingSerializer,
     LeaderboardQuerySerializer,
     LeaderboardSerializer,
@@ -75,6 +83,42 @@ class CustomerBindingViewSet(StoreViewSet):
         return Response(CustomerBindingSerializer(binding).data, status=status.HTTP_200_OK)
 
 
+@extend_schema(tags=["storefront"])
+class CouponLinkViewSet(StoreViewSet):
+    """Claiming through a distributor's coupon link (``…/coupons/<id>/?ref=CODE``)."""
+
+    queryset = CustomerBinding.objects.none()
+    serializer_class = CouponLinkClaimSerializer
+
+    @extend_schema(request=CouponLinkClaimSerializer, responses={201: CouponGrantSerializer})
+    def create(self, request: Request, store: str) -> Response:
+        """Bind the caller under the store's binding rules to the distributor whose code the link
+        carries, as opening any of their links does (a refused binding — their own code, a loop,
+        not a new customer — leaves them unbound), and claim the coupon recording the distributor.
+        A coupon distributors may not share, another store's, or an unknown code: 404; a claim
+        refused (limit, none left): 400; either way nothing is written."""
+        serializer = CouponLinkClaimSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = cast(User, request.user)
+        code = serializer.validated_data["invite_code"]
+        with transaction.atomic():
+            with contextlib.suppress(DomainError), transaction.atomic():
+                customer_bind(
+                    merchant=self.merchant,
+                    customer=customer,
+                    invite_code=code,
+                    ip=request_ip(request),
+                    device=request_device_id(request),
+                )
+            grant = coupon_claim(
+                merchant=self.merchant,
+                customer=customer,
+                coupon_id=serializer.validated_data["coupon"],
+                distributor_code=code,
+            )
+        return Response(CouponGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
 @extend_schema(tags=["distributor"])
 class DistributorFiguresViewSet(StoreViewSet):
     """The caller's team, tier progress and the store's leaderboards (the caller's own rank)."""
@@ -90,6 +134,24 @@ class DistributorFiguresViewSet(StoreViewSet):
         if distributor is None:
             raise NotFound(_("You are not a distributor of this store."), code="not_a_distributor")
         return distributor
+
+    @extend_schema(responses=CouponLinkSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="coupon-links")
+    def coupon_links(self, request: Request, store: str) -> Response:
+        """The coupons the merchant lets distributors share, each with the caller's coupon link."""
+        distributor = self.own_profile()
+        rows = [
+            {
+                "coupon": coupon,
+                "url": coupon_share_url(
+                    merchant=self.merchant,
+                    coupon_id=coupon.pk,
+                    invite_code=distributor.invite_code,
+                ),
+            }
+            for coupon in coupons_on_offer(merchant=self.merchant, shareable=True)
+        ]
+        return Response(CouponLinkSerializer(rows, many=True).data)
 
     @extend_schema(parameters=[TeamQuerySerializer], responses=TeamSerializer)
     @action(detail=False, methods=["get"])
