@@ -286,3 +286,13 @@ def test_the_marketing_pages_speak_chinese(client, merchant, customer, tea, stor
         store_url("product", product_id=tea.product_id), **chinese
     ).content.decode()
     assert "此价格剩余 5 件 · 每人限购 2 件" in product and "距结束" in product
+
+
+def test_a_limited_price_below_the_flash_price_shows_with_the_promotions_end(
+    client, merchant, tea, store_url
+):
+    f.flash(merchant, tea, price="90.00", pool=5, ends_at=timezone.now() + timedelta(hours=5))
+    promotion = f.limited_price(merchant, tea, D("80.00"), name="Spring price")
+    page = client.get(store_url("product", product_id=tea.product_id)).content.decode()
+    assert 'data-test="shown-price">¥80.00<' in page and "Spring price" in page
+    assert f'data-deadline="{timezone.localtime(promotion.ends_at).isoformat()}"' in page
