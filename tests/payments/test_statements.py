@@ -298,6 +298,46 @@ def test_the_alipay_account_bill_matches_a_royalty_split_and_a_transfer(
     ]
 
 
+def test_a_distributors_royalty_share_is_matched_with_its_ledger_movement(
+    client, merchant, customer, sku, chain, alipay_account, alipay_fake
+):
+    from apps.ledger.posting import ledger_post_split_payout
+    from apps.payments.models import PaymentSplit
+    from apps.payments.providers import SplitReceiver, provider_get
+
+    payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
+    distributor = chain[3]
+    fund(distributor, D("1.00"))
+    split = PaymentSplit.objects.create(
+        merchant=merchant,
+        payment=payment,
+        receiver=PaymentSplit.Receiver.DISTRIBUTOR,
+        distributor=distributor,
+        amount=D("0.50"),
+        idempotency_key=f"SPL-{payment.out_trade_no}-d{distributor.pk}",
+    )
+    ledger_post_split_payout(
+        merchant_id=merchant.pk,
+        split_key=split.idempotency_key,
+        order_id=payment.order_id,
+        payment_id=payment.pk,
+        distributor_id=distributor.pk,
+        amount=split.amount,
+    )
+    provider_get("alipay").split(
+        payment,
+        [SplitReceiver(receiver="distributor", account="d1@example.com", amount=split.amount)],
+        split.idempotency_key,
+    )
+
+    statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+
+    assert outcomes(merchant, "alipay") == [
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+        (Outcome.MATCHED, "Split", split.idempotency_key, D("0.50"), D("0.50")),
+    ]
+
+
 def test_a_wrong_amount_and_an_unknown_row_on_the_alipay_account_bill_are_reported(
     client, merchant, customer, sku, chain, alipay_account, alipay_fake
 ):
