@@ -449,7 +449,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "distributors.Tier",
     "distributors.TierCondition",
     "distributors.TierSkuPrice",
-    {"model": "distributors.Distributor", "exclude_fields": _TREE_COLUMNS},
+    {"model": "distributors.Distributor", "exclude_fields": [*_TREE_COLUMNS, "wallet"]},
     "distributors.DistributorApplication",
     "distributors.FraudFlag",
     "withdrawals.WithdrawalSettings",
