@@ -47,5 +47,5 @@ def staff_may_see_phones(user: "User | AnonymousUser") -> bool:
             ).exists()
             or user.has_perm(PHONE_PERMISSION)
         )
-        user._fenxiao_may_see_phones = cached  # type: ignore[union-attr]
+        user._fenxiao_may_see_phones = cached  # type: ignore[union-attr,attr-defined]
     return cached
