@@ -59,7 +59,7 @@ mv "$$seed_stamp.tmp" "$$seed_stamp"
 endef
 
 .PHONY: help install run test test-fast bench lint fmt migrate seed services stop-services clean-data venv \
-	browser fonts backup restore
+	browser fonts backup restore schemathesis messages
 
 help: ## Show this list
 	echo "Fenxiao — make targets (DATABASE_URL / REDIS_URL: used if set, else embedded servers):"
@@ -122,6 +122,10 @@ test-fast: install ## The quick loop: the suite without tests marked slow (brows
 	$(SERVICES_ENV)
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
+schemathesis: install ## Schemathesis over the OpenAPI schema as staff, distributor and consumer; EXAMPLES=50 per operation and mode
+	$(SERVICES_ENV)
+	SCHEMATHESIS_EXAMPLES=$(or $(EXAMPLES),50) DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest tests/api/test_schemathesis.py -q $(PYTEST_ARGS)
+
 bench: install ## Run every bench/*.py script (not _*.py) with settings test; fails if one fails
 	$(SERVICES_ENV)
 	export DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS)
@@ -154,6 +158,13 @@ fmt: venv ## Fix what ruff can fix (ruff check --fix) and format the code (ruff 
 	$(VENV)/bin/ruff check --fix . || status=$$?
 	$(VENV)/bin/ruff format .
 	exit $$status
+
+messages: venv ## Extract the texts into locale/zh_Hans/…/django.po (makemessages) and compile it; translate what is new or fuzzy, then run it again
+	$(SERVICES_ENV)
+	export DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS)
+	$(MANAGE) makemessages -l zh_Hans --no-obsolete
+	$(MANAGE) compilemessages -l zh_Hans
+	msgfmt --check --statistics -o /dev/null locale/zh_Hans/LC_MESSAGES/django.po
 
 migrate: venv ## Apply database migrations (settings: dev)
 	$(SERVICES_ENV)

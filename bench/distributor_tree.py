@@ -49,7 +49,7 @@ import environ  # noqa: E402
 from order_placement import create_database, drop_database  # noqa: E402
 
 TARGET_P95_MS = 20.0
-TARGET_JOINS_PER_S = 200.0
+TARGET_JOINS_PER_S = 400.0
 TARGET_IMPORT_S_PER_1000 = 0.5
 SEED = 20261126
 LOOKUPS = 500
@@ -94,6 +94,14 @@ def forest_csv(size: int, chooser: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fan_out_csv(size: int) -> str:
+    """One inviter and ``size`` direct recruits: every join of the run goes under the inviter."""
+    return (
+        "\n".join(["username,name,upline", "w0,,", *(f"w{i},,w0" for i in range(1, size + 1))])
+        + "\n"
+    )
+
+
 def import_network(merchant, text: str) -> dict:  # type: ignore[no-untyped-def]
     from apps.distributors.imports import import_check, import_write
 
@@ -127,8 +135,11 @@ def make_users(prefix: str, count: int) -> list[int]:
 # --- joins -----------------------------------------------------------------------------------
 
 
-def join_many(merchant_id: int, user_ids: list[int], codes: list[str], seed: int) -> dict:
-    """Join each user under a random code (codes of those who joined are added as they join)."""
+def join_many(
+    merchant_id: int, user_ids: list[int], codes: list[str], seed: int, fixed: bool = False
+) -> dict:
+    """Join each user under a random code (codes of those who joined are added as they join,
+    unless ``fixed``: then every join goes under one of ``codes`` as given)."""
     from apps.accounts.models import User
     from apps.distributors import tree
     from apps.distributors.services import distributor_join
@@ -145,13 +156,14 @@ def join_many(merchant_id: int, user_ids: list[int], codes: list[str], seed: int
         started = time.perf_counter()
         joined = distributor_join(merchant=merchant, user=user, invite_code=code)
         latencies.append((time.perf_counter() - started) * 1000)
-        codes.append(joined.invite_code)
+        if not fixed:
+            codes.append(joined.invite_code)
     cpu_ms = (time.process_time() - cpu_started) * 1000 / max(1, len(users))
     return {"latencies": latencies, "respaces": dict(tree.respace_stats), "cpu_ms": cpu_ms}
 
 
 def _worker(args: tuple) -> dict:  # type: ignore[type-arg]
-    merchant_id, user_ids, codes, seed, barrier = args
+    merchant_id, user_ids, codes, seed, fixed, barrier = args
     from django.db import connection
 
     from apps.accounts.models import User
@@ -162,7 +174,7 @@ def _worker(args: tuple) -> dict:  # type: ignore[type-arg]
     User.objects.filter(pk__in=user_ids[:1]).count()
     barrier.wait()
     started = time.time()
-    result = join_many(merchant_id, user_ids, codes, seed)
+    result = join_many(merchant_id, user_ids, codes, seed, fixed)
     result["started"], result["ended"] = started, time.time()
     connection.close()
     return result
@@ -181,7 +193,7 @@ def _pool_worker(args: tuple) -> dict:  # type: ignore[type-arg]
 
 
 def join_concurrently(
-    merchant_id: int, user_ids: list[int], codes: list[str], workers: int
+    merchant_id: int, user_ids: list[int], codes: list[str], workers: int, fixed: bool = False
 ) -> dict:
     from django.db import connections
 
@@ -192,7 +204,7 @@ def join_concurrently(
     with context.Pool(workers, initializer=_init_worker, initargs=(barrier,)) as pool:
         pending = pool.map_async(
             _pool_worker,
-            [(merchant_id, share, list(codes), SEED + n) for n, share in enumerate(shares)],
+            [(merchant_id, share, list(codes), SEED + n, fixed) for n, share in enumerate(shares)],
         )
         waits = sample_lock_waits(pending)
         results = pending.get()
@@ -320,18 +332,21 @@ def check_trees(merchant) -> dict:  # type: ignore[no-untyped-def]
 # --- the run ---------------------------------------------------------------------------------
 
 
-def run_network(name: str, merchant, text: str, args, chooser) -> dict:  # type: ignore[no-untyped-def]
+def run_network(name: str, merchant, text: str, args, chooser, fan_out: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    """Import, joins, lookups, check. ``fan_out``: every join goes under the network's root."""
     from apps.distributors.models import Distributor
 
-    print(f"  {name}: importing {args.size:,} rows…", flush=True)
+    rows = text.count("\n") - 1
+    print(f"  {name}: importing {rows:,} rows…", flush=True)
     result: dict = {"import": import_network(merchant, text)}
-    codes = list(
-        Distributor.objects.filter(merchant=merchant).values_list("invite_code", flat=True)
-    )
+    everyone = Distributor.objects.filter(merchant=merchant)
+    if fan_out:
+        everyone = everyone.filter(parent__isnull=True)
+    codes = list(everyone.values_list("invite_code", flat=True))
     result["statements_per_join"] = statements_per_join(merchant, chooser.choice(codes))
     print(f"  {name}: {args.joins} sequential joins…", flush=True)
     sequential_users = make_users(f"{name}_seq_", args.joins)
-    sequential = join_many(merchant.pk, sequential_users, list(codes), SEED)
+    sequential = join_many(merchant.pk, sequential_users, list(codes), SEED, fan_out)
     result["sequential_joins"] = {
         **timing(sequential["latencies"]),
         "joins_per_s": round(
@@ -341,12 +356,10 @@ def run_network(name: str, merchant, text: str, args, chooser) -> dict:  # type:
         "python_cpu_ms_per_join": round(sequential["cpu_ms"], 2),
     }
     print(f"  {name}: {args.concurrent_joins} joins from {args.workers} processes…", flush=True)
-    codes = list(
-        Distributor.objects.filter(merchant=merchant).values_list("invite_code", flat=True)
-    )
+    codes = list(everyone.values_list("invite_code", flat=True))
     concurrent_users = make_users(f"{name}_con_", args.concurrent_joins)
     result["concurrent_joins"] = join_concurrently(
-        merchant.pk, concurrent_users, codes, args.workers
+        merchant.pk, concurrent_users, codes, args.workers, fan_out
     )
     print(f"  {name}: lookups and tree check…", flush=True)
     result["lookups"] = lookups(merchant, chooser)
@@ -363,6 +376,8 @@ def run(args: argparse.Namespace) -> dict:
     single = merchant_create(name="Single tree", slug="bench-single", owner=owner)
     owner2 = User.objects.create_user("bench_forest_owner")
     forest = merchant_create(name="Forest", slug="bench-forest", owner=owner2)
+    owner3 = User.objects.create_user("bench_fan_owner")
+    fan = merchant_create(name="Fan-out", slug="bench-fan-out", owner=owner3)
     return {
         "size": args.size,
         "workers": args.workers,
@@ -371,6 +386,10 @@ def run(args: argparse.Namespace) -> dict:
             "single", single, single_tree_csv(args.size, chooser), args, chooser
         ),
         "forest": run_network("forest", forest, forest_csv(args.size, chooser), args, chooser),
+        "fan_out": run_network(
+            "fan-out", fan, fan_out_csv(args.fan_out), args, chooser, fan_out=True
+        ),
+        "fan_out_recruits": args.fan_out,
         "load_average_after": list(os.getloadavg()),
     }
 
@@ -382,17 +401,17 @@ def report(result: dict) -> tuple[str, bool, bool]:
         f"{result['workers']} concurrent joiners (processes); load "
         f"{result['load_average_before'][0]:.1f} → {result['load_average_after'][0]:.1f}",
         "",
-        f"{'':34}{'single tree':>16}{'forest':>16}",
+        f"{'':34}{'single tree':>16}{'forest':>16}{'fan-out':>16}",
     ]
 
     def row(label: str, getter) -> None:  # type: ignore[no-untyped-def]
         values = []
-        for network in ("single_tree", "forest"):
+        for network in ("single_tree", "forest", "fan_out"):
             try:
                 values.append(str(getter(result[network])))
             except (KeyError, TypeError):
                 values.append("–")
-        lines.append(f"{label:34}{values[0]:>16}{values[1]:>16}")
+        lines.append(f"{label:34}" + "".join(f"{value:>16}" for value in values))
 
     row("trees / max level", lambda r: f"{r['check']['trees']} / {r['check']['max_level']}")
     row("import s per 1000 rows", lambda r: r["import"]["s_per_1000"])
@@ -430,16 +449,26 @@ def report(result: dict) -> tuple[str, bool, bool]:
     )
     row("tree_check s", lambda r: r["check"]["check_s"])
     row("broken trees", lambda r: r["check"]["broken_trees"])
-    valid = all(result[n]["check"]["broken_trees"] == 0 for n in ("single_tree", "forest"))
+    valid = all(
+        result[n]["check"]["broken_trees"] == 0 for n in ("single_tree", "forest", "fan_out")
+    )
+    fan = result["fan_out"]
     targets = {
         f"join p95 ≤ {TARGET_P95_MS:g} ms (single, sequential)": single["sequential_joins"][
             "p95_ms"
         ]
         <= TARGET_P95_MS,
+        f"join p95 ≤ {TARGET_P95_MS:g} ms with {result['workers']} joiners (single)": single[
+            "concurrent_joins"
+        ]["p95_ms"]
+        <= TARGET_P95_MS,
         f"≥ {TARGET_JOINS_PER_S:g} joins/s with {result['workers']} joiners (single)": single[
             "concurrent_joins"
         ]["joins_per_s"]
         >= TARGET_JOINS_PER_S,
+        f"join p95 ≤ {TARGET_P95_MS:g} ms under one inviter of {result['fan_out_recruits']:,} "
+        f"(fan-out, {result['workers']} joiners)": fan["concurrent_joins"]["p95_ms"]
+        <= TARGET_P95_MS,
         f"import ≤ {TARGET_IMPORT_S_PER_1000} s per 1000 rows (single)": single["import"][
             "s_per_1000"
         ]
@@ -466,6 +495,12 @@ def main() -> int:
         "--concurrent-joins", type=int, default=2000, help="concurrent joins per network, in all"
     )
     parser.add_argument("--workers", type=int, default=8, help="concurrent joiner processes")
+    parser.add_argument(
+        "--fan-out",
+        type=int,
+        default=20_000,
+        help="direct recruits of the one inviter of the fan-out network (default 20000)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()

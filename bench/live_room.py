@@ -44,6 +44,8 @@ TARGET_P99_MS = 250.0
 PIN_EVERY_SECONDS = 5.0
 DRAIN_SECONDS = 5.0
 CHAT_MARK = '"text": "bench:'
+CONNECTING_AT_ONCE = 10  # handshakes in flight per client process
+CONNECT_ATTEMPTS = 20
 
 
 def _free_port() -> int:
@@ -57,15 +59,43 @@ def _free_port() -> int:
 # --- client worker process (a share of the viewers) ----------------------------------------------
 
 
-async def _viewer(url: str, receipts: dict, ready: asyncio.Event, counter: list[int], total: int):
+async def _viewer(
+    url: str,
+    receipts: dict,
+    ready: asyncio.Event,
+    counter: list[int],
+    total: int,
+    connecting: asyncio.Semaphore,
+):
+    import websockets.exceptions
     from websockets.asyncio.client import connect
 
     pins = 0
-    async with connect(url, origin="http://127.0.0.1", max_queue=None, ping_interval=None) as ws:
-        await ws.recv()  # welcome
-        counter[0] += 1
-        if counter[0] == total:
-            ready.set()
+    # A bounded number of handshakes in flight (a room fills over seconds, not in one burst; a
+    # thousand at once would each wait longer than any handshake timeout for the server's turn).
+    # A handshake the server drops (autobahn in daphne gives each 5 s) is retried with a backoff,
+    # as the page's client does.
+    async with connecting:
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                ws = await connect(
+                    url,
+                    origin="http://127.0.0.1",
+                    max_queue=None,
+                    ping_interval=None,
+                    open_timeout=120,
+                )
+                await ws.recv()  # welcome
+                break
+            except (OSError, websockets.exceptions.WebSocketException):
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                counter[1] += 1
+                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+    counter[0] += 1
+    if counter[0] == total:
+        ready.set()
+    async with ws:
         async for raw in ws:
             now = time.time()
             at = raw.find(CHAT_MARK)
@@ -88,18 +118,24 @@ async def _viewer(url: str, receipts: dict, ready: asyncio.Event, counter: list[
 async def _worker(urls: list[str]) -> None:
     receipts: dict[str, list] = {}
     ready = asyncio.Event()
-    counter = [0]
-    tasks = []
-    for index, url in enumerate(urls):
-        tasks.append(asyncio.create_task(_viewer(url, receipts, ready, counter, len(urls))))
-        if index % 50 == 49:
-            await asyncio.sleep(0.05)  # connect in waves, as a room fills
-    await ready.wait()
+    counter = [0, 0]  # viewers connected, handshakes retried
+    connecting = asyncio.Semaphore(CONNECTING_AT_ONCE)
+    tasks = [
+        asyncio.create_task(_viewer(url, receipts, ready, counter, len(urls), connecting))
+        for url in urls
+    ]
+    waiting = asyncio.create_task(ready.wait())
+    while not ready.is_set():
+        await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        broken = [task for task in tasks if task.done() and task.exception() is not None]
+        if broken and not ready.is_set():  # say why at once, instead of waiting for the timeout
+            print(f"FAILED {len(broken)} viewers: {broken[0].exception()!r}", flush=True)
+            return
     print("READY", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # STOP
     failed = sum(1 for task in tasks if task.done() and task.exception() is not None)
-    print(json.dumps({"receipts": receipts, "failed": failed}), flush=True)
+    print(json.dumps({"receipts": receipts, "failed": failed, "retried": counter[1]}), flush=True)
     for task in tasks:
         task.cancel()
 
@@ -364,9 +400,10 @@ def main() -> None:
 
     counts: dict[str, int] = {}
     last: dict[str, float] = {}
-    failed = 0
+    failed = retried = 0
     for result in results:
         failed += result["failed"]
+        retried += result.get("retried", 0)
         for key, (count, at) in result["receipts"].items():
             counts[key] = counts.get(key, 0) + count
             last[key] = max(last.get(key, 0.0), at)
@@ -379,7 +416,7 @@ def main() -> None:
     pins = len(sent) - chats
     print(f"viewers {args.viewers} on 2 daphne processes (connected in {connect_seconds:.1f} s), "
           f"{args.chatters} chatters × 1/s, a pin every {PIN_EVERY_SECONDS:.0f} s, "
-          f"{args.seconds:.0f} s")  # fmt: skip
+          f"{args.seconds:.0f} s; handshakes retried: {retried}")  # fmt: skip
     print(f"  sent: {chats} chat messages, {pins} pins; refused sends: {errors or 'none'}")
     print(f"  delivered: {delivered} receipts, {delivered / span:,.0f} messages/s")
     if latencies:

@@ -63,6 +63,7 @@ merchant_urlpatterns = [
 supplier_urlpatterns = [
     *suppliers.supplier_urlpatterns,
     *dropship.supplier_urlpatterns,
+    *withdrawals.supplier_urlpatterns,
 ]
 
 urlpatterns = [

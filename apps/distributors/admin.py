@@ -215,10 +215,11 @@ class DistributorAdmin(PhoneSearchMixin, MerchantScopedAdmin):
 
 
 @admin.register(CustomerBinding)
-class CustomerBindingAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+class CustomerBindingAdmin(ReadOnlyAdminMixin, PhoneSearchMixin, MerchantScopedAdmin):
     list_display = ("customer", "distributor", "source", "bound_at", "expires_at")
     list_filter = ("source", "bound_at")
-    search_fields = ("customer__username", "customer__phone", "distributor__invite_code")
+    search_fields = ("customer__username", "distributor__invite_code")
+    phone_search = (("customer__phone_index", USER_PHONE),)
     list_select_related = ("customer", "distributor__user")
 
 

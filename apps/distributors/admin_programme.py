@@ -243,10 +243,11 @@ class TierChangeAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
 
 
 @admin.register(BindingChange)
-class BindingChangeAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+class BindingChangeAdmin(ReadOnlyAdminMixin, PhoneSearchMixin, MerchantScopedAdmin):
     list_display = ("customer", "from_distributor", "to_distributor", "reason", "created_at")
     list_filter = ("reason", "created_at")
-    search_fields = ("customer__username", "customer__phone", "to_distributor__invite_code")
+    search_fields = ("customer__username", "to_distributor__invite_code")
+    phone_search = (("customer__phone_index", USER_PHONE),)
     list_select_related = ("customer", "from_distributor__user", "to_distributor__user")
 
 

@@ -6,8 +6,10 @@ nodes, growing linearly). Here ``lft``/``rght`` are 64-bit and every interval ke
 end (its "tail"), so a new child of P is written into P's tail and no other row changes:
 
 - a root is given the interval ``[ROOT_LFT, ROOT_LFT + TREE_ROOT_WIDTH]`` (2**60 wide);
-- a child of P starts after P's last child (or after P.lft) and takes ``free >> CHILD_SHARE_SHIFT``
-  of P's free tail, leaving the rest for P's later children;
+- a child of P starts after P's last child (or after P.lft) and takes a share of P's free tail,
+  leaving the rest for P's later children: half for the first child, then ``free // (2 + used //
+  free)`` (``used``: what the earlier children took), so the shares of a parent with many recruits
+  shrink roughly harmonically rather than geometrically and its tail lasts;
 - when P's tail is used up, the tree is *respaced*: the lowest ancestor A of P (P included) whose
   width leaves at least ``RESPACE_MIN_UNIT`` per nested-set slot of its subtree gets its subtree
   relabelled: ordinary nested-set numbers times a unit, so every node's width is proportional to
@@ -227,7 +229,14 @@ def _free_slot(parent: "Distributor | _Parent") -> tuple[int, int] | None:
     free = parent.rght - start
     if free < 2:
         return None
-    return start, start + max(1, free >> CHILD_SHARE_SHIFT)
+    # The first child takes half the free tail. After that a child's share shrinks with how much
+    # the earlier children already took (used ÷ free estimates how many there are, without
+    # counting them): a popular inviter's tail lasts for thousands of recruits instead of the
+    # ~log2(tail) that halving gives, so it is not respaced (its whole team relabelled under the
+    # exclusive lock) every few dozen joins. A chain still halves at every level.
+    used = start - (parent.lft + 1)
+    share = free >> CHILD_SHARE_SHIFT if used == 0 else free // (2 + used // free)
+    return start, start + max(1, share)
 
 
 def _insert(

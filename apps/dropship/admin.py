@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
+from apps.core.personal import phone_mask
+from apps.merchants.selectors import staff_may_see_phones
 from apps.suppliers.scoping import SupplierScopedAdmin, request_supplier
 from apps.suppliers.selectors import supply_catalogue, supply_skus_on_sale
 from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
@@ -203,6 +205,11 @@ class _ShipmentDisplay:
         order = obj.order
         return f"{order.recipient_name} · {order.recipient_phone} · {order.shipping_address}"
 
+    @admin.display(description=gettext_lazy("recipient"))
+    def recipient_masked(self, obj: Shipment) -> str:
+        order = obj.order
+        return f"{order.recipient_name} · {phone_mask(order.recipient_phone)} · {order.shipping_address}"
+
     @admin.display(description=gettext_lazy("items"))
     def items(self, obj: Shipment) -> str:
         return format_html_join(
@@ -240,7 +247,15 @@ class ShipmentAdmin(ReadOnlyAdminMixin, _ShipmentDisplay, MerchantScopedAdmin):
         "tracking_number",
         "shipped_at",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "recipient_masked")
+
+    def get_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """The recipient's phone masked for staff who may not see it (the supplier, who ships
+        the parcel, sees it)."""
+        fields = super().get_fields(request, obj)
+        if staff_may_see_phones(request.user):
+            return fields
+        return ["recipient_masked" if name == "recipient" else name for name in fields]
 
     def scope_queryset(self, queryset):  # type: ignore[no-untyped-def]
         return queryset.prefetch_related("lines__order_line")
@@ -304,7 +319,8 @@ class SupplierShipmentAdmin(ReadOnlyAdminMixin, _ShipmentDisplay, SupplierScoped
         "created_at",
     )
     list_filter = ("status",)
-    search_fields = ("order__number", "tracking_number", "order__recipient_name")
+    # The recipient's name is encrypted (no lookups): the order number and tracking number find it.
+    search_fields = ("order__number", "tracking_number")
     list_select_related = ("order",)
     fields = (
         "order_number",

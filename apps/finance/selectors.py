@@ -52,8 +52,11 @@ class Period:
         return Q(**{f"{field}__gte": self.since, f"{field}__lt": self.until})
 
 
-def _leg_sum(account: str, *, sign: int = 1, kinds: tuple[str, ...] = ()) -> Coalesce:
-    condition = Q(entries__account=account)
+def _leg_sum(
+    account: str | tuple[str, ...], *, sign: int = 1, kinds: tuple[str, ...] = ()
+) -> Coalesce:
+    accounts = (account,) if isinstance(account, str) else account
+    condition = Q(entries__account__in=accounts)
     if kinds:
         condition &= Q(kind__in=kinds)
     return Coalesce(
@@ -224,12 +227,13 @@ STATEMENT_KIND_LABELS = {
     "split": _("Split"),
     "payout": _("Payout"),
 }
-# What the provider's amount is, in the ledger: (journal kind, account, sign).
+# What the provider's amount is, in the ledger: (journal kind, account(s), sign).
 LEDGER_SIDE = {
     "payment": (Kind.PAYMENT, Account.PROVIDER, -1),
     "refund": (Kind.REFUND, Account.PROVIDER, 1),
-    "payout": (Kind.WITHDRAWAL_PAID, Account.WITHDRAWN, 1),
-    "split": (Kind.ADJUSTMENT, Account.WITHDRAWN, 1),
+    # A distributor's or a supplier's (each leg is one or the other).
+    "payout": (Kind.WITHDRAWAL_PAID, (Account.WITHDRAWN, Account.SUPPLIER_WITHDRAWN), 1),
+    "split": (Kind.ADJUSTMENT, (Account.WITHDRAWN, Account.SUPPLIER_WITHDRAWN), 1),
 }
 
 

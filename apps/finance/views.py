@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.credentials.models import PayeeAccount
 from apps.merchants.models import Merchant
 from apps.tenancy.admin import request_merchant
 
@@ -133,8 +134,10 @@ def _payable(merchant: Merchant, period: Period | None) -> Report:
 def _reconciliation(merchant: Merchant, period: Period | None) -> Report:
     assert period is not None
     found = selectors.reconciliation(merchant=merchant, period=period)
+    names = dict(PayeeAccount.Provider.choices)
     counts: dict[tuple[str, str], int] = {}
     for row in found.rows:
+        row["provider"] = str(names.get(row["provider"], row["provider"]))
         key = (row["provider"], row["outcome"])
         counts[key] = counts.get(key, 0) + 1
         row["outcome"] = str(selectors.OUTCOME_LABELS[row["outcome"]])
@@ -154,7 +157,10 @@ def _reconciliation(merchant: Merchant, period: Period | None) -> Report:
     for provider, days in found.statements_missing.items():
         notes.append(
             _("%(provider)s: no statement downloaded yet for %(days)s")
-            % {"provider": provider, "days": ", ".join(str(day) for day in days)}
+            % {
+                "provider": names.get(provider, provider),
+                "days": ", ".join(str(day) for day in days),
+            }
         )
     return Report(
         name=f"reconciliation-{merchant.slug}-{period.start}-{period.end}",

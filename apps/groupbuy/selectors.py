@@ -91,3 +91,12 @@ def group_for_store(*, merchant: Merchant, group_id: int) -> Group | None:
         )
         .first()
     )
+
+
+def seat_of_order(*, merchant: Merchant, order_id: int) -> GroupMember | None:
+    """The group-buy seat an order pays for, with its group (None for any other order)."""
+    return (
+        GroupMember.objects.filter(merchant=merchant, order_id=order_id)
+        .select_related("group")
+        .first()
+    )

@@ -199,7 +199,9 @@ def group_join(
     if group is None:
         raise NotFound(_("No such group."), code="unknown_group")
     _check_joinable(group, now=now)
-    if GroupMember.objects.filter(group=group, customer=customer, status__in=GroupMember.SEATED):
+    if GroupMember.objects.filter(
+        group=group, customer=customer, status__in=GroupMember.SEATED
+    ).exists():
         raise Conflict(_("You are already in this group."), code="already_in_group")
     _check_quantity(group.campaign, quantity)
     with transaction.atomic():

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -143,24 +144,37 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         await self.close(code=code, reason=close_reason(code))
 
     async def connect(self) -> None:
+        # Two hops to the sync thread per connection (a reconnect storm after a restart queues
+        # every viewer's handshake on that one thread, and daphne drops a handshake after 5 s).
         kwargs = self.scope["url_route"]["kwargs"]
-        self.room = await self._db(_load_room)(kwargs["slug"], kwargs["room_id"])
-        await self.accept()
-        if self.room is None:
-            await self.close_with(CLOSE_UNKNOWN_ROOM)
-            return
         self.user = self.scope.get("user")
         self.signed_in = bool(self.user and self.user.is_authenticated)
-        self.is_host = await self._db(selectors.user_is_host)(room=self.room, user=self.user)
+        found = await self._db(self._find_room)(kwargs["slug"], kwargs["room_id"])
+        await self.accept()
+        if found is None:
+            await self.close_with(CLOSE_UNKNOWN_ROOM)
+            return
+        self.room, self.is_host = found
         self.group = room_group(self.room.pk)
+        # Joined before the welcome reads the room: nothing sent meanwhile is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
         self.last_seen = asyncio.get_running_loop().time()
-        await redis_call(presence.viewer_join)(
+        await self.send_json(await self._db(self._join_and_welcome)())
+        stats_throttle.changed(self.room.pk)
+
+    def _find_room(self, slug: str, room_id: int) -> tuple[LiveRoom, bool] | None:
+        room = _load_room(slug, room_id)
+        if room is None:
+            return None
+        return room, selectors.user_is_host(room=room, user=self.user)
+
+    def _join_and_welcome(self) -> dict[str, Any]:
+        assert self.room is not None
+        presence.viewer_join(
             room_id=self.room.pk, socket=self.channel_name, viewer=self._viewer_key()
         )
-        await self.send_json(await self._db(self._welcome)())
-        stats_throttle.changed(self.room.pk)
+        return self._welcome()
 
     def _db(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         """``function`` on the database thread, in the store's scope (row-level security): a
@@ -320,14 +334,15 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
     # --- Events for the room (channel layer) -----------------------------------------------------
 
     async def dispatch(self, message: dict) -> None:
-        # The room's events (channel layer) touch no database: relayed straight to the socket.
-        # Channels' own dispatch first closes stale database connections through sync_to_async,
-        # one hop to the process's single sync thread per message and socket: at thousands of
+        # Channels' own dispatch first closes stale database connections through sync_to_async:
+        # one hop to the process's single sync thread per message and socket. At thousands of
         # viewers those hops, queued on that one thread, were nearly all of the fan-out latency.
-        if message["type"] == "room.event":
-            await self.room_event(message)
-            return
-        await super().dispatch(message)
+        # Here the room's events touch no database, and every handler that does goes through
+        # database_sync_to_async, which closes stale connections itself, before and after.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def room_event(self, message: dict) -> None:
         await self.send(text_data=message["text"])

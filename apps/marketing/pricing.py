@@ -9,7 +9,8 @@ step (``apps.orders.models.OrderLineAdjustment``), so what was paid, what commis
 Steps, in this fixed order, each recording what it took off each line:
 
 1. ``member`` — the member level's discount (percent off the unit price, rounded half-up to the
-   cent), never below the SKU's floor (``min_resale_price``).
+   cent), never below the SKU's floor (``Sku.price_floor``: its resale floor, or a supplied
+   SKU's supplier floor if higher).
 2. ``promotion`` — the lowest of: a limited-time price (限时折扣) in its window, the flash-sale
    price (秒杀) while the sale is open and has units, and a selling channel's price given by the
    caller in ``channel_prices`` — a live room's live-only price (直播价), passed by
@@ -729,13 +730,21 @@ def shown_prices(
         now=now,
         offers=offers,
     )
+
+    def by_flash(line: PricedLine, adjustment: Adjustment) -> bool:
+        # A promotion's and a flash sale's ids may coincide: the name tells them apart too.
+        sale = flash.get(line.sku_id)
+        return sale is not None and (adjustment.source_id, adjustment.label) == (sale.pk, sale.name)
+
     promotion_ids = {
         adjustment.source_id
         for line in cart.lines
         for adjustment in line.adjustments
-        if adjustment.step == Step.PROMOTION and line.flash_sale_id is None
+        if adjustment.step == Step.PROMOTION
+        and adjustment.source_id is not None
+        and not by_flash(line, adjustment)
     }
-    promotion_ends = (
+    promotion_ends: dict[int, datetime] = (
         dict(Promotion.objects.filter(pk__in=promotion_ids).values_list("id", "ends_at"))
         if promotion_ids
         else {}
@@ -747,12 +756,12 @@ def shown_prices(
             None,
         )
         sale = flash.get(line.sku_id)
-        promoted = last is not None and last.step == Step.PROMOTION
         ends_at = None
-        if promoted and last is not None:
-            # A promotion's and a flash sale's ids may coincide: the name tells them apart too.
-            by_flash = sale is not None and (last.source_id, last.label) == (sale.pk, sale.name)
-            ends_at = sale.ends_at if by_flash and sale else promotion_ends.get(last.source_id)
+        if last is not None and last.step == Step.PROMOTION:
+            if by_flash(line, last) and sale is not None:
+                ends_at = sale.ends_at
+            elif last.source_id is not None:
+                ends_at = promotion_ends.get(last.source_id)
         shown[line.sku_id] = ShownPrice(
             sku_id=line.sku_id,
             list_price=line.list_unit_price,

@@ -164,16 +164,9 @@ def coupon_issue(
 # --- promotions and flash sales ---------------------------------------------------------------
 
 
-def sku_price_floor(sku: Sku) -> Decimal | None:
-    """The lowest price the SKU may sell at: its resale floor, and for a supplied SKU the
-    supplier's floor (their minimum retail price or the money floor), whichever is higher."""
-    floors = [floor for floor in (sku.min_resale_price, sku.supply_floor) if floor is not None]
-    return max(floors) if floors else None
-
-
 def promotion_price_check(*, sku: Sku, price: Decimal) -> None:
     """A limited-time price must not go below the SKU's floor (DomainError ``below_floor``)."""
-    floor = sku_price_floor(sku)
+    floor = sku.price_floor
     if floor is not None and price < floor:
         raise DomainError(
             _("The price is below the item's lowest allowed price (¥%(floor)s).")
@@ -206,7 +199,7 @@ def flash_sale_check(
         raise DomainError(_("The end must be after the start."), code="invalid_window")
     if pool < 1 or per_person_limit < 1:
         raise DomainError(_("The pool and the limit must be at least 1."), code="invalid_pool")
-    floor = sku_price_floor(sku)
+    floor = sku.price_floor
     if floor is not None and price < floor:
         raise DomainError(_("The flash price is below the item's price floor."), code="below_floor")
     if FlashSale.objects.filter(
@@ -284,7 +277,7 @@ def flash_sale_update(
     """Rename a flash sale or change its flash price (within the SKU's floor); nothing else moves
     once its pool has left the SKU's stock."""
     if price is not None:
-        floor = sku_price_floor(Sku.objects.get(pk=sale.sku_id))
+        floor = Sku.objects.get(pk=sale.sku_id).price_floor
         if floor is not None and price < floor:
             raise DomainError(
                 _("The flash price is below the item's price floor."), code="below_floor"

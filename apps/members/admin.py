@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.accounts.models import USER_PHONE
+from apps.core.admin import PhoneSearchMixin, ReadOnlyAdminMixin
 from apps.distributors.models import CustomerBinding
 from apps.tenancy.admin import MerchantScopedAdmin, MerchantScopedTabularInline, request_merchant
 
@@ -85,13 +86,15 @@ MEMBER_COLUMNS = (
 
 
 @admin.register(Member)
-class MemberAdmin(MerchantScopedAdmin):
+class MemberAdmin(PhoneSearchMixin, MerchantScopedAdmin):
     """The member list: level, points, orders, spend, last order, bound distributor, tags."""
 
     list_display = MEMBER_COLUMNS
     list_filter = ("level", "tags")
     list_select_related = ("user", "level")
-    search_fields = ("user__username", "user__phone")
+    # The phone is encrypted: found by its blind index (the exact number, however written).
+    search_fields = ("user__username",)
+    phone_search = (("user__phone_index", USER_PHONE),)
     fields = ("user", "level", "points_balance", "tags", "created_at")
     readonly_fields = ("user", "points_balance", "created_at")
     filter_horizontal = ("tags",)

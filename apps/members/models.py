@@ -24,6 +24,7 @@ class MemberSettings(MerchantOwned):
         _("points worth ¥1 at checkout"), default=100, validators=[MinValueValidator(1)]
     )
     points_max_percent = models.DecimalField(
+        # A literal percent sign, not a placeholder: xgettext:no-python-format
         _("points may pay at most (% of the order)"),
         max_digits=5,
         decimal_places=2,
@@ -66,6 +67,7 @@ class MemberLevel(MerchantOwned):
         validators=[MinValueValidator(Decimal("0"))],
     )
     discount_percent = models.DecimalField(
+        # A literal percent sign, not a placeholder: xgettext:no-python-format
         _("discount (% off)"),
         max_digits=5,
         decimal_places=2,

@@ -92,6 +92,8 @@ class MerchantStaff(models.Model):
     class Meta:
         verbose_name = _("merchant staff")
         verbose_name_plural = _("merchant staff")
+        # Granted by the operator (a user's or a group's permissions); owners see phones by role.
+        permissions = [("view_phone_numbers", _("Can see customers' full phone numbers"))]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.merchant}"

@@ -29,13 +29,23 @@ def merchants_active() -> "QuerySet[Merchant]":
     return Merchant.objects.filter(status=Merchant.Status.ACTIVE)
 
 
+PHONE_PERMISSION = "merchants.view_phone_numbers"
+
+
 def staff_may_see_phones(user: "User | AnonymousUser") -> bool:
-    """Full phone numbers in back-office lists and exports: the operator and merchant owners;
-    other staff see them masked (``apps.core.personal.phone_mask``)."""
+    """Full phone numbers in the back office (admin lists, pages and the merchant API): the
+    operator, merchant owners and staff holding the permission ``merchants.view_phone_numbers``;
+    other staff see them masked (``apps.core.personal.phone_mask``). Cached on the user object
+    for the request."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
-        return True
-    return MerchantStaff.objects.filter(
-        user=user, role=MerchantStaff.Role.OWNER, merchant__status=Merchant.Status.ACTIVE
-    ).exists()
+    cached = getattr(user, "_fenxiao_may_see_phones", None)
+    if cached is None:
+        cached = user.is_superuser or (
+            MerchantStaff.objects.filter(
+                user=user, role=MerchantStaff.Role.OWNER, merchant__status=Merchant.Status.ACTIVE
+            ).exists()
+            or user.has_perm(PHONE_PERMISSION)
+        )
+        user._fenxiao_may_see_phones = cached  # type: ignore[union-attr,attr-defined]
+    return cached

@@ -90,6 +90,28 @@ class OrderAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
             return shown
         return tuple("phone_full" if name == "phone_masked" else name for name in shown)
 
+    def get_fieldsets(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """The order page too: the recipient's phone masked for staff who may not see it."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if staff_may_see_phones(request.user):
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(
+                        "phone_masked" if field == "recipient_phone" else field
+                        for field in options["fields"]
+                    ),
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return (*super().get_readonly_fields(request, obj), "phone_masked")
+
     @admin.display(description=gettext_lazy("phone"))
     def phone_full(self, order: Order) -> str:
         return order.recipient_phone

@@ -94,7 +94,7 @@ def cart_summary(
                     product_id=item.sku.product_id,
                     quantity=item.quantity,
                     unit_price=item.unit_price,  # type: ignore[attr-defined]
-                    floor=item.sku.min_resale_price,
+                    floor=item.sku.price_floor,
                     agency=quote is not None,
                 )
                 for item, quote in zip(items, quotes, strict=True)

@@ -91,6 +91,14 @@ class Sku(MerchantOwned):
     )
     supply_hold = models.BooleanField(_("held: price below the supplier's floor"), default=False)
 
+    @property
+    def price_floor(self) -> Decimal | None:
+        """The lowest unit price it may sell at: the resale floor and, for a supplied SKU, the
+        supplier's floor (their minimum retail price or the money floor), whichever is higher.
+        Order placement reads the same under the SKU's lock (``GREATEST`` of the two columns)."""
+        floors = [f for f in (self.min_resale_price, self.supply_floor) if f is not None]
+        return max(floors) if floors else None
+
     class Meta:
         verbose_name = _("SKU")
         verbose_name_plural = _("SKUs")

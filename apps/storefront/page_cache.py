@@ -108,11 +108,33 @@ def _respond(request: HttpRequest, entry: dict) -> HttpResponse:
     return response
 
 
+# Page key → the merchant id its entry named last time, per process: with it, the page and its
+# catalogue version come in one cache round trip (MGET) instead of two. Only a hint: the entry's
+# own merchant id is what counts.
+_MERCHANT_OF_PAGE: dict[str, int] = {}
+_MERCHANT_OF_PAGE_MAX = 10_000
+
+
 def _fresh_entry(request: HttpRequest) -> dict | None:
     """The cached page for this request if there is one and its catalogue has not moved since."""
-    entry = cache.get(_page_key(request))
-    if not isinstance(entry, dict) or "merchant_id" not in entry:
-        return None
+    key = _page_key(request)
+    known = _MERCHANT_OF_PAGE.get(key)
+    if known is not None:
+        version_key = catalogue_version_key(known)
+        found = cache.get_many([key, version_key])
+        entry = found.get(key)
+        if isinstance(entry, dict) and entry.get("merchant_id") == known:
+            version = catalogue_version_of(found.get(version_key))
+            return entry if entry["version"] == version else None
+        if not isinstance(entry, dict) or "merchant_id" not in entry:
+            return None
+    else:
+        entry = cache.get(key)
+        if not isinstance(entry, dict) or "merchant_id" not in entry:
+            return None
+    if len(_MERCHANT_OF_PAGE) >= _MERCHANT_OF_PAGE_MAX:
+        _MERCHANT_OF_PAGE.clear()
+    _MERCHANT_OF_PAGE[key] = entry["merchant_id"]
     version = catalogue_version_of(cache.get(catalogue_version_key(entry["merchant_id"])))
     return entry if entry["version"] == version else None
 
@@ -149,8 +171,9 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
     """``@cached_store_page(store_view)`` in place of ``@store_view``: the store is resolved by
     ``store_view`` as on every store page, and signed-out GETs come from the cache.
 
-    A hit costs two cache reads and no query: the store is not looked up again while its page is
-    cached, so a store that is closed (or renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
+    A hit costs one cache round trip (the page and its catalogue version together) and no query:
+    the store is not looked up again while its page is cached, so a store that is closed (or
+    renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
     """
 
     def decorator(view: Callable) -> Callable:

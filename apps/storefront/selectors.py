@@ -107,7 +107,7 @@ def product_prices_shown(*, merchant: Merchant, customer: User | None, product: 
     shown = shown_prices(
         merchant=merchant,
         customer=customer,
-        lines=[_line(sku.pk, product.pk, sku.price, sku.min_resale_price) for sku in skus],
+        lines=[_line(sku.pk, product.pk, sku.price, sku.price_floor) for sku in skus],
     )
     for sku in skus:
         sku.shown = shown[sku.pk]  # type: ignore[attr-defined]
@@ -123,15 +123,15 @@ def catalogue_prices_shown(
     rows = list(
         Sku.objects.filter(
             merchant=merchant, is_active=True, product_id__in=[p.pk for p in products]
-        ).values_list("id", "product_id", "price", "min_resale_price")
+        ).only("id", "product_id", "price", "min_resale_price", "supply_floor")
     )
     shown = shown_prices(
         merchant=merchant,
         customer=customer,
-        lines=[_line(*row) for row in rows],
+        lines=[_line(sku.pk, sku.product_id, sku.price, sku.price_floor) for sku in rows],
     )
     lowest: dict[int, ShownPrice] = {}
-    for sku_id, product_id, _price, _floor in rows:
+    for sku_id, product_id in ((sku.pk, sku.product_id) for sku in rows):
         price = shown[sku_id]
         held = lowest.get(product_id)
         if held is None or (price.price, not price.discounted) < (held.price, not held.discounted):

@@ -49,7 +49,7 @@ from apps.distributors.selectors import (
     programme_settings_for,
 )
 from apps.distributors.services import distributor_get_by_code
-from apps.groupbuy.selectors import group_buys_for_product
+from apps.groupbuy.selectors import group_buys_for_product, seat_of_order
 from apps.ledger.selectors import wallet_or_empty
 from apps.marketing.selectors import coupons_on_offer
 from apps.merchants.models import Merchant
@@ -396,6 +396,7 @@ def _render_order(
             "confirming": confirming,
             "Status": Order.Status,
             "payment_methods": providers_for_merchant(merchant_id=merchant.pk),
+            "group_seat": seat_of_order(merchant=merchant, order_id=order.pk),
             **details,
         },
         status,

@@ -79,7 +79,7 @@ class StoreViewSet(_ScopedViewSet):
         if cached is None:
             cached = merchant_get_active_by_slug(slug=self.kwargs.get("store", ""))
             if cached is None:
-                raise Http404("No such store.")
+                raise Http404(_("No such store."))
             self._merchant = cached
         return cached
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import QuerySet
 
 from .models import WebhookEndpoint
@@ -8,6 +10,6 @@ def merchant_has_endpoints(*, merchant_id: int) -> bool:
     return WebhookEndpoint.objects.filter(merchant_id=merchant_id, is_active=True).exists()
 
 
-def merchants_with_endpoints() -> "QuerySet[WebhookEndpoint]":
+def merchants_with_endpoints() -> "QuerySet[WebhookEndpoint, Any]":
     """The ids of merchants with an active endpoint, as a subquery (``merchant_id__in=…``)."""
     return WebhookEndpoint.objects.filter(is_active=True).values("merchant_id")

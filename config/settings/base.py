@@ -366,6 +366,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api_schema.error_responses_postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
@@ -454,7 +458,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "distributors.Tier",
     "distributors.TierCondition",
     "distributors.TierSkuPrice",
-    {"model": "distributors.Distributor", "exclude_fields": _TREE_COLUMNS},
+    {"model": "distributors.Distributor", "exclude_fields": [*_TREE_COLUMNS, "wallet"]},
     "distributors.DistributorApplication",
     "distributors.FraudFlag",
     "withdrawals.WithdrawalSettings",

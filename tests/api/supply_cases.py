@@ -249,6 +249,88 @@ def public_supplier_application(world: World) -> None:
     assert (SupplierApplication.objects.count(), User.objects.count()) == before
 
 
+def _fund(supplier: Supplier, merchant_id: int) -> None:
+    """Make 60.00 of what the store owes ``supplier`` available (as a release would)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from apps.ledger.models import Journal, LedgerEntry
+    from apps.ledger.posting import Leg, ledger_post
+
+    account = LedgerEntry.Account
+    with transaction.atomic():
+        ledger_post(
+            merchant_id=merchant_id,
+            kind=Journal.Kind.ADJUSTMENT,
+            key=f"test-fund:{supplier.pk}",
+            legs=[
+                Leg(account.SUPPLIER_FROZEN, Decimal("-60.00"), supplier_id=supplier.pk),
+                Leg(account.SUPPLIER_AVAILABLE, Decimal("60.00"), supplier_id=supplier.pk),
+            ],
+        )
+
+
+def supplier_balance_list(world: World) -> None:
+    supply = supply_world(world)
+    response = client_for(supply.tea_staff).get(api_url("supplier-balance-list"))
+    assert response.status_code == 200, response.content
+    assert sorted((row["store"], row["frozen"]) for row in response.json()) == sorted(
+        [(world.a.merchant.pk, "60.00"), (world.b.merchant.pk, "60.00")]
+    )
+    assert client_for(world.a.staff).get(api_url("supplier-balance-list")).status_code == 403
+
+
+def supplier_withdrawal_create(world: World) -> None:
+    from apps.withdrawals.models import Withdrawal
+    from tests.factories import MerchantFactory
+
+    supply = supply_world(world)
+    _fund(supply.tea, world.a.merchant.pk)
+    client = client_for(supply.tea_staff)
+    url = api_url("supplier-withdrawal-list")
+    body = {"amount": "10.00", "account": "alipay:tea"}
+    # a store that never sold its goods is absent, whatever its id
+    assert (
+        client.post(url, {**body, "store": MerchantFactory().pk}, format="json").status_code == 404
+    )
+    too_much = client.post(url, {**body, "store": world.b.merchant.pk}, format="json")
+    assert too_much.status_code == 400  # only frozen there
+    assert not Withdrawal.objects.filter(supplier__isnull=False).exists()
+    made = client.post(url, {**body, "store": world.a.merchant.pk}, format="json")
+    assert made.status_code == 201, made.content
+    assert (made.json()["store"], made.json()["amount"]) == (world.a.merchant.pk, "10.00")
+    assert Withdrawal.objects.get(supplier__isnull=False).supplier_id == supply.tea.pk
+    assert client_for(world.a.staff).post(url, body, format="json").status_code == 403
+
+
+def _fruit_withdrawal(supply: Supply, world: World) -> int:
+    from apps.withdrawals.services import supplier_withdrawal_request
+
+    _fund(supply.fruit, world.a.merchant.pk)
+    return supplier_withdrawal_request(
+        merchant=world.a.merchant,
+        supplier=supply.fruit,
+        amount="10.00",
+        account="alipay:fruit",
+        actor=None,
+    ).pk
+
+
+def supplier_withdrawal_list(world: World) -> None:
+    supply = supply_world(world)
+    _fruit_withdrawal(supply, world)
+    assert _ids(client_for(supply.tea_staff).get(api_url("supplier-withdrawal-list"))) == []
+    assert client_for(world.a.staff).get(api_url("supplier-withdrawal-list")).status_code == 403
+
+
+def supplier_withdrawal_detail(world: World) -> None:
+    supply = supply_world(world)
+    other = _fruit_withdrawal(supply, world)
+    response = client_for(supply.tea_staff).get(api_url("supplier-withdrawal-detail", pk=other))
+    assert response.status_code == 404
+
+
 CASES = {
     ("supplier-application-create", "post"): public_supplier_application,
     ("supplier-product-list", "get"): supplier_list(
@@ -273,6 +355,10 @@ CASES = {
         "supplier-shipment-detail", lambda s, w: s.parcels[(w.a.merchant.pk, s.fruit.pk)].pk
     ),
     ("supplier-shipment-ship", "post"): supplier_shipment_ship,
+    ("supplier-balance-list", "get"): supplier_balance_list,
+    ("supplier-withdrawal-list", "get"): supplier_withdrawal_list,
+    ("supplier-withdrawal-list", "post"): supplier_withdrawal_create,
+    ("supplier-withdrawal-detail", "get"): supplier_withdrawal_detail,
     ("merchant-catalogue-list", "get"): merchant_catalogue_list,
     ("merchant-catalogue-detail", "get"): merchant_catalogue_detail,
     ("merchant-catalogue-pick", "post"): merchant_catalogue_pick,

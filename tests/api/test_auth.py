@@ -18,7 +18,10 @@ STAFF_ONLY = [
     "merchant-commission-list",
     "merchant-commission-plan",
 ]
-NOT_SIGNED_IN = {"detail": "Authentication credentials were not provided."}
+NOT_SIGNED_IN = {
+    "detail": "Authentication credentials were not provided.",
+    "code": "not_authenticated",
+}
 
 
 @pytest.mark.parametrize("name", CUSTOMER_ONLY)
@@ -45,7 +48,10 @@ def test_the_back_office_is_for_merchant_staff_only(merchant, customer, name):
     assert client_for(None).get(api_url(name)).json() == NOT_SIGNED_IN
     response = client_for(customer).get(api_url(name))
     assert response.status_code == 403
-    assert response.json() == {"detail": "You do not work for an active merchant."}
+    assert response.json() == {
+        "detail": "You do not work for an active merchant.",
+        "code": "permission_denied",
+    }
 
 
 def test_staff_of_a_suspended_merchant_are_refused(merchant, staff_user):
@@ -68,7 +74,7 @@ def test_token_auth(merchant, staff_user):
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     refused = client.get(api_url("merchant-order-list"))
     assert refused.status_code == 401
-    assert refused.json() == {"detail": "Invalid token."}
+    assert refused.json() == {"detail": "Invalid token.", "code": "authentication_failed"}
 
 
 def test_wrong_password_gets_no_token(staff_user):

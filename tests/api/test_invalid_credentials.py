@@ -41,7 +41,7 @@ def test_an_invalid_token_is_401_on_every_route(signed_in, name, method):
 
     assert response.status_code == 401, (name, method, response.content[:200])
     assert response["WWW-Authenticate"] == "Token"
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid token.", "code": "authentication_failed"}
 
 
 def test_the_session_alone_still_works(signed_in):

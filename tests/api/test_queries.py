@@ -56,8 +56,9 @@ def test_merchant_order_list(merchant, staff_user, sku, django_assert_num_querie
     for _ in range(rows):
         paid_order(merchant=merchant, customer=UserFactory(), lines=[(sku, 2)])
     client = token_client(staff_user)
-    # token+user, staff's merchant, count, orders+customers, lines, their price breakdown, history
-    with django_assert_num_queries(7):
+    # token+user, staff's merchant, count, orders+customers, lines, their price breakdown, history,
+    # whether the caller may see phones in full (once per request)
+    with django_assert_num_queries(8):
         response = client.get(api_url("merchant-order-list"))
     assert response.json()["count"] == rows
     assert [len(row["history"]) for row in response.json()["results"]] == [2] * rows

@@ -137,6 +137,7 @@ API_PATHS = [
     "/api/v1/stores/{store}/refunds/{id}/cancel/",
     "/api/v1/stores/{store}/shops/{code}/products/",
     "/api/v1/supplier-applications/",
+    "/api/v1/supplier/balances/",
     "/api/v1/supplier/products/",
     "/api/v1/supplier/products/{id}/",
     "/api/v1/supplier/shipments/",
@@ -144,6 +145,8 @@ API_PATHS = [
     "/api/v1/supplier/shipments/{id}/ship/",
     "/api/v1/supplier/skus/",
     "/api/v1/supplier/skus/{id}/",
+    "/api/v1/supplier/withdrawals/",
+    "/api/v1/supplier/withdrawals/{id}/",
 ]
 
 

@@ -90,6 +90,17 @@ def test_product_detail_and_absent_products(merchant, sku):
     assert client.get(api_url("store-product-list", store="no-such-store")).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("language", "detail"), [("en", "No such store."), ("zh-hans", "店铺不存在。")]
+)
+def test_an_unknown_store_answers_in_the_callers_language(db, language, detail):
+    response = client_for(None).get(
+        api_url("store-product-list", store="no-such-store"), HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.status_code == 404
+    assert response.json()["detail"] == detail
+
+
 def test_a_suspended_store_is_absent(merchant, sku):
     merchant.status = merchant.Status.SUSPENDED
     merchant.save(update_fields=["status"])

@@ -72,7 +72,10 @@ def test_token_guessing_is_throttled_per_ip(db):
 
     assert guesses == [400, 400, 400]
     assert refused.status_code == 429
-    assert refused.json() == {"detail": "Request was throttled. Expected available in 60 seconds."}
+    assert refused.json() == {
+        "detail": "Request was throttled. Expected available in 60 seconds.",
+        "code": "throttled",
+    }
     assert refused["Retry-After"] == "60"
     assert spoofed.status_code == 429  # X-Forwarded-For is not trusted
     assert neighbour.status_code == 200
@@ -107,7 +110,8 @@ def test_merchant_applications_are_throttled_per_ip(db):
     assert allowed == [201, 201]
     assert refused.status_code == 429
     assert refused.json() == {
-        "detail": "Request was throttled. Expected available in 3600 seconds."
+        "detail": "Request was throttled. Expected available in 3600 seconds.",
+        "code": "throttled",
     }
     assert refused["Retry-After"] == "3600"
     assert neighbour.status_code == 201

@@ -151,3 +151,49 @@ def test_two_closing_jobs_racing_the_last_payment_refund_every_paid_member_exact
         assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
         assert Sku.objects.get(pk=campaign.sku_id).stock == 50
     assert ledger_breaches() == []
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_last_joiner_racing_the_closing_job_is_refused_or_cancelled_never_left_seated(
+    merchant, round_
+):
+    campaign = make_campaign(merchant, size=3)
+    leader = open_paid(merchant=merchant, campaign=campaign)
+    joiner = UserFactory()
+    deadline = timezone.now() + timedelta(seconds=30)
+    Group.objects.filter(pk=leader.group_id).update(deadline=deadline)
+
+    # The joiner is still inside the time (their clock); beat's run is already past it (its clock).
+    outcomes = race(
+        [
+            lambda: groups_close_expired(now=deadline + timedelta(seconds=1)),
+            lambda: group_join(
+                merchant=merchant,
+                customer=joiner,
+                group_id=leader.group_id,
+                quantity=1,
+                recipient=RECIPIENT,
+            ),
+        ]
+    )
+    groups_close_expired(now=deadline + timedelta(seconds=1))
+    deliver_refunds()
+
+    assert outcomes[0].error is None
+    assert Group.objects.get(pk=leader.group_id).status == G.FAILED
+    seat = GroupMember.objects.filter(customer=joiner).first()
+    if outcomes[1].error is not None:
+        # The job failed the group first: the join is refused and wrote nothing.
+        assert isinstance(outcomes[1].error, Conflict)
+        assert outcomes[1].error.code == "group_closed"
+        assert seat is None
+        assert not Order.objects.filter(customer=joiner).exists()
+    else:
+        # The join took the seat first: the job cancelled its unpaid order and freed the units.
+        assert seat is not None and seat.status == M.CANCELLED
+        assert Order.objects.get(customer=joiner).status == Order.Status.CANCELLED
+    leader.refresh_from_db()
+    assert leader.status == M.REFUNDED
+    assert RefundCase.objects.filter(order_id=leader.order_id).count() == 1
+    assert Sku.objects.get(pk=campaign.sku_id).stock == 50
+    assert ledger_breaches() == []

@@ -88,7 +88,7 @@ def test_loads_the_stores_people_and_orders(db, debug):
     ) == {"demo-tea": 15, "demo-fruit": 12}
     assert dict(
         Order.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
-    ) == {"pending_payment": 1, "paid": 2, "shipped": 1, "completed": 3, "cancelled": 1}
+    ) == {"pending_payment": 1, "paid": 3, "shipped": 1, "completed": 3, "cancelled": 1}
     assert CartItem.objects.count() == 0
     assert list(
         MerchantApplication.objects.values_list("slug", "status", "applicant__username")

@@ -169,7 +169,7 @@ def test_the_reconciliation_xlsx_has_its_header_and_rows(staff_client, final, me
         "Detail",
     ]  # fmt: skip
     assert [row[:4] for row in table[1:]] == [
-        ["Amount mismatch", "sandbox", "Payment", payment.out_trade_no]
+        ["Amount mismatch", "Sandbox (no money moves)", "Payment", payment.out_trade_no]
     ]
     assert money(table[1][4:6]) == [D("60.00"), D("63.36")]
 

@@ -170,8 +170,8 @@ def test_the_product_page_query_count_does_not_grow_with_groups(
         open_paid(merchant=merchant, campaign=campaign)
     url = page(merchant, "product", product_id=group_sku.product_id)
 
-    # the store, the product, its SKUs, its running group buys, their groups to join
-    with django_assert_num_queries(5):
+    # the store, the product, its SKUs, what is on offer, its running group buys, their groups
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert len(response.context["group_buys"][0].joinable) == groups
 
@@ -185,3 +185,13 @@ def test_the_group_page_speaks_chinese(client, merchant, campaign):
     ).content.decode()
 
     assert "拼团价" in body and "还差 2 人成团" in body and "剩余时间" in body
+
+
+def test_a_seats_order_page_links_to_its_group(client, merchant, campaign):
+    leader = open_paid(merchant=merchant, campaign=campaign)
+    client.force_login(leader.customer)
+
+    body = client.get(page(merchant, "order", order_id=leader.order_id)).content.decode()
+
+    assert 'data-test="group-seat" data-status="open"' in body
+    assert page(merchant, "group", group_id=leader.group_id) in body

@@ -159,3 +159,27 @@ def test_the_admin_refuses_a_flash_sale_on_a_supplied_sku_as_a_form_error(
     assert response.status_code == 200
     assert "its stock is the supplier" in response.content.decode()
     assert FlashSale.objects.count() == 0
+
+
+def test_a_member_price_never_takes_a_supplied_sku_below_the_suppliers_floor(
+    merchant, customer, recipient
+):
+    from apps.orders.selectors import cart_summary
+    from apps.orders.services import Discounts, cart_add_item, order_place
+
+    sku = _supplied_sku(merchant)  # ¥99.00, the money floor ¥86.96
+    f.member(merchant, customer, discount="20")  # would be ¥79.20
+    cart_add_item(merchant=merchant, customer=customer, sku_id=sku.pk, quantity=1)
+    summary = cart_summary(merchant=merchant, customer=customer)
+    assert summary.items[0].priced.unit_price == D("86.96")
+
+    order = order_place(
+        merchant=merchant,
+        customer=customer,
+        lines=[(sku.pk, 1)],
+        recipient=recipient,
+        discounts=Discounts(coupon=None),
+        expected_total=summary.payable,
+    )
+    line = order.lines.get()
+    assert (line.paid_amount, order.payable_amount) == (D("86.96"), D("86.96"))

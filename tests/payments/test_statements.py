@@ -259,14 +259,127 @@ def test_the_alipay_bill_matches_the_ledger_and_reports_a_wrong_amount_and_an_un
     ]
 
 
-def test_alipays_bill_lists_no_transfers_so_a_payout_is_not_reported_missing_there(
-    merchant, chain, alipay_account, alipay_fake
+def alipay_split(payment, fake, amount):
+    """A royalty settlement of ``amount`` to the platform for the payment."""
+    from apps.payments.models import PaymentSplit
+    from apps.payments.providers import SplitReceiver, provider_get
+
+    split = PaymentSplit.objects.create(
+        merchant=payment.merchant,
+        payment=payment,
+        receiver=PaymentSplit.Receiver.PLATFORM,
+        amount=amount,
+        idempotency_key=f"SPL-{payment.out_trade_no}-platform",
+    )
+    provider_get("alipay").split(
+        payment,
+        [SplitReceiver(receiver="platform", account="2088000000000001", amount=amount)],
+        split.idempotency_key,
+    )
+    return split
+
+
+def test_the_alipay_account_bill_matches_a_royalty_split_and_a_transfer(
+    client, merchant, customer, sku, chain, alipay_account, alipay_fake
 ):
-    paid_out(merchant, chain[3], "alipay", D("20.00"))
+    payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
+    split = alipay_split(payment, alipay_fake, D("0.30"))
+    withdrawal = paid_out(merchant, chain[3], "alipay", D("20.00"))
+
+    statement = statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+
+    assert sorted(
+        ProviderStatementLine.objects.filter(statement=statement).values_list("kind", "amount")
+    ) == [("payment", payment.amount), ("payout", withdrawal.net), ("split", D("0.30"))]
+    assert outcomes(merchant, "alipay") == [
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+        (Outcome.MATCHED, "Payout", withdrawal.idempotency_key, withdrawal.net, withdrawal.net),
+        (Outcome.MATCHED, "Split", split.idempotency_key, D("0.30"), D("0.30")),
+    ]
+
+
+def test_a_distributors_royalty_share_is_matched_with_its_ledger_movement(
+    client, merchant, customer, sku, chain, alipay_account, alipay_fake
+):
+    from apps.ledger.posting import ledger_post_split_payout
+    from apps.payments.models import PaymentSplit
+    from apps.payments.providers import SplitReceiver, provider_get
+
+    payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
+    distributor = chain[3]
+    fund(distributor, D("1.00"))
+    split = PaymentSplit.objects.create(
+        merchant=merchant,
+        payment=payment,
+        receiver=PaymentSplit.Receiver.DISTRIBUTOR,
+        distributor=distributor,
+        amount=D("0.50"),
+        idempotency_key=f"SPL-{payment.out_trade_no}-d{distributor.pk}",
+    )
+    ledger_post_split_payout(
+        merchant_id=merchant.pk,
+        split_key=split.idempotency_key,
+        order_id=payment.order_id,
+        payment_id=payment.pk,
+        distributor_id=distributor.pk,
+        amount=split.amount,
+    )
+    provider_get("alipay").split(
+        payment,
+        [SplitReceiver(receiver="distributor", account="d1@example.com", amount=split.amount)],
+        split.idempotency_key,
+    )
 
     statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
 
-    assert outcomes(merchant, "alipay") == []
+    assert outcomes(merchant, "alipay") == [
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+        (Outcome.MATCHED, "Split", split.idempotency_key, D("0.50"), D("0.50")),
+    ]
+
+
+def test_a_wrong_amount_and_an_unknown_row_on_the_alipay_account_bill_are_reported(
+    client, merchant, customer, sku, chain, alipay_account, alipay_fake
+):
+    payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
+    split = alipay_split(payment, alipay_fake, D("0.30"))
+    withdrawal = paid_out(merchant, chain[3], "alipay", D("20.00"))
+    alipay_fake.state.account_bill_amounts[split.idempotency_key] = "0.31"
+    alipay_fake.state.account_bill_amounts[withdrawal.idempotency_key] = "19.00"
+    now = timezone.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    alipay_fake.state.account_bill_unknown.append(("转账", "WD-NOBODY", "5.00", now))
+
+    statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+
+    assert outcomes(merchant, "alipay") == [
+        (Outcome.AMOUNT_MISMATCH, "Payout", withdrawal.idempotency_key, D("19.00"), withdrawal.net),
+        (Outcome.AMOUNT_MISMATCH, "Split", split.idempotency_key, D("0.31"), D("0.30")),
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+        (Outcome.MISSING_IN_LEDGER, "Payout", "WD-NOBODY", D("5.00"), None),
+    ]
+
+
+def test_a_transfer_the_alipay_account_bill_does_not_list_is_missing_at_the_provider(
+    merchant, chain, alipay_account, alipay_fake
+):
+    withdrawal = paid_out(merchant, chain[3], "alipay", D("20.00"))
+    del alipay_fake.state.transfers[withdrawal.idempotency_key]
+
+    statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+
+    assert outcomes(merchant, "alipay") == [
+        (Outcome.MISSING_AT_PROVIDER, "Payout", withdrawal.idempotency_key, None, withdrawal.net)
+    ]
+
+
+def test_an_alipay_account_bill_that_does_not_parse_stores_nothing(
+    merchant, alipay_account, alipay_fake, monkeypatch
+):
+    monkeypatch.setattr(type(alipay_fake), "account_bill_zip", lambda self, day: b"not a zip")
+
+    with pytest.raises(ProviderError):
+        statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+    assert not ProviderStatement.objects.filter(provider="alipay").exists()
 
 
 # --- beat, the report, tenancy -------------------------------------------------------------------
@@ -316,9 +429,9 @@ def test_the_finance_report_shows_each_providers_mismatches(
     ).context["report"]
 
     assert [(row["outcome"], row["provider"], row["reference"]) for row in report.rows] == [
-        ("Amount mismatch", "wechatpay", payment.out_trade_no)
+        ("Amount mismatch", "WeChat Pay", payment.out_trade_no)
     ]
-    assert "wechatpay: Amount mismatch 1" in report.notes
+    assert "WeChat Pay: Amount mismatch 1" in report.notes
 
 
 def test_another_merchants_statements_are_not_in_the_report(
@@ -336,3 +449,32 @@ def test_another_merchants_statements_are_not_in_the_report(
 
 def outcomes_rows(merchant):
     return reconciliation(merchant=merchant, period=today()).rows
+
+
+def test_a_split_on_the_wechat_fund_bill_is_matched_with_its_split_row(
+    client, merchant, customer, sku, wechat_account, wechat_fake
+):
+    from apps.payments.models import PaymentSplit
+    from apps.payments.providers import SplitReceiver, provider_get
+
+    payment = wechat_paid(client, merchant, customer, sku, wechat_fake)
+    fee = PaymentSplit.objects.create(
+        merchant=merchant,
+        payment=payment,
+        receiver=PaymentSplit.Receiver.PLATFORM,
+        amount=D("0.30"),
+        idempotency_key=f"SPL-{payment.out_trade_no}-platform",
+    )
+    provider_get("wechatpay").split(
+        payment,
+        [SplitReceiver(receiver="platform", account="1900000001", amount=fee.amount)],
+        fee.idempotency_key,
+    )
+    wechat_fake.state.bill_amounts[fee.idempotency_key] = 31  # the bill says 0.31
+
+    statement_download(merchant_id=merchant.pk, provider="wechatpay", day=china_today())
+
+    assert outcomes(merchant, "wechatpay") == [
+        (Outcome.AMOUNT_MISMATCH, "Split", fee.idempotency_key, D("0.31"), D("0.30")),
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+    ]

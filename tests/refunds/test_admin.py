@@ -102,3 +102,26 @@ def test_payment_action_refunds_money_for_a_closed_order(
     assert (case.status, case.amount) == (S.REFUNDING, Decimal("33.33"))
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUND_REQUIRED
     assert len(refund_deliveries) == 1
+
+
+def test_the_approve_form_asks_who_bears_a_refund_of_supplied_goods(
+    settled, staff_client, refund_deliveries, django_capture_on_commit_callbacks
+):
+    case = _case(settled)
+    url = reverse("admin:refunds_refundcase_decide", args=[case.pk, "approve"])
+    form = staff_client.get(url).content.decode()
+    assert 'name="supply_borne_by"' in form
+    reject = reverse("admin:refunds_refundcase_decide", args=[case.pk, "reject"])
+    assert 'name="supply_borne_by"' not in staff_client.get(reject).content.decode()
+
+    refused = staff_client.post(url, {"post": "yes", "reason": "", "supply_borne_by": "nobody"})
+    assert refused.status_code == 200  # the form's error, nothing decided
+    case.refresh_from_db()
+    assert (case.status, case.supply_borne_by) == (S.REQUESTED, "supplier")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(url, {"post": "yes", "reason": "", "supply_borne_by": "merchant"})
+    case.refresh_from_db()
+    assert (case.status, case.supply_borne_by) == (S.REFUNDING, "merchant")
+    change = staff_client.get(reverse("admin:refunds_refundcase_change", args=[case.pk]))
+    assert "The store (the supplier keeps its share)" in change.content.decode()

@@ -135,10 +135,12 @@ def test_join_with_code_places_under_the_inviter(merchant, chain):
     assert joined.level == 2
     assert joined.tree_id == chain[0].tree_id
     assert [d.pk for d in joined.get_ancestors(ascending=True)] == [chain[1].pk, chain[0].pk]
-    # the new node takes half of chain[1]'s free tail (after chain[2]'s interval); nothing else moves
+    # the new node takes its share of chain[1]'s free tail after chain[2]'s interval (a second
+    # child: free // (2 + used // free), a third here); nothing else moves
     parent = Distributor.objects.get(pk=chain[1].pk)
     start = Distributor.objects.get(pk=chain[2].pk).rght + 1
-    assert (joined.lft, joined.rght) == (start, start + (parent.rght - start) // 2)
+    used, free = start - (parent.lft + 1), parent.rght - start
+    assert (joined.lft, joined.rght) == (start, start + free // (2 + used // free))
     assert tree(chain[0])[1:] == (*FRESH_ROOT, 0)
     assert_trees_valid()
 

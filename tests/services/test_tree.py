@@ -33,7 +33,9 @@ def join_under(merchant, parent=None):
     return distributor_join(merchant=merchant, user=UserFactory(), invite_code=code)
 
 
-def test_a_child_takes_half_of_the_free_tail_and_nothing_else_changes(merchant):
+def test_a_first_child_takes_half_of_the_free_tail_the_next_less_and_nothing_else_changes(
+    merchant,
+):
     root = join_under(merchant)
     first = join_under(merchant, root)
     before = dict(Distributor.objects.values_list("pk", "lft"))
@@ -43,7 +45,10 @@ def test_a_child_takes_half_of_the_free_tail_and_nothing_else_changes(merchant):
     low, high = FRESH_ROOT
     assert (first.lft, first.rght) == (low + 1, low + 1 + (high - low - 1) // 2)
     start = first.rght + 1
-    assert (second.lft, second.rght) == (start, start + (high - start) // 2)
+    used, free = start - (low + 1), high - start
+    # the first child used about as much as is left: the second takes a third of the tail
+    assert used // free == 1
+    assert (second.lft, second.rght) == (start, start + free // 3)
     assert {
         pk: lft for pk, lft in Distributor.objects.values_list("pk", "lft") if pk in before
     } == (before)
@@ -207,3 +212,16 @@ def test_trees_check_reports_a_parent_in_another_tree(merchant):
     corrupt(child, parent=other)
 
     assert root.tree_id in trees_check()
+
+
+def test_an_inviter_with_many_recruits_is_not_respaced_every_few_joins(merchant):
+    # given an inviter with 200 direct recruits in a fresh root interval (2**60): halving the
+    # tail at every join would have used it up after about 60 of them
+    tree.respace_stats.clear()
+    root = join_under(merchant)
+    for _ in range(200):
+        join_under(merchant, root)
+
+    assert tree.respace_stats["respaces"] == 0
+    assert Distributor.objects.filter(parent=root).count() == 200
+    assert_trees_valid()

@@ -286,3 +286,32 @@ def test_the_marketing_pages_speak_chinese(client, merchant, customer, tea, stor
         store_url("product", product_id=tea.product_id), **chinese
     ).content.decode()
     assert "此价格剩余 5 件 · 每人限购 2 件" in product and "距结束" in product
+
+
+def test_a_limited_price_below_the_flash_price_shows_with_the_promotions_end(
+    client, merchant, tea, store_url
+):
+    f.flash(merchant, tea, price="90.00", pool=5, ends_at=timezone.now() + timedelta(hours=5))
+    promotion = f.limited_price(merchant, tea, D("80.00"), name="Spring price")
+    page = client.get(store_url("product", product_id=tea.product_id)).content.decode()
+    assert 'data-test="shown-price">¥80.00<' in page and "Spring price" in page
+    assert f'data-deadline="{timezone.localtime(promotion.ends_at).isoformat()}"' in page
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_the_coupon_centre_and_membership_pages_stay_flat(
+    client, merchant, customer, django_assert_num_queries, store_url, count
+):
+    for index in range(count):
+        f.granted(merchant, customer, name=f"c{index}")
+    f.member(merchant, customer, points=100 * count)
+    client.force_login(customer)
+    client.get(store_url("coupons"))
+    # session+user, the store, the coupons on offer, the caller's claim counts
+    with django_assert_num_queries(4):
+        centre = client.get(store_url("coupons"))
+    assert centre.content.decode().count('data-test="coupon-claimed"') == count
+    # session+user, the store, member settings, member, levels, period spend, coupons, points
+    with django_assert_num_queries(8):
+        page = client.get(store_url("membership"))
+    assert page.content.decode().count('data-test="grant-') == count

@@ -160,3 +160,30 @@ def test_an_unknown_store_is_absent(client, db):
     url = reverse("storefront:catalogue", kwargs={"slug": "no-such-store"})
 
     assert client.get(url).status_code == 404
+
+
+def test_a_cached_page_and_its_catalogue_version_come_in_one_cache_round_trip(
+    client, merchant, product, product_url, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.storefront import page_cache
+
+    client.get(product_url)
+    client.get(product_url)  # the process has learnt which merchant the page belongs to
+    calls = []
+    real = page_cache.cache
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(page_cache, "cache", Counting())
+    page = client.get(product_url)
+    assert page.status_code == 200
+    assert calls == ["get_many"]
+
+    # and an edit still shows at once
+    monkeypatch.setattr(page_cache, "cache", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
+    assert "Biluochun" in client.get(product_url).content.decode()

@@ -177,3 +177,16 @@ def test_the_store_reads_its_order_margins_and_a_supplier_cannot(world):
     [row] = page.context["margins"]
     assert (row.order_id, row.supply_cost) == (world["order"].pk, Decimal("120.00"))
     assert world["tea_staff"].get(url).status_code == 403
+
+
+def test_the_stores_parcel_page_masks_the_phone_for_staff_without_the_permission(world, merchant):
+    from apps.merchants.models import MerchantStaff
+
+    staff = logged_in(MerchantStaffFactory(merchant=merchant, role=MerchantStaff.Role.STAFF).user)
+    url = admin_url(Shipment, "change", world["tea_parcel"].pk)
+
+    masked = staff.get(url).content.decode()
+    owners = world["merchant_staff"].get(url).content.decode()
+
+    assert "Li Lei · 138****0000 · 1 Nanjing Road" in masked and "13800000000" not in masked
+    assert "13800000000" in owners

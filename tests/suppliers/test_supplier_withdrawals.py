@@ -101,6 +101,18 @@ def test_a_supplier_withdraws_its_available_balance_and_is_paid_once(
         ("supplier_withdrawing", supplier.pk, D("-100.00")),
         ("supplier_withdrawn", supplier.pk, D("99.00")),
     ]
+    # The store's reconciliation matches the provider's payout with the supplier's journal.
+    from django.utils import timezone
+
+    from apps.finance.selectors import Outcome, Period, reconciliation_rows
+
+    today = timezone.localdate()
+    payouts = [
+        (row["outcome"], row["provider_amount"], row["ledger_amount"])
+        for row in reconciliation_rows(merchant=merchant, period=Period(start=today, end=today))
+        if row["reference"] == withdrawal.idempotency_key
+    ]
+    assert payouts == [(Outcome.MATCHED, D("99.00"), D("99.00"))]
 
 
 def test_not_a_cent_more_than_available_nor_below_the_minimum(merchant, supplier, released):

@@ -49,6 +49,11 @@ class State:
     # request number, and trades it lists that Fenxiao never made (out_trade_no, yuan, time).
     bill_amounts: dict[str, str] = field(default_factory=dict)
     bill_unknown_trades: list[tuple[str, str, str]] = field(default_factory=list)
+    # The account bill's: the amount (yuan) it shows for a settlement's out_request_no or a
+    # transfer's out_biz_no, and movements it lists that Fenxiao never made
+    # (业务类型 分账 or 转账, merchant number, yuan, time).
+    account_bill_amounts: dict[str, str] = field(default_factory=dict)
+    account_bill_unknown: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class FakeAlipay:
@@ -187,6 +192,8 @@ class FakeAlipay:
                 parts = urlsplit(self.path)
                 if parts.path == "/bill.zip":
                     return self._write(200, fake.bill_zip(parts.query), "application/zip")
+                if parts.path == "/account-bill.zip":
+                    return self._write(200, fake.account_bill_zip(parts.query), "application/zip")
                 params = dict(parse_qsl(parts.query))
                 return self._page(params)
 
@@ -328,7 +335,7 @@ class FakeAlipay:
                 if method == "alipay.trade.order.settle":
                     existing = state.settles.get(biz["out_request_no"])
                     if existing is not None:
-                        return self._ok(method, existing)
+                        return self._ok(method, {k: existing[k] for k in ("trade_no", "settle_no")})
                     trade = next(
                         (t for t in state.trades.values() if t.get("trade_no") == biz["trade_no"]),
                         None,
@@ -349,7 +356,11 @@ class FakeAlipay:
                         "trade_no": biz["trade_no"],
                         "settle_no": "2024" + secrets.token_hex(10),
                     }
-                    state.settles[biz["out_request_no"]] = answer
+                    state.settles[biz["out_request_no"]] = {
+                        **answer,
+                        "gmt": now_text(),
+                        "royalty_parameters": biz["royalty_parameters"],
+                    }
                     return self._ok(method, answer)
                 if method in ("alipay.fund.trans.uni.transfer", "alipay.fund.trans.common.query"):
                     transfer = state.transfers.get(biz["out_biz_no"])
@@ -389,8 +400,13 @@ class FakeAlipay:
                         },
                     )
                 if method == "alipay.data.dataservice.bill.downloadurl.query":
+                    path = {"trade": "bill.zip", "signcustomer": "account-bill.zip"}.get(
+                        biz.get("bill_type", "")
+                    )
+                    if path is None:
+                        return self._refuse(method, "isv.invalid-bill-type", "账单类型不合法")
                     return self._ok(
-                        method, {"bill_download_url": f"{fake.url}/bill.zip?{biz['bill_date']}"}
+                        method, {"bill_download_url": f"{fake.url}/{path}?{biz['bill_date']}"}
                     )
                 return self._refuse(method, "isv.invalid-method", f"unknown method {method}")
 
@@ -541,14 +557,79 @@ class FakeAlipay:
             "#-----------------------------------------业务明细列表结束------------------------------------",
             f"#导出时间：[{now_text()}]",
         ]
+        return self._bill_zip(day, "业务明细", lines)
+
+    def account_bill_zip(self, day: str) -> bytes:
+        """The account bill (账务明细, signcustomer): a zip with the detail CSV (GBK, ``#``
+        comment lines before the header and after the rows) and a summary file. Each royalty
+        receiver is a 分账 row, each transfer a 转账 row, paid out of the account (支出)."""
+        header = (
+            "账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,"
+            "支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注"
+        )
+        movements = [
+            ("分账", no, p["amount"], settle["gmt"], p["trans_in"], settle["settle_no"])
+            for no, settle in self.state.settles.items()
+            for p in settle["royalty_parameters"]
+        ] + [
+            ("转账", no, t["trans_amount"], t["trans_date"], "payee", t["order_id"])
+            for no, t in self.state.transfers.items()
+            if t["status"] == "SUCCESS"
+        ]
+        rows = []
+        for kind, no, amount, when, counterparty, business_no in movements:
+            if when.startswith(day):
+                amount = self.state.account_bill_amounts.get(no, amount)
+                rows.append((kind, no, amount, when, counterparty, business_no))
+        rows += [
+            (kind, no, amount, when, "someone", "2024" + secrets.token_hex(8))
+            for kind, no, amount, when in self.state.account_bill_unknown
+            if when.startswith(day)
+        ]
+        lines = [
+            "#支付宝账务明细查询",
+            f"#账号：[{self.seller_id}]",
+            f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]",
+            "#-----------------------------------------账务明细列表----------------------------------------",
+            header,
+        ]
+        lines += [
+            ",".join(
+                [
+                    "2024" + secrets.token_hex(8),
+                    business_no,
+                    no,
+                    "",
+                    when,
+                    counterparty,
+                    "",
+                    f"-{amount}",
+                    "1000.00",
+                    "支付宝",
+                    kind,
+                    "",
+                ]
+            )
+            for kind, no, amount, when, counterparty, business_no in rows
+        ]
+        # An income row (a payment into the account) that reconciliation leaves to the trade bill.
+        lines.append(
+            f"2024{secrets.token_hex(8)},2024{secrets.token_hex(8)},FXINCOME,商品,{day} 00:00:01,"
+            "buyer@example.com,1.00,,1001.00,支付宝,在线支付,"
+        )
+        lines += [
+            "#-----------------------------------------账务明细列表结束------------------------------------",
+            f"#支出合计：{len(rows)}笔，共{sum(Decimal(r[2]) for r in rows):.2f}元",
+            "#收入合计：1笔，共1.00元",
+            f"#导出时间：[{now_text()}]",
+        ]
+        return self._bill_zip(day, "账务明细", lines)
+
+    def _bill_zip(self, day: str, name: str, lines: list[str]) -> bytes:
+        """A bill as Alipay serves it: a zip of the detail file and its summary (汇总), GBK."""
+        prefix = f"{self.seller_id}_{day.replace('-', '')}_{name}"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr(
-                f"{self.seller_id}_{day.replace('-', '')}_业务明细.csv",
-                "\n".join(lines).encode("gbk"),
-            )
-            archive.writestr(
-                f"{self.seller_id}_{day.replace('-', '')}_业务明细(汇总).csv",
-                "#汇总\n".encode("gbk"),
-            )
+            archive.writestr(f"{prefix}.csv", "\n".join(lines).encode("gbk"))
+            archive.writestr(f"{prefix}(汇总).csv", "#汇总\n".encode("gbk"))
         return buffer.getvalue()

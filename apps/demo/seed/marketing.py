@@ -80,6 +80,19 @@ def create_marketing(world: DemoWorld) -> None:
         per_person_limit=1,
         stackable=False,
     )
+    # Only through distributors' coupon links (their share page): claiming binds the consumer.
+    Coupon.objects.create(
+        merchant=tea,
+        name="分销专享满59减8",
+        kind=Coupon.Kind.AMOUNT,
+        amount_off=Decimal("8.00"),
+        threshold=Decimal("59.00"),
+        valid_days=15,
+        total_quantity=300,
+        per_person_limit=1,
+        claimable=False,
+        distributor_shareable=True,
+    )
     coupon_grant(coupon=ten_off, customer=world.users["alice"])
 
     reduction = Promotion.objects.create(

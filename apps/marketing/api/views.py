@@ -144,6 +144,7 @@ class MerchantPromotionViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
+        assert serializer.instance is not None  # set by promotion_save
         return Response(self._fresh(serializer.instance.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
@@ -151,6 +152,7 @@ class MerchantPromotionViewSet(viewsets.ModelViewSet, MerchantStaffViewSet):
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
+        assert serializer.instance is not None
         return Response(self._fresh(serializer.instance.pk))
 
 

@@ -4,7 +4,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api_schema import NamedChoiceField
+from apps.core.personal import phone_mask
 from apps.marketing.pricing import BEST_COUPON
+from apps.merchants.selectors import staff_may_see_phones
 from apps.orders.models import CartItem, Order, OrderLine, OrderLineAdjustment, OrderStatusChange
 from apps.orders.selectors import cart_item_line_total
 from apps.orders.services import MAX_LINE_QUANTITY
@@ -312,6 +314,14 @@ class MerchantOrderSerializer(serializers.ModelSerializer):
             "history",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Order) -> dict:
+        """The recipient's phone masked for staff without ``merchants.view_phone_numbers``."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not staff_may_see_phones(request.user):
+            data["recipient_phone"] = phone_mask(instance.recipient_phone)
+        return data
 
 
 class OrderShipSerializer(serializers.Serializer):

@@ -469,7 +469,9 @@ def _reserve_supplied_stock(*, sku: Sku, quantity: int) -> tuple[SkuPricing, Sup
 
     The same conditional update as a store's own stock, on the pool row, and only while the
     store's price stands at or above its floor and the supplier still sells it; it returns the
-    store's prices and the supply price in force at that moment.
+    store's prices and the supply price in force at that moment. The floor it returns is the
+    SKU's ``price_floor`` (its resale floor or the supplier's floor, the higher): no member price
+    or promotion takes a supplied SKU below what the supplier, commission and the fee need.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -482,8 +484,8 @@ def _reserve_supplied_stock(*, sku: Sku, quantity: int) -> tuple[SkuPricing, Sup
               AND sku.is_active AND pool.is_active AND product.is_listed
               AND NOT product.removed_by_platform AND supplier.status = %s
               AND sku.price >= sku.supply_floor AND sku.price >= pool.min_retail_price
-            RETURNING sku.price, sku.min_resale_price, sku.max_resale_price,
-                      pool.supply_price, pool.supplier_id
+            RETURNING sku.price, GREATEST(sku.min_resale_price, sku.supply_floor),
+                      sku.max_resale_price, pool.supply_price, pool.supplier_id
             """,  # noqa: S608 (table names are ours)
             [quantity, sku.pk, quantity, Supplier.Status.ACTIVE],
         )

@@ -208,9 +208,9 @@ def _refusal(error: AlipayError) -> bool:
 
 class AlipayProvider:
     name = "alipay"
-    # The trade bill lists payments and refunds; royalty and transfers are in the account bill
-    # (signcustomer), which Fenxiao does not read yet.
-    statement_kinds = frozenset({"payment", "refund"})
+    # The trade bill lists payments and refunds; the account bill (signcustomer) royalty
+    # settlements (分账) and transfers (转账).
+    statement_kinds = frozenset({"payment", "refund", "split", "payout"})
     statement_is_local = False
 
     def client(self, merchant_id: int) -> AlipayClient:
@@ -494,24 +494,33 @@ class AlipayProvider:
     # bills
 
     def statement(self, *, merchant_id: int, day: date) -> list[StatementLine]:
-        """The day's trade bill (alipay.data.dataservice.bill.downloadurl.query, ``trade``): a
-        zip of GBK CSV files; the detail file lists payments and refunds."""
+        """The day's trade bill (``trade``: payments and refunds) and account bill
+        (``signcustomer``, 账务明细: royalty settlements and transfers), each a zip of GBK CSV
+        files got through alipay.data.dataservice.bill.downloadurl.query."""
         client = self.client(merchant_id)
+        return parse_bill_zip(self._bill(client, "trade", day)) + parse_account_bill_zip(
+            self._bill(client, "signcustomer", day)
+        )
+
+    def _bill(self, client: AlipayClient, bill_type: str, day: date) -> bytes | None:
+        """One bill's zip, or None for a day without any (isp.bill_not_exist)."""
         try:
             data = client.call(
                 "alipay.data.dataservice.bill.downloadurl.query",
-                {"bill_type": "trade", "bill_date": day.isoformat()},
+                {"bill_type": bill_type, "bill_date": day.isoformat()},
             )
         except AlipayError as error:
             if error.sub_code == "isp.bill_not_exist":
-                return []
+                return None
             raise
         try:
             with httpx.Client(timeout=TIMEOUT) as http:
-                content = http.get(data["bill_download_url"]).content
+                answer = http.get(data["bill_download_url"])
         except httpx.HTTPError as error:
             raise AlipayError("UNREACHABLE", "", str(error)) from error
-        return parse_bill_zip(content)
+        if answer.status_code != 200:
+            raise AlipayError(UNKNOWN, f"HTTP_{answer.status_code}", "the bill could not be got")
+        return answer.content
 
     def statement_reference(self, *, kind: str, reference: str) -> str:
         return reference
@@ -553,49 +562,109 @@ DETAIL_COLUMNS = {
 }
 
 
-def parse_bill_zip(content: bytes) -> list[StatementLine]:
+def _bill_rows(content: bytes | None, columns: Mapping[str, str]) -> list[dict[str, str]]:
+    """The detail rows of a bill zip (the detail CSV files, GBK, ``#`` comment lines around the
+    header and rows; the summary file, named 汇总, left out), each as ``columns``' keys to values."""
+    if content is None:
+        return []
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as error:
-        raise AlipayError("BILL_FORMAT", "", "the bill is not a zip") from error
-    names = [name for name in archive.namelist() if "汇总" not in name and name.endswith(".csv")]
-    lines: list[StatementLine] = []
-    for name in names:
-        text = archive.read(name).decode("gbk")
+        names = [n for n in archive.namelist() if "汇总" not in n and n.endswith(".csv")]
+        texts = [archive.read(name).decode("gbk") for name in names]
+    except (zipfile.BadZipFile, UnicodeDecodeError) as error:
+        raise AlipayError("BILL_FORMAT", "", "the bill is not a zip of GBK CSV") from error
+    found = []
+    for text in texts:
         rows = [row for row in csv.reader(io.StringIO(text)) if row and not row[0].startswith("#")]
         if not rows:
             continue
         header = [cell.strip() for cell in rows[0]]
         try:
-            at = {key: header.index(label) for key, label in DETAIL_COLUMNS.items()}
+            at = {key: header.index(label) for key, label in columns.items()}
         except ValueError as error:
             raise AlipayError("BILL_FORMAT", "", f"unexpected bill header: {error}") from error
         for row in rows[1:]:
-            cell = {key: row[index].strip() for key, index in at.items()}
-            occurred = datetime.strptime(cell["finished"], "%Y-%m-%d %H:%M:%S").replace(
-                tzinfo=SHANGHAI
+            if len(row) < len(header):
+                raise AlipayError("BILL_FORMAT", "", "a bill row is cut short")
+            found.append({key: row[index].strip() for key, index in at.items()})
+    return found
+
+
+def _bill_time(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+    except ValueError as error:
+        raise AlipayError("BILL_FORMAT", "", "a bill time is not yyyy-MM-dd HH:mm:ss") from error
+
+
+def _bill_yuan(value: str) -> Decimal:
+    try:
+        return parse_yuan(value or "0")
+    except InvalidNotification as error:
+        raise AlipayError("BILL_FORMAT", "", f"a bill amount is not yuan: {value!r}") from error
+
+
+def parse_bill_zip(content: bytes | None) -> list[StatementLine]:
+    """The trade bill (业务明细): payments (交易) and refunds (退款)."""
+    lines: list[StatementLine] = []
+    for cell in _bill_rows(content, DETAIL_COLUMNS):
+        if cell["kind"] == "交易":
+            lines.append(
+                StatementLine(
+                    kind="payment",
+                    reference=cell["out_trade_no"],
+                    provider_reference=cell["trade_no"],
+                    out_trade_no=cell["out_trade_no"],
+                    amount=_bill_yuan(cell["amount"]),
+                    occurred_at=_bill_time(cell["finished"]),
+                    fee=abs(_bill_yuan(cell["fee"])),
+                )
             )
-            if cell["kind"] == "交易":
-                lines.append(
-                    StatementLine(
-                        kind="payment",
-                        reference=cell["out_trade_no"],
-                        provider_reference=cell["trade_no"],
-                        out_trade_no=cell["out_trade_no"],
-                        amount=quantize_money(cell["amount"]),
-                        occurred_at=occurred,
-                        fee=abs(quantize_money(cell["fee"] or "0")),
-                    )
+        elif cell["kind"] == "退款":
+            lines.append(
+                StatementLine(
+                    kind="refund",
+                    reference=cell["request_no"],
+                    provider_reference=cell["trade_no"],
+                    out_trade_no=cell["out_trade_no"],
+                    amount=abs(_bill_yuan(cell["amount"])),
+                    occurred_at=_bill_time(cell["finished"]),
                 )
-            elif cell["kind"] == "退款":
-                lines.append(
-                    StatementLine(
-                        kind="refund",
-                        reference=cell["request_no"],
-                        provider_reference=cell["trade_no"],
-                        out_trade_no=cell["out_trade_no"],
-                        amount=abs(quantize_money(cell["amount"])),
-                        occurred_at=occurred,
-                    )
-                )
+            )
     return lines
+
+
+# Account-bill columns (账务明细, bill_type=signcustomer) this reads, and the business types
+# that are Fenxiao's royalty settlements and transfers. 商户订单号 is the merchant's number of
+# the movement: the settlement's out_request_no, the transfer's out_biz_no.
+ACCOUNT_COLUMNS = {
+    "flow_no": "账务流水号",
+    "business_no": "业务流水号",
+    "merchant_no": "商户订单号",
+    "occurred": "发生时间",
+    "expense": "支出金额（-元）",
+    "kind": "业务类型",
+}
+ACCOUNT_KINDS = {"分账": "split", "转账": "payout"}
+
+
+def parse_account_bill_zip(content: bytes | None) -> list[StatementLine]:
+    """The account bill: each royalty settlement (分账) and transfer (转账) that left the
+    account, one line per merchant number (a settlement to several receivers is one line of
+    their total, as the ledger keeps one split row per number)."""
+    found: dict[tuple[str, str], StatementLine] = {}
+    for cell in _bill_rows(content, ACCOUNT_COLUMNS):
+        kind = ACCOUNT_KINDS.get(cell["kind"])
+        expense = abs(_bill_yuan(cell["expense"]))
+        if kind is None or not expense:
+            continue  # payments, refunds, fees (the trade bill's), or money that came in
+        key = (kind, cell["merchant_no"])
+        previous = found.get(key)
+        found[key] = StatementLine(
+            kind=kind,
+            reference=cell["merchant_no"],
+            provider_reference=cell["business_no"],
+            amount=expense + (previous.amount if previous else Decimal("0.00")),
+            occurred_at=previous.occurred_at if previous else _bill_time(cell["occurred"]),
+        )
+    return list(found.values())

@@ -1,8 +1,9 @@
 """Serializers of the programme's figures: team, leaderboards, tier progress."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from apps.core.api_schema import NamedChoiceField
+from apps.core.api_schema import NamedChoiceField, QueryChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer, UplineMemberSerializer
 from apps.distributors.models import Combinator, CustomerBinding, Tier, TierCondition
 from apps.marketing.api.serializers import StoreCouponSerializer
@@ -57,8 +58,8 @@ class TeamQuerySerializer(serializers.Serializer):
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
-    board = serializers.ChoiceField(choices=BOARD_CHOICES, default=Board.DEFAULT)
-    period = serializers.ChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
+    board = QueryChoiceField(choices=BOARD_CHOICES, default=Board.DEFAULT)
+    period = QueryChoiceField(choices=PERIOD_CHOICES, default=Period.DEFAULT)
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):
@@ -68,6 +69,7 @@ class LeaderboardEntrySerializer(serializers.Serializer):
     is_me = serializers.BooleanField(source="is_viewer")
 
 
+@extend_schema_serializer(many=False)  # one board (an object), also from the merchant's list route
 class LeaderboardSerializer(serializers.Serializer):
     board = serializers.CharField()
     period = serializers.CharField()

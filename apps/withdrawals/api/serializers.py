@@ -51,10 +51,17 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
 
 class MerchantWithdrawalSerializer(WithdrawalSerializer):
-    distributor = DistributorBriefSerializer(read_only=True)
+    distributor = DistributorBriefSerializer(read_only=True, allow_null=True)
+    supplier = serializers.IntegerField(source="supplier_id", read_only=True, allow_null=True)
 
     class Meta(WithdrawalSerializer.Meta):
-        fields = [*WithdrawalSerializer.Meta.fields, "distributor", "reviewer", "idempotency_key"]
+        fields = [
+            *WithdrawalSerializer.Meta.fields,
+            "distributor",
+            "supplier",
+            "reviewer",
+            "idempotency_key",
+        ]
         read_only_fields = fields
 
 
@@ -73,6 +80,33 @@ class WithdrawalRequestSerializer(serializers.Serializer):
         help_text="Optional, chosen by the client: sent again, it returns the same withdrawal "
         "instead of making a second one.",
     )
+
+
+class SupplierWithdrawalSerializer(WithdrawalSerializer):
+    """A supplier's withdrawal of what one store owes it."""
+
+    store = serializers.IntegerField(source="merchant_id", read_only=True)
+
+    class Meta(WithdrawalSerializer.Meta):
+        fields = [*WithdrawalSerializer.Meta.fields, "store"]
+        read_only_fields = fields
+
+
+class SupplierWithdrawalRequestSerializer(WithdrawalRequestSerializer):
+    store = serializers.IntegerField(
+        min_value=1, help_text="The store whose debt to the supplier is withdrawn."
+    )
+
+
+class SupplierBalanceSerializer(serializers.Serializer):
+    """The supplier's balances with one store (its wallet there)."""
+
+    store = serializers.IntegerField(source="merchant_id", read_only=True)
+    store_name = serializers.CharField(source="merchant.name", read_only=True)
+    frozen = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    available = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    withdrawing = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    withdrawn = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
 
 
 class WithdrawalQuoteParamsSerializer(serializers.Serializer):
@@ -94,6 +128,8 @@ class WithdrawalSettingsSerializer(serializers.ModelSerializer):
     payout_provider = NamedChoiceField(
         WithdrawalSettings.PayoutProvider.choices, enum_name="PayoutProviderEnum"
     )
+    # null until the merchant first saves them (the defaults are shown)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = WithdrawalSettings

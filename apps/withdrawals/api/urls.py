@@ -13,7 +13,14 @@ merchant_router.register(
     "withdrawals", views.MerchantWithdrawalViewSet, basename="merchant-withdrawal"
 )
 
+supplier_router = SimpleRouter()
+supplier_router.register(
+    "withdrawals", views.SupplierWithdrawalViewSet, basename="supplier-withdrawal"
+)
+supplier_router.register("balances", views.SupplierBalanceViewSet, basename="supplier-balance")
+
 store_urlpatterns = store_router.urls
+supplier_urlpatterns = supplier_router.urls
 merchant_urlpatterns = [
     path(
         "withdrawal-settings/",

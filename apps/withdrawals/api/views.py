@@ -12,10 +12,13 @@ from apps.accounts.models import User
 from apps.core.errors import NotFound
 from apps.distributors.models import Distributor
 from apps.distributors.selectors import distributor_for_user
+from apps.ledger.models import SupplierWallet
+from apps.suppliers.scoping import SupplierStaffViewSet
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 from apps.withdrawals.models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
 from apps.withdrawals.selectors import withdrawal_settings_for
 from apps.withdrawals.services import (
+    supplier_withdrawal_request,
     withdrawal_approve,
     withdrawal_preview,
     withdrawal_reject,
@@ -25,6 +28,9 @@ from apps.withdrawals.services import (
 
 from .serializers import (
     MerchantWithdrawalSerializer,
+    SupplierBalanceSerializer,
+    SupplierWithdrawalRequestSerializer,
+    SupplierWithdrawalSerializer,
     WithdrawalQuoteParamsSerializer,
     WithdrawalQuoteSerializer,
     WithdrawalRejectSerializer,
@@ -152,3 +158,56 @@ class WithdrawalSettingsViewSet(MerchantStaffViewSet):
         serializer.is_valid(raise_exception=True)
         settings = withdrawal_settings_update(merchant=self.merchant, **serializer.validated_data)
         return Response(self.get_serializer(settings).data)
+
+
+@extend_schema(tags=["supplier"])
+class SupplierBalanceViewSet(mixins.ListModelMixin, SupplierStaffViewSet):
+    """The caller's balances with each store that sold its goods (what each store owes it)."""
+
+    queryset = SupplierWallet.objects.all()
+    serializer_class = SupplierBalanceSerializer
+    pagination_class = None
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("merchant").order_by("merchant__name", "merchant_id")
+
+
+@extend_schema(tags=["supplier"])
+class SupplierWithdrawalViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, SupplierStaffViewSet
+):
+    """The caller's withdrawals (提现) of what stores owe it, newest first."""
+
+    queryset = Withdrawal.objects.all()
+    serializer_class = SupplierWithdrawalSerializer
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.prefetch_related(HISTORY).order_by("-id")
+
+    @extend_schema(
+        request=SupplierWithdrawalRequestSerializer, responses={201: SupplierWithdrawalSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        """Ask to withdraw an amount of one store's debt (its available balance there). A store
+        that never sold the caller's goods answers 404."""
+        serializer = SupplierWithdrawalRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wallet = (
+            SupplierWallet.objects.filter(
+                supplier=self.supplier, merchant_id=serializer.validated_data["store"]
+            )
+            .select_related("merchant")
+            .first()
+        )
+        if wallet is None:
+            raise NotFound(_("No such store."), code="unknown_store")
+        withdrawal = supplier_withdrawal_request(
+            merchant=wallet.merchant,
+            supplier=self.supplier,
+            amount=serializer.validated_data["amount"],
+            account=serializer.validated_data["account"],
+            actor=cast(User, request.user),
+            request_token=serializer.validated_data["request_token"],
+        )
+        data = self.get_serializer(self.get_queryset().get(pk=withdrawal.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED)

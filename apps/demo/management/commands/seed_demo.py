@@ -25,6 +25,7 @@ from tqdm import tqdm
 from apps.accounts.models import User
 from apps.demo.seed import (
     catalogue,
+    groupbuy,
     history,
     live,
     marketing,
@@ -73,6 +74,7 @@ STEPS: list[tuple[str, Step]] = [
     ("share-link visits", providers.record_share_visits),
     ("live room", live.create_live_room),
     ("marketing", marketing.create_marketing),
+    ("group buy", groupbuy.create_group_buy),
 ]
 
 
