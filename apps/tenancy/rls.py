@@ -80,14 +80,22 @@ EXTRA_POLICIES: tuple[Policy, ...] = (
         f"WHERE s.supply_sku_id = suppliers_supplysku.id AND s.merchant_id = {MERCHANT_ID})",
         f"{MERCHANT_ID} IS NOT NULL",
     ),
-    # A supplier reads the orders (recipient, address) it has lines in, the lines of its parcels,
-    # and the merchants' SKUs and products picked from its catalogue.
+    # A supplier reads the orders (recipient, address) it has lines in, the journals its ledger
+    # entries are in (its statement), the lines of its parcels, and the merchants' SKUs and
+    # products picked from its catalogue.
     Policy(
         "orders_order",
         "fenxiao_supplier_read",
         "SELECT",
         f"{SUPPLIER_ID} IS NOT NULL AND EXISTS (SELECT 1 FROM orders_orderline l "
         f"WHERE l.order_id = orders_order.id AND l.supplier_id = {SUPPLIER_ID})",
+    ),
+    Policy(
+        "commissions_journal",
+        "fenxiao_supplier_read",
+        "SELECT",
+        f"{SUPPLIER_ID} IS NOT NULL AND EXISTS (SELECT 1 FROM commissions_ledgerentry e "
+        f"WHERE e.journal_id = commissions_journal.id AND e.supplier_id = {SUPPLIER_ID})",
     ),
     Policy(
         "dropship_shipmentline",

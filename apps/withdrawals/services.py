@@ -49,6 +49,7 @@ from apps.payments.providers import (
     provider_get,
 )
 from apps.suppliers.models import Supplier
+from apps.tenancy.scope import tenant_scope
 
 from .events import WithdrawalStatusChanged
 from .models import Withdrawal, WithdrawalSettings, WithdrawalStatusChange
@@ -345,6 +346,15 @@ def supplier_withdrawal_request(
     account = (account or "").strip()
     if not account:
         raise DomainError(_("Enter the account to pay into."), code="account_required")
+    # The withdrawal, its journal and the review are the store's books (row-level security): the
+    # supplier, in its own scope, asks; the request is written in the store's scope.
+    with tenant_scope(merchant_id=merchant.pk, user=actor):
+        return _supplier_withdrawal_open(merchant, supplier, amount, account, request_token, actor)
+
+
+def _supplier_withdrawal_open(  # type: ignore[no-untyped-def]
+    merchant, supplier, amount, account, request_token, actor
+) -> Withdrawal:
     return _withdrawal_open(
         merchant=merchant,
         holder={"supplier": supplier},
