@@ -20,6 +20,7 @@ from apps.refunds import selectors as refund_selectors
 from apps.refunds import services as refund_services
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
+from apps.tenancy.scope import owner_connection
 from tests.factories import SkuFactory
 from tests.refunds.conftest import notify
 from tests.services.flows import bind, completed_order
@@ -289,7 +290,8 @@ def test_a_refund_takes_wallet_locks_in_distributor_order(order, chain):
     refund.start()
     try:
         deadline = time.monotonic() + 20
-        with connections["default"].cursor() as cursor:
+        # As the owner: the application role sees no other session's state.
+        with owner_connection("test: sessions waiting"), connections["default"].cursor() as cursor:
             while time.monotonic() < deadline:
                 cursor.execute("SELECT pg_stat_clear_snapshot()")
                 cursor.execute(

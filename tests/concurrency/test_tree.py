@@ -8,6 +8,7 @@ from django.db import connection
 from apps.distributors.models import Distributor
 from apps.distributors.services import distributor_join, distributor_move, distributors_set_status
 from apps.ledger.models import Wallet
+from apps.tenancy.scope import owner_connection
 from tests.factories import MerchantFactory, UserFactory
 from tests.support.tree import FRESH_ROOT, assert_trees_valid, shape
 
@@ -200,7 +201,8 @@ def wait_until(condition, timeout=BARRIER_TIMEOUT):
 
 
 def waiting_for_a_lock() -> int:
-    with connection.cursor() as cursor:
+    # As the owner: the application role sees no other session's state.
+    with owner_connection("test: sessions waiting"), connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"

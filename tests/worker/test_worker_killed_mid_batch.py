@@ -39,6 +39,7 @@ from apps.commissions.models import CommissionRecord
 from apps.ledger.checks import ledger_breaches
 from apps.ledger.models import Journal, LedgerEntry, Wallet
 from apps.orders.models import Order
+from apps.tenancy.scope import owner_connection
 from tests.factories import SkuFactory
 from tests.services.flows import bind, completed_order
 
@@ -80,8 +81,9 @@ def unacked_settlements() -> list[int]:
 
 def backends_waiting_for_a_lock(worker) -> int:
     """How many of the worker's database sessions wait for a lock right now. (Inside a transaction
-    PostgreSQL keeps showing one snapshot of its statistics views unless told to drop it.)"""
-    with connection.cursor() as cursor:
+    PostgreSQL keeps showing one snapshot of its statistics views unless told to drop it.) As the
+    owner: the application role sees no other session's state."""
+    with owner_connection("test: the worker's sessions"), connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
