@@ -49,6 +49,9 @@ def _one_share_per_paid_supplied_line(merchant_id: int | None) -> Iterator[str]:
     ).values_list("pk", "supply_unit_price", "quantity")
     for line_id, unit_price, quantity in lines.iterator():
         found = shares.pop(line_id, None)
+        if unit_price is None:
+            yield f"paid supplied order line {line_id} has no supply price"
+            continue
         owed = unit_price * quantity
         if found is None:
             yield f"paid supplied order line {line_id} ({owed} owed) has no supplier's share"

@@ -62,7 +62,7 @@ def supply_shares_open(*, order_id: int) -> list[SupplyShare]:
                 order_id=order_id,
                 order_line_id=line_id,
                 supplier_id=supplier_id,
-                amount=unit_price * quantity,
+                amount=(unit_price or ZERO) * quantity,
             )
             for line_id, _merchant, supplier_id, unit_price, quantity in lines
         ],

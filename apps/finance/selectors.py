@@ -228,7 +228,7 @@ STATEMENT_KIND_LABELS = {
     "payout": _("Payout"),
 }
 # What the provider's amount is, in the ledger: (journal kind, account(s), sign).
-LEDGER_SIDE = {
+LEDGER_SIDE: dict[str, tuple[str, str | tuple[str, ...], int]] = {
     "payment": (Kind.PAYMENT, Account.PROVIDER, -1),
     "refund": (Kind.REFUND, Account.PROVIDER, 1),
     # A distributor's or a supplier's (each leg is one or the other).

@@ -282,7 +282,7 @@ def _apply_to_wallets_at_once(wallet_legs: Sequence[tuple[int, Leg]]) -> None:
         )
 
 
-SUPPLIER_COLUMNS = {
+SUPPLIER_COLUMNS: dict[str, str] = {
     Account.SUPPLIER_FROZEN: "frozen",
     Account.SUPPLIER_AVAILABLE: "available",
     Account.SUPPLIER_WITHDRAWING: "withdrawing",

@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, trans_real
 
 from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
@@ -114,7 +114,7 @@ def handshake_language(scope: dict) -> str:
                         pass
         elif name == b"accept-language":
             accept = value.decode("latin-1")
-    for code, _quality in translation.trans_real.parse_accept_lang_header(accept):
+    for code, _quality in trans_real.parse_accept_lang_header(accept):
         if code == "*":
             break
         try:

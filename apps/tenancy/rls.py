@@ -130,7 +130,7 @@ def tenant_tables() -> dict[str, set[str]]:
     for model in apps.get_models(include_auto_created=True):
         if not model._meta.managed or model._meta.proxy:
             continue
-        columns = {field.column for field in model._meta.concrete_fields}
+        columns = {field.column for field in model._meta.concrete_fields if field.column}
         tenant_columns = columns & {"merchant_id", "supplier_id"}
         if tenant_columns:
             tables.setdefault(model._meta.db_table, set()).update(tenant_columns)

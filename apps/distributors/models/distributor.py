@@ -39,7 +39,7 @@ class Distributor(MPTTModel, MerchantOwned):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
 
-    objects = DistributorManager()
+    objects = DistributorManager()  # type: ignore[misc]  # a TreeManager (MPTTModel declares it)
 
     class Qualification(models.TextChoices):
         EVERYONE = "everyone", _("Joined (everyone may join)")
