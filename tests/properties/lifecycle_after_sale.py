@@ -266,7 +266,10 @@ class AfterSaleRules:
         kept = order.amount - order.refunded_total()
         remaining = percent_floor(kept, self.split_percent)
         shares = []
-        platform = min(order.fee, kept, remaining)
+        # The platform keeps its fee less what the refunds gave back of it (the ledger's
+        # platform_fee legs), so a refunded order leaves more of the 30 % for commission.
+        fee_kept = order.fee - floor_share(order.fee, order.refunded_total(), order.amount)
+        platform = min(max(ZERO, fee_kept), kept, remaining)
         remaining -= platform
         shares.append(platform)
         dues: dict[tuple[int, int], Decimal] = {}

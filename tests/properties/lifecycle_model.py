@@ -9,7 +9,8 @@ Arithmetic (DESIGN.md money rules), in integer cents:
 - the platform fee given back is ⌊fee × refunded / paid⌋ on the cumulative refunded amount;
 - ``n`` more units of a line are worth ⌊paid × (held + n) / qty⌋ − ⌊paid × held / qty⌋;
 - withdrawal fee ⌊(amount − band)⁺ × fee%⌋, tax ⌊(amount − threshold)⁺ × tax%⌋, net the rest;
-- a split sends at most ⌊kept × 30 %⌋ to others: the platform fee first, then levels 1, 2, 3.
+- a split sends at most ⌊kept × 30 %⌋ to others: the platform fee first (less what refunds gave
+  back of it), then levels 1, 2, 3.
 """
 
 from __future__ import annotations
