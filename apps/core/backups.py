@@ -18,10 +18,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg2
 from django.conf import settings
@@ -71,6 +73,15 @@ class Target:
         if self.password:
             env["PGPASSWORD"] = self.password
         return env
+
+    def url(self) -> str:
+        """A ``DATABASE_URL`` for this database (a socket directory as the ``host`` parameter)."""
+        user = quote(self.user, safe="")
+        credentials = f"{user}:{quote(self.password, safe='')}@" if self.password else f"{user}@"
+        if self.host.startswith("/"):
+            return f"postgres://{credentials}/{self.name}?host={quote(self.host, safe='')}"
+        port = f":{self.port}" if self.port else ""
+        return f"postgres://{credentials}{self.host or 'localhost'}{port}/{self.name}"
 
     def connect(self, database: str | None = None) -> Any:
         return psycopg2.connect(
@@ -122,6 +133,23 @@ def table_row_counts(cursor: Any) -> dict[str, int]:
 def applied_migrations(cursor: Any) -> list[str]:
     cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
     return [f"{app}.{name}" for app, name in cursor.fetchall()]
+
+
+def manage(arguments: list[str], target: Target) -> None:
+    """``manage.py`` with these arguments, against ``target`` instead of the configured database."""
+    env = {**target.env(), "DATABASE_URL": target.url()}
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise BackupError(
+            f"manage.py {' '.join(arguments)} failed: {lines[-1] if lines else result.returncode}"
+        )
 
 
 def run(command: list[str], target: Target) -> None:
@@ -245,6 +273,10 @@ def backup_restore(*, manifest_path: Path, database: str, target: Target | None 
                 + [str(dump_path)],
                 restored,
             )
+            # The dump carries no privileges (it restores into any cluster): the application
+            # role's grants, and the policies' helper functions, come back the way ``migrate``
+            # gives them (apps/tenancy: ``manage.py rls apply``), run against the new database.
+            manage(["rls", "apply"], restored)
             check = restored.connect()
             try:
                 with check.cursor() as cursor:

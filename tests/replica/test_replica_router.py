@@ -17,6 +17,8 @@ from django.test import RequestFactory, override_settings
 
 from apps.core.replica import WROTE_COOKIE, ReplicaReadMiddleware, ReplicaRouter, replica_reads
 from apps.merchants.models import Merchant
+from apps.tenancy import rls
+from apps.tenancy.scope import app_role, owner_connection
 from tests.support.replica import StreamingPair
 
 pytestmark = pytest.mark.slow
@@ -32,8 +34,16 @@ def pair(tmp_path_factory, django_db_blocker):
     connections.settings[PRIMARY] = streaming.database_settings(base, replica=False)
     connections.settings[REPLICA] = streaming.database_settings(base, replica=True)
     with django_db_blocker.unblock():
-        with connections[PRIMARY].schema_editor() as editor:
-            editor.create_model(Merchant)
+        # Set up as the owner, as `migrate` does: the merchants' table, and the application
+        # role (cluster-wide, so the replica has it too) with its grants; the tests' own
+        # connections then run as that role like every other connection of the suite.
+        with owner_connection("the replica tests' own primary"):
+            with connections[PRIMARY].schema_editor() as editor:
+                editor.create_model(Merchant)
+            with connections[PRIMARY].cursor() as cursor:
+                rls.ensure_role(cursor, app_role())
+                rls.grant(cursor, app_role())
+            connections[PRIMARY].close()
         streaming.wait_replayed(primary_lsn())
         yield streaming
         for alias in (PRIMARY, REPLICA):
