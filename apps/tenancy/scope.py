@@ -231,8 +231,17 @@ def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
     if _owner_depth == 0:
         role = app_role()
         with raw.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            if cursor.fetchone() is None:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s), "
+                "to_regclass('django_migrations') IS NOT NULL",
+                [role],
+            )
+            role_exists, migrated = cursor.fetchone()
+            if not role_exists and not migrated:
+                # A database nothing was migrated into holds no tenant's rows: commands that
+                # connect before the first `migrate` (makemigrations --check, check) may run.
+                return
+            if not role_exists:
                 from django.core.exceptions import ImproperlyConfigured
 
                 raise ImproperlyConfigured(

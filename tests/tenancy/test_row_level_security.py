@@ -336,3 +336,35 @@ def test_every_beat_job_declares_the_platform_scope():
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         task = import_string(entry["task"])
         assert task.platform_scope, entry["task"]
+
+
+def _connect_as_app(name: str) -> None:
+    """Open (and close) a connection to the database ``name`` as the application would."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    wrapper = DatabaseWrapper({**connection.settings_dict, "NAME": name}, alias="rls-probe")
+    try:
+        wrapper.ensure_connection()
+    finally:
+        wrapper.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_its_role_a_migrated_database_refuses_to_connect_but_a_fresh_one_may():
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    fresh = f"{connection.settings_dict['NAME']}_fresh_probe"
+    with owner_connection("create an empty database"), connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{fresh}"')
+        cursor.execute(f'CREATE DATABASE "{fresh}"')
+    try:
+        with override_settings(FENXIAO_DB_APP_ROLE="fenxiao_role_nobody_created"):
+            # the suite's migrated database: without the role it would be read as the owner
+            with pytest.raises(ImproperlyConfigured, match="does not exist yet"):
+                _connect_as_app(connection.settings_dict["NAME"])
+            # nothing migrated into it yet (makemigrations --check before the first migrate)
+            _connect_as_app(fresh)
+    finally:
+        with owner_connection("drop the empty database"), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{fresh}"')
