@@ -77,7 +77,8 @@ class Target:
     def url(self) -> str:
         """A ``DATABASE_URL`` for this database (a socket directory as the ``host`` parameter)."""
         user = quote(self.user, safe="")
-        credentials = f"{user}:{quote(self.password, safe='')}@" if self.password else f"{user}@"
+        password = f":{quote(self.password, safe='')}" if self.password else ""
+        credentials = f"{user}{password}@" if user else ""  # no user: libpq's default
         if self.host.startswith("/"):
             return f"postgres://{credentials}/{self.name}?host={quote(self.host, safe='')}"
         port = f":{self.port}" if self.port else ""
