@@ -144,6 +144,7 @@ def join_many(
     from apps.distributors import tree
     from apps.distributors.services import distributor_join
     from apps.merchants.models import Merchant
+    from apps.tenancy.scope import tenant_scope
 
     chooser = random.Random(seed)
     merchant = Merchant.objects.get(pk=merchant_id)
@@ -151,13 +152,15 @@ def join_many(
     tree.respace_stats.clear()
     latencies = []
     cpu_started = time.process_time()
-    for user in users:
-        code = chooser.choice(codes)
-        started = time.perf_counter()
-        joined = distributor_join(merchant=merchant, user=user, invite_code=code)
-        latencies.append((time.perf_counter() - started) * 1000)
-        if not fixed:
-            codes.append(joined.invite_code)
+    # In the store's scope, as the storefront's middleware runs the join (row-level security).
+    with tenant_scope(merchant):
+        for user in users:
+            code = chooser.choice(codes)
+            started = time.perf_counter()
+            joined = distributor_join(merchant=merchant, user=user, invite_code=code)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not fixed:
+                codes.append(joined.invite_code)
     cpu_ms = (time.process_time() - cpu_started) * 1000 / max(1, len(users))
     return {"latencies": latencies, "respaces": dict(tree.respace_stats), "cpu_ms": cpu_ms}
 
@@ -231,8 +234,11 @@ def sample_lock_waits(pending) -> dict:  # type: ignore[no-untyped-def]
     or do they only share the CPUs?"""
     from django.db import connection
 
+    from apps.tenancy.scope import owner_connection
+
     samples = active = waiting = 0
-    with connection.cursor() as cursor:
+    # As the owner: the application role sees no other session's state.
+    with owner_connection("bench: sessions waiting"), connection.cursor() as cursor:
         while not pending.ready():
             cursor.execute(
                 "SELECT count(*) FILTER (WHERE state = 'active'),"
@@ -253,18 +259,20 @@ def sample_lock_waits(pending) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def statements_per_join(merchant, code: str) -> int:  # type: ignore[no-untyped-def]
+def statements_of_a_join(merchant, code: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL ``distributor_join`` sends, in the store's scope (Django records BEGIN/COMMIT and
+    savepoints among the captured queries; the scope's own set_config is not among them)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from apps.accounts.models import User
     from apps.distributors.services import distributor_join
+    from apps.tenancy.scope import tenant_scope
 
     user = User.objects.create_user(f"bench_counted_join_{merchant.pk}")
-    with CaptureQueriesContext(connection) as captured:
+    with tenant_scope(merchant), CaptureQueriesContext(connection) as captured:
         distributor_join(merchant=merchant, user=user, invite_code=code)
-    # Django records BEGIN and COMMIT among the captured queries
-    return len(captured.captured_queries)
+    return [query["sql"][:160] for query in captured.captured_queries]
 
 
 # --- lookups ---------------------------------------------------------------------------------
@@ -343,7 +351,8 @@ def run_network(name: str, merchant, text: str, args, chooser, fan_out: bool = F
     if fan_out:
         everyone = everyone.filter(parent__isnull=True)
     codes = list(everyone.values_list("invite_code", flat=True))
-    result["statements_per_join"] = statements_per_join(merchant, chooser.choice(codes))
+    result["statements_of_a_join"] = statements_of_a_join(merchant, chooser.choice(codes))
+    result["statements_per_join"] = len(result["statements_of_a_join"])
     print(f"  {name}: {args.joins} sequential joins…", flush=True)
     sequential_users = make_users(f"{name}_seq_", args.joins)
     sequential = join_many(merchant.pk, sequential_users, list(codes), SEED, fan_out)
@@ -520,9 +529,12 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connections
 
+        from apps.tenancy.scope import platform_scope
+
         call_command("migrate", verbosity=0)
         try:
-            result = run(args)
+            with platform_scope(reason="bench: the networks and the checks"):
+                result = run(args)
         finally:
             connections.close_all()
     finally:
