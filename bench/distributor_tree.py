@@ -229,33 +229,46 @@ def join_concurrently(
 
 
 def sample_lock_waits(pending) -> dict:  # type: ignore[no-untyped-def]
-    """While the joiners run, sample every 10 ms how many of their backends are active and how
-    many of those wait for a lock (advisory, row or transaction): do joins queue on each other,
-    or do they only share the CPUs?"""
+    """While the joiners run, sample every 10 ms what their backends are doing: running a
+    statement (``active``, and whether it waits for a lock — advisory, row or transaction — or for
+    something else: WAL flush at commit, I/O), or waiting for their joiner (``idle in
+    transaction``: a lock held while the joiner's Python runs; ``idle``: between joins). Do joins
+    queue on each other, or do they only share the CPUs?"""
+    from collections import Counter
+
     from django.db import connection
 
     from apps.tenancy.scope import owner_connection
 
     samples = active = waiting = 0
+    states: Counter[str] = Counter()
     # As the owner: the application role sees no other session's state.
     with owner_connection("bench: sessions waiting"), connection.cursor() as cursor:
         while not pending.ready():
             cursor.execute(
-                "SELECT count(*) FILTER (WHERE state = 'active'),"
-                " count(*) FILTER (WHERE wait_event_type = 'Lock')"
+                "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'running')"
                 " FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             )
-            now_active, now_waiting = cursor.fetchone()
+            rows = cursor.fetchall()
+            now_active = sum(1 for state, _event in rows if state == "active")
             if now_active:
                 samples += 1
                 active += now_active
-                waiting += now_waiting
+                waiting += sum(
+                    1 for state, event in rows if state == "active" and event.startswith("Lock:")
+                )
+                for state, event in rows:
+                    states[f"{state} / {event}" if state == "active" else str(state)] += 1
             time.sleep(0.01)
     return {
         "lock_samples": samples,
         "mean_active_backends": round(active / samples, 2) if samples else 0,
         "mean_backends_waiting_for_a_lock": round(waiting / samples, 2) if samples else 0,
+        # mean backends per state (and wait event) over the samples
+        "backend_states": {
+            key: round(count / samples, 2) for key, count in states.most_common(8) if samples
+        },
     }
 
 
