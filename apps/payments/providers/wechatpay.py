@@ -272,6 +272,7 @@ class WeChatPayProvider:
     name = "wechatpay"
     statement_kinds = frozenset({"payment", "refund", "split", "payout"})
     statement_is_local = False
+    statement_splits_by_trade = False
 
     def __init__(self, transport: httpx.BaseTransport | None = None):
         self.transport = transport
