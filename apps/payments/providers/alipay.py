@@ -11,10 +11,10 @@ Wire format, as the platform documents it:
   the exact text of the response object, checked with Alipay's public key. ``code`` 10000 is
   success, 40004 a business refusal (``sub_code``), 20000 "unknown, ask again".
 - Asynchronous notifications are form POSTs signed over every field but ``sign`` and
-  ``sign_type``, sorted, empty fields included; Fenxiao answers ``success``. A refund does not get a notification of
-  its own: Alipay notifies the trade's ``notify_url`` with ``out_biz_no`` (the refund's request
-  number) and ``refund_fee``; the provider then asks ``alipay.trade.fastpay.refund.query`` for that
-  request's exact amount.
+  ``sign_type``, sorted, empty fields included; Fenxiao answers ``success``. A refund does not
+  get a notification of its own: Alipay notifies the trade's ``notify_url`` with ``out_biz_no``
+  (the refund's request number) and ``refund_fee``; the provider then asks
+  ``alipay.trade.fastpay.refund.query`` for that request's exact amount.
 
 Why not ``alipay-sdk-python`` or ``python-alipay-sdk``: the official SDK is a code generator's
 output for the whole platform, pinned to ``pycryptodome`` and without timeouts on its HTTP calls;
