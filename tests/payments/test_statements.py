@@ -259,21 +259,21 @@ def test_the_alipay_bill_matches_the_ledger_and_reports_a_wrong_amount_and_an_un
     ]
 
 
-def alipay_split(payment, fake, amount):
-    """A royalty settlement of ``amount`` to the platform for the payment."""
+def alipay_split(payment, fake, amount, receiver="platform", account="2088000000000001"):
+    """A royalty settlement of ``amount`` to the platform (or ``receiver``) for the payment."""
     from apps.payments.models import PaymentSplit
     from apps.payments.providers import SplitReceiver, provider_get
 
     split = PaymentSplit.objects.create(
         merchant=payment.merchant,
         payment=payment,
-        receiver=PaymentSplit.Receiver.PLATFORM,
+        receiver=receiver,
         amount=amount,
-        idempotency_key=f"SPL-{payment.out_trade_no}-platform",
+        idempotency_key=f"SPL-{payment.out_trade_no}-{receiver}",
     )
     provider_get("alipay").split(
         payment,
-        [SplitReceiver(receiver="platform", account="2088000000000001", amount=amount)],
+        [SplitReceiver(receiver=receiver, account=account, amount=amount)],
         split.idempotency_key,
     )
     return split
@@ -311,22 +311,8 @@ def test_two_royalty_shares_of_one_trade_are_told_apart_by_amount(
     """The account bill names both shares by the trade: each bill row takes the split row of its
     amount, a wrong amount is reported against the row left, a royalty of a trade Fenxiao never
     made is missing in the ledger."""
-    from apps.payments.models import PaymentSplit
-    from apps.payments.providers import SplitReceiver, provider_get
-
     payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
-    merchants_share = PaymentSplit.objects.create(
-        merchant=merchant,
-        payment=payment,
-        receiver=PaymentSplit.Receiver.MERCHANT,
-        amount=D("0.20"),
-        idempotency_key=f"SPL-{payment.out_trade_no}-merchant",
-    )
-    provider_get("alipay").split(
-        payment,
-        [SplitReceiver(receiver="merchant", account="2088000000000002", amount=D("0.20"))],
-        merchants_share.idempotency_key,
-    )
+    merchants_share = alipay_split(payment, alipay_fake, D("0.20"), "merchant", "2088000000000002")
     platforms_share = alipay_split(payment, alipay_fake, D("0.30"))
     # The bill shows the first settlement (the merchant's share) with a wrong amount.
     alipay_fake.state.account_bill_amounts[merchants_share.idempotency_key] = "0.21"

@@ -693,8 +693,7 @@ ACCOUNT_COLUMNS = {
     "expense": "支出金额（-元）",
     "kind": "业务类型",
 }
-ROYALTY_KINDS = frozenset({"交易分账", "分账"})
-TRANSFER_KINDS = frozenset({"转账"})
+ACCOUNT_KINDS = {"交易分账": "split", "分账": "split", "转账": "payout"}
 
 
 def parse_account_bill_zip(content: bytes | None) -> list[StatementLine]:
@@ -704,29 +703,20 @@ def parse_account_bill_zip(content: bytes | None) -> list[StatementLine]:
     reconciliation to find (payments.statements). A transfer is named by its out_biz_no."""
     lines: list[StatementLine] = []
     for cell in _bill_rows(content, ACCOUNT_COLUMNS):
+        kind = ACCOUNT_KINDS.get(cell["kind"])
         expense = abs(_bill_yuan(cell["expense"]))
-        if not expense:
-            continue  # money that came in: payments are the trade bill's business
-        if cell["kind"] in ROYALTY_KINDS:
-            lines.append(
-                StatementLine(
-                    kind="split",
-                    reference=cell["merchant_no"],
-                    provider_reference=cell["business_no"] or cell["flow_no"],
-                    out_trade_no=cell["merchant_no"],
-                    receiver=cell["counterparty"],
-                    amount=expense,
-                    occurred_at=_bill_time(cell["occurred"]),
-                )
+        if kind is None or not expense:
+            continue  # payments, refunds, fees (the trade bill's business), or money that came in
+        royalty = kind == "split"
+        lines.append(
+            StatementLine(
+                kind=kind,
+                reference=cell["merchant_no"],
+                provider_reference=cell["business_no"] or cell["flow_no"],
+                out_trade_no=cell["merchant_no"] if royalty else "",
+                receiver=cell["counterparty"] if royalty else "",
+                amount=expense,
+                occurred_at=_bill_time(cell["occurred"]),
             )
-        elif cell["kind"] in TRANSFER_KINDS:
-            lines.append(
-                StatementLine(
-                    kind="payout",
-                    reference=cell["merchant_no"],
-                    provider_reference=cell["business_no"] or cell["flow_no"],
-                    amount=expense,
-                    occurred_at=_bill_time(cell["occurred"]),
-                )
-            )
+        )
     return lines
