@@ -17,9 +17,9 @@ from apps.payments import tasks as payment_tasks
 from apps.payments.providers.sandbox import SandboxProvider
 from apps.products.models import Sku
 from apps.refunds import selectors as refund_selectors
-from apps.refunds.services import requesting as refund_requesting
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
+from apps.refunds.services import requesting as refund_requesting
 from apps.tenancy.scope import owner_connection
 from tests.factories import SkuFactory
 from tests.refunds.conftest import notify
