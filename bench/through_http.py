@@ -875,9 +875,14 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connections
 
+        from apps.tenancy.scope import platform_scope
+
         call_command("migrate", verbosity=0)
         try:
-            result = run(args, bench_url)
+            # Row-level security: the fixture is built (and the in-process requests start) in the
+            # platform scope; each request replaces it with its own, as gunicorn's do.
+            with platform_scope(reason="bench: the fixture and the in-process pages"):
+                result = run(args, bench_url)
         finally:
             connections.close_all()
     finally:
