@@ -242,6 +242,43 @@ def test_supplier_staff_run_in_their_supplier(factory):
     assert (scope.kind, scope.supplier_id) == (SUPPLIER, supplier.pk)
 
 
+def test_a_store_scope_is_written_by_the_stores_lookup_itself(two_stores, walls):
+    from apps.tenancy.middleware import store_scope
+
+    first, _second = two_stores
+    user = UserFactory()
+    connection.ensure_connection()
+    raw = connection.connection
+    statements = []
+
+    class Counting:
+        def cursor(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            statements.append("cursor")
+            return raw.cursor(*args, **kwargs)
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(raw, name)
+
+    connection.connection = Counting()
+    try:
+        with store_scope(first.slug, user=user.pk) as scope:
+            written = len(statements)
+            inside = settings_now()
+            products = raw_count("products_product")
+        after = settings_now()
+        with store_scope("no-such-store") as unknown:
+            unknown_settings = settings_now()
+    finally:
+        connection.connection = raw
+
+    assert (scope.kind, scope.merchant_id, scope.user_id) == (MERCHANT, first.pk, user.pk)
+    assert written == 1  # the lookup and the scope's settings: one statement
+    assert inside == ("", str(first.pk), "", str(user.pk))
+    assert products == 1  # first's tea only
+    assert after == ("", "", "", "")
+    assert unknown.kind == NONE and unknown_settings == ("", "", "", "")
+
+
 def test_a_request_leaves_the_connection_without_its_scope(client, two_stores):
     first, _second = two_stores
     response = client.get(f"/s/{first.slug}/")
