@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from apps.products.services import product_update, sku_update
 from tests.factories import ProductFactory, SkuFactory
+from tests.support.cursors import counting_cursors
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -163,12 +164,33 @@ def test_an_unknown_store_is_absent(client, db):
 
 
 def test_a_cached_page_and_its_catalogue_version_come_in_one_cache_round_trip(
-    client, merchant, product, product_url, monkeypatch, django_capture_on_commit_callbacks
+    client, merchant, product, product_url, request, django_capture_on_commit_callbacks
 ):
-    from apps.storefront import page_cache
-
     client.get(product_url)
     client.get(product_url)  # the process has learnt which merchant the page belongs to
+    calls = request.getfixturevalue("cache_calls")
+
+    page = client.get(product_url)
+    assert page.status_code == 200
+    assert calls == ["get_many"]
+
+    # and an edit still shows at once
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
+    assert "Biluochun" in client.get(product_url).content.decode()
+
+
+@pytest.fixture
+def cursors(db):
+    with counting_cursors() as counting:
+        yield counting
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """The names of the cache methods the page cache calls, from now on."""
+    from apps.storefront import page_cache
+
     calls = []
     real = page_cache.cache
 
@@ -178,46 +200,12 @@ def test_a_cached_page_and_its_catalogue_version_come_in_one_cache_round_trip(
             return getattr(real, name)
 
     monkeypatch.setattr(page_cache, "cache", Counting())
-    page = client.get(product_url)
-    assert page.status_code == 200
-    assert calls == ["get_many"]
-
-    # and an edit still shows at once
+    yield calls
     monkeypatch.setattr(page_cache, "cache", real)
-    with django_capture_on_commit_callbacks(execute=True):
-        product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
-    assert "Biluochun" in client.get(product_url).content.decode()
-
-
-class CursorCounting:
-    """The driver's connection, counting the cursors opened on it: every statement Django, the
-    row-level security scope and its store lookup send goes through one."""
-
-    def __init__(self, raw):
-        self.raw, self.cursors = raw, 0
-
-    def cursor(self, *args, **kwargs):
-        self.cursors += 1
-        return self.raw.cursor(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.raw, name)
-
-
-@pytest.fixture
-def counting_cursors(db):
-    from django.db import connection
-
-    connection.ensure_connection()
-    raw = connection.connection
-    counting = CursorCounting(raw)
-    connection.connection = counting
-    yield counting
-    connection.connection = raw
 
 
 def test_a_cached_hit_touches_no_database_nor_the_session_nor_the_scope(
-    client, product, product_url, catalogue_url, counting_cursors, monkeypatch
+    client, product, product_url, catalogue_url, cursors, monkeypatch
 ):
     from apps.tenancy import middleware as tenancy
 
@@ -227,14 +215,14 @@ def test_a_cached_hit_touches_no_database_nor_the_session_nor_the_scope(
     real_scope = tenancy.request_scope
     monkeypatch.setattr(tenancy, "request_scope", lambda r: scopes.append(r) or real_scope(r))
     monkeypatch.setattr("django.contrib.auth.get_user", lambda r: users.append(r))
-    counting_cursors.cursors = 0
+    cursors.cursors = 0
 
     product_page = client.get(product_url)
     catalogue = client.get(catalogue_url)
 
     assert (product_page.status_code, catalogue.status_code) == (200, 200)
     assert "Longjing" in product_page.content.decode()
-    assert counting_cursors.cursors == 0
+    assert cursors.cursors == 0
     assert (scopes, users) == ([], [])
 
 
@@ -253,23 +241,14 @@ def test_a_cached_hit_keeps_the_headers_and_cookies_of_a_rendered_page(client, p
 
 
 def test_the_middleware_misses_once_and_the_view_keeps_the_page(
-    client, merchant, product, product_url, monkeypatch, django_capture_on_commit_callbacks
+    client, merchant, product, product_url, request, django_capture_on_commit_callbacks
 ):
-    from apps.storefront import page_cache
-
     client.get(product_url)
     client.get(product_url)  # the process has learnt which merchant the page belongs to
     with django_capture_on_commit_callbacks(execute=True):
         product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
-    calls = []
-    real = page_cache.cache
+    calls = request.getfixturevalue("cache_calls")
 
-    class Counting:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(real, name)
-
-    monkeypatch.setattr(page_cache, "cache", Counting())
     stale = client.get(product_url)
     again = client.get(product_url)
 

@@ -34,6 +34,7 @@ from apps.tenancy.scope import (
 )
 from apps.tenancy.tasks import HEADER, carry_scope
 from tests.factories import MerchantFactory, MerchantStaffFactory, ProductFactory, UserFactory
+from tests.support.cursors import counting_cursors
 
 pytestmark = pytest.mark.django_db
 
@@ -247,29 +248,14 @@ def test_a_store_scope_is_written_by_the_stores_lookup_itself(two_stores, walls)
 
     first, _second = two_stores
     user = UserFactory()
-    connection.ensure_connection()
-    raw = connection.connection
-    statements = []
-
-    class Counting:
-        def cursor(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            statements.append("cursor")
-            return raw.cursor(*args, **kwargs)
-
-        def __getattr__(self, name):  # type: ignore[no-untyped-def]
-            return getattr(raw, name)
-
-    connection.connection = Counting()
-    try:
+    with counting_cursors() as statements:
         with store_scope(first.slug, user=user.pk) as scope:
-            written = len(statements)
+            written = statements.cursors
             inside = settings_now()
             products = raw_count("products_product")
         after = settings_now()
         with store_scope("no-such-store") as unknown:
             unknown_settings = settings_now()
-    finally:
-        connection.connection = raw
 
     assert (scope.kind, scope.merchant_id, scope.user_id) == (MERCHANT, first.pk, user.pk)
     assert written == 1  # the lookup and the scope's settings: one statement
