@@ -383,6 +383,7 @@ SPECTACULAR_SETTINGS = {
         "LiveRoomStatusEnum": "apps.live.models.LiveRoom.Status",
         "ShipmentStatusEnum": "apps.dropship.models.Shipment.Status",
         "CouponKindEnum": "apps.marketing.models.Coupon.Kind",
+        "CouponGrantStatusEnum": "apps.marketing.models.CouponGrant.Status",
         "PromotionKindEnum": "apps.marketing.models.Promotion.Kind",
         "PointsEntryKindEnum": "apps.members.models.PointsEntry.Kind",
     },
