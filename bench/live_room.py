@@ -43,7 +43,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 TARGET_P99_MS = 250.0
 PIN_EVERY_SECONDS = 5.0
 DRAIN_SECONDS = 5.0
-CHAT_MARK = '"text": "bench:'
+CHAT_MARK = "bench:"
 CONNECTING_AT_ONCE = 10  # handshakes in flight per client process
 CONNECT_ATTEMPTS = 20
 
@@ -59,8 +59,23 @@ def _free_port() -> int:
 # --- client worker process (a share of the viewers) ----------------------------------------------
 
 
+def _frame_contents(raw: str) -> list:
+    """What a frame (one event, or a ``batch`` of them) carries for the bench: its chat keys and
+    how many pins; ``[chat keys, pins, receipts, last receipt]``."""
+    frame = json.loads(raw)
+    messages = frame["messages"] if frame.get("type") == "batch" else [frame]
+    chats = [
+        "c" + message["text"][len(CHAT_MARK) :]
+        for message in messages
+        if message.get("type") == "chat" and str(message.get("text", "")).startswith(CHAT_MARK)
+    ]
+    pins = sum(1 for message in messages if message.get("type") == "pinned")
+    return [chats, pins, 0, 0.0]
+
+
 async def _viewer(
     url: str,
+    frames: dict,
     receipts: dict,
     ready: asyncio.Event,
     counter: list[int],
@@ -98,30 +113,33 @@ async def _viewer(
     async with ws:
         async for raw in ws:
             now = time.time()
-            at = raw.find(CHAT_MARK)
-            if at >= 0:
-                key = "c" + raw[at + len(CHAT_MARK) : raw.index('"', at + len(CHAT_MARK))]
-            elif raw.startswith('{"type": "pinned"'):
+            # The same frame reaches every viewer of a server: parsed once per process, then
+            # each receipt only counts it (its messages' receipts are summed at the end).
+            seen = frames.get(raw)
+            if seen is None:
+                seen = frames[raw] = _frame_contents(raw)
+            seen[2] += 1
+            if now > seen[3]:
+                seen[3] = now
+            for _pin in range(seen[1]):  # a viewer's n-th pin (one every few seconds)
                 pins += 1
                 key = f"p{pins}"
-            else:
-                continue
-            seen = receipts.get(key)
-            if seen is None:
-                receipts[key] = [1, now]
-            else:
-                seen[0] += 1
-                if now > seen[1]:
-                    seen[1] = now
+                pinned = receipts.get(key)
+                if pinned is None:
+                    receipts[key] = [1, now]
+                else:
+                    pinned[0] += 1
+                    pinned[1] = max(pinned[1], now)
 
 
 async def _worker(urls: list[str]) -> None:
+    frames: dict[str, list] = {}
     receipts: dict[str, list] = {}
     ready = asyncio.Event()
     counter = [0, 0]  # viewers connected, handshakes retried
     connecting = asyncio.Semaphore(CONNECTING_AT_ONCE)
     tasks = [
-        asyncio.create_task(_viewer(url, receipts, ready, counter, len(urls), connecting))
+        asyncio.create_task(_viewer(url, frames, receipts, ready, counter, len(urls), connecting))
         for url in urls
     ]
     waiting = asyncio.create_task(ready.wait())
@@ -135,6 +153,11 @@ async def _worker(urls: list[str]) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)  # STOP
     failed = sum(1 for task in tasks if task.done() and task.exception() is not None)
+    for chats, _pins, count, last in frames.values():
+        for key in chats:
+            seen = receipts.setdefault(key, [0, 0.0])
+            seen[0] += count
+            seen[1] = max(seen[1], last)
     print(json.dumps({"receipts": receipts, "failed": failed, "retried": counter[1]}), flush=True)
     for task in tasks:
         task.cancel()
@@ -298,6 +321,12 @@ def main() -> None:
     parser.add_argument("--chatters", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--batch-ms",
+        type=int,
+        default=None,
+        help="the servers' FENXIAO_LIVE_BATCH_MILLISECONDS (default: the setting's, 150)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
         "--connect-timeout", type=float, default=300.0, help="give up connecting after this"
@@ -321,6 +350,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     servers: list[subprocess.Popen] = []
     workers: list[subprocess.Popen] = []
+    load_before = os.getloadavg()
     try:
         import django
 
@@ -330,7 +360,10 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         print("  database migrated", file=sys.stderr)
-        fixture = Fixture(args.chatters)
+        from apps.tenancy.scope import platform_scope
+
+        with platform_scope(reason="bench: the live room's fixture"):  # row-level security
+            fixture = Fixture(args.chatters)
         ports = [_free_port(), _free_port()]
         env = {
             **os.environ,
@@ -340,6 +373,11 @@ def main() -> None:
             "FENXIAO_LIVE_CHAT_MESSAGES": "30",
             "DATABASE_CONN_MAX_AGE": "60",
         }
+        if args.batch_ms is not None:
+            env["FENXIAO_LIVE_BATCH_MILLISECONDS"] = str(args.batch_ms)
+        batch_ms = int(
+            env.get("FENXIAO_LIVE_BATCH_MILLISECONDS", settings.FENXIAO_LIVE_BATCH_MILLISECONDS)
+        )
         for port in ports:
             servers.append(
                 subprocess.Popen(
@@ -379,6 +417,7 @@ def main() -> None:
         print(f"  {args.viewers} viewers connected in {connect_seconds:.1f} s", file=sys.stderr)
         sent, errors, _meta = asyncio.run(_load(args, fixture, urls))
         rss_loaded = [_rss_mb(server.pid) for server in servers]
+        load_during = os.getloadavg()
         results = []
         for worker in workers:
             out, _err = worker.communicate("STOP\n", timeout=120)
@@ -416,7 +455,13 @@ def main() -> None:
     pins = len(sent) - chats
     print(f"viewers {args.viewers} on 2 daphne processes (connected in {connect_seconds:.1f} s), "
           f"{args.chatters} chatters × 1/s, a pin every {PIN_EVERY_SECONDS:.0f} s, "
-          f"{args.seconds:.0f} s; handshakes retried: {retried}")  # fmt: skip
+          f"{args.seconds:.0f} s, batch window {batch_ms} ms; handshakes retried: {retried}")  # fmt: skip
+    print(
+        "  load average (1/5/15 min): at the start "
+        + "/".join(f"{value:.1f}" for value in load_before)
+        + ", at the end of the load "
+        + "/".join(f"{value:.1f}" for value in load_during)
+    )
     print(f"  sent: {chats} chat messages, {pins} pins; refused sends: {errors or 'none'}")
     print(f"  delivered: {delivered} receipts, {delivered / span:,.0f} messages/s")
     if latencies:

@@ -1,6 +1,8 @@
 """Drop-shipping in the back offices: merchants browse the supply catalogue and pick from it, and
 see their orders' parcels (shipping their own); suppliers ship their parcels."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -9,7 +11,8 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,8 +24,8 @@ from apps.suppliers.scoping import SupplierScopedAdmin, request_supplier
 from apps.suppliers.selectors import supply_catalogue, supply_skus_on_sale
 from apps.tenancy.admin import MerchantScopedAdmin, request_merchant
 
-from .models import CatalogueProduct, Shipment, SupplierShipment
-from .selectors import order_margins
+from .models import CatalogueProduct, Shipment, SupplierPayable, SupplierShipment
+from .selectors import order_margins, owed_to_suppliers, owed_total
 from .services import shipment_ship, supply_floors, supply_pick
 
 
@@ -364,3 +367,66 @@ class SupplierShipmentAdmin(ReadOnlyAdminMixin, _ShipmentDisplay, SupplierScoped
             raise PermissionDenied
         change_url = reverse("admin:dropship_suppliershipment_change", args=[shipment.pk])
         return _ship_view(self, request, shipment, change_url)
+
+
+@admin.register(SupplierPayable)
+class SupplierPayableAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Owed to suppliers: above the list, per supplier, what the store's sales owe it — frozen,
+    releasable (the window closed), released and taken back by refunds; the list below is the
+    drill-down, one row per supplied order line with its order (the supplier's name filters it).
+    Read from the scoped shares only: staff see their store's and nothing else."""
+
+    list_display = (
+        "order_link",
+        "supplier",
+        "line",
+        "amount",
+        "reversed_amount",
+        "kept",
+        "state",
+        "release_at",
+        "released_at",
+    )
+    list_filter = ("supplier", "status")
+    list_select_related = ("order", "order_line", "supplier")
+    search_fields = ("order__number",)
+    fields = list_display
+    readonly_fields = list_display
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        if self.has_view_permission(request):
+            rows = owed_to_suppliers(shares=self.get_queryset(request))
+            extra_context = {
+                **(extra_context or {}),
+                "owed_rows": rows,
+                "owed_total": owed_total([row.owed for row in rows]),
+                "show_store": request.user.is_superuser,
+            }
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=gettext_lazy("order"), ordering="order_id")
+    def order_link(self, obj: SupplierPayable) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:orders_order_change", args=[obj.order_id]),
+            obj.order.number,
+        )
+
+    @admin.display(description=gettext_lazy("line"))
+    def line(self, obj: SupplierPayable) -> str:
+        line = obj.order_line
+        return f"{line.product_name} / {line.sku_name} × {line.quantity}"
+
+    @admin.display(description=gettext_lazy("owed"))
+    def kept(self, obj: SupplierPayable) -> Decimal:
+        return obj.amount - obj.reversed_amount
+
+    @admin.display(description=gettext_lazy("state"))
+    def state(self, obj: SupplierPayable) -> str:
+        if (
+            obj.status == SupplierPayable.Status.FROZEN
+            and obj.release_at is not None
+            and obj.release_at <= timezone.now()
+        ):
+            return _("Releasable")
+        return obj.get_status_display()

@@ -155,6 +155,16 @@ class SupplyShare(MerchantOwned):
         return self.amount - self.reversed_amount
 
 
+class SupplierPayable(SupplyShare):
+    """The supplier's shares as the store reads them in its back office: what its sales owe each
+    supplier, frozen, releasable, released and taken back (a read-only view)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("owed to a supplier")
+        verbose_name_plural = _("owed to suppliers")
+
+
 class SupplyShareReversal(MerchantOwned):
     """The part of a supplier's share one refund case took back (the supplier bore the refund)."""
 

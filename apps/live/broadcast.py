@@ -1,8 +1,8 @@
 """Sending an event to every socket of a room, across all server processes.
 
-Each room is a channel-layer group (Redis pub/sub: one publish per event; every server process
-subscribed to the group relays it to its own sockets). Writes broadcast only once they commit, so
-a viewer never sees what was rolled back.
+Each room is a channel-layer group (Redis pub/sub: one publish per event; the one relay of every
+server process with a viewer of the room writes it to that process's sockets, ``relay.py``).
+Writes broadcast only once they commit, so a viewer never sees what was rolled back.
 """
 
 import asyncio
@@ -19,12 +19,21 @@ def room_group(room_id: int) -> str:
     return f"live.room.{room_id}"
 
 
+def room_message(event: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message of a room event (``relay.py`` writes ``text`` to the sockets)."""
+    return {
+        "type": "room.event",
+        "kind": event["type"],
+        "text": json.dumps(event, ensure_ascii=False),
+    }
+
+
 def room_broadcast(room_id: int, event: dict[str, Any]) -> None:
     """Send ``event`` (a protocol message, README "Live rooms") to the room once the transaction
     commits (at once outside one)."""
 
-    # Serialised once here, not once per socket.
-    message = {"type": "room.event", "text": json.dumps(event, ensure_ascii=False)}
+    # Serialised once here, not once per socket; ``kind`` tells the relay whether it may wait.
+    message = room_message(event)
 
     def group_send() -> None:
         async_to_sync(get_channel_layer().group_send)(room_group(room_id), message)

@@ -14,6 +14,7 @@ LocaleMiddleware picks it for the page.
 
 import asyncio
 import json
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,8 +33,8 @@ from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
 from apps.tenancy.middleware import store_scope
 
-from . import presence, selectors, services
-from .broadcast import room_group
+from . import presence, relay, selectors, services
+from .broadcast import room_group, room_message
 from .models import LiveRoom
 
 CLOSE_MALFORMED = 4400
@@ -81,9 +82,7 @@ class _StatsThrottle:
     async def _send(self, loop: asyncio.AbstractEventLoop, room_id: int) -> None:
         self._state.setdefault(loop, {})[room_id] = (loop.time(), False)
         payload = await redis_call(selectors.stats_payload)(room_id)
-        await get_channel_layer().group_send(
-            room_group(room_id), {"type": "room.event", "text": json.dumps(payload)}
-        )
+        await get_channel_layer().group_send(room_group(room_id), room_message(payload))
 
 
 stats_throttle = _StatsThrottle()
@@ -133,10 +132,14 @@ def _load_room(slug: str, room_id: int) -> LiveRoom | None:
 
 class LiveRoomConsumer(AsyncWebsocketConsumer):
     room: LiveRoom | None = None
-    joined = False
+    membership: relay.Member | None = None
+    # No channel of its own (an alias no layer is configured under): the room's events reach the
+    # socket through its process's relay of the room (relay.py), not a queue per socket.
+    channel_layer_alias = "live-sockets-use-the-room-relay"
 
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
         # The socket's whole life (and the threads it calls) in its page's language.
+        self.socket_id = uuid.uuid4().hex  # presence's name for this socket
         with translation.override(handshake_language(scope)):
             await super().__call__(scope, receive, send)
 
@@ -155,12 +158,12 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.close_with(CLOSE_UNKNOWN_ROOM)
             return
         self.room, self.is_host = found
-        self.group = room_group(self.room.pk)
-        # Joined before the welcome reads the room: nothing sent meanwhile is missed.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.joined = True
+        # Joined before the welcome reads the room: nothing sent meanwhile is missed (the relay
+        # holds it until the welcome has gone).
+        self.membership = await relay.join(self.room.pk, self.base_send)
         self.last_seen = asyncio.get_running_loop().time()
         await self.send_json(await self._db(self._join_and_welcome)())
+        await relay.release(self.membership)
         stats_throttle.changed(self.room.pk)
 
     def _find_room(self, slug: str, room_id: int) -> tuple[LiveRoom, bool] | None:
@@ -171,9 +174,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     def _join_and_welcome(self) -> dict[str, Any]:
         assert self.room is not None
-        presence.viewer_join(
-            room_id=self.room.pk, socket=self.channel_name, viewer=self._viewer_key()
-        )
+        presence.viewer_join(room_id=self.room.pk, socket=self.socket_id, viewer=self._viewer_key())
         return self._welcome()
 
     def _db(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -196,7 +197,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
                 for part in value.decode("latin-1").split(";"):
                     key, _sep, val = part.strip().partition("=")
                     cookies[key] = val
-        return "a" + (cookies.get("fx_device") or self.channel_name)
+        return "a" + (cookies.get("fx_device") or self.socket_id)
 
     def _welcome(self) -> dict[str, Any]:
         room = self.room
@@ -227,17 +228,17 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code: int) -> None:
-        if not self.joined or self.room is None:
+        if self.membership is None or self.room is None:
             return
-        self.joined = False
-        await self.channel_layer.group_discard(self.group, self.channel_name)
-        await redis_call(presence.viewer_leave)(room_id=self.room.pk, socket=self.channel_name)
+        membership, self.membership = self.membership, None
+        await relay.leave(self.room.pk, membership)
+        await redis_call(presence.viewer_leave)(room_id=self.room.pk, socket=self.socket_id)
         stats_throttle.changed(self.room.pk)
 
     # --- Frames from the viewer -----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.joined:
+        if self.membership is None:
             return
         if text_data is None:
             await self.close_with(CLOSE_MALFORMED)
@@ -276,7 +277,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if now - self.last_seen >= PRESENCE_REFRESH_SECONDS:
             self.last_seen = now
             assert self.room is not None
-            await redis_call(presence.viewer_seen)(room_id=self.room.pk, socket=self.channel_name)
+            await redis_call(presence.viewer_seen)(room_id=self.room.pk, socket=self.socket_id)
 
     async def _on_ping(self, frame: dict) -> None:
         await self.send_json({"type": "pong"})
@@ -331,21 +332,17 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             lambda: LiveRoom.objects.select_related("merchant").get(pk=self.room.pk)  # type: ignore[union-attr]
         )()
 
-    # --- Events for the room (channel layer) -----------------------------------------------------
+    # --- Dispatch -------------------------------------------------------------------------------
 
     async def dispatch(self, message: dict) -> None:
         # Channels' own dispatch first closes stale database connections through sync_to_async:
-        # one hop to the process's single sync thread per message and socket. At thousands of
-        # viewers those hops, queued on that one thread, were nearly all of the fan-out latency.
-        # Here the room's events touch no database, and every handler that does goes through
-        # database_sync_to_async, which closes stale connections itself, before and after.
+        # one hop to the process's single sync thread per message and socket (it was nearly all
+        # of the fan-out latency when room events came this way). Every handler that touches the
+        # database goes through database_sync_to_async, which closes stale connections itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
-
-    async def room_event(self, message: dict) -> None:
-        await self.send(text_data=message["text"])
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content))

@@ -8,8 +8,9 @@ directly (through ``statement()`` still); a real provider's day is known only on
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from apps.merchants.models import Merchant
 
-from .models import ProviderStatement, ProviderStatementLine
+from .models import PaymentSplit, ProviderStatement, ProviderStatementLine
 from .providers import PROVIDERS, ProviderError, StatementLine, provider_get
 from .providers.base import InvalidNotification
 from .providers.sandbox import SHANGHAI, SandboxProvider
@@ -205,4 +206,49 @@ def statements_for_period(
                 found[name].lines += provider.statement(merchant_id=merchant_id, day=day)
             else:
                 found[name].missing_days.append(day)
+        if provider.statement_splits_by_trade:
+            found[name].lines = _splits_named_by_key(
+                merchant_id=merchant_id, provider=name, lines=found[name].lines
+            )
     return [found[name] for name in providers]
+
+
+def _splits_named_by_key(
+    *, merchant_id: int, provider: str, lines: list[StatementLine]
+) -> list[StatementLine]:
+    """The lines with each split named by its split row's key, for a provider whose statement
+    names a split by the trade it splits. Each line takes a row of that payment no other line
+    took: one of the same amount where there is one, else (a wrong amount, reported against a
+    row) the first row left; a line whose trade has no row left keeps the trade's number, and is
+    missing in the ledger."""
+    trades = {line.out_trade_no for line in lines if line.kind == "split" and line.out_trade_no}
+    if not trades:
+        return lines
+    left: dict[str, list[tuple[str, Decimal]]] = {}
+    for out_trade_no, key, amount in (
+        PaymentSplit.objects.filter(
+            merchant_id=merchant_id,
+            payment__provider=provider,
+            payment__out_trade_no__in=trades,
+        )
+        .order_by("id")
+        .values_list("payment__out_trade_no", "idempotency_key", "amount")
+    ):
+        left.setdefault(out_trade_no, []).append((key, amount))
+    named = list(lines)
+    unequal = []
+    for index, line in enumerate(lines):
+        rows = left.get(line.out_trade_no) if line.kind == "split" else None
+        if not rows:
+            continue
+        same = next((row for row in rows if row[1] == line.amount), None)
+        if same is None:
+            unequal.append(index)
+            continue
+        rows.remove(same)
+        named[index] = replace(line, reference=same[0])
+    for index in unequal:
+        rows = left[lines[index].out_trade_no]
+        if rows:
+            named[index] = replace(lines[index], reference=rows.pop(0)[0])
+    return named

@@ -294,6 +294,11 @@ for _name in (
 ):
     if globals()[_name] < 1:
         raise environ.ImproperlyConfigured(f"{_name} must be 1 or more")
+# Room events reach a socket in one frame per this many milliseconds at most (a `batch` frame
+# when several came meanwhile; pins and status changes go at once). 0: no waiting.
+FENXIAO_LIVE_BATCH_MILLISECONDS = env.int("FENXIAO_LIVE_BATCH_MILLISECONDS", default=150)
+if not 0 <= FENXIAO_LIVE_BATCH_MILLISECONDS <= 1000:
+    raise environ.ImproperlyConfigured("FENXIAO_LIVE_BATCH_MILLISECONDS must be 0 to 1000")
 
 CACHES = {
     "default": {

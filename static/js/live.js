@@ -172,6 +172,9 @@
 
     function onMessage(message) {
       switch (message.type) {
+        case "batch":  // the room's events of the last ~150 ms, in order (README, "batch")
+          message.messages.forEach(onMessage);
+          break;
         case "welcome":
           you = message.you;
           if (chat) { chat.innerHTML = ""; message.chat.forEach(addChat); }

@@ -10,6 +10,7 @@ sees it), buys the tea from the pop-up and pays in the sandbox. The host's conso
 and after delivery the distributor's earnings page shows the commission frozen on ¥80.00.
 """
 
+import json
 import re
 from decimal import Decimal
 
@@ -185,3 +186,39 @@ def test_a_viewer_from_a_shared_room_link_buys_the_pinned_product_at_the_live_pr
     earnings.wait_for_url(f"{base}/s/{merchant.slug}/d/")
     expect(earnings.locator('[data-test="wallet-frozen"]')).to_have_text(f"¥{record.amount}")
     screenshot(earnings, "distributor-frozen")
+
+
+@pytest.fixture
+def one_second_batches(monkeypatch):
+    """The daphne of ``asgi_live_server`` (started after this) coalesces a second of events."""
+    monkeypatch.setenv("FENXIAO_LIVE_BATCH_MILLISECONDS", "1000")
+
+
+def test_the_room_page_shows_every_event_of_a_batch_frame(
+    one_second_batches, asgi_live_server, new_page, merchant, room
+):
+    viewer = new_page()
+    frames: list[str] = []
+    viewer.on(
+        "websocket",
+        lambda socket: socket.on("framereceived", lambda payload: frames.append(str(payload))),
+    )
+    viewer.goto(f"{asgi_live_server.url}/s/{merchant.slug}/live/{room.pk}/")
+    root = viewer.locator('[data-test="live-room"]')
+    expect(root).to_have_attribute("data-ready", "1")
+    # Three messages within a window, then a pin (which does not wait): at least the last two
+    # messages and the pin reach the page in one batch frame.
+    for number, nickname in enumerate(("Ann", "Bo", "Cy")):
+        services.chat_post(room=room, user=UserFactory(nickname=nickname), text=f"hello {number}")
+    services.room_pin(room=room, product_id=room.product.pk, actor=None)
+
+    expect(viewer.locator('[data-test="pinned-name"]')).to_have_text("Longjing Green Tea")
+    expect(viewer.locator('[data-test="chat-line"]')).to_have_text(
+        ["A*: hello 0", "B*: hello 1", "C*: hello 2"]
+    )
+    batches = [json.loads(frame) for frame in frames if frame.startswith('{"type": "batch"')]
+    assert [message["type"] for message in batches[-1]["messages"]][-3:] == [
+        "chat",
+        "chat",
+        "pinned",
+    ]

@@ -17,9 +17,9 @@ from apps.payments import tasks as payment_tasks
 from apps.payments.providers.sandbox import SandboxProvider
 from apps.products.models import Sku
 from apps.refunds import selectors as refund_selectors
-from apps.refunds import services as refund_services
 from apps.refunds.models import RefundCase, RefundCaseLine
 from apps.refunds.services import RefundLineRequest, refund_approve, refund_request
+from apps.refunds.services import requesting as refund_requesting
 from apps.tenancy.scope import owner_connection
 from tests.factories import SkuFactory
 from tests.refunds.conftest import notify
@@ -241,7 +241,7 @@ def test_request_holding_the_lock_first_then_the_release_waits_and_refuses(
     open case, and leaves the record frozen; the refund then cancels it."""
     line = order.lines.get(quantity=1)
     record = CommissionRecord.objects.get(order_line=line, level=1)
-    _slowed(monkeypatch, refund_services, "refundable_lines", 0.8)
+    _slowed(monkeypatch, refund_requesting, "refundable_lines", 0.8)
 
     outcomes = race(
         [

@@ -130,6 +130,15 @@ def test_every_entry_has_a_chinese_translation():
     assert not missing, "untranslated:\n" + "\n".join(missing)
 
 
+def test_the_reader_is_addressed_as_nin():
+    """The mall speaks to its consumers, distributors, merchants and suppliers alike with the
+    polite 您, as a serious mall does; a 你 among them reads as careless."""
+    informal = [
+        f"{entry}: {entry.msgstr[0]!r}" for entry in MESSAGES if "你" in entry.msgstr.get(0, "")
+    ]
+    assert not informal, "use 您, not 你:\n" + "\n".join(informal)
+
+
 def test_translations_keep_the_placeholders():
     wrong = []
     for entry in MESSAGES:

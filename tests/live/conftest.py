@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.live import presence
+from apps.live import presence, services
 from apps.live.models import LivePrice, LiveRoom, LiveRoomProduct
 
 from ..factories import ProductFactory, SkuFactory
@@ -40,3 +40,10 @@ def room_world(merchant):
         "room_product": room_product,
     }
     presence.room_forget(room.pk)
+
+
+@pytest.fixture
+def live_room(room_world):
+    """``room_world`` with its room live."""
+    services.room_start(room=room_world["room"], actor=None)
+    return room_world

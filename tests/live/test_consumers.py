@@ -44,11 +44,23 @@ async def joined(path: str, user=None):
     return communicator, welcome
 
 
+async def receive_message(communicator) -> dict:
+    """The socket's next message: a ``batch`` frame's messages one by one, in their order."""
+    unread = communicator.__dict__.setdefault("unread_messages", [])
+    if not unread:
+        frame = await communicator.receive_json_from(timeout=TIMEOUT)
+        if frame["type"] != "batch":
+            return frame
+        assert len(frame["messages"]) >= 2, frame  # one event alone goes as itself
+        unread.extend(frame["messages"])
+    return unread.pop(0)
+
+
 async def next_of(communicator, kind: str, also_skip: tuple[str, ...] = ()) -> dict:
     """The next message of ``kind``, skipping the figures (stats) that arrive in between (and
     ``also_skip`` types)."""
     while True:
-        message = await communicator.receive_json_from(timeout=TIMEOUT)
+        message = await receive_message(communicator)
         if message["type"] == kind:
             return message
         assert message["type"] in ("stats", *also_skip), message
@@ -59,21 +71,15 @@ async def nothing_but_stats(communicator, wait: float = 0.5) -> None:
     would cancel the consumer)."""
     deadline = asyncio.get_running_loop().time() + wait
     while asyncio.get_running_loop().time() < deadline:
-        if await communicator.receive_nothing(timeout=0.05, interval=0.01):
+        unread = communicator.__dict__.get("unread_messages")
+        if not unread and await communicator.receive_nothing(timeout=0.05, interval=0.01):
             continue
-        message = await communicator.receive_json_from(timeout=TIMEOUT)
+        message = await receive_message(communicator)
         assert message["type"] == "stats", message
 
 
 def path_of(room: LiveRoom, slug: str | None = None) -> str:
     return f"/ws/s/{slug or room.merchant.slug}/live/{room.pk}/"
-
-
-@pytest.fixture
-def live_room(room_world):
-    room = room_world["room"]
-    services.room_start(room=room, actor=None)
-    return room_world
 
 
 @pytest.fixture

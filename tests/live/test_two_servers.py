@@ -94,9 +94,10 @@ def two_servers():
 
 async def _next_of(ws, kind: str, predicate=lambda message: True) -> dict:
     while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-        if message["type"] == kind and predicate(message):
-            return message
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        for message in frame["messages"] if frame["type"] == "batch" else [frame]:
+            if message["type"] == kind and predicate(message):
+                return message
 
 
 def test_a_message_sent_to_one_server_reaches_a_viewer_on_the_other(room_world, two_servers):

@@ -73,6 +73,38 @@ def test_the_sign_content_is_sorted_unencoded_and_leaves_out_sign_and_empty_valu
     )
 
 
+def test_a_notifications_signed_text_leaves_out_only_sign_and_sign_type():
+    params = {"sign": "x", "sign_type": "RSA2", "notify_id": "n1", "body": "", "app_id": "1"}
+
+    assert alipay.notification_content(params) == "app_id=1&body=&notify_id=n1"
+
+
+def test_a_notification_with_an_empty_field_verifies_and_pays(
+    client, provider, payment, alipay_fake
+):
+    """The platform's check (the SDK's getSignCheckContentV1) signs every field but sign and
+    sign_type, an empty one too: leaving it out of the verified text would refuse a real notice."""
+    open_pay_page(provider, payment)
+    alipay_fake.pay(payment.out_trade_no)
+    trade = alipay_fake.state.trades[payment.out_trade_no]
+    body = alipay_fake.notification(
+        {
+            "trade_no": trade["trade_no"],
+            "out_trade_no": payment.out_trade_no,
+            "trade_status": "TRADE_SUCCESS",
+            "total_amount": trade["total_amount"],
+            "gmt_payment": trade["gmt_payment"],
+            "passback_params": "",
+        }
+    )
+
+    answer = client.post(NOTIFY, body, content_type=FORM)
+
+    assert (answer.status_code, answer.content) == (200, b"success")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+
+
 def test_response_text_is_the_exact_signed_object():
     body = '{"alipay_trade_query_response":{"code":"10000","msg":"a}\\"b{"},"sign":"S"}'
 

@@ -259,21 +259,21 @@ def test_the_alipay_bill_matches_the_ledger_and_reports_a_wrong_amount_and_an_un
     ]
 
 
-def alipay_split(payment, fake, amount):
-    """A royalty settlement of ``amount`` to the platform for the payment."""
+def alipay_split(payment, fake, amount, receiver="platform", account="2088000000000001"):
+    """A royalty settlement of ``amount`` to the platform (or ``receiver``) for the payment."""
     from apps.payments.models import PaymentSplit
     from apps.payments.providers import SplitReceiver, provider_get
 
     split = PaymentSplit.objects.create(
         merchant=payment.merchant,
         payment=payment,
-        receiver=PaymentSplit.Receiver.PLATFORM,
+        receiver=receiver,
         amount=amount,
-        idempotency_key=f"SPL-{payment.out_trade_no}-platform",
+        idempotency_key=f"SPL-{payment.out_trade_no}-{receiver}",
     )
     provider_get("alipay").split(
         payment,
-        [SplitReceiver(receiver="platform", account="2088000000000001", amount=amount)],
+        [SplitReceiver(receiver=receiver, account=account, amount=amount)],
         split.idempotency_key,
     )
     return split
@@ -289,12 +289,49 @@ def test_the_alipay_account_bill_matches_a_royalty_split_and_a_transfer(
     statement = statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
 
     assert sorted(
-        ProviderStatementLine.objects.filter(statement=statement).values_list("kind", "amount")
-    ) == [("payment", payment.amount), ("payout", withdrawal.net), ("split", D("0.30"))]
+        ProviderStatementLine.objects.filter(statement=statement).values_list(
+            "kind", "reference", "amount"
+        )
+    ) == [
+        ("payment", payment.out_trade_no, payment.amount),
+        ("payout", withdrawal.idempotency_key, withdrawal.net),
+        # The account bill names a royalty by the trade it splits (its 商户订单号).
+        ("split", payment.out_trade_no, D("0.30")),
+    ]
     assert outcomes(merchant, "alipay") == [
         (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
         (Outcome.MATCHED, "Payout", withdrawal.idempotency_key, withdrawal.net, withdrawal.net),
         (Outcome.MATCHED, "Split", split.idempotency_key, D("0.30"), D("0.30")),
+    ]
+
+
+def test_two_royalty_shares_of_one_trade_are_told_apart_by_amount(
+    client, merchant, customer, sku, alipay_account, alipay_fake
+):
+    """The account bill names both shares by the trade: each bill row takes the split row of its
+    amount, a wrong amount is reported against the row left, a royalty of a trade Fenxiao never
+    made is missing in the ledger."""
+    payment = alipay_paid(client, merchant, customer, sku, alipay_fake)
+    merchants_share = alipay_split(payment, alipay_fake, D("0.20"), "merchant", "2088000000000002")
+    platforms_share = alipay_split(payment, alipay_fake, D("0.30"))
+    # The bill shows the first settlement (the merchant's share) with a wrong amount.
+    alipay_fake.state.account_bill_amounts[merchants_share.idempotency_key] = "0.21"
+    now = timezone.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    alipay_fake.state.account_bill_unknown.append(("交易分账", "FXNOBODY3", "0.40", now))
+
+    statement_download(merchant_id=merchant.pk, provider="alipay", day=china_today())
+
+    assert outcomes(merchant, "alipay") == [
+        (
+            Outcome.AMOUNT_MISMATCH,
+            "Split",
+            merchants_share.idempotency_key,
+            D("0.21"),
+            D("0.20"),
+        ),
+        (Outcome.MATCHED, "Payment", payment.out_trade_no, payment.amount, payment.amount),
+        (Outcome.MATCHED, "Split", platforms_share.idempotency_key, D("0.30"), D("0.30")),
+        (Outcome.MISSING_IN_LEDGER, "Split", "FXNOBODY3", D("0.40"), None),
     ]
 
 

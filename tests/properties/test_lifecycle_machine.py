@@ -20,7 +20,12 @@ hand in ``lifecycle_model``, status); no level above 3; no commission on a cance
 left on a fully refunded line; orders, refund cases, withdrawals, payouts (each paid once), splits
 and stock equal the model.
 
-Deterministic: ``derandomize=True``, fixed ``max_examples`` and ``stateful_step_count``.
+Deterministic: ``derandomize=True``, fixed ``max_examples`` and ``stateful_step_count``, and none
+of Hypothesis's "local constants" (below), so the examples are the same whether this module runs
+alone or in the whole suite, on a new database or a reused one, whatever else in apps/ changed.
+Each example starts from an empty database (asserted: no merchant yet) inside a transaction that
+its teardown rolls back. ``LIFECYCLE_SEED=<n>`` runs other examples (``--hypothesis-seed`` has no
+effect under ``derandomize``); the key paths are then reported, not required.
 """
 
 from __future__ import annotations
@@ -32,12 +37,16 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers as hypothesis_providers
+from hypothesis.internal.constants_ast import Constants
 from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_machine_as_test
 
 from apps.commissions.services import commission_plan_update
 from apps.core.money import ZERO
 from apps.distributors.services import distributor_join
+from apps.merchants.models import Merchant
 from apps.merchants.services import merchant_create
 from apps.products.services import product_create, sku_create
 from apps.programme.binding import customer_bind
@@ -113,6 +122,10 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
         tax,
         threshold,
     ):
+        # A known state: the services' global jobs (beat's release counts every store's records)
+        # and the store's slug see only what this example makes.
+        leftovers = list(Merchant.objects.values_list("slug", flat=True)[:5])
+        assert not leftovers, f"the machine needs an empty database; it holds stores {leftovers}"
         self.merchant = merchant_create(
             name="Lifecycle Store", slug="lifecycle", owner=UserFactory(), platform_fee_percent=fee
         )
@@ -173,38 +186,57 @@ class LifecycleMachine(LifecycleInvariants, OrderRules, AfterSaleRules, RuleBase
         self.snapshots = [(d, c, b), (b, a, None), (None, None, None)]
 
 
+@pytest.fixture
+def no_local_constants(monkeypatch):
+    """Hypothesis (6.131 on) puts into about 5 % of its integer draws a literal read from the
+    project's modules imported so far (apps/…, config/…; not tests/). The same derandomized seed
+    then makes other examples when more modules are loaded (this module in the whole suite, after
+    the storefront's views, against this module alone) or when any module gains a literal, and
+    the machine's reach followed: paths reached alone were missed in the suite. With no local
+    constants the examples depend on this machine's strategies only."""
+    hypothesis_providers.CONSTANTS_CACHE.cache.clear()
+    monkeypatch.setattr(hypothesis_providers, "_get_local_constants", Constants)
+    yield
+    hypothesis_providers.CONSTANTS_CACHE.cache.clear()
+
+
 @pytest.mark.django_db
-def test_money_lifecycle_state_machine():
+def test_money_lifecycle_state_machine(no_local_constants):
     SEEN.clear()
-    run_state_machine_as_test(LifecycleMachine, settings=LIFECYCLE_SETTINGS)
+    machine: type[LifecycleMachine] = LifecycleMachine
+    chosen_seed = os.environ.get("LIFECYCLE_SEED")
+    if chosen_seed:
+        machine = hypothesis_seed(int(chosen_seed))(
+            type("SeededLifecycle", (LifecycleMachine,), {})
+        )
+    run_state_machine_as_test(machine, settings=LIFECYCLE_SETTINGS)
     print(sorted(SEEN.items()))
     reached = {what for what, count in SEEN.items() if count}
+    if chosen_seed:
+        print("seed", chosen_seed, "missed:", sorted(REACHED - reached))
+        return
     assert reached >= REACHED, f"the examples never reached {sorted(REACHED - reached)}"
-    print("also reached:", sorted(reached & USUALLY_REACHED))
+    print("also reached:", sorted(reached & REPORTED))
 
 
-# Paths the examples must reach, or the machine proves less than it claims.
+# Paths the examples must reach, or the machine proves less than it claims. Until the local
+# constants were pinned (above), four of these were only reported: which examples the seed made
+# depended on the modules the run had imported, so a path reached alone was missed in the suite.
+# Pinned, the examples are the same alone and after other tests, on a new or a reused database
+# (the same counts of every path, measured), so what they reach is required.
 REACHED = {
     "clawback while frozen",
     "settled after a refund",
+    "release held by an open refund case",
+    "refunded in full before shipping",
     "refund refused: quantity_exceeds_refundable",
     "split planned (with commission)",
     "payout paid",
     "refund provider refused",
-}
-# Reached in a run of this module alone, but not in every run of the whole suite: the database
-# state other tests leave (sequences, rows of other merchants) changes which examples the same
-# seed turns into. Each also has its own tests (tests/withdrawals: the withdrawal machine and the
-# refusals; tests/refunds: a full refund before shipping), so they are reported, not required.
-# (The two clawback/holding paths joined this list when the restructuring of issue 8 and the new
-# apps changed the examples the seed turns into: reached in some runs, not in others; their own
-# tests are tests/refunds/test_services.py and tests/concurrency/test_refunds.py.)
-USUALLY_REACHED = {
-    "clawback after release",
-    "release held by an open refund case",
-    "refunded in full before shipping",
     "withdrawal refused: insufficient_balance",
     "withdrawal refused: below_minimum",
-    "payout failed",
-    "withdrawal rejected",
 }
+# Not reached by these 20 examples (nor by every unpinned run before): reported, with their own
+# tests: tests/refunds/test_services.py and tests/concurrency/test_refunds.py (a clawback from the
+# available balance), tests/withdrawals and the withdrawal machine (a failed payout, a rejection).
+REPORTED = {"clawback after release", "payout failed", "withdrawal rejected"}

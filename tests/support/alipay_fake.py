@@ -51,7 +51,7 @@ class State:
     bill_unknown_trades: list[tuple[str, str, str]] = field(default_factory=list)
     # The account bill's: the amount (yuan) it shows for a settlement's out_request_no or a
     # transfer's out_biz_no, and movements it lists that Fenxiao never made
-    # (业务类型 分账 or 转账, merchant number, yuan, time).
+    # (业务类型 交易分账 or 转账, its 商户订单号, yuan, time).
     account_bill_amounts: dict[str, str] = field(default_factory=dict)
     account_bill_unknown: list[tuple[str, str, str, str]] = field(default_factory=list)
 
@@ -105,7 +105,11 @@ class FakeAlipay:
             "seller_id": self.seller_id,
             **params,
         }
-        content = alipay.sign_content(params, leave_out=("sign", "sign_type"))
+        # As the platform signs a notification: every field but sign and sign_type, sorted,
+        # empty ones included.
+        content = "&".join(
+            f"{key}={params[key]}" for key in sorted(params) if key not in ("sign", "sign_type")
+        )
         params["sign"] = wechatpay.sign(self.alipay_key, content)
         if bad_signature:
             params["sign"] = base64.b64encode(b"\0" * 256).decode()
@@ -379,6 +383,8 @@ class FakeAlipay:
                             "status": "SUCCESS",
                             "trans_date": now_text(),
                             "trans_amount": biz["trans_amount"],
+                            "payee": identity,
+                            "order_title": biz.get("order_title", ""),
                         }
                     elif transfer["trans_amount"] != biz["trans_amount"]:
                         return self._refuse(
@@ -548,55 +554,85 @@ class FakeAlipay:
             )
         lines = [
             "#支付宝业务明细查询",
-            f"#账号：[{self.seller_id}]",
-            f"#起始日期：[{day} 00:00:00]",
+            f"#账号：[{self.seller_id}0156]",
+            f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]",
+            "#-----------------------------------------业务明细列表----------------------------------------",
             header,
         ]
-        lines += [",".join(row) for row in rows]
+        lines += [",".join(_tabbed(row, (0, 1, 21))) for row in rows]
         lines += [
             "#-----------------------------------------业务明细列表结束------------------------------------",
+            f"#交易合计：{sum(1 for r in rows if r[2] == '交易')}笔，商家实收共"
+            f"{sum(Decimal(r[12]) for r in rows if r[2] == '交易'):.2f}元，商家优惠共0.00元",
+            f"#退款合计：{sum(1 for r in rows if r[2] == '退款')}笔，商家实收退款共"
+            f"{sum(Decimal(r[12]) for r in rows if r[2] == '退款'):.2f}元，商家优惠退款共0.00元",
             f"#导出时间：[{now_text()}]",
         ]
-        return self._bill_zip(day, "业务明细", lines)
+        return self._bill_zip(
+            day,
+            "业务明细",
+            lines,
+            summary=[
+                "#支付宝业务汇总查询",
+                f"#账号：[{self.seller_id}0156]",
+                "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,"
+                "支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）",
+                f"合计,,{sum(1 for r in rows if r[2] == '交易')},"
+                f"{sum(1 for r in rows if r[2] == '退款')},"
+                f"{sum(Decimal(r[11]) for r in rows):.2f},{sum(Decimal(r[12]) for r in rows):.2f},"
+                "0.00,0.00,0.00,0.00,0.00,0.00",
+                f"#导出时间：[{now_text()}]",
+            ],
+        )
 
     def account_bill_zip(self, day: str) -> bytes:
-        """The account bill (账务明细, signcustomer): a zip with the detail CSV (GBK, ``#``
-        comment lines before the header and after the rows) and a summary file. Each royalty
-        receiver is a 分账 row, each transfer a 转账 row, paid out of the account (支出)."""
+        """The account bill (账务明细, signcustomer) as the platform lays it out: ``#`` lines before
+        the header and after the rows, the newer sixteen columns, long numbers followed by a tab.
+        Each royalty receiver is a 交易分账 row paid out (支出) whose 商户订单号 is the split trade's
+        out_trade_no (the settlement's out_request_no is on no row); each transfer a 转账 row
+        whose 商户订单号 is its out_biz_no. A payment into the account is an income row."""
         header = (
             "账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,"
-            "支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注"
+            "支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注,业务描述,业务账单来源,"
+            "业务基础订单号,业务订单号"
         )
+        by_trade_no = {t.get("trade_no"): no for no, t in self.state.trades.items()}
         movements = [
-            ("分账", no, p["amount"], settle["gmt"], p["trans_in"], settle["settle_no"])
-            for no, settle in self.state.settles.items()
+            (
+                "交易分账",
+                by_trade_no.get(settle["trade_no"], ""),
+                self.state.account_bill_amounts.get(request_no, p["amount"]),
+                settle["gmt"],
+                p["trans_in"],
+                settle["trade_no"],
+                p.get("desc", ""),
+            )
+            for request_no, settle in self.state.settles.items()
             for p in settle["royalty_parameters"]
         ] + [
-            ("转账", no, t["trans_amount"], t["trans_date"], "payee", t["order_id"])
+            (
+                "转账",
+                no,
+                self.state.account_bill_amounts.get(no, t["trans_amount"]),
+                t["trans_date"],
+                t.get("payee", ""),
+                t["order_id"],
+                t.get("order_title", ""),
+            )
             for no, t in self.state.transfers.items()
             if t["status"] == "SUCCESS"
         ]
-        rows = []
-        for kind, no, amount, when, counterparty, business_no in movements:
-            if when.startswith(day):
-                amount = self.state.account_bill_amounts.get(no, amount)
-                rows.append((kind, no, amount, when, counterparty, business_no))
-        rows += [
-            (kind, no, amount, when, "someone", "2024" + secrets.token_hex(8))
+        movements += [
+            (kind, no, amount, when, "someone@example.com", "2024" + secrets.token_hex(8), "")
             for kind, no, amount, when in self.state.account_bill_unknown
-            if when.startswith(day)
         ]
-        lines = [
-            "#支付宝账务明细查询",
-            f"#账号：[{self.seller_id}]",
-            f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]",
-            "#-----------------------------------------账务明细列表----------------------------------------",
-            header,
-        ]
-        lines += [
-            ",".join(
+        rows = []
+        for kind, no, amount, when, counterparty, business_no, memo in movements:
+            if not when.startswith(day):
+                continue
+            rows.append(
                 [
-                    "2024" + secrets.token_hex(8),
+                    "2024" + secrets.token_hex(10),
                     business_no,
                     no,
                     "",
@@ -607,29 +643,82 @@ class FakeAlipay:
                     "1000.00",
                     "支付宝",
                     kind,
+                    memo,
+                    "",
+                    "支付宝",
+                    business_no,
                     "",
                 ]
             )
-            for kind, no, amount, when, counterparty, business_no in rows
-        ]
-        # An income row (a payment into the account) that reconciliation leaves to the trade bill.
-        lines.append(
-            f"2024{secrets.token_hex(8)},2024{secrets.token_hex(8)},FXINCOME,商品,{day} 00:00:01,"
-            "buyer@example.com,1.00,,1001.00,支付宝,在线支付,"
+        # A payment into the account: the trade bill's business, which reconciliation leaves out.
+        rows.append(
+            [
+                "2024" + secrets.token_hex(10),
+                "2024" + secrets.token_hex(8),
+                "FXINCOME",
+                "商品",
+                f"{day} 00:00:01",
+                "buy***@example.com",
+                "1.00",
+                "",
+                "1001.00",
+                "支付宝",
+                "在线支付",
+                "",
+                "",
+                "支付宝",
+                "",
+                "",
+            ]
         )
+        spent = sum(Decimal(r[7]) for r in rows if r[7])
+        lines = [
+            "#支付宝账务明细查询",
+            f"#账号：[{self.seller_id}0156]",
+            f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]",
+            "#-----------------------------------------账务明细列表----------------------------------------",
+            header,
+        ]
+        lines += [",".join(_tabbed(row, (0, 1, 2, 14))) for row in rows]
         lines += [
             "#-----------------------------------------账务明细列表结束------------------------------------",
-            f"#支出合计：{len(rows)}笔，共{sum(Decimal(r[2]) for r in rows):.2f}元",
+            f"#支出合计：{len(rows) - 1}笔，共{spent:.2f}元",
             "#收入合计：1笔，共1.00元",
             f"#导出时间：[{now_text()}]",
         ]
-        return self._bill_zip(day, "账务明细", lines)
+        return self._bill_zip(
+            day,
+            "账务明细",
+            lines,
+            summary=[
+                "#支付宝账务汇总查询",
+                f"#账号：[{self.seller_id}0156]",
+                "业务类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）",
+                f"合计,1,1.00,{len(rows) - 1},{spent:.2f}",
+                f"#导出时间：[{now_text()}]",
+            ],
+        )
 
-    def _bill_zip(self, day: str, name: str, lines: list[str]) -> bytes:
-        """A bill as Alipay serves it: a zip of the detail file and its summary (汇总), GBK."""
-        prefix = f"{self.seller_id}_{day.replace('-', '')}_{name}"
+    def _bill_zip(self, day: str, name: str, lines: list[str], *, summary: list[str]) -> bytes:
+        """A bill as the platform serves it: a zip of the detail file and its summary (汇总),
+        contents in GBK and member names GBK bytes without the zip's UTF-8 flag (what readers
+        see as cp437)."""
+        prefix = f"{self.seller_id}0156_{day.replace('-', '')}_{name}"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr(f"{prefix}.csv", "\n".join(lines).encode("gbk"))
-            archive.writestr(f"{prefix}(汇总).csv", "#汇总\n".encode("gbk"))
+            for member, content in ((f"{prefix}.csv", lines), (f"{prefix}(汇总).csv", summary)):
+                info = _GbkNamedZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0))
+                archive.writestr(info, ("\r\n".join(content) + "\r\n").encode("gbk"))
         return buffer.getvalue()
+
+
+class _GbkNamedZipInfo(zipfile.ZipInfo):
+    """A member whose name is stored as GBK bytes with no UTF-8 flag, as Alipay's zips are."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's own name
+        return self.filename.encode("gbk"), self.flag_bits
+
+
+def _tabbed(row: list[str], columns: tuple[int, ...]) -> list[str]:
+    """The row with a tab after each non-empty cell of ``columns`` (the bill's long numbers)."""
+    return [f"{cell}\t" if index in columns and cell else cell for index, cell in enumerate(row)]

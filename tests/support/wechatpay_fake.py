@@ -695,8 +695,9 @@ class FakeWeChatPay:
         movement of funds (here: profit-sharing orders and transfers, both 支出), then the
         summary block."""
         header = (
-            "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,"
-            "账户结余（元）,资金变更提交申请人,备注,业务凭证号"
+            # Downloaded bills write these parentheses in ASCII (the v2 documentation full-width).
+            "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),"
+            "账户结余(元),资金变更提交申请人,备注,业务凭证号"
         )
         movements = [
             (

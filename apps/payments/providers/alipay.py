@@ -10,11 +10,11 @@ Wire format, as the platform documents it:
 - The answer is ``{"<method with _ for .>_response": {...}, "sign": "..."}``; the signature is over
   the exact text of the response object, checked with Alipay's public key. ``code`` 10000 is
   success, 40004 a business refusal (``sub_code``), 20000 "unknown, ask again".
-- Asynchronous notifications are form POSTs signed the same way (``sign`` and ``sign_type`` left
-  out of the signed text); Fenxiao answers ``success``. A refund does not get a notification of
-  its own: Alipay notifies the trade's ``notify_url`` with ``out_biz_no`` (the refund's request
-  number) and ``refund_fee``; the provider then asks ``alipay.trade.fastpay.refund.query`` for that
-  request's exact amount.
+- Asynchronous notifications are form POSTs signed over every field but ``sign`` and
+  ``sign_type``, sorted, empty fields included; Fenxiao answers ``success``. A refund does not
+  get a notification of its own: Alipay notifies the trade's ``notify_url`` with ``out_biz_no``
+  (the refund's request number) and ``refund_fee``; the provider then asks
+  ``alipay.trade.fastpay.refund.query`` for that request's exact amount.
 
 Why not ``alipay-sdk-python`` or ``python-alipay-sdk``: the official SDK is a code generator's
 output for the whole platform, pinned to ``pycryptodome`` and without timeouts on its HTTP calls;
@@ -77,10 +77,21 @@ class AlipayError(ProviderError):
 
 
 def sign_content(params: Mapping[str, str], *, leave_out: Sequence[str] = ("sign",)) -> str:
+    """What a request's signature covers: every non-empty parameter but ``leave_out``, sorted."""
     return "&".join(
         f"{key}={params[key]}"
         for key in sorted(params)
         if key not in leave_out and params[key] not in ("", None)
+    )
+
+
+def notification_content(params: Mapping[str, str]) -> str:
+    """What an asynchronous notification's signature covers: every parameter but ``sign`` and
+    ``sign_type``, sorted, empty ones included (the platform's own check, the SDK's
+    ``getSignCheckContentV1``, leaves nothing else out: a notice with an empty field would not
+    verify if it were dropped)."""
+    return "&".join(
+        f"{key}={params[key]}" for key in sorted(params) if key not in ("sign", "sign_type")
     )
 
 
@@ -212,6 +223,7 @@ class AlipayProvider:
     # settlements (分账) and transfers (转账).
     statement_kinds = frozenset({"payment", "refund", "split", "payout"})
     statement_is_local = False
+    statement_splits_by_trade = True
 
     def client(self, merchant_id: int) -> AlipayClient:
         return AlipayClient(_account_for(merchant_id))
@@ -293,7 +305,7 @@ class AlipayProvider:
             raise InvalidNotification("no merchant account has this app id")
         if params.get("sign_type") != "RSA2":
             raise InvalidNotification("only RSA2 notifications are accepted")
-        content = sign_content(params, leave_out=("sign", "sign_type"))
+        content = notification_content(params)
         if not verify(
             load_public_key(account.provider_public_key), content, params.get("sign", "")
         ):
@@ -551,6 +563,17 @@ def _china_time(value: object) -> datetime:
         raise InvalidNotification("a time is not yyyy-MM-dd HH:mm:ss") from error
 
 
+# The bills' layout, as the platform serves them (alipay.data.dataservice.bill.downloadurl.query):
+# ``bill_download_url`` is a zip of CSV files in GBK, a detail file and a summary file named
+# ``…(汇总).csv``. The zip's member names are GBK bytes without the zip's UTF-8 flag, so Python
+# reads them as cp437 and they are decoded back here. A detail file has ``#`` lines before its
+# header (title, account, dates, a ``#----…列表----`` rule) and after its rows (end rule, totals,
+# export time); long numbers carry a tab so a spreadsheet keeps them as text. Columns are found
+# by their header names: one added or moved does not matter, one missing is a format error.
+
+# The trade bill (业务明细, bill_type=trade): 支付宝交易号, 商户订单号, 业务类型 (交易 / 退款), …,
+# 订单金额（元） (a refund's is negative), …, 退款批次号/请求号 (the refund's out_request_no),
+# 服务费（元）, 分润（元）, 备注.
 DETAIL_COLUMNS = {
     "trade_no": "支付宝交易号",
     "out_trade_no": "商户订单号",
@@ -561,16 +584,36 @@ DETAIL_COLUMNS = {
     "fee": "服务费（元）",
 }
 
+ZIP_UTF8_FLAG = 0x800
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    if info.flag_bits & ZIP_UTF8_FLAG:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def _header_name(cell: str) -> str:
+    """A header cell as compared: stripped, full-width parentheses as ASCII ones."""
+    return cell.strip().replace("（", "(").replace("）", ")")
+
 
 def _bill_rows(content: bytes | None, columns: Mapping[str, str]) -> list[dict[str, str]]:
-    """The detail rows of a bill zip (the detail CSV files, GBK, ``#`` comment lines around the
-    header and rows; the summary file, named 汇总, left out), each as ``columns``' keys to values."""
+    """The detail rows of a bill zip (its detail CSV files; the summary, 汇总, left out), each as
+    ``columns``' keys to values."""
     if content is None:
         return []
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-        names = [n for n in archive.namelist() if "汇总" not in n and n.endswith(".csv")]
-        texts = [archive.read(name).decode("gbk") for name in names]
+        members = [
+            info
+            for info in archive.infolist()
+            if _member_name(info).endswith(".csv") and "汇总" not in _member_name(info)
+        ]
+        texts = [archive.read(info).decode("gbk") for info in members]
     except (zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise AlipayError("BILL_FORMAT", "", "the bill is not a zip of GBK CSV") from error
     found = []
@@ -578,9 +621,9 @@ def _bill_rows(content: bytes | None, columns: Mapping[str, str]) -> list[dict[s
         rows = [row for row in csv.reader(io.StringIO(text)) if row and not row[0].startswith("#")]
         if not rows:
             continue
-        header = [cell.strip() for cell in rows[0]]
+        header = [_header_name(cell) for cell in rows[0]]
         try:
-            at = {key: header.index(label) for key, label in columns.items()}
+            at = {key: header.index(_header_name(label)) for key, label in columns.items()}
         except ValueError as error:
             raise AlipayError("BILL_FORMAT", "", f"unexpected bill header: {error}") from error
         for row in rows[1:]:
@@ -634,37 +677,46 @@ def parse_bill_zip(content: bytes | None) -> list[StatementLine]:
     return lines
 
 
-# Account-bill columns (账务明细, bill_type=signcustomer) this reads, and the business types
-# that are Fenxiao's royalty settlements and transfers. 商户订单号 is the merchant's number of
-# the movement: the settlement's out_request_no, the transfer's out_biz_no.
+# The account bill (账务明细, bill_type=signcustomer: every movement of the Alipay balance):
+# 账务流水号, 业务流水号, 商户订单号, 商品名称, 发生时间, 对方账号, 收入金额（+元）, 支出金额（-元）,
+# 账户余额（元）, 交易渠道, 业务类型, 备注, and on newer bills 业务描述, 业务账单来源, 业务基础订单号,
+# 业务订单号. The platform documents 商户订单号 as "the number passed when the Alipay trade was
+# created": on a royalty row (业务类型 交易分账) it is the split trade's out_trade_no, not the
+# settlement's out_request_no, which no column of the bill carries; on a transfer row (转账) it
+# is the transfer's out_biz_no.
 ACCOUNT_COLUMNS = {
     "flow_no": "账务流水号",
     "business_no": "业务流水号",
     "merchant_no": "商户订单号",
     "occurred": "发生时间",
+    "counterparty": "对方账号",
     "expense": "支出金额（-元）",
     "kind": "业务类型",
 }
-ACCOUNT_KINDS = {"分账": "split", "转账": "payout"}
+ACCOUNT_KINDS = {"交易分账": "split", "分账": "split", "转账": "payout"}
 
 
 def parse_account_bill_zip(content: bytes | None) -> list[StatementLine]:
-    """The account bill: each royalty settlement (分账) and transfer (转账) that left the
-    account, one line per merchant number (a settlement to several receivers is one line of
-    their total, as the ledger keeps one split row per number)."""
-    found: dict[tuple[str, str], StatementLine] = {}
+    """The account bill: each royalty settlement (交易分账) and transfer (转账) paid out of the
+    account. A royalty line is one receiver's share, named by the split trade (``reference`` and
+    ``out_trade_no`` are its out_trade_no): which of that payment's split rows it is, is for
+    reconciliation to find (payments.statements). A transfer is named by its out_biz_no."""
+    lines: list[StatementLine] = []
     for cell in _bill_rows(content, ACCOUNT_COLUMNS):
         kind = ACCOUNT_KINDS.get(cell["kind"])
         expense = abs(_bill_yuan(cell["expense"]))
         if kind is None or not expense:
-            continue  # payments, refunds, fees (the trade bill's), or money that came in
-        key = (kind, cell["merchant_no"])
-        previous = found.get(key)
-        found[key] = StatementLine(
-            kind=kind,
-            reference=cell["merchant_no"],
-            provider_reference=cell["business_no"],
-            amount=expense + (previous.amount if previous else Decimal("0.00")),
-            occurred_at=previous.occurred_at if previous else _bill_time(cell["occurred"]),
+            continue  # payments, refunds, fees (the trade bill's business), or money that came in
+        royalty = kind == "split"
+        lines.append(
+            StatementLine(
+                kind=kind,
+                reference=cell["merchant_no"],
+                provider_reference=cell["business_no"] or cell["flow_no"],
+                out_trade_no=cell["merchant_no"] if royalty else "",
+                receiver=cell["counterparty"] if royalty else "",
+                amount=expense,
+                occurred_at=_bill_time(cell["occurred"]),
+            )
         )
-    return list(found.values())
+    return lines

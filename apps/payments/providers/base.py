@@ -122,6 +122,10 @@ class PaymentProvider(Protocol):
     # Its statement is read from books in Fenxiao's own database (the sandbox): cheap to read for
     # a day whose statement beat has not downloaded yet.
     statement_is_local: bool
+    # Its statement names a split by the trade it splits (``out_trade_no``), not by the split's
+    # key (Alipay's account bill has no column for a settlement's out_request_no): which split
+    # row a line is, is found by the payment and the amount (payments.statements).
+    statement_splits_by_trade: bool
 
     def checkout_url(self, payment: "Payment") -> str:
         """Where to send the consumer to pay."""

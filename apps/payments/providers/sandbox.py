@@ -98,6 +98,7 @@ class SandboxProvider:
     name = "sandbox"
     statement_kinds = frozenset({"payment", "refund", "split", "payout"})
     statement_is_local = True
+    statement_splits_by_trade = False
 
     def checkout_url(self, payment: "Payment") -> str:
         return reverse("payments:sandbox-pay", kwargs={"out_trade_no": payment.out_trade_no})

@@ -272,6 +272,7 @@ class WeChatPayProvider:
     name = "wechatpay"
     statement_kinds = frozenset({"payment", "refund", "split", "payout"})
     statement_is_local = False
+    statement_splits_by_trade = False
 
     def __init__(self, transport: httpx.BaseTransport | None = None):
         self.transport = transport
@@ -703,15 +704,21 @@ BILL_COLUMNS = {
 }
 
 
+def _header_name(cell: str) -> str:
+    """A header cell as compared: stripped, full-width parentheses as ASCII ones. The fund bill's
+    documentation writes 收支金额（元）, downloaded bills read 收支金额(元)."""
+    return cell.strip().replace("（", "(").replace("）", ")")
+
+
 def _bill_rows(text: str, columns: Mapping[str, str]) -> list[dict[str, str]]:
     """The rows of a bill (a header, backtick-prefixed values, then the summary block), each as
     ``columns``' keys to values."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return []
-    header = [cell.strip() for cell in rows[0]]
+    header = [_header_name(cell) for cell in rows[0]]
     try:
-        at = {key: header.index(name) for key, name in columns.items()}
+        at = {key: header.index(_header_name(name)) for key, name in columns.items()}
     except ValueError as error:
         raise WeChatPayError(0, "BILL_FORMAT", f"unexpected bill header: {error}") from error
     found = []
