@@ -34,6 +34,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SITE := http://$(HOST):$(PORT)
 PYTEST_ARGS ?=
+# `make bench` runs every bench/*.py as it is, then these (script and options, one per line).
+define BENCH_VARIANTS
+bench/order_placement.py --offers
+endef
 
 # First line of recipes that need PostgreSQL/Redis: exports DATABASE_URL and REDIS_URL, keeping
 # those already set and starting embedded servers for the others. (An assignment, not a bare eval,
@@ -126,7 +130,7 @@ schemathesis: install ## Schemathesis over the OpenAPI schema as staff, distribu
 	$(SERVICES_ENV)
 	SCHEMATHESIS_EXAMPLES=$(or $(EXAMPLES),50) DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(PY) -m pytest tests/api/test_schemathesis.py -q $(PYTEST_ARGS)
 
-bench: install ## Run every bench/*.py script (not _*.py) with settings test; fails if one fails
+bench: install ## Run every bench/*.py script (not _*.py), then BENCH_VARIANTS (e.g. order_placement.py --offers), settings test; fails if one fails
 	$(SERVICES_ENV)
 	export DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS)
 	export PYTHONPATH="$(ROOT)$${PYTHONPATH:+:$$PYTHONPATH}"
@@ -139,6 +143,12 @@ bench: install ## Run every bench/*.py script (not _*.py) with settings test; fa
 		echo "==> $(PY) $$script"
 		$(PY) "$$script" || failed+=("$$script")
 	done
+	# Rows of bench/README.md that are a script run with options (one per line of BENCH_VARIANTS).
+	while read -r variant; do
+		[ -n "$$variant" ] || continue
+		echo "==> $(PY) $$variant"
+		$(PY) $$variant || failed+=("$$variant")
+	done <<< "$(BENCH_VARIANTS)"
 	if [ $${#failed[@]} -gt 0 ]; then echo "FAILED: $${failed[*]}" >&2; exit 1; fi
 
 lint: venv ## ruff check, ruff format --check, mypy, import layers (lint-imports), makemigrations --check

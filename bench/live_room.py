@@ -4,12 +4,16 @@ Two ``daphne config.asgi:application`` processes share the Redis channel layer (
 (``--viewers``, 2,000) connect alternately to the two, from ``--client-processes`` (2) asyncio
 client processes so that the clients do not starve on one core. Then, for ``--seconds`` (30),
 ``--chatters`` (20) signed-in users each send a chat message a second (staggered) and the host pins
-a product every 5 s. Every viewer records when each chat message and each pin reaches it.
+a product every 5 s. Every viewer records when each chat message and each pin reaches it. Room
+events reach the viewers coalesced (``batch`` frames, README "The room's WebSocket"); a client
+process parses each distinct frame once (every viewer of a server receives the same frame) and
+only counts its receipts, so a message's receipts and its last receipt stay exact per message.
 
-Printed: messages delivered per second (receipts by viewers ÷ the time from the first send to the
-last receipt), fan-out latency p50/p95/p99 from the send to the *last* viewer's receipt of that
-message, lost messages (a viewer that never received one; must be 0), the refused sends (rate
-limit), and the server processes' resident memory. Target: p99 ≤ 250 ms, nothing lost.
+Printed: the load average (at the start and at the end of the load), messages delivered per
+second (receipts by viewers ÷ the time from the first send to the last receipt), fan-out latency
+p50/p95/p99 from the send to the *last* viewer's receipt of that message, lost messages (a viewer
+that never received one; must be 0), the refused sends (rate limit), and the server processes'
+resident memory. Target: p99 ≤ 250 ms, nothing lost. ``--batch-ms`` sets the servers' window.
 
 The floor it is measured beside: the same two processes delivering a single ``ping``/``pong``
 round trip on an idle socket (the cost of one hop through daphne without the fan-out), measured in
@@ -59,7 +63,7 @@ def _free_port() -> int:
 # --- client worker process (a share of the viewers) ----------------------------------------------
 
 
-def _frame_contents(raw: str) -> list:
+def _frame_contents(raw: bytes) -> list:
     """What a frame (one event, or a ``batch`` of them) carries for the bench: its chat keys and
     how many pins; ``[chat keys, pins, receipts, last receipt]``."""
     frame = json.loads(raw)
@@ -73,6 +77,66 @@ def _frame_contents(raw: str) -> list:
     return [chats, pins, 0, 0.0]
 
 
+class _ViewerSocket:
+    """A viewer's WebSocket, read with as little work per frame as the protocol allows.
+
+    Thousands of viewers share the client processes, and every frame reaches every one of them: a
+    general client library's frame handling (decoding, queueing, a future per message) was the
+    clients' share of the machine. A server's frames are unmasked and, from daphne, never
+    fragmented: two header bytes, a length, the payload. Pings are answered (daphne closes a
+    socket that does not); the payload is kept as bytes (frames are counted, not read, except
+    the first of each kind, ``_frame_contents``)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, url: str, timeout: float = 120) -> _ViewerSocket:
+        import base64
+
+        parts = urlsplit(url)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=2**22)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nOrigin: http://127.0.0.1\r\n\r\n".encode()
+        )
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except BaseException:
+            writer.close()
+            raise
+        if not head.startswith(b"HTTP/1.1 101"):
+            writer.close()
+            raise ConnectionError(head.split(b"\r\n", 1)[0].decode("latin-1"))
+        return cls(reader, writer)
+
+    async def recv(self) -> bytes | None:
+        """The next text frame's payload; None once the server closed."""
+        read = self.reader.readexactly
+        while True:
+            first, second = await read(2)
+            length = second & 0x7F
+            if length == 126:
+                length = int.from_bytes(await read(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await read(8), "big")
+            payload = await read(length) if length else b""
+            opcode = first & 0x0F
+            if opcode == 0x1:
+                return payload
+            if opcode == 0x8:
+                return None
+            if opcode == 0x9:  # ping: a masked pong with the same payload
+                mask = os.urandom(4)
+                masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+                self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def _viewer(
     url: str,
     frames: dict,
@@ -82,9 +146,6 @@ async def _viewer(
     total: int,
     connecting: asyncio.Semaphore,
 ):
-    import websockets.exceptions
-    from websockets.asyncio.client import connect
-
     pins = 0
     # A bounded number of handshakes in flight (a room fills over seconds, not in one burst; a
     # thousand at once would each wait longer than any handshake timeout for the server's turn).
@@ -93,16 +154,11 @@ async def _viewer(
     async with connecting:
         for attempt in range(CONNECT_ATTEMPTS):
             try:
-                ws = await connect(
-                    url,
-                    origin="http://127.0.0.1",
-                    max_queue=None,
-                    ping_interval=None,
-                    open_timeout=120,
-                )
-                await ws.recv()  # welcome
+                ws = await _ViewerSocket.connect(url)
+                if await ws.recv() is None:  # the welcome
+                    raise ConnectionError("closed before the welcome")
                 break
-            except (OSError, websockets.exceptions.WebSocketException):
+            except (OSError, EOFError):
                 if attempt == CONNECT_ATTEMPTS - 1:
                     raise
                 counter[1] += 1
@@ -110,8 +166,8 @@ async def _viewer(
     counter[0] += 1
     if counter[0] == total:
         ready.set()
-    async with ws:
-        async for raw in ws:
+    try:
+        while (raw := await ws.recv()) is not None:
             now = time.time()
             # The same frame reaches every viewer of a server: parsed once per process, then
             # each receipt only counts it (its messages' receipts are summed at the end).
@@ -130,10 +186,13 @@ async def _viewer(
                 else:
                     pinned[0] += 1
                     pinned[1] = max(pinned[1], now)
+        raise ConnectionError("the server closed the socket")  # counted as a failed viewer
+    finally:
+        ws.close()
 
 
 async def _worker(urls: list[str]) -> None:
-    frames: dict[str, list] = {}
+    frames: dict[bytes, list] = {}
     receipts: dict[str, list] = {}
     ready = asyncio.Event()
     counter = [0, 0]  # viewers connected, handshakes retried

@@ -1,4 +1,5 @@
 import pytest
+from hypothesis import HealthCheck, settings
 
 from apps.distributors.services import distributor_join
 from apps.orders.services import Recipient
@@ -6,6 +7,14 @@ from apps.orders.services import Recipient
 from .factories import MerchantFactory, MerchantStaffFactory, SkuFactory, UserFactory
 
 pytest_plugins = ["tests.support.celery_worker"]
+
+# Property tests judge correctness, not speed: the suite runs on two cores shared with other work,
+# where one example can take longer than Hypothesis's 200 ms deadline and data generation can trip
+# its "too slow" health check. A test's own @settings still overrides what it names.
+settings.register_profile(
+    "fenxiao", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("fenxiao")
 
 # Folders whose tests take seconds each: marked slow so that `make test-fast` can leave them out
 # (`make test` runs everything). A slow test elsewhere carries @pytest.mark.slow itself.

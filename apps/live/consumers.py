@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy, trans_real
 from apps.core.errors import DomainError
 from apps.merchants.selectors import merchant_get_active_by_slug
 from apps.tenancy.middleware import store_scope
+from apps.tenancy.scope import tenant_scope
 
 from . import presence, relay, selectors, services
 from .broadcast import room_group, room_message
@@ -179,11 +180,17 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     def _db(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         """``function`` on the database thread, in the store's scope (row-level security): a
-        socket is not a request, so no middleware sets it."""
+        socket is not a request, so no middleware sets it. Once the room is found, the scope of
+        its merchant: the socket keeps the store it opened, without looking the store up by its
+        slug again for every chat message."""
         slug = self.scope["url_route"]["kwargs"]["slug"]
+        merchant_id = self.room.merchant_id if self.room is not None else None
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            with store_scope(slug):
+            scope = (
+                store_scope(slug) if merchant_id is None else tenant_scope(merchant_id=merchant_id)
+            )
+            with scope:
                 return function(*args, **kwargs)
 
         return database_sync_to_async(run)

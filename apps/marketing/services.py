@@ -378,6 +378,19 @@ def _flash_hold_quota(*, sale: FlashSale, customer_id: int, quantity: int) -> No
             )
 
 
+def _flash_sold_out(sale: FlashSale) -> Conflict:
+    return Conflict(_("“%(name)s” is sold out.") % {"name": sale.name}, code="flash_sold_out")
+
+
+def flash_check_left(*, sale: FlashSale, quantity: int) -> None:
+    """Refuse at once (Conflict ``flash_sold_out``) a flash line its pool, as just read in the
+    placing transaction, cannot cover: most buyers of a flash sale arrive after it sold out, and
+    they are told so before anything is locked or written. Only a shortcut: the pool's
+    conditional update at the end of the transaction stays the guard."""
+    if sale.remaining < quantity:
+        raise _flash_sold_out(sale)
+
+
 def _flash_take_pool(*, sale: FlashSale, quantity: int, now: datetime) -> None:
     taken = FlashSale.objects.filter(
         pk=sale.pk,
@@ -387,7 +400,7 @@ def _flash_take_pool(*, sale: FlashSale, quantity: int, now: datetime) -> None:
         returned_at__isnull=True,
     ).update(remaining=F("remaining") - quantity)
     if not taken:
-        raise Conflict(_("“%(name)s” is sold out.") % {"name": sale.name}, code="flash_sold_out")
+        raise _flash_sold_out(sale)
 
 
 # --- what an order takes and gives back ------------------------------------------------------

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.core.errors import Conflict, DomainError, NotFound
-from apps.marketing.models import CouponGrant, FlashSale
+from apps.marketing.models import CouponGrant, FlashPurchase, FlashSale
 from apps.marketing.pricing import LineInput, Step, allocate, price_lines
 from apps.members.models import Member, PointsEntry
-from apps.orders.models import OrderLineAdjustment
-from apps.orders.services import Discounts, order_cancel, order_place
+from apps.orders.models import Order, OrderLineAdjustment
+from apps.orders.services import Discounts, order_cancel, order_place, placement
 from apps.products.models import Sku
 from tests.factories import SkuFactory, UserFactory
 
@@ -313,3 +313,43 @@ def test_flash_lines_sell_from_the_pool_within_the_limit(merchant, customer, rec
     order_cancel(order=order)
     assert FlashSale.objects.get(pk=sale.pk).remaining == 3
     assert Sku.objects.get(pk=tea.pk).stock == 47
+
+
+def test_a_buyer_of_a_sold_out_flash_sale_is_refused_before_anything_is_locked_or_written(
+    merchant, customer, recipient, tea, django_assert_num_queries
+):
+    # given a flash sale whose pool is empty
+    sale = f.flash(merchant, tea, price="9.90", pool=1, limit=2)
+    order_place(merchant=merchant, customer=UserFactory(), lines=[(tea.pk, 1)], recipient=recipient)
+
+    # when another buyer tries: the SKU, what is on offer, the open sale — then refused (the
+    # placing transaction is a savepoint here: SAVEPOINT, ROLLBACK TO and RELEASE make the rest)
+    with django_assert_num_queries(6), pytest.raises(Conflict) as sold_out:
+        order_place(merchant=merchant, customer=customer, lines=[(tea.pk, 1)], recipient=recipient)
+
+    # then they are told it is sold out, and nothing of theirs exists
+    assert sold_out.value.code == "flash_sold_out"
+    assert not FlashPurchase.objects.filter(customer=customer).exists()
+    assert not Order.objects.filter(customer=customer).exists()
+    assert FlashSale.objects.get(pk=sale.pk).remaining == 0
+
+
+def test_the_pools_conditional_update_still_refuses_a_buyer_whose_read_was_stale(
+    merchant, customer, recipient, tea, monkeypatch
+):
+    # given a pool of 1 that another buyer empties after this buyer's checkout read it
+    sale = f.flash(merchant, tea, price="9.90", pool=1, limit=2)
+    read_before = FlashSale.objects.get(pk=sale.pk)
+    order_place(merchant=merchant, customer=UserFactory(), lines=[(tea.pk, 1)], recipient=recipient)
+    monkeypatch.setattr(placement, "open_flash_sales", lambda **kwargs: {tea.pk: read_before})
+
+    # when the buyer places the order on what they read (1 left)
+    with pytest.raises(Conflict) as sold_out:
+        order_place(merchant=merchant, customer=customer, lines=[(tea.pk, 1)], recipient=recipient)
+
+    # then the last statement refuses it, and the whole order is rolled back
+    assert sold_out.value.code == "flash_sold_out"
+    assert not FlashPurchase.objects.filter(customer=customer).exists()
+    assert not Order.objects.filter(customer=customer).exists()
+    assert FlashSale.objects.get(pk=sale.pk).remaining == 0
+    assert Sku.objects.get(pk=tea.pk).stock == 49

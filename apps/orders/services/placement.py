@@ -40,7 +40,7 @@ from apps.marketing.pricing import (
     open_flash_sales,
     price_lines,
 )
-from apps.marketing.services import pricing_commit
+from apps.marketing.services import flash_check_left, pricing_commit
 from apps.merchants.models import Merchant
 from apps.products.models import Sku
 from apps.suppliers.models import Supplier, SupplyProduct, SupplySku
@@ -298,6 +298,10 @@ def _order_create(
         if offers.flash
         else {}
     )
+    # A flash line its pool (as just read) cannot cover is refused before anything is locked.
+    for sku, quantity in lines:
+        if sku.pk in flash:
+            flash_check_left(sale=flash[sku.pk], quantity=quantity)
     # Locks in one global order, so no two placements wait on each other in a circle: the store's
     # own SKUs by id, then the suppliers' pools (shared by every store) by pool id.
     reserved: dict[int, tuple[SkuPricing, SupplySnapshot | None]] = {}

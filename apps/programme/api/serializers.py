@@ -1,13 +1,15 @@
 """Serializers of the programme's figures: team, leaderboards, tier progress."""
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.core.api_schema import NamedChoiceField, QueryChoiceField
 from apps.distributors.api.serializers import DistributorBriefSerializer, UplineMemberSerializer
 from apps.distributors.models import Combinator, CustomerBinding, Tier, TierCondition
-from apps.marketing.api.serializers import StoreCouponSerializer
+from apps.marketing.api.serializers import CouponGrantSerializer, StoreCouponSerializer
+from apps.marketing.models import CouponGrant
 
+from ..binding import BindOutcome
 from ..leaderboards import Board, Period
 
 PERIOD_CHOICES = [key for key, _label in Period.choices]
@@ -131,6 +133,45 @@ class CouponLinkClaimSerializer(serializers.Serializer):
     invite_code = serializers.CharField(
         max_length=32, help_text="The code the distributor's coupon link carries (``?ref=``)."
     )
+
+
+class CouponLinkBindingSerializer(serializers.Serializer):
+    outcome = NamedChoiceField(
+        [outcome.value for outcome in BindOutcome],
+        enum_name="CouponLinkBindOutcomeEnum",
+        help_text="bound: to the link's distributor (now or already); kept: an earlier binding "
+        "stays in force (permanent, or N days not over); refused: the binding rules refused the "
+        "bind (see code) and the caller is not bound through this link — the coupon is claimed "
+        "all the same.",
+    )
+    code = serializers.CharField(
+        source="refusal_code",
+        help_text="Why the bind was refused (self_referral, referral_loop, not_a_new_customer); "
+        "empty unless refused.",
+    )
+    detail = serializers.CharField(
+        source="refusal_message", help_text="The refusal for the consumer; empty unless refused."
+    )
+    distributor = DistributorBriefSerializer(
+        source="bound_to",
+        allow_null=True,
+        help_text="Whom the caller's orders credit now (the binding in force), or null.",
+    )
+
+
+class CouponLinkClaimResultSerializer(CouponGrantSerializer):
+    """The coupon claimed (a grant, as in ``my-coupons/``) and, in ``binding``, what became of the
+    bind the link asked for. Serialize with ``context={"claim": CouponLinkClaim}``."""
+
+    binding = serializers.SerializerMethodField()
+
+    class Meta(CouponGrantSerializer.Meta):
+        fields = [*CouponGrantSerializer.Meta.fields, "binding"]
+        read_only_fields = fields
+
+    @extend_schema_field(CouponLinkBindingSerializer)
+    def get_binding(self, grant: CouponGrant) -> dict:
+        return CouponLinkBindingSerializer(self.context["claim"]).data
 
 
 class CouponLinkSerializer(serializers.Serializer):

@@ -3,10 +3,8 @@ through the API is bound as one arriving on a page is), a distributor's team, ti
 leaderboards (under ``stores/<store>/distributor/``, beside the distributors app's own actions),
 and the merchant's leaderboards."""
 
-import contextlib
 from typing import cast
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -16,22 +14,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import User
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import NotFound
 from apps.distributors.links import coupon_share_url
 from apps.distributors.middleware import request_device_id, request_ip
 from apps.distributors.models import CustomerBinding, Distributor
 from apps.distributors.selectors import binding_for_customer, distributor_upline
-from apps.marketing.api.serializers import CouponGrantSerializer
 from apps.marketing.selectors import coupons_on_offer
-from apps.marketing.services import coupon_claim
 from apps.tenancy.api import MerchantStaffViewSet, StoreViewSet
 
 from .. import team
-from ..binding import customer_bind
+from ..binding import coupon_link_claim, customer_bind
 from ..leaderboards import leaderboard_get, period_start
 from ..tiers import tier_progress
 from .serializers import (
     BindingRequestSerializer,
+    CouponLinkClaimResultSerializer,
     CouponLinkClaimSerializer,
     CouponLinkSerializer,
     CustomerBindingSerializer,
@@ -90,33 +87,31 @@ class CouponLinkViewSet(StoreViewSet):
     queryset = CustomerBinding.objects.none()
     serializer_class = CouponLinkClaimSerializer
 
-    @extend_schema(request=CouponLinkClaimSerializer, responses={201: CouponGrantSerializer})
+    @extend_schema(
+        request=CouponLinkClaimSerializer, responses={201: CouponLinkClaimResultSerializer}
+    )
     def create(self, request: Request, store: str) -> Response:
         """Bind the caller under the store's binding rules to the distributor whose code the link
-        carries, as opening any of their links does (a refused binding — their own code, a loop,
-        not a new customer — leaves them unbound), and claim the coupon recording the distributor.
-        A coupon distributors may not share, another store's, or an unknown code: 404; a claim
-        refused (limit, none left): 400; either way nothing is written."""
+        carries, as opening any of their links does, and claim the coupon recording the
+        distributor. A bind the rules refuse (their own code, a loop, not a new customer) leaves
+        the caller unbound and the coupon claimed all the same: ``binding.outcome`` is
+        ``refused`` with its ``code`` (``kept`` when an earlier binding stays in force, ``bound``
+        otherwise). A coupon distributors may not share, another store's, or an unknown code:
+        404; a claim refused (limit, none left): 400; either way nothing is written."""
         serializer = CouponLinkClaimSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = cast(User, request.user)
-        code = serializer.validated_data["invite_code"]
-        with transaction.atomic():
-            with contextlib.suppress(DomainError), transaction.atomic():
-                customer_bind(
-                    merchant=self.merchant,
-                    customer=customer,
-                    invite_code=code,
-                    ip=request_ip(request),
-                    device=request_device_id(request),
-                )
-            grant = coupon_claim(
-                merchant=self.merchant,
-                customer=customer,
-                coupon_id=serializer.validated_data["coupon"],
-                distributor_code=code,
-            )
-        return Response(CouponGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+        claim = coupon_link_claim(
+            merchant=self.merchant,
+            customer=cast(User, request.user),
+            coupon_id=serializer.validated_data["coupon"],
+            invite_code=serializer.validated_data["invite_code"],
+            ip=request_ip(request),
+            device=request_device_id(request),
+        )
+        return Response(
+            CouponLinkClaimResultSerializer(claim.grant, context={"claim": claim}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=["distributor"])

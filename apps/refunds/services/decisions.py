@@ -31,10 +31,10 @@ from .cases import (
 logger = logging.getLogger(__name__)
 
 
-def refund_reject(
-    *, merchant: Merchant, case_id: int, actor: User | None, reason: str
+def _decide(
+    *, merchant: Merchant, case_id: int, new: str, actor: User | None, reason: str, **updates
 ) -> RefundCase:
-    reason = checked_reason(reason)
+    """requested → ``new`` under the order and case locks; a case decided already is refused."""
     case = refund_get_for_merchant(merchant=merchant, case_id=case_id)
     with transaction.atomic():
         case = lock_case(case)
@@ -42,13 +42,21 @@ def refund_reject(
             raise Conflict(_("This refund was already decided."), code="invalid_transition")
         refund_transition(
             case=case,
-            new=S.REJECTED,
+            new=new,
             actor=actor,
             reason=reason,
             merchant_reason=reason,
             decided_at=timezone.now(),
+            **updates,
         )
     return case
+
+
+def refund_reject(
+    *, merchant: Merchant, case_id: int, actor: User | None, reason: str
+) -> RefundCase:
+    reason = checked_reason(reason)
+    return _decide(merchant=merchant, case_id=case_id, new=S.REJECTED, actor=actor, reason=reason)
 
 
 def refund_approve(
@@ -69,20 +77,9 @@ def refund_approve(
         raise DomainError(
             _("Say whether the supplier or the store bears the refund."), code="invalid_borne_by"
         )
-    case = refund_get_for_merchant(merchant=merchant, case_id=case_id)
-    with transaction.atomic():
-        case = lock_case(case)
-        if case.status != S.REQUESTED:
-            raise Conflict(_("This refund was already decided."), code="invalid_transition")
-        refund_transition(
-            case=case,
-            new=S.APPROVED,
-            actor=actor,
-            reason=reason,
-            merchant_reason=reason,
-            decided_at=timezone.now(),
-            **borne,
-        )
+    case = _decide(
+        merchant=merchant, case_id=case_id, new=S.APPROVED, actor=actor, reason=reason, **borne
+    )
     refund_execute(case_id=case.pk)
     case.refresh_from_db()
     return case
