@@ -79,10 +79,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Header and cookie of every response, the cached store pages' too (below).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.distributors.middleware.DeviceIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A signed-out visitor's cached store page, with their language and CSRF token, before the
+    # session's user and the row-level security scope: a hit touches no database.
+    "apps.storefront.page_cache.StorePageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Row-level security: the request's merchant, supplier or platform scope (apps/tenancy).
     "apps.tenancy.middleware.TenantScopeMiddleware",
@@ -90,8 +96,6 @@ MIDDLEWARE = [
     "apps.merchants.middleware.TwoFactorMiddleware",
     "apps.core.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "apps.distributors.middleware.DeviceIdMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
