@@ -360,10 +360,17 @@ def test_concurrent_joins_that_run_out_of_room_respace_and_keep_the_tree_valid(
 
     monkeypatch.setattr(tree, "TREE_ROOT_WIDTH", 64)
     monkeypatch.setattr(tree, "RESPACE_MIN_UNIT", 4)
+    # The chain fixture was built before the patch (its tree is 2**60 wide and never runs out), so
+    # the tiny intervals come from a tree started now: a root 64 wide and a chain of five under it,
+    # each taking half of its parent's tail, the last left with no free tail at all.
+    tiny_root = distributor_join(merchant=merchant, user=UserFactory())
+    tiny = [tiny_root, *grow(merchant, tiny_root, 5)]
+    assert tree._free_slot(tiny[-1]) is None
+    existing = list(chain) + grow(merchant, chain[0], 3) + grow(merchant, chain[1], 3) + tiny
     tree.respace_stats.clear()
-    existing = list(chain) + grow(merchant, chain[0], 3) + grow(merchant, chain[1], 3)
     chooser = random.Random(seed)
-    inviters = [chooser.choice(existing) for _ in range(30)]
+    # the full node is one of the inviters, so at least one join respaces whatever the order
+    inviters = [tiny[-1]] + [chooser.choice(existing) for _ in range(29)]
     users = UserFactory.create_batch(30)
     calls = [
         join(merchant, user, inviter.invite_code)
@@ -376,4 +383,4 @@ def test_concurrent_joins_that_run_out_of_room_respace_and_keep_the_tree_valid(
     assert [outcome.error for outcome in outcomes] == [None] * 32
     assert [outcome.value.parent_id for outcome in outcomes[:30]] == [i.pk for i in inviters]
     assert tree.respace_stats["respaces"] > 0
-    assert len(assert_trees_valid()) == 10 + 30
+    assert len(assert_trees_valid()) == 16 + 30
