@@ -46,6 +46,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 from order_placement import create_database, drop_database  # noqa: E402
 from through_http import (  # noqa: E402
+    CONSUMERS,
     STORE,
     Actor,
     Fixture,
@@ -68,6 +69,11 @@ WEIGHTS = {
     "withdraw": 5,
 }
 CLIENTS = 8
+# The open loop's clients: one per bench consumer. A closed loop of 8 clients can offer no more
+# than 8 ÷ the time an action takes: when answers slowed (a checkout polling for its payment
+# notification, a killed worker's requests, growing order lists) it offered 6.3 of the 11.7
+# requests/s it was paced to. Arrivals that do not wait for answers keep offering the rate.
+POOL = CONSUMERS
 
 
 def soak_database_url(url: str) -> tuple[str, str]:
@@ -208,27 +214,57 @@ class SoakActor(Actor):
                            f"{store}/distributor/withdrawals/", body)  # fmt: skip
 
 
-async def drive(*, base: str, data: dict, seconds: float, rate: float | None,
+async def drive(*, base: str, data: dict, seconds: float, actions_per_second: float | None,
                 servers: SoakServers | None, kill_every: float, seed: int) -> dict:  # fmt: skip
+    """Closed loop (``actions_per_second`` None): CLIENTS clients, each starting its next action
+    when the last one ends, flat out. Open loop: actions arrive at ``actions_per_second``
+    (exponential gaps, seeded) whatever the server's answers take, each taken by a free client
+    of a pool of POOL; an arrival that finds every client busy waits for one, and is counted."""
     recorder = Recorder()
     recorder.refusals = Counter()  # type: ignore[attr-defined]
-    actors = [SoakActor(base, data, index, seed=seed + index) for index in range(CLIENTS)]
+    pool = CLIENTS if actions_per_second is None else POOL
+    actors = [SoakActor(base, data, index, seed=seed + index) for index in range(pool)]
     kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
     start = time.perf_counter()
     stop_at = start + seconds
     kills: list[str] = []
     rng = random.Random(seed)
+    actions = Counter[str]()
+    waits: list[float] = []
 
-    async def loop(actor: SoakActor) -> None:
-        next_at = time.perf_counter()
+    async def one(actor: SoakActor) -> None:
+        kind = actor.random.choices(kinds, weights=weights)[0]
+        actions[kind] += 1
+        await actor.act(kind, recorder)
+
+    async def closed_loop(actor: SoakActor) -> None:
         while time.perf_counter() < stop_at:
-            kind = actor.random.choices(kinds, weights=weights)[0]
-            before = sum(len(v) for v in recorder.latencies.values())
-            await actor.act(kind, recorder)
-            if rate:
-                done = sum(len(v) for v in recorder.latencies.values()) - before
-                next_at += max(done, 1) * CLIENTS / rate
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            await one(actor)
+
+    async def open_loop() -> None:
+        free: asyncio.Queue[SoakActor] = asyncio.Queue()
+        for actor in actors:
+            free.put_nowait(actor)
+        running: set[asyncio.Task[None]] = set()
+
+        async def serve(actor: SoakActor) -> None:
+            try:
+                await one(actor)
+            finally:
+                free.put_nowait(actor)
+
+        arrival = time.perf_counter()
+        while True:
+            arrival += rng.expovariate(actions_per_second)  # type: ignore[arg-type]
+            if arrival >= stop_at:
+                break
+            await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+            actor = await free.get()
+            waits.append(time.perf_counter() - arrival)
+            task = asyncio.create_task(serve(actor))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
 
     async def killer() -> None:
         while servers is not None and time.perf_counter() + kill_every < stop_at:
@@ -237,15 +273,27 @@ async def drive(*, base: str, data: dict, seconds: float, rate: float | None,
             print(f"    killed {kills[-1]}", flush=True)
 
     try:
-        await asyncio.gather(killer(), *(loop(actor) for actor in actors))
+        if actions_per_second is None:
+            await asyncio.gather(killer(), *(closed_loop(actor) for actor in actors))
+        else:
+            await asyncio.gather(killer(), open_loop())
     finally:
         elapsed = time.perf_counter() - start
         await asyncio.gather(*(actor.close() for actor in actors))
     total = sum(len(values) for values in recorder.latencies.values())
     return {
         "seconds": elapsed,
+        "clients": pool,
         "requests": total,
         "requests_per_second": total / elapsed,
+        "window_seconds": seconds,
+        "actions": sum(actions.values()),
+        # Arrivals (or, closed loop, starts) per second of the window; the drain after it (the
+        # actions still running when it ends) only adds their requests.
+        "actions_per_second": sum(actions.values()) / seconds,
+        "actions_by_kind": dict(sorted(actions.items())),
+        "arrivals_waiting_for_a_client": sum(1 for wait in waits if wait > 0.05),
+        "arrival_wait_p95_ms": round(percentile([w * 1000 for w in waits], 0.95), 1),
         "errors": dict(sorted(Counter(recorder.errors).items())),
         "error_samples": recorder.error_samples,
         "refusals": dict(sorted(recorder.refusals.items())),  # type: ignore[attr-defined]
@@ -326,6 +374,7 @@ def run(args: argparse.Namespace, url: str) -> dict:
     staff = User.objects.get(username="tea_admin")
     data = {
         "product_ids": fixture.product_ids,
+        "checkout_product_ids": fixture.checkout_product_ids,
         "consumer_sessions": fixture.consumer_sessions,
         "distributor_sessions": fixture.distributor_sessions,
         "distributor_tokens": fixture.distributor_tokens,
@@ -341,28 +390,45 @@ def run(args: argparse.Namespace, url: str) -> dict:
     purge_celery_queue()
     servers.start()
     started_at = timezone.now()
+    load_before = os.getloadavg()[0]
     try:
+        if args.warmup:
+            print(
+                f"  warming up: {CLIENTS} clients for {args.warmup:g} s (not counted)…", flush=True
+            )
+            warmup = asyncio.run(
+                drive(
+                    base=base,
+                    data=data,
+                    seconds=args.warmup,
+                    actions_per_second=None,
+                    servers=None,
+                    kill_every=args.kill_every,
+                    seed=0,
+                )  # fmt: skip
+            )
         print(f"  calibrating: {CLIENTS} clients flat out for {args.calibrate:g} s…", flush=True)
         calibration = asyncio.run(
             drive(
                 base=base,
                 data=data,
                 seconds=args.calibrate,
-                rate=None,
+                actions_per_second=None,
                 servers=None,
                 kill_every=args.kill_every,
                 seed=1,
             )  # fmt: skip
         )
+        actions_per_second = calibration["actions_per_second"] * args.load
         rate = calibration["requests_per_second"] * args.load
-        print(f"  soaking {args.minutes:g} min at {rate:.1f} requests/s, killing every "
-              f"{args.kill_every:g} s…", flush=True)  # fmt: skip
+        print(f"  soaking {args.minutes:g} min: {actions_per_second:.2f} actions/s arriving "
+              f"(≈ {rate:.1f} requests/s), killing every {args.kill_every:g} s…", flush=True)  # fmt: skip
         soak = asyncio.run(
             drive(
                 base=base,
                 data=data,
                 seconds=args.minutes * 60,
-                rate=rate,
+                actions_per_second=actions_per_second,
                 servers=servers,
                 kill_every=args.kill_every,
                 seed=2,
@@ -378,30 +444,46 @@ def run(args: argparse.Namespace, url: str) -> dict:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "minutes": args.minutes,
         "calibration": calibration,
+        "warmup_checkouts": warmup["checkouts"] if args.warmup else 0,
         "target_requests_per_second": rate,
+        "target_actions_per_second": actions_per_second,
         "soak": soak,
         "checks": checks(started_at, [u.pk for u in fixture.consumers]),
+        "load_average_1min_before": load_before,
         "load_average_1min": os.getloadavg()[0],
     }
 
 
 def report(result: dict) -> tuple[str, bool]:
     soak, found = result["soak"], result["checks"]
+    calibration = result["calibration"]
     lines = [
-        f"calibration: {result['calibration']['requests_per_second']:.1f} requests/s "
-        f"(8 clients, flat out); soak target {result['target_requests_per_second']:.1f}/s",
-        f"soak: {soak['requests']} requests in {soak['seconds']:.0f} s "
-        f"({soak['requests_per_second']:.1f}/s), {len(soak['kills'])} processes killed",
+        f"load average (1 min): {result['load_average_1min_before']:.1f} before, "
+        f"{result['load_average_1min']:.1f} after",
+        f"calibration: {calibration['requests_per_second']:.1f} requests/s, "
+        f"{calibration['actions_per_second']:.2f} actions/s ({CLIENTS} clients, flat out)",
+        f"soak offered: {result['target_actions_per_second']:.2f} actions/s arriving "
+        f"({soak['actions']} in {soak['window_seconds']:.0f} s: {soak['actions_per_second']:.2f}/s), "
+        f"target ≈ {result['target_requests_per_second']:.1f} requests/s; "
+        f"{soak['arrivals_waiting_for_a_client']} arrivals waited for a free client "
+        f"(of {soak['clients']}; p95 wait {soak['arrival_wait_p95_ms']:.0f} ms)",
+        f"soak held: {soak['requests']} requests in {soak['seconds']:.0f} s (the window and "
+        f"the drain of what was still running) "
+        f"({soak['requests_per_second']:.1f}/s = "
+        f"{soak['requests_per_second'] / calibration['requests_per_second']:.2f} of calibrated), "
+        f"{len(soak['kills'])} processes killed",
         f"errors by kind: {soak['errors'] or 'none'}",
         f"refusals (4xx) by kind: {soak['refusals'] or 'none'}",
-        f"orders placed and paid (answered, calibration included): "
-        f"{result['calibration']['checkouts'] + soak['checkouts']}; orders in the database: "
+        f"orders placed and paid (answered, warm-up and calibration included): "
+        f"{result['warmup_checkouts'] + calibration['checkouts'] + soak['checkouts']}; "
+        f"orders in the database: "
         f"{found['orders_in_database']} (with those whose answer was lost or refused later)",
         f"ledger_check: {'green' if not found['ledger_breaches'] else found['ledger_breaches']}",
         f"tree_check: {'green' if not found['broken_trees'] else found['broken_trees']}",
         f"stuck past the sweepers: {found['stuck']}",
     ]
     lines += [f"  kill {kill}" for kill in soak["kills"]]
+    lines += [f"  error sample {sample}" for sample in soak["error_samples"]]
     ok = not found["ledger_breaches"] and not found["broken_trees"]
     ok = ok and not any(found["stuck"].values())
     return "\n".join(lines), ok
@@ -410,6 +492,7 @@ def report(result: dict) -> tuple[str, bool]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--minutes", type=float, default=1.0, help="length of the soak")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds before calibrating")
     parser.add_argument("--calibrate", type=float, default=15.0, help="seconds of calibration")
     parser.add_argument("--load", type=float, default=0.8, help="share of the calibrated rate")
     parser.add_argument("--kill-every", type=float, default=60.0, help="seconds between kills")
@@ -418,6 +501,8 @@ def main() -> int:
     args = parser.parse_args()
     if min(args.minutes, args.calibrate, args.load, args.kill_every) <= 0 or args.settle < 0:
         parser.error("--minutes, --calibrate, --load and --kill-every must be positive")
+    if args.warmup < 0:
+        parser.error("--warmup must not be negative")
     url = os.environ.get("DATABASE_URL")
     if not url or not os.environ.get("REDIS_URL"):
         parser.error("DATABASE_URL and REDIS_URL must be set (make bench sets them)")
@@ -436,9 +521,12 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connections
 
+        from apps.tenancy.scope import platform_scope
+
         call_command("migrate", verbosity=0)
         try:
-            result = run(args, soak_url)
+            with platform_scope(reason="bench: the fixture and the checks"):
+                result = run(args, soak_url)
         finally:
             connections.close_all()
     finally:

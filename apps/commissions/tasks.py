@@ -3,6 +3,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from apps.orders.models import Order
+from apps.tenancy.tasks import delay_in_merchant_scopes
+
 from . import services
 from .payment_splits import payment_split_due_order_ids, payment_split_order
 
@@ -25,9 +28,7 @@ def commissions_sweep_unsettled() -> int:
     order_ids = services.commissions_unsettled_order_ids(
         older_than=timedelta(seconds=settings.FENXIAO_SETTLEMENT_SWEEP_AFTER_SECONDS)
     )
-    for order_id in order_ids:
-        commission_settle_order_task.delay(order_id)
-    return len(order_ids)
+    return delay_in_merchant_scopes(commission_settle_order_task, Order, order_ids)
 
 
 @shared_task
@@ -39,7 +40,4 @@ def payment_split_order_task(order_id: int) -> int:
 @shared_task(platform_scope="beat: sweep unsplit payments of every store")
 def payments_sweep_splits() -> int:
     """Beat's safety net: splits that are due but were never run, or failed."""
-    order_ids = payment_split_due_order_ids()
-    for order_id in order_ids:
-        payment_split_order_task.delay(order_id)
-    return len(order_ids)
+    return delay_in_merchant_scopes(payment_split_order_task, Order, payment_split_due_order_ids())

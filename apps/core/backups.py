@@ -7,6 +7,13 @@ archive's checksum against the manifest first, restores into a database that mus
 (created here, so a restore can never overwrite live data), then counts the restored rows and
 compares them with the manifest: a backup that does not restore to the same rows is refused.
 
+Row-level security (apps/tenancy) is forced on every tenant table, so only a superuser or a role
+with ``BYPASSRLS`` reads every row unasked. Any other role (the tables' owner when it is not a
+superuser) dumps with the policies on, in the platform scope (``app.scope`` set when each
+connection starts), and only once every table under row-level security is shown to have the
+tenant policy that admits the platform scope: pg_dump's default (``row_security`` off) would fail
+on the first such table, and ``--enable-row-security`` alone would silently dump no tenant row.
+
 The client tools come from ``FENXIAO_PG_BIN`` when set, else from the PostgreSQL 16 bundled in the
 ``pgserver`` package (a newer ``pg_dump`` reads older servers), else from ``PATH``.
 """
@@ -84,14 +91,23 @@ class Target:
         port = f":{self.port}" if self.port else ""
         return f"postgres://{credentials}{self.host or 'localhost'}{port}/{self.name}"
 
-    def connect(self, database: str | None = None) -> Any:
+    def connect(self, database: str | None = None, *, platform: bool = False) -> Any:
+        """A connection as this target's role; ``platform``: in the platform scope of row-level
+        security from its first statement (what a role subject to the policies needs to see and
+        write every merchant's rows)."""
         return psycopg2.connect(
             dbname=database or self.name,
             user=self.user or None,
             password=self.password or None,
             host=self.host or None,
             port=self.port or None,
+            options=PLATFORM_OPTIONS if platform else None,
         )
+
+
+# The platform scope of row-level security (apps/tenancy/scope.py), set when a connection starts.
+PLATFORM_OPTIONS = "-c app.scope=platform"
+TENANT_POLICY = "fenxiao_tenant"
 
 
 def tool(name: str) -> str:
@@ -153,13 +169,53 @@ def manage(arguments: list[str], target: Target) -> None:
         )
 
 
-def run(command: list[str], target: Target) -> None:
-    result = subprocess.run(command, env=target.env(), capture_output=True, text=True)
+def run(command: list[str], target: Target, *, platform: bool = False) -> None:
+    env = target.env()
+    if platform:
+        env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {PLATFORM_OPTIONS}".strip()
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         raise BackupError(
             f"{Path(command[0]).name} failed: {lines[-1] if lines else result.returncode}"
         )
+
+
+def row_security_mode(cursor: Any) -> str:
+    """How this role's dump sees every row: ``"bypass"`` (a superuser or ``BYPASSRLS``: the
+    policies do not apply to it) or ``"platform"`` (the policies apply; the platform scope admits
+    every row of every table under row-level security). Refuses a role for which some table's
+    rows could stay hidden: a table under row-level security without the tenant policy, or with
+    a restrictive policy."""
+    cursor.execute(
+        "SELECT rolsuper OR rolbypassrls, rolname FROM pg_roles WHERE rolname = current_user"
+    )
+    bypasses, role = cursor.fetchone()
+    if bypasses:
+        return "bypass"
+    cursor.execute(
+        """
+        SELECT c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relrowsecurity
+          AND (NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                           AND p.polname = %s AND p.polpermissive AND p.polcmd = '*'
+                           AND pg_get_expr(p.polqual, p.polrelid)
+                               LIKE '%%current_setting(''app.scope''%%''platform''%%')
+               OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                          AND NOT p.polpermissive))
+        ORDER BY c.relname
+        """,
+        [TENANT_POLICY],
+    )
+    hidden = [row[0] for row in cursor.fetchall()]
+    if hidden:
+        raise BackupError(
+            f"the role {role} is subject to row-level security and could not see every row of: "
+            f"{', '.join(hidden[:10])} (no platform-scope policy, or a restrictive one); "
+            "dump as a superuser or a role with BYPASSRLS"
+        )
+    return "platform"
 
 
 def backup_create(*, directory: Path, target: Target | None = None) -> Path:
@@ -172,21 +228,25 @@ def backup_create(*, directory: Path, target: Target | None = None) -> Path:
     manifest_path = directory / f"{stem}.json"
     partial = directory / f"{stem}.dump.partial"
 
-    snapshot_connection = target.connect()
+    snapshot_connection = target.connect(platform=True)
     try:
         snapshot_connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with snapshot_connection.cursor() as cursor:
             cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
             snapshot, server_version = cursor.fetchone()
+            row_security = row_security_mode(cursor)
             row_counts = table_row_counts(cursor)
             migrations = applied_migrations(cursor)
             # The snapshot lives while this transaction is open: pg_dump runs inside it.
             pg_dump = tool("pg_dump")
+            policies_on = ["--enable-row-security"] if row_security == "platform" else []
             run(
                 [pg_dump, "-Fc", "--no-owner", "--no-privileges", f"--snapshot={snapshot}"]
+                + policies_on
                 + target.args()
                 + ["-f", str(partial), target.name],
                 target,
+                platform=True,
             )
         snapshot_connection.rollback()
     finally:
@@ -202,6 +262,7 @@ def backup_create(*, directory: Path, target: Target | None = None) -> Path:
         "server_version": server_version,
         "pg_dump": version,
         "format": "custom (pg_dump -Fc)",
+        "row_security": row_security,
         "file": dump_path.name,
         "size_bytes": dump_path.stat().st_size,
         "sha256": sha256(dump_path),
@@ -273,12 +334,13 @@ def backup_restore(*, manifest_path: Path, database: str, target: Target | None 
                 + restored.args()
                 + [str(dump_path)],
                 restored,
+                platform=True,
             )
             # The dump carries no privileges (it restores into any cluster): the application
             # role's grants, and the policies' helper functions, come back the way ``migrate``
             # gives them (apps/tenancy: ``manage.py rls apply``), run against the new database.
             manage(["rls", "apply"], restored)
-            check = restored.connect()
+            check = restored.connect(platform=True)
             try:
                 with check.cursor() as cursor:
                     counts = table_row_counts(cursor)

@@ -25,7 +25,7 @@ from .models import (
     Distributor,
     ProgrammeSettings,
 )
-from .selectors import binding_for_customer, programme_settings_for
+from .selectors import binding_for_customer, distributor_join_context, programme_settings_for
 from .tree import _lock_trees, tree_after_move, tree_insert
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -33,10 +33,15 @@ INVITE_CODE_LENGTH = 8
 INVITE_CODE_PATTERN = re.compile(rf"^[{INVITE_CODE_ALPHABET}]{{{INVITE_CODE_LENGTH}}}$")
 
 
+def _invite_code_or_none(code: str | None) -> str | None:
+    normalized = (code or "").strip().upper()
+    return normalized if INVITE_CODE_PATTERN.match(normalized) else None
+
+
 def invite_code_normalize(code: str) -> str:
     """Upper-cased code, or DomainError when it cannot be a code at all."""
-    normalized = (code or "").strip().upper()
-    if not INVITE_CODE_PATTERN.match(normalized):
+    normalized = _invite_code_or_none(code)
+    if normalized is None:
         raise DomainError(
             _("“%(code)s” is not a valid invite code.") % {"code": code[:32]},
             code="invalid_invite_code",
@@ -54,17 +59,23 @@ def distributor_get_by_code(*, merchant: Merchant, code: str) -> Distributor:
         .first()
     )
     if distributor is None:
-        raise NotFound(
-            _("No distributor has the invite code “%(code)s”.") % {"code": normalized},
-            code="unknown_invite_code",
-        )
+        raise _unknown_invite_code(normalized)
     return distributor
 
 
-def recruitment_refuse_unless_open(*, merchant: Merchant) -> None:
-    """The storefront join is open in recruitment mode everyone only; say what to do otherwise."""
+def _unknown_invite_code(normalized: str) -> NotFound:
+    return NotFound(
+        _("No distributor has the invite code “%(code)s”.") % {"code": normalized},
+        code="unknown_invite_code",
+    )
+
+
+def recruitment_refuse_unless_open(*, merchant: Merchant, mode: str | None = None) -> None:
+    """The storefront join is open in recruitment mode everyone only; say what to do otherwise.
+    ``mode``: the merchant's recruitment mode when the caller has read it already."""
     Mode = ProgrammeSettings.RecruitmentMode
-    mode = programme_settings_for(merchant=merchant).recruitment_mode
+    if mode is None:
+        mode = programme_settings_for(merchant=merchant).recruitment_mode
     if mode == Mode.EVERYONE:
         return
     messages = {
@@ -122,24 +133,29 @@ def distributor_join_or_get(
     """
     if not merchant.is_active:
         raise NotFound(_("This store is not open."))
-    existing = Distributor.objects.filter(merchant=merchant, user=user).first()
-    if existing is not None:
-        return existing, False
+    context = distributor_join_context(
+        merchant=merchant, user=user, invite_code=_invite_code_or_none(invite_code)
+    )
+    if context.existing_id is not None:
+        return Distributor.objects.get(pk=context.existing_id), False
     if qualification == Distributor.Qualification.EVERYONE:
-        recruitment_refuse_unless_open(merchant=merchant)
-    inviter: Distributor | None = None
+        recruitment_refuse_unless_open(merchant=merchant, mode=context.recruitment_mode)
+    inviter_id: int | None = None
     if invite_code:
-        inviter = distributor_get_by_code(merchant=merchant, code=invite_code)
+        if context.inviter_id is None:
+            # not a code at all (DomainError), or nobody active has it
+            raise _unknown_invite_code(invite_code_normalize(invite_code))
+        inviter_id = context.inviter_id
     else:
         binding = binding_for_customer(merchant=merchant, customer=user)
         if binding is not None and binding.distributor.is_active:
-            inviter = binding.distributor
+            inviter_id = binding.distributor_id
     try:
         with transaction.atomic():
             distributor = tree_insert(
                 merchant=merchant,
                 user=user,
-                parent=inviter,
+                parent_id=inviter_id,
                 invite_code=_new_invite_code(),
                 qualification=qualification,
                 qualifying_order_id=qualifying_order_id,

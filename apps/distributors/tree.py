@@ -137,22 +137,26 @@ class _Parent:
 
 
 def _lock_parent_shared(pk: int) -> _Parent:
-    """The join's locks: the parent's tree shared, then the parent's row. Inside a savepoint."""
+    """The join's locks, in one statement: the parent's tree shared, then the parent's row.
+
+    The materialized CTE reads the tree id and takes the shared lock before the row is locked (the
+    row lock is the last step of the plan); if a move changed the row meanwhile, ``FOR UPDATE``
+    returns its newest version while the CTE keeps the tree id it locked, so the two differ.
+    Inside a savepoint (a changed tree starts over, and releasing it releases the locks)."""
     table = Distributor._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT tree_id, pg_advisory_xact_lock_shared(%s, tree_id) FROM {table} WHERE id = %s",
-            [TREE_LOCK_NAMESPACE, pk],
-        )
-        seen = cursor.fetchone()
-        cursor.execute(
-            f"SELECT id, tree_id, level, lft, rght FROM {table} WHERE id = %s FOR UPDATE", [pk]
+            f"WITH seen AS MATERIALIZED (SELECT tree_id,"
+            f" pg_advisory_xact_lock_shared(%s, tree_id) FROM {table} WHERE id = %s)"
+            f" SELECT d.id, d.tree_id, d.level, d.lft, d.rght, seen.tree_id"
+            f" FROM {table} AS d, seen WHERE d.id = %s FOR UPDATE OF d",
+            [TREE_LOCK_NAMESPACE, pk, pk],
         )
         row = cursor.fetchone()
-    if seen is None or row is None:
+    if row is None:
         raise NotFound(_("No such distributor."), code="unknown_distributor")
-    parent = _Parent(*row)
-    if parent.tree_id != seen[0]:
+    parent = _Parent(*row[:5])
+    if parent.tree_id != row[5]:
         raise _TreeChanged
     return parent
 
@@ -171,12 +175,13 @@ def tree_insert(
     *,
     merchant: Merchant,
     user: User,
-    parent: Distributor | None,
+    parent_id: int | None,
     invite_code: str,
     qualification: str = Distributor.Qualification.EVERYONE,
     qualifying_order_id: int | None = None,
 ) -> Distributor:
-    """Write a new distributor into ``parent``'s free tail (a new tree when ``parent`` is None).
+    """Write a new distributor into the free tail of distributor ``parent_id`` (a new tree when
+    it is None).
 
     Runs inside the caller's transaction and holds the tree locks until it ends.
     """
@@ -189,13 +194,13 @@ def tree_insert(
         "qualification": qualification,
         "qualifying_order_id": qualifying_order_id,
     }
-    if parent is None:
+    if parent_id is None:
         tree_id = _lock_new_tree()
         return _insert(fields, None, tree_id, 0, ROOT_LFT, ROOT_LFT + TREE_ROOT_WIDTH)
     for _attempt in range(TREE_LOCK_ATTEMPTS):
         try:
             with transaction.atomic():
-                node = _lock_parent_shared(parent.pk)
+                node = _lock_parent_shared(parent_id)
                 slot = _free_slot(node)
                 if slot is None:
                     raise _NoRoom
@@ -206,7 +211,7 @@ def tree_insert(
             break
     else:
         raise _tree_busy()
-    locked = _lock_trees(parent.pk)[parent.pk]
+    locked = _lock_trees(parent_id)[parent_id]
     tree_make_room(node=locked)
     locked.refresh_from_db(fields=["lft", "rght", "tree_id", "level"])
     slot = _free_slot(locked)

@@ -1,6 +1,9 @@
 from celery import shared_task
 
+from apps.tenancy.tasks import delay_in_merchant_scopes
+
 from . import services
+from .models import RefundCase
 
 
 @shared_task
@@ -13,9 +16,7 @@ def refunds_retry_approved() -> int:
     """Beat's safety net: approved cases never handed to the provider are handed again (the same
     idempotency key, so the provider refunds once)."""
     case_ids = services.refunds_stuck_approved()
-    for case_id in case_ids:
-        refund_execute_task.delay(case_id)
-    return len(case_ids)
+    return delay_in_merchant_scopes(refund_execute_task, RefundCase, case_ids)
 
 
 @shared_task
@@ -29,9 +30,7 @@ def refunds_query_refunding() -> int:
     (a lost notification) is asked about, and the provider's answer applied as the notification
     would have been."""
     case_ids = services.refunds_stuck_refunding()
-    for case_id in case_ids:
-        refund_query_outcome_task.delay(case_id)
-    return len(case_ids)
+    return delay_in_merchant_scopes(refund_query_outcome_task, RefundCase, case_ids)
 
 
 @shared_task(platform_scope="beat: refund-rate fraud flags of every store")

@@ -35,7 +35,8 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.urls import Resolver404, resolve
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.timezone import now
 
@@ -103,8 +104,10 @@ def _respond(request: HttpRequest, entry: dict) -> HttpResponse:
     response["ETag"] = _etag(entry, request.META.get("CSRF_COOKIE") or get_token(request))
     response["Last-Modified"] = http_date(modified)
     # The page carries this visitor's CSRF token: no shared cache may keep it, and the browser
-    # asks again each time (cheaply: a 304 while nothing changed).
+    # asks again each time (cheaply: a 304 while nothing changed). Cookies decide which page
+    # (a session cookie: rendered for that person), as the language does (LocaleMiddleware).
     patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ("Cookie",))
     return response
 
 
@@ -139,6 +142,38 @@ def _fresh_entry(request: HttpRequest) -> dict | None:
     return entry if entry["version"] == version else None
 
 
+# Set on a request whose cached page the middleware looked for and did not find (or found stale):
+# the view renders it without asking the cache again.
+_LOOKED_UP = "_fenxiao_store_page_looked_up"
+
+
+class StorePageCacheMiddleware:
+    """Serves a signed-out visitor's cached store page before the request reaches the session's
+    user, the row-level security scope and the view (``settings.MIDDLEWARE``: after the locale and
+    CSRF middleware, whose language and CSRF cookie the page needs, before authentication): a hit
+    costs one cache round trip and nothing of the database, not even the store's lookup.
+
+    Only the views of ``cached_store_page`` are looked up (resolved from the path, which the
+    handler does anyway); what their entries may show, and for how long, is said above.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _servable_from_cache(request) and request.path_info.startswith("/s/"):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            if getattr(match.func, "store_page_cached", False):
+                entry = _fresh_entry(request)
+                if entry is not None:
+                    return _respond(request, entry)
+                setattr(request, _LOOKED_UP, True)
+        return self.get_response(request)
+
+
 def cached_private_page(
     request: HttpRequest, *, key: str, render: Callable[[], HttpResponse]
 ) -> HttpResponse:
@@ -146,7 +181,7 @@ def cached_private_page(
     ``render()`` and keep it (its CSRF token replaced by the placeholder, as above).
 
     ``key`` must name everything the page shows: the visitor, the language, the query string and a
-    fingerprint of the data (see ``selectors.earnings_state``); the entry lives
+    fingerprint of the data (see ``selectors.distributor_earnings_state``); the entry lives
     ``FENXIAO_PAGE_CACHE_SECONDS`` at most, which bounds what the key leaves out (the store's
     name). A page with messages waiting is rendered live, and so is anything but GET/HEAD.
     """
@@ -173,7 +208,8 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
 
     A hit costs one cache round trip (the page and its catalogue version together) and no query:
     the store is not looked up again while its page is cached, so a store that is closed (or
-    renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``.
+    renamed) shows so within ``FENXIAO_PAGE_CACHE_SECONDS``. With ``StorePageCacheMiddleware``
+    installed the hit is served there, before the session's user and the scope are resolved.
     """
 
     def decorator(view: Callable) -> Callable:
@@ -183,7 +219,7 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
         def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
             if not _servable_from_cache(request):
                 return resolved(request, slug, *args, **kwargs)
-            entry = _fresh_entry(request)
+            entry = None if getattr(request, _LOOKED_UP, False) else _fresh_entry(request)
             if entry is not None:
                 return _respond(request, entry)
 
@@ -202,6 +238,7 @@ def cached_store_page(store_view: Callable[[Callable], Callable]) -> Callable[[C
 
             return store_view(render_and_keep)(request, slug, *args, **kwargs)
 
+        wrapper.store_page_cached = True  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

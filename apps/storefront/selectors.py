@@ -140,9 +140,12 @@ def catalogue_prices_shown(
         product.shown = lowest.get(product.pk)  # type: ignore[attr-defined]
 
 
-def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:
-    """The distributor's wallet and a fingerprint of everything their earnings page shows from the
-    ledger and the commission records, in one query; None if they have no wallet yet.
+def distributor_earnings_state(
+    *, merchant: Merchant, user: User
+) -> tuple[Distributor, tuple[Wallet, str] | None] | None:
+    """The user's distributor in this store (None if they are none), with their wallet and a
+    fingerprint of everything their earnings page shows from the ledger and the commission
+    records, all in one query; the state is None while they have no wallet yet.
 
     The fingerprint moves with every balance (a record earned, released, reversed, withdrawn), the
     newest record, and the count and sum of the reversals (which change a record's reversed
@@ -150,12 +153,13 @@ def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:
     """
 
     def per_distributor(model):  # type: ignore[no-untyped-def]
-        return model.objects.filter(
-            merchant_id=distributor.merchant_id, beneficiary_id=OuterRef("distributor_id")
-        ).values("beneficiary_id")
+        return model.objects.filter(merchant_id=merchant.pk, beneficiary_id=OuterRef("pk")).values(
+            "beneficiary_id"
+        )
 
-    wallet = (
-        Wallet.objects.filter(merchant_id=distributor.merchant_id, distributor_id=distributor.pk)
+    distributor = (
+        Distributor.objects.filter(merchant=merchant, user=user)
+        .select_related("wallet")
         .annotate(
             last_record=Subquery(
                 per_distributor(CommissionRecord).annotate(last=Max("id")).values("last"),
@@ -171,8 +175,13 @@ def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:
         )
         .first()
     )
-    if wallet is None:
+    if distributor is None:
         return None
+    try:
+        wallet = distributor.wallet
+    except Wallet.DoesNotExist:
+        return distributor, None
+    wallet.reversed_sum = distributor.reversed_sum  # type: ignore[attr-defined]
     fingerprint = ":".join(
         str(value)
         for value in (
@@ -180,9 +189,9 @@ def earnings_state(*, distributor: Distributor) -> tuple[Wallet, str] | None:
             wallet.available,
             wallet.withdrawing,
             wallet.withdrawn,
-            wallet.last_record,  # type: ignore[attr-defined]
-            wallet.reversal_count,  # type: ignore[attr-defined]
-            wallet.reversed_sum,  # type: ignore[attr-defined]
+            distributor.last_record,  # type: ignore[attr-defined]
+            distributor.reversal_count,  # type: ignore[attr-defined]
+            distributor.reversed_sum,  # type: ignore[attr-defined]
         )
     )
-    return wallet, fingerprint
+    return distributor, (wallet, fingerprint)

@@ -532,11 +532,13 @@ def distributor_join_view(request: SignedInRequest, merchant: Merchant) -> HttpR
 
 @require_GET
 @store_view
-@distributor_required
-def distributor_earnings(
-    request: SignedInRequest, merchant: Merchant, distributor: Distributor
-) -> HttpResponse:
-    state = selectors.earnings_state(distributor=distributor)
+@store_login_required
+def distributor_earnings(request: SignedInRequest, merchant: Merchant) -> HttpResponse:
+    # As ``distributor_required``, but the distributor comes with the wallet's fingerprint.
+    found = selectors.distributor_earnings_state(merchant=merchant, user=request.user)
+    if found is None:
+        return redirect("storefront:distributor-join", slug=merchant.slug)
+    distributor, state = found
 
     def render_page() -> HttpResponse:
         if state is None:

@@ -36,14 +36,6 @@ def raw_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
-def _store_merchant_id(slug: str) -> int | None:
-    row = raw_row(
-        f'SELECT id FROM "{Merchant._meta.db_table}" WHERE slug = %s AND status = %s',
-        [slug, Merchant.Status.ACTIVE],
-    )
-    return row[0] if row else None
-
-
 def _staff_merchant_id(user_id: int) -> int | None:
     row = raw_row(
         f'SELECT m.id FROM "{Merchant._meta.db_table}" m '
@@ -56,11 +48,15 @@ def _staff_merchant_id(user_id: int) -> int | None:
 
 def store_scope(slug: str, user: Any = None) -> AbstractContextManager[scopes.Scope]:
     """The scope of a store's pages, API and live room sockets: its merchant's, or nothing for an
-    unknown (or inactive) store, whose views answer 404."""
-    merchant_id = _store_merchant_id(slug)
-    if merchant_id is None:
+    unknown (or inactive) store, whose views answer 404. The store's lookup writes the scope."""
+    found = scopes.tenant_scope_found(
+        f'SELECT id FROM "{Merchant._meta.db_table}" WHERE slug = %s AND status = %s',
+        [slug, Merchant.Status.ACTIVE],
+        user=user,
+    )
+    if found is None:
         return scopes.user_scope(user) if user else scopes.no_scope()
-    return scopes.tenant_scope(merchant_id=merchant_id, user=user)
+    return found  # type: ignore[no-any-return]
 
 
 def _person(request: HttpRequest) -> tuple[int | None, bool]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 SCHEMA = "public"
 POLICY_PREFIX = "fenxiao_"
@@ -168,12 +168,40 @@ def _quote_role(role: str) -> str:
     return '"' + role.replace('"', '""') + '"'
 
 
+class OwnerSetupMissing(RuntimeError):
+    """The tables' owner is not a superuser and lacks what only a superuser can give it; the
+    message names the statements to run once, as a superuser."""
+
+
+def _owner_facts(cursor) -> tuple[str, bool, bool, int]:  # type: ignore[no-untyped-def]
+    cursor.execute(
+        "SELECT current_user, rolsuper, rolcreaterole, current_setting('server_version_num')::int "
+        "FROM pg_roles WHERE rolname = current_user"
+    )
+    return cursor.fetchone()
+
+
+def _missing(owner: str, statements: list[str]) -> OwnerSetupMissing:
+    return OwnerSetupMissing(
+        f"the tables' owner {owner} is not a superuser and cannot set up row-level security "
+        f"alone: run once, as a superuser: {' '.join(statements)}"
+    )
+
+
 def ensure_role(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
     """The application role (NOLOGIN, NOBYPASSRLS, owns nothing), granted to the owner so that
     its sessions may ``SET ROLE`` to it; created once per cluster, safely when two databases
-    migrate at once."""
+    migrate at once. An owner that is not a superuser (README, "Security model") needs the role
+    made and granted to it beforehand unless it may create roles; it is told the statements."""
     quoted = _quote_role(role)
     literal = role.replace("'", "''")
+    owner, is_superuser, creates_roles, version = _owner_facts(cursor)
+    grant_statement = f"GRANT {quoted} TO {_quote_role(owner)};"
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone() is None and not (is_superuser or creates_roles):
+        raise _missing(
+            owner, [f"CREATE ROLE {quoted} NOLOGIN NOBYPASSRLS NOINHERIT;", grant_statement]
+        )
     cursor.execute(
         f"""
         DO $$
@@ -187,12 +215,32 @@ def ensure_role(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
         $$;
         """
     )
-    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-    (is_superuser,) = cursor.fetchone()
-    if not is_superuser:
-        cursor.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", [role])
-        if not cursor.fetchone()[0]:
+    if is_superuser:
+        return
+    # PostgreSQL 16 tells membership from the right to SET ROLE (a role's creator is a member
+    # with ADMIN OPTION only); before 16 a member may always SET ROLE.
+    cursor.execute(
+        "SELECT pg_has_role(current_user, %s, %s)", [role, "SET" if version >= 160000 else "MEMBER"]
+    )
+    if cursor.fetchone()[0]:
+        return
+    try:
+        with transaction.atomic():
             cursor.execute(f"GRANT {quoted} TO current_user")
+    except DatabaseError as error:
+        raise _missing(owner, [grant_statement]) from error
+
+
+def ensure_scope_setting(cursor) -> None:  # type: ignore[no-untyped-def]
+    """The policies' helper functions run with ``app.scope`` set to the platform (``SET`` on the
+    function); from PostgreSQL 15 a role that is not a superuser may attach that setting only
+    once granted it."""
+    owner, is_superuser, _creates_roles, version = _owner_facts(cursor)
+    if is_superuser or version < 150000:
+        return
+    cursor.execute("SELECT has_parameter_privilege('app.scope', 'SET')")
+    if not cursor.fetchone()[0]:
+        raise _missing(owner, [f"GRANT SET ON PARAMETER app.scope TO {_quote_role(owner)};"])
 
 
 def grant(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
@@ -268,6 +316,7 @@ def apply_all(role: str) -> int:
         present = cursor.fetchall()
         for table, name in present:
             cursor.execute(f'DROP POLICY "{name}" ON "{table}"')
+        ensure_scope_setting(cursor)
         _create_functions(cursor, role, existing)
         for table, table_policies in by_table.items():
             cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')

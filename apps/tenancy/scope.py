@@ -118,10 +118,10 @@ def set_process_default(scope: Scope | None) -> None:
 
 
 @contextmanager
-def _entered(scope: Scope) -> Iterator[Scope]:
+def _entered(scope: Scope, *, written_on: str | None = None) -> Iterator[Scope]:
     token = _current.set(scope)
     try:
-        _apply(scope)
+        _apply(scope, skip=written_on)
         yield scope
     finally:
         _current.reset(token)
@@ -142,6 +142,41 @@ def supplier_scope(supplier: Any = None, *, supplier_id: int | None = None, user
     if supplier_id is None:
         raise ScopeMissing("supplier_scope needs a supplier")
     return _entered(Scope(kind=SUPPLIER, supplier_id=int(supplier_id), user_id=_user_id(user)))
+
+
+def tenant_scope_found(sql: str, params: list[Any], *, user: Any = None):  # type: ignore[no-untyped-def]
+    """The scope of the merchant whose id ``sql`` finds (one column, at most one row), or None when
+    it finds none: the lookup and the writing of the scope's settings are one statement on the
+    default connection's driver (a store's request pays one round trip for both, not two).
+    """
+    from django.db import connection
+
+    if not rls_enforced() or not _is_tenant_connection(connection):
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return None if row is None else tenant_scope(merchant_id=row[0], user=user)
+    user_id = _user_id(user)
+    kind, _merchant, supplier, user_setting = Scope(
+        kind=MERCHANT, merchant_id=0, user_id=user_id
+    ).settings()
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT found.id, set_config('app.scope', %s, false), "
+            "set_config('app.merchant_id', found.id::text, false), "
+            "set_config('app.supplier_id', %s, false), set_config('app.user_id', %s, false) "
+            f"FROM ({sql}) AS found(id)",
+            [kind, supplier, user_setting, *params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _entered(
+        Scope(kind=MERCHANT, merchant_id=int(row[0]), user_id=user_id),
+        written_on=connection.alias,
+    )
 
 
 def platform_scope(*, reason: str, user: Any = None):  # type: ignore[no-untyped-def]
@@ -213,13 +248,13 @@ def _write(connection: Any, scope: Scope) -> None:
         cursor.execute(_SET_SCOPE_SQL, scope.settings())
 
 
-def _apply(scope: Scope) -> None:
+def _apply(scope: Scope, *, skip: str | None = None) -> None:
     from django.db import connections
 
     if not rls_enforced():
         return
     for connection in connections.all(initialized_only=True):
-        if _is_tenant_connection(connection):
+        if _is_tenant_connection(connection) and connection.alias != skip:
             _write(connection, scope)
 
 

@@ -9,12 +9,15 @@ before it touches a row: forgetting the scope fails loudly, it never reads every
 A task called in-process (``task(...)``, ``.apply()``) runs in its caller's scope.
 """
 
+from collections.abc import Iterable
+from itertools import groupby
 from typing import Any
 
 from celery import Task
 from celery.signals import before_task_publish
+from django.db.models import Model
 
-from .scope import NONE, Scope, ScopeMissing, current_scope, platform_scope, scoped
+from .scope import NONE, Scope, ScopeMissing, current_scope, platform_scope, scoped, tenant_scope
 
 HEADER = "fenxiao_scope"
 
@@ -57,3 +60,22 @@ class ScopedTask(Task):
             )
         with context:
             return super().__call__(*args, **kwargs)
+
+
+def delay_in_merchant_scopes(task: Any, model: type[Model], ids: Iterable[int]) -> int:
+    """Enqueue ``task(id)`` for each row of ``model`` with these ids, from the scope of the row's
+    merchant: a sweeper finds left-behind work across stores in the platform scope, and the work
+    itself then runs inside its one merchant, where row-level security is the wall (as when the
+    merchant's own request enqueues it). Returns how many were enqueued."""
+    rows = (
+        model._default_manager.filter(pk__in=list(ids))
+        .order_by("merchant_id", "pk")
+        .values_list("merchant_id", "pk")
+    )
+    enqueued = 0
+    for merchant_id, group in groupby(rows, key=lambda row: row[0]):
+        with tenant_scope(merchant_id=merchant_id):
+            for _merchant_id, pk in group:
+                task.delay(pk)
+                enqueued += 1
+    return enqueued

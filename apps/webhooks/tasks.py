@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.tenancy.tasks import delay_in_merchant_scopes
+
 from .models import WebhookDelivery
 from .services import webhook_deliver, webhooks_due
 
@@ -32,5 +34,4 @@ def webhook_deliver_task(delivery_id: int) -> None:
 @shared_task(ignore_result=True, platform_scope="beat: sweep webhook deliveries of every store")
 def webhooks_sweep() -> None:
     """Beat: every due pending delivery (a lost task, a retry further away than a countdown)."""
-    for delivery_id in webhooks_due():
-        webhook_deliver_task.delay(delivery_id)
+    delay_in_merchant_scopes(webhook_deliver_task, WebhookDelivery, webhooks_due())

@@ -1,8 +1,10 @@
 from celery import shared_task
 
 from apps.payments.providers import PayoutUnavailable
+from apps.tenancy.tasks import delay_in_merchant_scopes
 
 from . import services
+from .models import Withdrawal
 
 RETRY_DELAYS = (10, 30, 60, 300, 900)
 
@@ -30,6 +32,4 @@ def withdrawal_resume_task(withdrawal_id: int) -> str:
 def withdrawals_sweep() -> int:
     """Beat's safety net for payouts stuck 'paying' or approved and never started."""
     ids = services.withdrawals_left_behind()
-    for withdrawal_id in ids:
-        withdrawal_resume_task.delay(withdrawal_id)
-    return len(ids)
+    return delay_in_merchant_scopes(withdrawal_resume_task, Withdrawal, ids)

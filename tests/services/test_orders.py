@@ -233,6 +233,29 @@ def test_expiry_cancels_only_expired_unpaid_orders(merchant, cheap_sku):
     assert orders_cancel_expired(now=now) == 0
 
 
+def test_expiry_cancels_each_order_inside_its_own_store(merchant, cheap_sku, monkeypatch):
+    from apps.orders.services import transitions
+    from apps.tenancy.scope import MERCHANT, Scope, current_scope
+
+    # given an expired unpaid order found by the sweep in the platform scope
+    order = place(merchant=merchant, customer=UserFactory(), lines=[(cheap_sku, 1)])
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(expires_at=now - timedelta(seconds=1))
+    seen = []
+    real_cancel = transitions.order_cancel
+
+    def recording_cancel(*, order, reason):  # type: ignore[no-untyped-def]
+        seen.append((order.pk, current_scope()))
+        return real_cancel(order=order, reason=reason)
+
+    monkeypatch.setattr(transitions, "order_cancel", recording_cancel)
+
+    # when the sweep runs, then the cancellation itself runs in the order's merchant's scope
+    assert orders_cancel_expired(now=now) == 1
+    assert seen == [(order.pk, Scope(kind=MERCHANT, merchant_id=merchant.pk))]
+    assert Order.objects.get(pk=order.pk).status == S.CANCELLED
+
+
 # --- the state machine refuses invalid transitions --------------------------------------------
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from apps.products.services import product_update, sku_update
 from tests.factories import ProductFactory, SkuFactory
+from tests.support.cursors import counting_cursors
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -163,12 +164,33 @@ def test_an_unknown_store_is_absent(client, db):
 
 
 def test_a_cached_page_and_its_catalogue_version_come_in_one_cache_round_trip(
-    client, merchant, product, product_url, monkeypatch, django_capture_on_commit_callbacks
+    client, merchant, product, product_url, request, django_capture_on_commit_callbacks
 ):
-    from apps.storefront import page_cache
-
     client.get(product_url)
     client.get(product_url)  # the process has learnt which merchant the page belongs to
+    calls = request.getfixturevalue("cache_calls")
+
+    page = client.get(product_url)
+    assert page.status_code == 200
+    assert calls == ["get_many"]
+
+    # and an edit still shows at once
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
+    assert "Biluochun" in client.get(product_url).content.decode()
+
+
+@pytest.fixture
+def cursors(db):
+    with counting_cursors() as counting:
+        yield counting
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """The names of the cache methods the page cache calls, from now on."""
+    from apps.storefront import page_cache
+
     calls = []
     real = page_cache.cache
 
@@ -178,12 +200,84 @@ def test_a_cached_page_and_its_catalogue_version_come_in_one_cache_round_trip(
             return getattr(real, name)
 
     monkeypatch.setattr(page_cache, "cache", Counting())
-    page = client.get(product_url)
-    assert page.status_code == 200
-    assert calls == ["get_many"]
-
-    # and an edit still shows at once
+    yield calls
     monkeypatch.setattr(page_cache, "cache", real)
+
+
+def test_a_cached_hit_touches_no_database_nor_the_session_nor_the_scope(
+    client, product, product_url, catalogue_url, cursors, monkeypatch
+):
+    from apps.tenancy import middleware as tenancy
+
+    client.get(product_url)
+    client.get(catalogue_url)
+    scopes, users = [], []
+    real_scope = tenancy.request_scope
+    monkeypatch.setattr(tenancy, "request_scope", lambda r: scopes.append(r) or real_scope(r))
+    monkeypatch.setattr("django.contrib.auth.get_user", lambda r: users.append(r))
+    cursors.cursors = 0
+
+    product_page = client.get(product_url)
+    catalogue = client.get(catalogue_url)
+
+    assert (product_page.status_code, catalogue.status_code) == (200, 200)
+    assert "Longjing" in product_page.content.decode()
+    assert cursors.cursors == 0
+    assert (scopes, users) == ([], [])
+
+
+def test_a_cached_hit_keeps_the_headers_and_cookies_of_a_rendered_page(client, product_url):
+    rendered = client.get(product_url)
+
+    visitor = Client()
+    hit = visitor.get(product_url)
+
+    for response in (rendered, hit):
+        assert response["X-Frame-Options"] == "DENY"
+        assert {"Accept-Language", "Cookie"} <= {
+            value.strip() for value in response["Vary"].split(",")
+        }
+    assert {"csrftoken", "fx_device"} <= set(hit.cookies)
+
+
+def test_the_middleware_misses_once_and_the_view_keeps_the_page(
+    client, merchant, product, product_url, request, django_capture_on_commit_callbacks
+):
+    client.get(product_url)
+    client.get(product_url)  # the process has learnt which merchant the page belongs to
     with django_capture_on_commit_callbacks(execute=True):
         product_update(merchant=merchant, product_id=product.pk, name="Biluochun")
-    assert "Biluochun" in client.get(product_url).content.decode()
+    calls = request.getfixturevalue("cache_calls")
+
+    stale = client.get(product_url)
+    again = client.get(product_url)
+
+    assert "Biluochun" in stale.content.decode()
+    # the stale entry and its version (one MGET), the version before rendering, the new entry
+    assert calls == ["get_many", "get", "set", "get_many"]
+    assert "Biluochun" in again.content.decode()
+
+
+def test_each_store_gets_its_own_cached_catalogue(client, merchant, other_merchant, product):
+    theirs = ProductFactory(merchant=other_merchant, name="Pu-erh")
+    SkuFactory(product=theirs, name="357g", price="300.00", stock=5)
+    ours_url = reverse("storefront:catalogue", kwargs={"slug": merchant.slug})
+    theirs_url = reverse("storefront:catalogue", kwargs={"slug": other_merchant.slug})
+    for _ in range(2):  # rendered, then from the cache
+        ours = client.get(ours_url).content.decode()
+        other = client.get(theirs_url).content.decode()
+
+        assert "Longjing" in ours and "Pu-erh" not in ours
+        assert "Pu-erh" in other and "Longjing" not in other
+
+
+def test_signed_out_pages_of_other_kinds_are_not_looked_up(client, merchant, monkeypatch):
+    from apps.storefront import page_cache
+
+    calls = []
+    monkeypatch.setattr(page_cache, "_fresh_entry", lambda request: calls.append(request))
+
+    cart = client.get(reverse("storefront:cart", kwargs={"slug": merchant.slug}))
+
+    assert cart.status_code == 302
+    assert calls == []

@@ -17,12 +17,12 @@ from tests.factories import ProductFactory, SkuFactory, UserFactory
 CATALOGUE_QUERIES = 4
 PRODUCT_QUERIES = 5  # the store, the product, its SKUs, its running group buys, what is on offer
 EARNINGS_QUERIES = (
-    7  # user (the session is cached), store, distributor, wallet with the fingerprint of the
-    # records and reversals (and the reversed total), record count, records, the last 30 days of
-    # commission (the chart)
+    6  # user (the session is cached), store, the distributor with their wallet and the fingerprint
+    # of the records and reversals (and the reversed total), record count, records, the last 30
+    # days of commission (the chart)
 )
-# the page kept in the cache: user, store, distributor, wallet with the fingerprint
-EARNINGS_CACHED_QUERIES = 4
+# the page kept in the cache: user, store, the distributor with the wallet and its fingerprint
+EARNINGS_CACHED_QUERIES = 3
 
 
 def make_products(merchant, count: int) -> list:

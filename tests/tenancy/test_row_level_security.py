@@ -34,6 +34,7 @@ from apps.tenancy.scope import (
 )
 from apps.tenancy.tasks import HEADER, carry_scope
 from tests.factories import MerchantFactory, MerchantStaffFactory, ProductFactory, UserFactory
+from tests.support.cursors import counting_cursors
 
 pytestmark = pytest.mark.django_db
 
@@ -240,6 +241,28 @@ def test_supplier_staff_run_in_their_supplier(factory):
     request.user = user
     scope = _scope_of(request)
     assert (scope.kind, scope.supplier_id) == (SUPPLIER, supplier.pk)
+
+
+def test_a_store_scope_is_written_by_the_stores_lookup_itself(two_stores, walls):
+    from apps.tenancy.middleware import store_scope
+
+    first, _second = two_stores
+    user = UserFactory()
+    with counting_cursors() as statements:
+        with store_scope(first.slug, user=user.pk) as scope:
+            written = statements.cursors
+            inside = settings_now()
+            products = raw_count("products_product")
+        after = settings_now()
+        with store_scope("no-such-store") as unknown:
+            unknown_settings = settings_now()
+
+    assert (scope.kind, scope.merchant_id, scope.user_id) == (MERCHANT, first.pk, user.pk)
+    assert written == 1  # the lookup and the scope's settings: one statement
+    assert inside == ("", str(first.pk), "", str(user.pk))
+    assert products == 1  # first's tea only
+    assert after == ("", "", "", "")
+    assert unknown.kind == NONE and unknown_settings == ("", "", "", "")
 
 
 def test_a_request_leaves_the_connection_without_its_scope(client, two_stores):

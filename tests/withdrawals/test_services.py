@@ -432,3 +432,20 @@ def test_the_sweeper_starts_approved_payouts_never_enqueued(approved):
 
     assert withdrawals_left_behind(now=later) == [approved.pk]
     assert withdrawal_resume(withdrawal_id=approved.pk) == "paid"
+
+
+def test_the_sweeper_enqueues_each_payout_from_its_merchants_scope(approved, monkeypatch):
+    from apps.tenancy.scope import MERCHANT, Scope, current_scope
+    from apps.withdrawals.tasks import withdrawal_resume_task, withdrawals_sweep
+
+    Withdrawal.objects.filter(pk=approved.pk).update(
+        reviewed_at=timezone.now() - services.STUCK_AFTER - timedelta(seconds=1)
+    )
+    enqueued = []
+    monkeypatch.setattr(
+        withdrawal_resume_task, "delay", lambda pk: enqueued.append((pk, current_scope()))
+    )
+
+    assert withdrawals_sweep() == 1
+
+    assert enqueued == [(approved.pk, Scope(kind=MERCHANT, merchant_id=approved.merchant_id))]

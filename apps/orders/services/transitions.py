@@ -22,6 +22,7 @@ from apps.marketing.services import pricing_release
 from apps.members.services import member_order_completed
 from apps.merchants.models import Merchant
 from apps.products.services import sku_return_stock
+from apps.tenancy.scope import tenant_scope
 
 from ..events import OrderCancelled, OrderCancelling, OrderCompleted, OrderPaid, OrderShipped
 from ..models import Order, OrderHold, OrderLine, OrderStatusChange
@@ -234,7 +235,9 @@ def orders_cancel_expired(*, now: datetime | None = None, limit: int = 500) -> i
     for order in Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("id")[
         :limit
     ]:
-        cancelled += order_cancel(order=order, reason="unpaid, expired")
+        # Found across stores; cancelled inside its own store (row-level security the wall).
+        with tenant_scope(merchant_id=order.merchant_id):
+            cancelled += order_cancel(order=order, reason="unpaid, expired")
     return cancelled
 
 
@@ -245,5 +248,6 @@ def orders_auto_complete(*, now: datetime | None = None, limit: int = 500) -> in
     for order in Order.objects.filter(status=S.SHIPPED, shipped_at__lte=cutoff).order_by("id")[
         :limit
     ]:
-        completed += order_complete(order=order, reason="auto-completed after shipping")
+        with tenant_scope(merchant_id=order.merchant_id):
+            completed += order_complete(order=order, reason="auto-completed after shipping")
     return completed
