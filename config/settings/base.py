@@ -275,10 +275,26 @@ CELERY_BEAT_SCHEDULE = {
 # through Redis pub/sub (one publish per message, each process relays it to its own viewers).
 # FENXIAO_CHANNEL_REDIS_URL may point at another Redis or database; by default REDIS_URL.
 CHANNEL_REDIS_URL = redis_urls(env("FENXIAO_CHANNEL_REDIS_URL", default=env("REDIS_URL")))[0]
+
+
+# Redis pub/sub channels ignore the database number: two sites (or two test runs) on one Redis
+# server, each with its own Redis database, would hear each other's rooms (room ids overlap). The
+# prefix carries that database number, so they don't; FENXIAO_CHANNEL_PREFIX overrides it.
+def redis_database(url: str) -> str:
+    """The database number of a redis:// (path) or unix:// (``?db=N``) URL; "0" when none."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parse_qs(parts.query).get("db", ["0"])[0]
+    return parts.path.strip("/") or "0"
+
+
+CHANNEL_PREFIX = env(
+    "FENXIAO_CHANNEL_PREFIX", default=f"fenxiao.db{redis_database(CHANNEL_REDIS_URL)}"
+)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_REDIS_URL]},
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL], "prefix": CHANNEL_PREFIX},
     }
 }
 # Chat: longest message (characters), and at most N messages per user and room in a window of

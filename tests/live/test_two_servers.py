@@ -134,3 +134,15 @@ def test_a_message_sent_to_one_server_reaches_a_viewer_on_the_other(room_world, 
         speaker.pk,
         "A*",
     )
+
+
+def test_the_channel_prefix_carries_the_redis_database_number():
+    # Redis pub/sub ignores the database number: without it in the prefix, two sites (or two test
+    # runs) on one Redis server with different databases would hear each other's rooms.
+    from config.settings.base import redis_database
+
+    assert redis_database("redis://127.0.0.1:6379/7") == "7"
+    assert redis_database("redis://127.0.0.1:6379") == "0"
+    assert redis_database("unix:///tmp/r.sock?db=3") == "3"
+    layer = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    assert layer["prefix"] == f"fenxiao.db{redis_database(layer['hosts'][0])}"
