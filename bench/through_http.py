@@ -144,6 +144,11 @@ class Fixture:
             .exclude(pk__in=flash_products)
             .values_list("pk", flat=True)
         )
+        self.checkout_sku_ids = list(
+            own.filter(is_active=True, product_id__in=self.checkout_product_ids).values_list(
+                "pk", flat=True
+            )
+        )
         inviter = Distributor.objects.get(merchant=self.merchant, user__username="tea_d4")
         self.consumers = []
         for index in range(CONSUMERS):
@@ -657,7 +662,7 @@ def in_process_checkouts(fixture: Fixture, count: int) -> dict:
     from apps.payments.services import payment_handle_notification, payment_start
 
     chooser = random.Random(2)
-    skus = fixture.sku_ids
+    skus = fixture.checkout_sku_ids  # as the HTTP checkouts: no flash-sale SKU (per-person limit)
     provider = provider_get("sandbox")
     recipient = Recipient(name="压测", phone="13800000000", address="杭州市西湖区龙井路 1 号")
     start = time.perf_counter()
