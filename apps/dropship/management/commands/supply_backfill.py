@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.money import ZERO, quantize_money
 from apps.dropship.supply_backfill import supply_backfill
-from apps.merchants.models import Merchant
+from apps.merchants.commands import merchant_id_option
 
 
 class Command(BaseCommand):
@@ -25,12 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--merchant", help="one merchant (its slug) instead of all")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
-        merchant_id = None
-        if options["merchant"]:
-            merchant = Merchant.objects.filter(slug=options["merchant"]).first()
-            if merchant is None:
-                raise CommandError(f"No merchant has the slug “{options['merchant']}”.")
-            merchant_id = merchant.pk
+        merchant_id = merchant_id_option(options["merchant"])
         dry_run = options["dry_run"]
         done = refused = 0
         owed = taken_back = released = ZERO

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.ledger.checks import ledger_breaches, ledger_stats
-from apps.merchants.models import Merchant
+from apps.merchants.commands import merchant_id_option
 
 
 class Command(BaseCommand):
@@ -16,12 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--merchant", help="check one merchant (its slug) instead of all")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
-        merchant_id = None
-        if options["merchant"]:
-            merchant = Merchant.objects.filter(slug=options["merchant"]).first()
-            if merchant is None:
-                raise CommandError(f"No merchant has the slug “{options['merchant']}”.")
-            merchant_id = merchant.pk
+        merchant_id = merchant_id_option(options["merchant"])
         breaches = ledger_breaches(merchant_id=merchant_id)
         for breach in breaches:
             self.stderr.write(breach)
